@@ -1,0 +1,152 @@
+"""Configuration classes; every value comes from the environment."""
+
+import os
+import secrets
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+DEFAULT_INSTANCE_DIR = BASE_DIR / "instance"
+
+
+class ConfigError(RuntimeError):
+    """The configuration cannot start the application; the message says what to set."""
+
+
+def env_bool(name, default=False):
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_int(name, default):
+    value = os.environ.get(name)
+    return int(value) if value not in (None, "") else default
+
+
+def development_secret_key(instance_dir):
+    """Read the development secret from instance/, generating it on first run."""
+    path = Path(instance_dir) / "secret_key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Config:
+    ENV_NAME = "base"
+    # Development conveniences, never on in production.
+    DEV_LOGIN = False
+    DEV_MAIL_PAGE = False
+    WORKER_IN_PROCESS_DEFAULT = False
+    SESSION_COOKIE_SECURE_DEFAULT = False
+
+    BABEL_DEFAULT_LOCALE = "fr"
+    LANGUAGES = ("fr", "de", "en", "nl")
+    BABEL_DEFAULT_TIMEZONE = "Europe/Brussels"
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None
+
+    def __init__(self):
+        env = os.environ
+        instance = Path(env.get("GUICHET_INSTANCE_DIR") or DEFAULT_INSTANCE_DIR)
+        self.INSTANCE_DIR = str(instance)
+        self.SECRET_KEY = env.get("SECRET_KEY") or None
+        self.DATABASE_URL = env.get("DATABASE_URL") or f"sqlite:///{instance}/guichet.sqlite3"
+        self.REDIS_URL = env.get("REDIS_URL") or None
+        self.HUEY_SQLITE_PATH = env.get("HUEY_SQLITE_PATH") or str(instance / "huey.sqlite3")
+        self.WORKER_IN_PROCESS = env_bool("WORKER_IN_PROCESS", self.WORKER_IN_PROCESS_DEFAULT)
+
+        self.STORAGE_DIR = env.get("STORAGE_DIR") or str(instance / "storage")
+        self.MAX_ANNEX_BYTES = env_int("MAX_ANNEX_BYTES", 20 * 1024 * 1024)
+        self.MAX_ANNEX_PAGES = env_int("MAX_ANNEX_PAGES", 500)
+        # Whole request bodies: one annex plus the form fields around it.
+        self.MAX_CONTENT_LENGTH = self.MAX_ANNEX_BYTES + 256 * 1024
+
+        self.MAIL_SERVER = env.get("MAIL_SERVER") or None
+        self.MAIL_PORT = env_int("MAIL_PORT", 25)
+        self.MAIL_USE_TLS = env_bool("MAIL_USE_TLS", False)
+        self.MAIL_USE_SSL = env_bool("MAIL_USE_SSL", False)
+        self.MAIL_USERNAME = env.get("MAIL_USERNAME") or None
+        self.MAIL_PASSWORD = env.get("MAIL_PASSWORD") or None
+        self.MAIL_DEFAULT_SENDER = (
+            env.get("MAIL_DEFAULT_SENDER") or "Guichet <no-reply@guichet.test>"
+        )
+        # Sending is decided by MAIL_SERVER alone, tests included (they use a real SMTP sink).
+        self.MAIL_SUPPRESS_SEND = False
+        self.MAIL_MESSAGE_ID_DOMAIN = env.get("MAIL_MESSAGE_ID_DOMAIN") or "guichet.test"
+        # The retry delay doubles from OUTBOX_FIRST_RETRY_SECONDS; after
+        # OUTBOX_GIVE_UP_HOURS without success the message is marked failed.
+        self.OUTBOX_FIRST_RETRY_SECONDS = env_int("OUTBOX_FIRST_RETRY_SECONDS", 60)
+        self.OUTBOX_GIVE_UP_HOURS = env_int("OUTBOX_GIVE_UP_HOURS", 48)
+        self.OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50)
+
+        self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+        self.SESSION_COOKIE_SECURE = env_bool(
+            "SESSION_COOKIE_SECURE", self.SESSION_COOKIE_SECURE_DEFAULT
+        )
+        self.load()
+
+    def load(self):
+        """Hook for subclasses: fill or check values that need the environment at start."""
+
+
+class DevelopmentConfig(Config):
+    ENV_NAME = "development"
+    DEV_LOGIN = True
+    DEV_MAIL_PAGE = True
+    WORKER_IN_PROCESS_DEFAULT = True
+
+    def load(self):
+        if not self.SECRET_KEY:
+            self.SECRET_KEY = development_secret_key(self.INSTANCE_DIR)
+
+
+class TestingConfig(DevelopmentConfig):
+    ENV_NAME = "testing"
+    TESTING = True
+    WORKER_IN_PROCESS_DEFAULT = False
+
+    def load(self):
+        self.WORKER_IN_PROCESS = False
+        if not self.SECRET_KEY:
+            self.SECRET_KEY = secrets.token_urlsafe(32)
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE_DEFAULT = True
+    SESSION_COOKIE_NAME = "__Host-session"
+
+    def load(self):
+        if not self.SECRET_KEY:
+            raise ConfigError(
+                "SECRET_KEY is not set: production refuses to start without it. "
+                "Generate one with `python -c 'import secrets; print(secrets.token_urlsafe(48))'` "
+                "and pass it in the environment."
+            )
+        if not os.environ.get("DATABASE_URL"):
+            raise ConfigError(
+                "DATABASE_URL is not set: production needs a PostgreSQL URL "
+                "such as postgresql://user:password@host:5432/guichet."
+            )
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load_config(name=None):
+    """Build the config object named by GUICHET_ENV (default: development)."""
+    name = name or os.environ.get("GUICHET_ENV", "development")
+    try:
+        return CONFIGS[name]()
+    except KeyError:
+        raise ConfigError(
+            f"GUICHET_ENV={name!r} is unknown; use one of {', '.join(CONFIGS)}."
+        ) from None

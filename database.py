@@ -1,0 +1,111 @@
+"""Database connection per request, schema migrations and their CLI commands."""
+
+import logging
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+from peewee import OperationalError, SqliteDatabase
+from peewee_migrate import Router
+from playhouse.db_url import connect
+
+import models
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+SQLITE_PRAGMAS = {
+    "journal_mode": "wal",
+    "foreign_keys": 1,
+    "busy_timeout": 10_000,
+    "synchronous": "normal",
+}
+log = logging.getLogger(__name__)
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database named by DATABASE_URL cannot be reached."""
+
+
+def redact(url):
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        return parts._replace(netloc=netloc).geturl()
+    return url
+
+
+def open_database(url):
+    """A peewee database for `url` (sqlite:///path or postgresql://...)."""
+    if url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+    if url.startswith(("postgres://", "postgresql://")):
+        return connect(url)
+    raise DatabaseUnavailable(
+        f"DATABASE_URL={redact(url)!r} is not supported: use sqlite:///path or postgresql://..."
+    )
+
+
+def check_connection(database, url):
+    """Connect once, or raise DatabaseUnavailable naming DATABASE_URL."""
+    try:
+        database.connect(reuse_if_open=True)
+        database.execute_sql("SELECT 1")
+    except OperationalError as exc:
+        raise DatabaseUnavailable(
+            f"The database at DATABASE_URL={redact(url)} cannot be reached: {exc}".strip()
+        ) from exc
+    finally:
+        if not database.is_closed():
+            database.close()
+
+
+def router():
+    return Router(models.db.obj, migrate_dir=str(MIGRATIONS_DIR), logger=log)
+
+
+def apply_migrations():
+    """Bring the schema up to date; returns the names of the migrations applied."""
+    r = router()
+    todo = list(r.diff)
+    if todo:
+        r.run()
+    return todo
+
+
+def init_app(app):
+    url = app.config["DATABASE_URL"]
+    models.db.initialize(open_database(url))
+
+    # Connections open on first query (peewee's autoconnect) and close with the app context.
+    @app.teardown_appcontext
+    def _close(exc):
+        if not models.db.is_closed():
+            models.db.close()
+
+    @app.cli.command("migrate")
+    def migrate_command():
+        """Apply pending schema migrations."""
+        check_connection(models.db.obj, url)
+        applied = apply_migrations()
+        click.echo(f"Migrations applied: {', '.join(applied)}" if applied else "Schema up to date.")
+
+    @app.cli.command("makemigration")
+    @click.argument("name")
+    def makemigration_command(name):
+        """Write a migration for the differences between models.py and the migrations."""
+        created = router().create(name, auto=models.ALL_MODELS)
+        if created:
+            path = MIGRATIONS_DIR / f"{created}.py"
+            # Our models use peewee's current table and index names; say so in the frozen models.
+            path.write_text(
+                re.sub(
+                    r'^( +)table_name = (".*")$',
+                    r"\1table_name = \2\n\1legacy_table_names = False",
+                    path.read_text(),
+                    flags=re.M,
+                )
+            )
+            click.echo(f"Written: migrations/{created}.py")

@@ -1,0 +1,91 @@
+"""The job queue (huey): SQLite by default, Redis when REDIS_URL is set.
+
+Tasks are registered on the app's own huey instance by `init_app`, so nothing is built at import
+time; each task runs inside an application context with its own database connection.
+"""
+
+import logging
+import signal
+
+import click
+from flask import current_app
+from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
+
+import models
+import notifications
+
+log = logging.getLogger(__name__)
+
+
+def make_huey(config):
+    if config.get("HUEY_IMMEDIATE"):
+        return MemoryHuey("guichet", immediate=True)
+    if config.get("REDIS_URL"):
+        return RedisHuey("guichet", url=config["REDIS_URL"])
+    return SqliteHuey("guichet", filename=config["HUEY_SQLITE_PATH"])
+
+
+class Jobs:
+    """The app's huey instance and its tasks."""
+
+    def __init__(self, app):
+        self.app = app
+        self.huey = make_huey(app.config)
+        self.deliver_outbox = self.huey.task(name="deliver_outbox")(self.in_app(deliver_outbox))
+        self.huey.periodic_task(crontab(minute="*"), name="deliver_outbox_periodic")(
+            self.in_app(deliver_outbox)
+        )
+
+    def in_app(self, fn):
+        app = self.app
+
+        def run(*args, **kwargs):
+            with app.app_context():
+                models.db.connect(reuse_if_open=True)
+                try:
+                    return fn(*args, **kwargs)
+                finally:
+                    models.db.close()
+
+        run.__name__ = fn.__name__
+        return run
+
+    def consumer(self, workers=2):
+        return self.huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+
+    def start_in_process(self, workers=2):
+        """Run a consumer in this process's threads (embedded default), leaving signals alone."""
+        handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        consumer = self.consumer(workers)
+        consumer.start()
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+        return consumer
+
+
+def deliver_outbox():
+    sent = notifications.deliver_due()
+    if sent:
+        log.info("Outbox: %s email(s) sent", sent)
+    return sent
+
+
+def wake_outbox():
+    """Ask a worker to send the outbox now (call after the transaction has committed)."""
+    try:
+        current_app.extensions["jobs"].deliver_outbox()
+    except Exception:  # the periodic task will send it within a minute anyway
+        log.exception("Could not enqueue the outbox delivery")
+
+
+def init_app(app):
+    jobs = Jobs(app)
+    app.extensions["jobs"] = jobs
+
+    @app.cli.command("worker")
+    @click.option("--workers", default=2, show_default=True, help="Worker threads.")
+    def worker_command(workers):
+        """Run the job consumer (outbox delivery and periodic tasks)."""
+        jobs.consumer(workers).run()
+
+    return jobs

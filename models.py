@@ -1,0 +1,692 @@
+"""Every table of Guichet, the dossier state machine and the query helpers.
+
+No Flask-Mail, no pypdf, no request objects here: the portal, the back-office and the worker all
+go through these models, and the state of a dossier only changes through `Dossier.transition`.
+"""
+
+import enum
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from flask_babel import lazy_gettext as _l
+from flask_login import UserMixin
+from peewee import (
+    BooleanField,
+    CharField,
+    Check,
+    DatabaseProxy,
+    DateField,
+    DateTimeField,
+    ForeignKeyField,
+    IntegerField,
+    Model,
+    SqliteDatabase,
+    TextField,
+)
+
+db = DatabaseProxy()
+
+
+def utcnow():
+    """Naive UTC timestamp, the one form every table stores."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def write_transaction():
+    """A transaction that takes the write lock at once (SQLite) so that concurrent writers queue
+    on the busy timeout instead of failing on a stale snapshot; plain on PostgreSQL."""
+    if isinstance(db.obj, SqliteDatabase):
+        return db.atomic("IMMEDIATE")
+    return db.atomic()
+
+
+class JSONField(TextField):
+    """JSON stored as text, the same on SQLite and PostgreSQL."""
+
+    def db_value(self, value):
+        return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+    def python_value(self, value):
+        return None if value is None else json.loads(value)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+# --- people and companies -------------------------------------------------------------------
+
+
+class Role(enum.IntFlag):
+    """Roles of a company user; each includes the ones before it (SPEC, Actors)."""
+
+    CONSULT = 1
+    ENCODE = 2
+    SIGN = 4
+
+    @property
+    def label(self):
+        return ROLE_LABELS[self]
+
+
+ROLE_LABELS = {
+    Role.CONSULT: _l("Consultation"),
+    Role.ENCODE: _l("Encodage"),
+    Role.SIGN: _l("Signature"),
+}
+
+
+class Person(UserMixin, BaseModel):
+    """A natural person, identified by the national register number."""
+
+    session_prefix = "person"
+    national_number = CharField(max_length=11, unique=True)
+    surname = CharField(max_length=200)
+    given_name = CharField(max_length=200)
+    login_email = CharField(max_length=254, null=True)
+    professional_email = CharField(max_length=254, null=True)
+    professional_email_verified_at = DateTimeField(null=True)
+    language = CharField(max_length=2, default="fr")
+    notifications_opt_out = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+
+    def __str__(self):
+        return self.full_name
+
+    @property
+    def full_name(self):
+        return f"{self.given_name} {self.surname}"
+
+    def get_id(self):
+        return f"{self.session_prefix}:{self.id}"
+
+    def membership_in(self, company_id):
+        return Membership.get_or_none(
+            Membership.person == self.id, Membership.company == company_id
+        )
+
+    @property
+    def notification_email(self):
+        """The validated professional address, the only one Guichet writes to."""
+        if self.professional_email and self.professional_email_verified_at:
+            return self.professional_email
+        return None
+
+
+class Company(BaseModel):
+    enterprise_number = CharField(max_length=10, unique=True)
+    name = CharField(max_length=300, index=True)
+    legal_form = CharField(max_length=10, null=True)
+    legal_form_label = CharField(max_length=200, null=True)
+    legal_situation = CharField(max_length=200, null=True)
+    start_date = DateField(null=True)
+    register_data = JSONField(default=dict)
+    activated_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def formatted_number(self):
+        n = self.enterprise_number
+        return f"{n[:4]}.{n[4:7]}.{n[7:]}"
+
+
+class Membership(BaseModel):
+    person = ForeignKeyField(Person, backref="memberships", on_delete="CASCADE")
+    company = ForeignKeyField(Company, backref="memberships", on_delete="CASCADE")
+    roles = IntegerField(default=0)
+    is_access_manager = BooleanField(default=False)
+    is_main_access_manager = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("person", "company"), True), (("company", "roles"), False))
+
+    def allows(self, need):
+        """True if the roles held include `need`, directly or through a higher role."""
+        return any(Role(r) & self.roles for r in Role if r >= need)
+
+    @property
+    def role_list(self):
+        return [r for r in Role if r & self.roles]
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+
+class StaffRole(enum.StrEnum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    HELPDESK = "helpdesk"
+    ADMIN = "admin"
+
+    @property
+    def label(self):
+        return STAFF_ROLE_LABELS[self]
+
+
+STAFF_ROLE_LABELS = {
+    StaffRole.AGENT: _l("Agent"),
+    StaffRole.SUPERVISOR: _l("Superviseur"),
+    StaffRole.HELPDESK: _l("Helpdesk"),
+    StaffRole.ADMIN: _l("Administrateur"),
+}
+
+
+class StaffUser(UserMixin, BaseModel):
+    """An account of the administration's staff, for the back-office only."""
+
+    session_prefix = "staff"
+    email = CharField(max_length=254, unique=True)
+    full_name = CharField(max_length=200)
+    role = CharField(max_length=20, choices=[(r.value, r.value) for r in StaffRole])
+    password_hash = CharField(max_length=255)
+    totp_secret = CharField(max_length=64, null=True)
+    failed_logins = IntegerField(default=0)
+    locked_until = DateTimeField(null=True)
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+    last_login_at = DateTimeField(null=True)
+
+    def __str__(self):
+        return self.full_name
+
+    def get_id(self):
+        return f"{self.session_prefix}:{self.id}"
+
+    @property
+    def is_active(self):
+        return self.active
+
+    @property
+    def staff_role(self):
+        return StaffRole(self.role)
+
+
+# --- procedures and dossiers ----------------------------------------------------------------
+
+
+class ProcedureDefinition(BaseModel):
+    """One version of a procedure's YAML definition; a dossier keeps the version it began with."""
+
+    code = CharField(max_length=64)
+    version = IntegerField()
+    title = CharField(max_length=300)
+    reference_prefix = CharField(max_length=8)
+    yaml_text = TextField()
+    published = BooleanField(default=False)
+    published_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("code", "version"), True),)
+
+    def __str__(self):
+        return f"{self.title} (v{self.version})"
+
+    @classmethod
+    def latest_published(cls, code):
+        return (
+            cls.select()
+            .where(cls.code == code, cls.published == True)  # noqa: E712
+            .order_by(cls.version.desc())
+            .first()
+        )
+
+
+class DossierStatus(enum.StrEnum):
+    DRAFT = "draft"
+    COMPLETE = "complete"
+    SUBMITTED = "submitted"
+    RECEIVED = "received"
+    PROCESSING = "processing"
+    CLOSED = "closed"
+
+    @property
+    def label(self):
+        return STATUS_LABELS[self]
+
+    @property
+    def visible_to_staff(self):
+        return self not in (DossierStatus.DRAFT, DossierStatus.COMPLETE)
+
+
+STATUS_LABELS = {
+    DossierStatus.DRAFT: _l("En cours"),
+    DossierStatus.COMPLETE: _l("Complet"),
+    DossierStatus.SUBMITTED: _l("Soumis"),
+    DossierStatus.RECEIVED: _l("Réceptionné"),
+    DossierStatus.PROCESSING: _l("En traitement"),
+    DossierStatus.CLOSED: _l("Clôturé"),
+}
+DRAFT_STATUSES = (DossierStatus.DRAFT, DossierStatus.COMPLETE)
+STAFF_STATUSES = tuple(s for s in DossierStatus if s.visible_to_staff)
+
+
+class Decision(enum.StrEnum):
+    GRANTED = "granted"
+    REFUSED = "refused"
+    NO_FOLLOW_UP = "no_follow_up"
+
+    @property
+    def label(self):
+        return DECISION_LABELS[self]
+
+
+DECISION_LABELS = {
+    Decision.GRANTED: _l("Accordé"),
+    Decision.REFUSED: _l("Refusé"),
+    Decision.NO_FOLLOW_UP: _l("Sans suite"),
+}
+
+
+class ActorKind(enum.StrEnum):
+    APPLICANT = "applicant"
+    STAFF = "staff"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change: a company user, a staff member, or the system itself."""
+
+    kind: ActorKind
+    person: Person | None = None
+    staff: StaffUser | None = None
+
+    @classmethod
+    def applicant(cls, person):
+        return cls(ActorKind.APPLICANT, person=person)
+
+    @classmethod
+    def staff_member(cls, staff):
+        return cls(ActorKind.STAFF, staff=staff)
+
+    @classmethod
+    def system(cls):
+        return cls(ActorKind.SYSTEM)
+
+
+@dataclass(frozen=True)
+class TransitionRule:
+    actor: ActorKind
+    email_event: str | None = None
+    staff_roles: frozenset = frozenset()  # empty: any staff role that processes dossiers
+    comment_required: bool = False
+
+
+PROCESSING_ROLES = frozenset({StaffRole.AGENT, StaffRole.SUPERVISOR})
+S = DossierStatus
+TRANSITIONS = {
+    (S.DRAFT, S.COMPLETE): TransitionRule(ActorKind.SYSTEM),
+    (S.COMPLETE, S.DRAFT): TransitionRule(ActorKind.SYSTEM),
+    (S.COMPLETE, S.SUBMITTED): TransitionRule(ActorKind.APPLICANT, "submitted"),
+    (S.SUBMITTED, S.RECEIVED): TransitionRule(ActorKind.STAFF, "received", PROCESSING_ROLES),
+    (S.RECEIVED, S.PROCESSING): TransitionRule(ActorKind.STAFF, "processing", PROCESSING_ROLES),
+    (S.PROCESSING, S.CLOSED): TransitionRule(ActorKind.STAFF, "closed", PROCESSING_ROLES),
+    (S.CLOSED, S.PROCESSING): TransitionRule(
+        ActorKind.STAFF, "processing", frozenset({StaffRole.SUPERVISOR}), comment_required=True
+    ),
+}
+del S
+
+
+class TransitionError(Exception):
+    """A change of status that the table or the dossier's current state does not allow."""
+
+
+class ConcurrentTransitionError(TransitionError):
+    """Another request changed the dossier's status first."""
+
+
+class Dossier(BaseModel):
+    company = ForeignKeyField(Company, backref="dossiers", on_delete="RESTRICT")
+    definition = ForeignKeyField(ProcedureDefinition, backref="dossiers", on_delete="RESTRICT")
+    status = CharField(max_length=20, default=DossierStatus.DRAFT.value)
+    answers = JSONField(default=dict)
+    reference = CharField(max_length=32, null=True, unique=True)
+    created_by = ForeignKeyField(Person, backref="created_dossiers", on_delete="RESTRICT")
+    submitted_by = ForeignKeyField(
+        Person, backref="submitted_dossiers", null=True, on_delete="RESTRICT"
+    )
+    assigned_to = ForeignKeyField(StaffUser, backref="dossiers", null=True, on_delete="SET NULL")
+    decision = CharField(max_length=20, null=True)
+    archived = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    submitted_at = DateTimeField(null=True)
+    closed_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("company", "archived", "updated_at"), False),
+            (("status", "submitted_at"), False),
+            (("assigned_to", "status"), False),
+            (("definition", "status"), False),
+        )
+        constraints = [
+            Check("status in ('draft','complete','submitted','received','processing','closed')")
+        ]
+
+    def __str__(self):
+        return self.reference or f"#{self.id}"
+
+    @property
+    def state(self):
+        return DossierStatus(self.status)
+
+    @property
+    def decision_label(self):
+        return Decision(self.decision).label if self.decision else None
+
+    # --- queries --------------------------------------------------------------------------
+
+    @classmethod
+    def for_person(cls, person, archived=False):
+        """Dossiers of every company where `person` holds at least the Consultation role."""
+        allowed = Membership.select(Membership.company).where(
+            Membership.person == person, Membership.roles > 0
+        )
+        return (
+            cls.select(cls, Company, ProcedureDefinition)
+            .join(Company)
+            .switch(cls)
+            .join(ProcedureDefinition)
+            .where(cls.company.in_(allowed), cls.archived == archived)
+            .order_by(cls.updated_at.desc(), cls.id.desc())
+        )
+
+    @classmethod
+    def staff_visible(cls):
+        """What staff may see: never drafts (SPEC, Dossier statuses)."""
+        return cls.select().where(cls.status.in_([s.value for s in STAFF_STATUSES]))
+
+    # --- the state machine ----------------------------------------------------------------
+
+    def transition(self, to, actor, comment=None, decision=None):
+        """Move the dossier to `to`, writing history and outbox rows in the same transaction."""
+        to = DossierStatus(to)
+        current = self.state
+        rule = TRANSITIONS.get((current, to))
+        if rule is None:
+            raise TransitionError(
+                f"Transition {current.value} → {to.value} is not allowed for dossier {self.id}."
+            )
+        check_actor(rule, actor, current, to)
+        if rule.comment_required and not (comment and comment.strip()):
+            raise TransitionError(f"Transition {current.value} → {to.value} needs a reason.")
+        if to == DossierStatus.CLOSED and decision is None:
+            raise TransitionError("Closing a dossier needs a decision.")
+
+        now = utcnow()
+        changes = {"status": to.value, "updated_at": now}
+        with write_transaction():
+            if to == DossierStatus.SUBMITTED:
+                changes["submitted_at"] = now
+                changes["submitted_by"] = actor.person
+                if not self.reference:
+                    changes["reference"] = ReferenceCounter.next_reference(
+                        self.definition.reference_prefix, now.year
+                    )
+            if to == DossierStatus.CLOSED:
+                changes["decision"] = Decision(decision).value
+                changes["closed_at"] = now
+            updated = (
+                Dossier.update(changes)
+                .where(Dossier.id == self.id, Dossier.status == current.value)
+                .execute()
+            )
+            if updated != 1:
+                raise ConcurrentTransitionError(
+                    f"Dossier {self.id} is no longer {current.value}: another change came first."
+                )
+            for field, value in changes.items():
+                setattr(self, field, value)
+            StatusChange.create(
+                dossier=self,
+                from_status=current.value,
+                to_status=to.value,
+                actor_kind=actor.kind.value,
+                actor_person=actor.person,
+                actor_staff=actor.staff,
+                comment=comment,
+                created_at=now,
+            )
+            if rule.email_event:
+                OutboxMessage.queue_for_dossier(self, rule.email_event, comment=comment)
+        return self
+
+    def notification_recipients(self):
+        """The submitter and every company user holding a role, without opt-outs, deduplicated."""
+        people = (
+            Person.select()
+            .join(Membership)
+            .where(Membership.company == self.company_id, Membership.roles > 0)
+        )
+        recipients = {}
+        if self.submitted_by_id:
+            submitter = Person.get_by_id(self.submitted_by_id)
+            recipients[submitter.id] = submitter
+        for person in people:
+            recipients.setdefault(person.id, person)
+        return [
+            p for p in recipients.values() if p.notification_email and not p.notifications_opt_out
+        ]
+
+
+def check_actor(rule, actor, current, to):
+    if actor.kind != rule.actor:
+        raise TransitionError(
+            f"Transition {current.value} → {to.value} is for the {rule.actor.value}, "
+            f"not for the {actor.kind.value}."
+        )
+    if actor.kind == ActorKind.APPLICANT and actor.person is None:
+        raise TransitionError("An applicant transition needs the person who makes it.")
+    if actor.kind == ActorKind.STAFF:
+        if actor.staff is None:
+            raise TransitionError("A staff transition needs the staff member who makes it.")
+        if rule.staff_roles and actor.staff.staff_role not in rule.staff_roles:
+            raise TransitionError(
+                f"Transition {current.value} → {to.value} needs one of the roles "
+                f"{', '.join(sorted(r.value for r in rule.staff_roles))}."
+            )
+
+
+class ReferenceCounter(BaseModel):
+    """Last number given per prefix and year; the row lock keeps references gap-free."""
+
+    prefix = CharField(max_length=8)
+    year = IntegerField()
+    last_number = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("prefix", "year"), True),)
+
+    @classmethod
+    def next_reference(cls, prefix, year):
+        """Next `PREFIX-YYYY-NNNNNN`; call inside the transaction that uses it."""
+        cls.insert(prefix=prefix, year=year, last_number=0).on_conflict_ignore().execute()
+        cls.update(last_number=cls.last_number + 1).where(
+            cls.prefix == prefix, cls.year == year
+        ).execute()
+        number = cls.get((cls.prefix == prefix) & (cls.year == year)).last_number
+        return f"{prefix}-{year}-{number:06d}"
+
+
+class Annex(BaseModel):
+    dossier = ForeignKeyField(Dossier, backref="annexes", on_delete="CASCADE")
+    requirement = CharField(max_length=64)
+    original_name = CharField(max_length=255)
+    storage_key = CharField(max_length=128)
+    sha256 = CharField(max_length=64)
+    size = IntegerField()
+    pages = IntegerField()
+    uploaded_by = ForeignKeyField(Person, on_delete="RESTRICT")
+    uploaded_at = DateTimeField(default=utcnow)
+    frozen = BooleanField(default=False)
+
+    class Meta:
+        indexes = ((("dossier", "requirement"), False),)
+
+
+class StatusChange(BaseModel):
+    """One row per change of status: the dossier's history."""
+
+    dossier = ForeignKeyField(Dossier, backref="history", on_delete="CASCADE")
+    from_status = CharField(max_length=20, null=True)
+    to_status = CharField(max_length=20)
+    actor_kind = CharField(max_length=20)
+    actor_person = ForeignKeyField(Person, null=True, on_delete="SET NULL")
+    actor_staff = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    comment = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("dossier", "created_at"), False),)
+
+    @property
+    def actor_name(self):
+        if self.actor_person_id:
+            return self.actor_person.full_name
+        if self.actor_staff_id:
+            return self.actor_staff.full_name
+        return _l("Système")
+
+
+# --- outbox and audit -----------------------------------------------------------------------
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class OutboxMessage(BaseModel):
+    """An email written in the transaction of the change it reports, sent later by the worker."""
+
+    event = CharField(max_length=40)
+    message_id = CharField(max_length=255, unique=True)
+    dossier = ForeignKeyField(Dossier, null=True, backref="emails", on_delete="SET NULL")
+    person = ForeignKeyField(Person, null=True, on_delete="SET NULL")
+    to_email = CharField(max_length=254)
+    language = CharField(max_length=2, default="fr")
+    context = JSONField(default=dict)
+    subject = CharField(max_length=300, null=True)
+    body_text = TextField(null=True)
+    body_html = TextField(null=True)
+    status = CharField(max_length=10, default=OutboxStatus.PENDING.value)
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    claimed_until = DateTimeField(null=True)
+    last_error = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    sent_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("status", "next_attempt_at"), False), (("dossier", "created_at"), False))
+
+    @staticmethod
+    def new_message_id():
+        return f"{uuid.uuid4().hex}.{secrets.token_hex(4)}"
+
+    @classmethod
+    def queue(cls, event, to_email, person=None, dossier=None, language="fr", **context):
+        return cls.create(
+            event=event,
+            message_id=cls.new_message_id(),
+            dossier=dossier,
+            person=person,
+            to_email=to_email,
+            language=language,
+            context=context,
+        )
+
+    @classmethod
+    def queue_for_dossier(cls, dossier, event, comment=None):
+        for person in dossier.notification_recipients():
+            cls.queue(
+                event,
+                person.notification_email,
+                person=person,
+                dossier=dossier,
+                language=person.language,
+                dossier_id=dossier.id,
+                reference=dossier.reference,
+                procedure=dossier.definition.title,
+                company=dossier.company.name,
+                status=dossier.status,
+                decision=dossier.decision,
+                comment=comment,
+                recipient=person.full_name,
+            )
+
+    @classmethod
+    def due(cls, now, limit):
+        return (
+            cls.select()
+            .where(
+                cls.status == OutboxStatus.PENDING.value,
+                cls.next_attempt_at <= now,
+                (cls.claimed_until.is_null()) | (cls.claimed_until < now),
+            )
+            .order_by(cls.next_attempt_at, cls.id)
+            .limit(limit)
+        )
+
+
+class AuditEvent(BaseModel):
+    """Append-only record of staff actions and access-rights changes."""
+
+    actor_kind = CharField(max_length=20)
+    actor_person = ForeignKeyField(Person, null=True, on_delete="SET NULL")
+    actor_staff = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    action = CharField(max_length=64, index=True)
+    target_type = CharField(max_length=40, null=True)
+    target_id = CharField(max_length=40, null=True)
+    details = JSONField(default=dict)
+    ip_address = CharField(max_length=45, null=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+
+    def save(self, *args, **kwargs):
+        if self.id is not None:
+            raise PermissionError("Audit events are append-only.")
+        return super().save(*args, **kwargs)
+
+    def delete_instance(self, *args, **kwargs):
+        raise PermissionError("Audit events are append-only.")
+
+    @classmethod
+    def record(cls, action, actor, target=None, ip_address=None, **details):
+        return cls.create(
+            actor_kind=actor.kind.value,
+            actor_person=actor.person,
+            actor_staff=actor.staff,
+            action=action,
+            target_type=type(target).__name__ if target is not None else None,
+            target_id=str(target.id) if target is not None else None,
+            details=details,
+            ip_address=ip_address,
+        )
+
+
+ALL_MODELS = [
+    Person,
+    Company,
+    Membership,
+    StaffUser,
+    ProcedureDefinition,
+    Dossier,
+    ReferenceCounter,
+    Annex,
+    StatusChange,
+    OutboxMessage,
+    AuditEvent,
+]

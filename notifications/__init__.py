@@ -1,0 +1,160 @@
+"""Emails: the outbox written by the models is rendered and sent here, with retries.
+
+A message is claimed before it is sent, so that several workers never send the same row at the
+same time; a crash between sending and marking sends it again with the same Message-ID, which
+mail systems recognise as a duplicate; a crash before sending loses nothing.
+"""
+
+import logging
+from datetime import timedelta
+
+from flask import Blueprint, current_app, render_template
+from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
+from flask_mail import Mail, Message
+
+from models import Decision, OutboxMessage, OutboxStatus, utcnow
+
+log = logging.getLogger(__name__)
+mail = Mail()
+bp = Blueprint("notifications", __name__, template_folder="templates")
+CLAIM_SECONDS = 300
+
+SUBJECTS = {
+    "submitted": _l("Votre dossier %(reference)s a été soumis"),
+    "received": _l("Votre dossier %(reference)s a été réceptionné"),
+    "processing": _l("Votre dossier %(reference)s est en traitement"),
+    "closed": _l("Votre dossier %(reference)s est clôturé"),
+}
+
+
+def init_app(app):
+    mail.init_app(app)
+    app.register_blueprint(bp)
+
+
+def message_id_header(message):
+    return f"<{message.message_id}@{current_app.config['MAIL_MESSAGE_ID_DOMAIN']}>"
+
+
+def render(message):
+    """Subject, text and HTML of `message` in its recipient's language."""
+    context = dict(message.context, base_url=current_app.config["PUBLIC_BASE_URL"])
+    with force_locale(message.language or "fr"):
+        if context.get("decision"):
+            context["decision_label"] = str(Decision(context["decision"]).label)
+        subject = str(SUBJECTS[message.event] % {"reference": context.get("reference") or ""})
+        text = render_template(f"emails/{message.event}.txt", **context)
+        html = render_template(f"emails/{message.event}.html", subject=subject, **context)
+    return subject, text, html
+
+
+def ensure_rendered(message):
+    """Render once and keep the result, so every attempt sends the same bytes."""
+    if message.subject is None:
+        message.subject, message.body_text, message.body_html = render(message)
+        OutboxMessage.update(
+            subject=message.subject, body_text=message.body_text, body_html=message.body_html
+        ).where(OutboxMessage.id == message.id).execute()
+
+
+def claim(message, now):
+    """Take the message for this worker; False if another worker has it."""
+    return (
+        OutboxMessage.update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+        .where(
+            OutboxMessage.id == message.id,
+            OutboxMessage.status == OutboxStatus.PENDING.value,
+            (OutboxMessage.claimed_until.is_null()) | (OutboxMessage.claimed_until < now),
+        )
+        .execute()
+        == 1
+    )
+
+
+def send(message):
+    msg = Message(
+        subject=message.subject,
+        recipients=[message.to_email],
+        body=message.body_text,
+        html=message.body_html,
+    )
+    msg.msgId = message_id_header(message)
+    mail.send(msg)
+
+
+def next_attempt(message, now):
+    """When to try again after a failure, or None once the give-up window has passed."""
+    cfg = current_app.config
+    delay = timedelta(seconds=cfg["OUTBOX_FIRST_RETRY_SECONDS"] * 2 ** (message.attempts - 1))
+    give_up_at = message.created_at + timedelta(hours=cfg["OUTBOX_GIVE_UP_HOURS"])
+    when = now + delay
+    return when if when <= give_up_at else None
+
+
+def record_failure(message, now, error):
+    message.attempts += 1
+    retry_at = next_attempt(message, now)
+    status = OutboxStatus.PENDING if retry_at else OutboxStatus.FAILED
+    OutboxMessage.update(
+        attempts=message.attempts,
+        last_error=error[:2000],
+        status=status.value,
+        next_attempt_at=retry_at or now,
+        claimed_until=None,
+    ).where(OutboxMessage.id == message.id).execute()
+    log.warning(
+        "Email %s to %s failed (attempt %s, %s): %s",
+        message.id,
+        message.to_email,
+        message.attempts,
+        f"retry at {retry_at}" if retry_at else "given up",
+        error,
+    )
+
+
+def deliver(message, now):
+    if not claim(message, now):
+        return False
+    try:
+        ensure_rendered(message)
+        send(message)
+    except Exception as exc:  # any failure of rendering or SMTP is retried later
+        record_failure(message, now, f"{type(exc).__name__}: {exc}")
+        return False
+    OutboxMessage.update(
+        status=OutboxStatus.SENT.value,
+        sent_at=utcnow(),
+        attempts=OutboxMessage.attempts + 1,
+        claimed_until=None,
+        last_error=None,
+    ).where(OutboxMessage.id == message.id).execute()
+    return True
+
+
+def mail_enabled():
+    return bool(current_app.config.get("MAIL_SERVER"))
+
+
+def deliver_due(now=None):
+    """Send what is due; returns the number sent. Without MAIL_SERVER, mail stays in the outbox."""
+    if not mail_enabled():
+        return 0
+    now = now or utcnow()
+    sent = 0
+    batch = current_app.config["OUTBOX_BATCH_SIZE"]
+    for message in list(OutboxMessage.due(now, batch)):
+        sent += deliver(message, now)
+    return sent
+
+
+def retry(message):
+    """Staff action: put a failed message back in the queue now."""
+    return (
+        OutboxMessage.update(
+            status=OutboxStatus.PENDING.value, next_attempt_at=utcnow(), claimed_until=None
+        )
+        .where(OutboxMessage.id == message.id, OutboxMessage.status == OutboxStatus.FAILED.value)
+        .execute()
+        == 1
+    )

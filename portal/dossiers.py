@@ -1,0 +1,88 @@
+"""'Mes dossiers' and the dossier page."""
+
+from datetime import datetime
+
+from flask import Blueprint, render_template, request
+from flask_babel import lazy_gettext as _l
+
+from auth import current_person
+from models import Dossier, DossierStatus, StatusChange
+from portal.access import load_dossier, person_required
+
+bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
+PAGE_SIZE = 25
+
+# The seed's status table: remark and action required, per status.
+REMARKS = {
+    DossierStatus.DRAFT: _l("NON ENVOYÉ"),
+    DossierStatus.COMPLETE: _l("NON ENVOYÉ"),
+}
+VISIBLE_REMARK = _l("Visible par l'administration")
+ACTIONS = {
+    DossierStatus.DRAFT: _l("Terminer le remplissage"),
+    DossierStatus.COMPLETE: _l("Soumettre"),
+    DossierStatus.PROCESSING: _l("Archiver si nécessaire"),
+}
+
+
+def remark(status):
+    return REMARKS.get(status, VISIBLE_REMARK)
+
+
+def parse_cursor(raw):
+    """`<iso timestamp>_<id>` of the last row shown, or None when absent or malformed."""
+    stamp, _, raw_id = (raw or "").rpartition("_")
+    try:
+        return datetime.fromisoformat(stamp), int(raw_id)
+    except ValueError:
+        return None
+
+
+def page_of(query, cursor):
+    """One page in keyset order (updated_at, id) descending: no count, no offset."""
+    if cursor:
+        stamp, last_id = cursor
+        query = query.where(
+            (Dossier.updated_at < stamp) | ((Dossier.updated_at == stamp) & (Dossier.id < last_id))
+        )
+    rows = list(query.limit(PAGE_SIZE + 1))
+    more = len(rows) > PAGE_SIZE
+    rows = rows[:PAGE_SIZE]
+    next_cursor = f"{rows[-1].updated_at.isoformat()}_{rows[-1].id}" if more else None
+    return rows, next_cursor
+
+
+@bp.get("/")
+@person_required
+def index():
+    archived = request.args.get("vue") == "archives"
+    rows, next_cursor = page_of(
+        Dossier.for_person(current_person(), archived=archived),
+        parse_cursor(request.args.get("apres")),
+    )
+    return render_template(
+        "dossiers/list.html",
+        dossiers=rows,
+        archived=archived,
+        next_cursor=next_cursor,
+        remark=remark,
+        actions=ACTIONS,
+    )
+
+
+@bp.get("/<int:dossier_id>")
+@person_required
+def show(dossier_id):
+    dossier = load_dossier(dossier_id)
+    history = (
+        StatusChange.select()
+        .where(StatusChange.dossier == dossier)
+        .order_by(StatusChange.created_at, StatusChange.id)
+    )
+    return render_template(
+        "dossiers/detail.html",
+        dossier=dossier,
+        history=history,
+        remark=remark,
+        actions=ACTIONS,
+    )

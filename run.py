@@ -1,0 +1,86 @@
+"""Composition root: `create_app` wires the models, the shared layer, portal and back-office.
+
+`python run.py` serves the embedded default (with the worker in-process);
+`flask --app run ...` runs the CLI commands (migrate, seed-demo, worker, procedures).
+"""
+
+import logging
+import os
+import sys
+
+from flask import Flask, current_app, request
+from flask_babel import Babel, get_locale
+from flask_wtf.csrf import CSRFProtect
+
+import auth
+import backoffice
+import database
+import demo
+import jobs
+import models
+import notifications
+import portal
+import procedures
+from config import Config, ConfigError, load_config
+
+csrf = CSRFProtect()
+
+
+def select_locale():
+    person = auth.current_person()
+    languages = current_app.config["LANGUAGES"]
+    if person is not None and person.language in languages:
+        return person.language
+    return request.accept_languages.best_match(languages) or "fr"
+
+
+def create_app(config=None):
+    """Build the application; `config` is a Config object, a config name, or None (GUICHET_ENV)."""
+    cfg = config if isinstance(config, Config) else load_config(config)
+    app = Flask(__name__, instance_path=cfg.INSTANCE_DIR, static_folder=None)
+    app.config.from_object(cfg)
+    os.makedirs(app.instance_path, exist_ok=True)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    Babel(app, locale_selector=select_locale)
+    app.add_template_global(get_locale)
+    csrf.init_app(app)
+    database.init_app(app)
+    auth.init_app(app)
+    notifications.init_app(app)
+    jobs.init_app(app)
+    procedures.init_app(app)
+    demo.init_app(app)
+    portal.init_app(app)
+    backoffice.init_app(app)
+
+    @app.after_request
+    def _security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        return response
+
+    return app
+
+
+def main():
+    """Serve the embedded default on PORT (5000), with the job worker in this process."""
+    try:
+        app = create_app()
+        database.check_connection(models.db.obj, app.config["DATABASE_URL"])
+    except (ConfigError, database.DatabaseUnavailable) as exc:
+        print(f"Guichet cannot start: {exc}", file=sys.stderr)
+        return 1
+    if app.config["WORKER_IN_PROCESS"]:
+        app.extensions["jobs"].start_in_process()
+    port = int(os.environ.get("PORT", "5000"))
+    print(f"Guichet on http://127.0.0.1:{port}/  (back-office: /admin, health: /healthz)")
+    app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,96 @@
+"""Fixtures: the app on a real SQLite file and, when TEST_DATABASE_URL is set, on PostgreSQL.
+
+Every test that takes `app` (directly or through `client`) runs once per database backend.
+The schema is built by the real migrations once per session and backend; each test then starts
+from empty tables (a fresh copy of the SQLite file, or TRUNCATE on PostgreSQL).
+"""
+
+import os
+import shutil
+
+import pytest
+
+import database
+import models
+from config import TestingConfig
+from run import create_app
+
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
+
+
+def make_config(tmp_path, database_url, **overrides):
+    config = TestingConfig()
+    config.INSTANCE_DIR = str(tmp_path / "instance")
+    config.DATABASE_URL = database_url
+    config.HUEY_IMMEDIATE = True
+    config.STORAGE_DIR = str(tmp_path / "storage")
+    config.HUEY_SQLITE_PATH = str(tmp_path / "huey.sqlite3")
+    for key, value in overrides.items():
+        setattr(config, key, value)
+    return config
+
+
+def migrate(url):
+    models.db.initialize(database.open_database(url))
+    with models.db.connection_context():
+        database.apply_migrations()
+    models.db.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    path = tmp_path_factory.mktemp("template") / "guichet.sqlite3"
+    migrate(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_schema():
+    """Drop and rebuild the test database's schema with the migrations, once."""
+    db = database.open_database(POSTGRES_URL)
+    db.connect()
+    db.execute_sql("DROP SCHEMA public CASCADE")
+    db.execute_sql("CREATE SCHEMA public")
+    db.close()
+    migrate(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+def truncate_all(url):
+    db = database.open_database(url)
+    tables = ", ".join(f'"{m._meta.table_name}"' for m in models.ALL_MODELS)
+    with db.connection_context():
+        db.execute_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request, tmp_path):
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "guichet.sqlite3"
+        shutil.copy(template, path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_schema")
+    truncate_all(url)
+    return url
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
+    app = create_app(make_config(tmp_path, database_url))
+    with app.app_context():
+        models.db.connect(reuse_if_open=True)
+        yield app
+        if not models.db.is_closed():
+            models.db.close()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()

@@ -1,0 +1,159 @@
+"""Factories and login helpers shared by the tests."""
+
+import functools
+import itertools
+import re
+
+from auth import hash_password
+from models import (
+    Actor,
+    Company,
+    Decision,
+    Dossier,
+    DossierStatus,
+    Membership,
+    Person,
+    ProcedureDefinition,
+    Role,
+    StaffRole,
+    StaffUser,
+    utcnow,
+)
+
+_counter = itertools.count(1)
+STAFF_PASSWORD = "correct horse battery staple"
+
+
+def enterprise_number(n):
+    """A valid BCE/KBO number built from an 8-digit base."""
+    base = f"0{n:07d}"
+    return base + f"{97 - int(base) % 97:02d}"
+
+
+def national_number(n, birth="850312"):
+    """A valid national register number for a person born in the 1900s."""
+    first = f"{birth}{n % 1000:03d}"
+    return first + f"{97 - int(first) % 97:02d}"
+
+
+def make_person(**kwargs):
+    n = next(_counter)
+    email = kwargs.pop("email", f"person{n}@example.test")
+    defaults = {
+        "national_number": national_number(n),
+        "surname": f"Nom{n}",
+        "given_name": f"Prénom{n}",
+        "login_email": email,
+        "professional_email": email,
+        "professional_email_verified_at": utcnow(),
+    }
+    defaults.update(kwargs)
+    return Person.create(**defaults)
+
+
+def make_company(**kwargs):
+    n = next(_counter)
+    defaults = {
+        "enterprise_number": enterprise_number(4_000_000 + n),
+        "name": f"Entreprise {n}",
+        "legal_form": "014",
+    }
+    defaults.update(kwargs)
+    return Company.create(**defaults)
+
+
+def make_member(company, roles=Role.SIGN, person=None, manager=False, **person_fields):
+    """A person holding `roles` in `company` (a new person unless given)."""
+    person = person or make_person(**person_fields)
+    Membership.create(
+        person=person,
+        company=company,
+        roles=int(roles),
+        is_access_manager=manager,
+        is_main_access_manager=manager,
+    )
+    return person
+
+
+@functools.cache
+def staff_password_hash():
+    return hash_password(STAFF_PASSWORD)
+
+
+def make_staff(role=StaffRole.AGENT, **kwargs):
+    n = next(_counter)
+    defaults = {
+        "email": f"staff{n}@guichet.test",
+        "full_name": f"Staff {n}",
+        "role": StaffRole(role).value,
+        "password_hash": staff_password_hash(),
+    }
+    defaults.update(kwargs)
+    return StaffUser.create(**defaults)
+
+
+def make_definition(code="enregistrement", prefix="ENR", version=1):
+    definition = ProcedureDefinition.get_or_none(
+        ProcedureDefinition.code == code, ProcedureDefinition.version == version
+    )
+    return definition or ProcedureDefinition.create(
+        code=code,
+        version=version,
+        title=f"Procédure {code}",
+        reference_prefix=prefix,
+        yaml_text=f"code: {code}\nversion: {version}\n",
+        published=True,
+    )
+
+
+WALK = [
+    DossierStatus.COMPLETE,
+    DossierStatus.SUBMITTED,
+    DossierStatus.RECEIVED,
+    DossierStatus.PROCESSING,
+    DossierStatus.CLOSED,
+]
+
+
+def make_dossier(
+    status=DossierStatus.DRAFT, company=None, person=None, staff=None, definition=None
+):
+    """A dossier brought to `status` through the real transitions."""
+    company = company or make_company()
+    person = person or make_member(company)
+    dossier = Dossier.create(
+        company=company, definition=definition or make_definition(), created_by=person
+    )
+    status = DossierStatus(status)
+    steps = WALK[: WALK.index(status) + 1] if status in WALK else []
+    for step in steps:
+        if step == DossierStatus.COMPLETE:
+            actor = Actor.system()
+        elif step == DossierStatus.SUBMITTED:
+            actor = Actor.applicant(person)
+        else:
+            staff = staff or make_staff()
+            actor = Actor.staff_member(staff)
+        decision = Decision.GRANTED if step == DossierStatus.CLOSED else None
+        dossier.transition(step, actor, decision=decision)
+    return dossier
+
+
+def login_person(client, person):
+    with client.session_transaction() as session:
+        session["_user_id"] = person.get_id()
+        session["_fresh"] = True
+
+
+def csrf_from(html):
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def login_staff(client, staff, password=STAFF_PASSWORD):
+    page = client.get("/admin/login/")
+    return client.post(
+        "/admin/login/",
+        data={"email": staff.email, "password": password, "csrf_token": csrf_from(page.text)},
+    )

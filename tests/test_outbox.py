@@ -1,0 +1,133 @@
+"""The outbox worker against a real SMTP server on loopback: delivery, retries, give-up."""
+
+from datetime import timedelta
+
+import pytest
+
+import notifications
+from helpers import make_company, make_dossier, make_member
+from models import DossierStatus, OutboxMessage, OutboxStatus, Role, utcnow
+from smtp import SMTPServer, free_port
+
+
+@pytest.fixture
+def smtp(app):
+    server = SMTPServer().start()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
+    notifications.mail.init_app(app)
+    yield server
+    server.stop()
+
+
+def submitted_dossier(language="fr"):
+    company = make_company(name="Agence <script>alert(1)</script>")
+    person = make_member(company, Role.SIGN, email="signataire@example.test", language=language)
+    return make_dossier(DossierStatus.SUBMITTED, company=company, person=person)
+
+
+def test_delivers_due_messages_with_stable_message_id(app, smtp):
+    dossier = submitted_dossier()
+    assert notifications.deliver_due() == 1
+    [message] = smtp.messages
+    row = OutboxMessage.get(OutboxMessage.dossier == dossier)
+    assert row.status == OutboxStatus.SENT.value and row.attempts == 1
+    assert message["Message-ID"] == f"<{row.message_id}@guichet.test>"
+    assert message["To"] == "signataire@example.test"
+    assert dossier.reference in message["Subject"]
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert "a été signé et soumis" in text
+    assert f"/dossiers/{dossier.id}" in text
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;" in html
+    assert notifications.deliver_due() == 0, "a sent message is never sent again"
+
+
+def test_server_down_keeps_message_pending_then_retries(app):
+    dossier = submitted_dossier()
+    port = free_port()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    notifications.mail.init_app(app)
+
+    now = utcnow()
+    assert notifications.deliver_due(now) == 0
+    row = OutboxMessage.get(OutboxMessage.dossier == dossier)
+    assert row.status == OutboxStatus.PENDING.value
+    assert row.attempts == 1
+    assert "ConnectionRefusedError" in row.last_error
+    assert row.next_attempt_at > now
+    assert notifications.deliver_due(now) == 0, "not due again before its back-off"
+
+    server = SMTPServer(port).start()
+    try:
+        assert notifications.deliver_due(row.next_attempt_at) == 1
+    finally:
+        server.stop()
+    row = OutboxMessage.get_by_id(row.id)
+    assert row.status == OutboxStatus.SENT.value and row.attempts == 2
+    assert len(server.messages) == 1
+
+
+def test_back_off_doubles_then_gives_up_after_window(app):
+    submitted_dossier()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), OUTBOX_FIRST_RETRY_SECONDS=60)
+    notifications.mail.init_app(app)
+    row = OutboxMessage.get()
+    now = row.created_at
+    delays = []
+    while row.status == OutboxStatus.PENDING.value:
+        notifications.deliver_due(now)
+        row = OutboxMessage.get_by_id(row.id)
+        delays.append(row.next_attempt_at - now)
+        now = row.next_attempt_at
+    assert delays[:4] == [timedelta(seconds=s) for s in (60, 120, 240, 480)]
+    assert row.status == OutboxStatus.FAILED.value
+    assert now - row.created_at <= timedelta(hours=48)
+    assert row.attempts == len(delays)
+
+    assert notifications.retry(row)
+    assert OutboxMessage.get_by_id(row.id).status == OutboxStatus.PENDING.value
+
+
+def test_crash_after_send_resends_with_same_message_id(app, smtp):
+    """A worker that sent but died before marking: the claim expires, the same ID goes again."""
+    submitted_dossier()
+    row = OutboxMessage.get()
+    now = utcnow()
+    assert notifications.claim(row, now)
+    notifications.ensure_rendered(row)
+    notifications.send(row)  # ... and the worker dies here, before marking the row sent
+
+    assert notifications.deliver_due(now) == 0, "claimed by the dead worker for a while"
+    later = now + timedelta(seconds=notifications.CLAIM_SECONDS + 1)
+    assert notifications.deliver_due(later) == 1
+    first, second = smtp.messages
+    assert first["Message-ID"] == second["Message-ID"]
+    assert first.get_body(("plain",)).get_content() == second.get_body(("plain",)).get_content()
+
+
+def test_two_workers_never_claim_the_same_message(app):
+    submitted_dossier()
+    row = OutboxMessage.get()
+    now = utcnow()
+    assert notifications.claim(row, now) is True
+    assert notifications.claim(row, now) is False
+
+
+def test_without_mail_server_mail_stays_in_outbox(app, client):
+    submitted_dossier()
+    assert app.config["MAIL_SERVER"] is None
+    assert notifications.deliver_due() == 0
+    row = OutboxMessage.get()
+    assert row.status == OutboxStatus.PENDING.value and row.attempts == 0
+    page = client.get("/dev/mail")
+    assert page.status_code == 200 and "signataire@example.test" in page.text
+    detail = client.get(f"/dev/mail/{row.id}")
+    assert "a été signé et soumis" in detail.text
+
+
+def test_email_in_recipient_language_falls_back_to_french(app, smtp):
+    submitted_dossier(language="de")
+    notifications.deliver_due()
+    [message] = smtp.messages
+    assert "Bonjour" in message.get_body(("plain",)).get_content()

@@ -1,0 +1,176 @@
+"""The applicant side of the spine: home, Mes dossiers, the dossier page, the dev login."""
+
+import pytest
+
+from helpers import csrf_from, login_person, make_company, make_dossier, make_member
+from models import Dossier, DossierStatus, Role
+
+
+def test_home_for_anonymous_offers_login(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    assert "Se connecter" in page.text
+
+
+def test_mes_dossiers_needs_login(client):
+    response = client.get("/dossiers/")
+    assert response.status_code == 302
+    assert "/dev/login?next=/dossiers/" in response.headers["Location"]
+
+
+def test_mes_dossiers_lists_only_companies_where_the_user_holds_a_role(app, client):
+    mine = make_company(name="Ma Société")
+    other = make_company(name="Autre Société")
+    person = make_member(mine, Role.CONSULT)
+    own = make_dossier(DossierStatus.SUBMITTED, company=mine)
+    foreign = make_dossier(DossierStatus.SUBMITTED, company=other)
+    login_person(client, person)
+
+    page = client.get("/dossiers/")
+    assert page.status_code == 200
+    assert own.reference in page.text
+    assert foreign.reference not in page.text
+    assert "Visible par l'administration" in page.text.replace("&#39;", "'")
+
+
+def test_status_remark_and_action_follow_the_seed(app, client):
+    company = make_company()
+    person = make_member(company, Role.SIGN)
+    make_dossier(DossierStatus.DRAFT, company=company, person=person)
+    make_dossier(DossierStatus.COMPLETE, company=company, person=person)
+    make_dossier(DossierStatus.PROCESSING, company=company, person=person)
+    login_person(client, person)
+    page = client.get("/dossiers/").text
+    for text in (
+        "En cours",
+        "Complet",
+        "En traitement",
+        "NON ENVOYÉ",
+        "Terminer le remplissage",
+        "Soumettre",
+        "Archiver si nécessaire",
+    ):
+        assert text in page
+
+
+def test_no_role_means_no_dossiers(app, client):
+    company = make_company()
+    person = make_member(company, Role(0))
+    dossier = make_dossier(DossierStatus.SUBMITTED, company=company)
+    login_person(client, person)
+    assert dossier.reference not in client.get("/dossiers/").text
+    assert client.get(f"/dossiers/{dossier.id}").status_code == 404
+
+
+def test_archived_dossiers_have_their_own_view(app, client):
+    company = make_company()
+    person = make_member(company)
+    dossier = make_dossier(DossierStatus.PROCESSING, company=company, person=person)
+    Dossier.update(archived=True).where(Dossier.id == dossier.id).execute()
+    login_person(client, person)
+    assert dossier.reference not in client.get("/dossiers/").text
+    assert dossier.reference in client.get("/dossiers/?vue=archives").text
+
+
+def test_paging_by_cursor_shows_every_dossier_once(app, client, monkeypatch):
+    from portal import dossiers as view
+
+    monkeypatch.setattr(view, "PAGE_SIZE", 2)
+    company = make_company()
+    person = make_member(company)
+    refs = {
+        make_dossier(DossierStatus.SUBMITTED, company=company, person=person).reference
+        for _ in range(5)
+    }
+    login_person(client, person)
+    seen, url = [], "/dossiers/"
+    while url:
+        page = client.get(url).text
+        seen += [r for r in refs if r in page]
+        marker = 'href="/dossiers/?apres='
+        url = None
+        if marker in page:
+            url = "/dossiers/?apres=" + page.split(marker)[1].split('"')[0].replace("&amp;", "&")
+    assert sorted(seen) == sorted(refs)
+
+
+def test_malformed_cursor_shows_first_page(app, client):
+    company = make_company()
+    person = make_member(company)
+    dossier = make_dossier(DossierStatus.SUBMITTED, company=company, person=person)
+    login_person(client, person)
+    page = client.get("/dossiers/?apres=n'importe-quoi")
+    assert page.status_code == 200 and dossier.reference in page.text
+
+
+def test_dossier_page_shows_history(app, client):
+    company = make_company()
+    person = make_member(company)
+    dossier = make_dossier(DossierStatus.RECEIVED, company=company, person=person)
+    login_person(client, person)
+    page = client.get(f"/dossiers/{dossier.id}")
+    assert page.status_code == 200
+    for label in ("Complet", "Soumis", "Réceptionné"):
+        assert label in page.text
+
+
+def test_other_company_dossier_is_404(app, client):
+    mine, other = make_company(), make_company()
+    person = make_member(mine)
+    foreign = make_dossier(DossierStatus.SUBMITTED, company=other)
+    login_person(client, person)
+    assert client.get(f"/dossiers/{foreign.id}").status_code == 404
+    assert client.get("/dossiers/999999").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "target, expected",
+    [
+        ("/dossiers/", "/dossiers/"),
+        ("//evil.example/x", "/dossiers/"),
+        ("https://evil.example/", "/dossiers/"),
+        ("/\\evil.example", "/dossiers/"),
+    ],
+)
+def test_dev_login_redirects_only_to_own_paths(app, client, target, expected):
+    company = make_company()
+    person = make_member(company)
+    form = client.get("/dev/login").text
+    response = client.post(
+        "/dev/login",
+        data={"person": person.id, "next": target, "csrf_token": csrf_from(form)},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] == expected
+
+
+def test_dev_login_without_csrf_token_is_refused(app, client):
+    person = make_member(make_company())
+    response = client.post("/dev/login", data={"person": person.id})
+    assert response.status_code == 400
+    assert client.get("/dossiers/").status_code == 302
+
+
+def test_logout(app, client):
+    person = make_member(make_company())
+    login_person(client, person)
+    home = client.get("/").text
+    response = client.post("/dev/logout", data={"csrf_token": csrf_from(home)})
+    assert response.status_code == 302
+    assert client.get("/dossiers/").status_code == 302
+
+
+def test_dev_pages_do_not_exist_in_production_config(tmp_path, database_url):
+    from conftest import make_config
+    from run import create_app
+
+    app = create_app(make_config(tmp_path, database_url, DEV_LOGIN=False, DEV_MAIL_PAGE=False))
+    client = app.test_client()
+    assert client.get("/dev/login").status_code == 404
+    assert client.get("/dev/mail").status_code == 404
+
+
+def test_unknown_page_is_a_french_404(client):
+    page = client.get("/nulle-part")
+    assert page.status_code == 404
+    assert "Page introuvable" in page.text
