@@ -44,6 +44,7 @@ class Config:
 
     BABEL_DEFAULT_LOCALE = "fr"
     LANGUAGES = ("fr", "de", "en", "nl")
+    LANGUAGES_READY = ("fr",)
     BABEL_DEFAULT_TIMEZONE = "Europe/Brussels"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

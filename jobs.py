@@ -56,7 +56,9 @@ class Jobs:
     def start_in_process(self, workers=2):
         """Run a consumer in this process's threads (embedded default), leaving signals alone."""
         handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-        consumer = self.consumer(workers)
+        consumer = self.huey.create_consumer(
+            workers=workers, worker_type="thread", periodic=True, max_delay=1.0
+        )
         consumer.start()
         for sig, handler in handlers.items():
             signal.signal(sig, handler)

@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app
 from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 
@@ -27,11 +27,15 @@ csrf = CSRFProtect()
 
 
 def select_locale():
+    """The person's language when it is available, else French (the service's first language).
+
+    Other languages are offered once their catalogues are complete; until then a partial
+    translation would mix languages on one page.
+    """
     person = auth.current_person()
-    languages = current_app.config["LANGUAGES"]
-    if person is not None and person.language in languages:
+    if person is not None and person.language in current_app.config["LANGUAGES_READY"]:
         return person.language
-    return request.accept_languages.best_match(languages) or "fr"
+    return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 def create_app(config=None):

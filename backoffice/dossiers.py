@@ -4,6 +4,7 @@ from flask import flash, redirect, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import FilterEqual
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -67,6 +68,11 @@ def status_formatter(view, context, model, name):
     return Markup('<span class="badge badge-info">{}</span>').format(model.state.label)
 
 
+def datetime_formatter(view, context, model, name):
+    value = getattr(model, name)
+    return format_datetime(value, "short") if value else ""
+
+
 class DossierView(StaffModelView):
     allowed_roles = PROCESSING_ROLES
     can_view_details = True
@@ -80,6 +86,11 @@ class DossierView(StaffModelView):
         "submitted_at": _l("Soumis le"),
         "assigned_to": _l("Agent"),
         "updated_at": _l("Dernière modification"),
+        "decision": _l("Décision"),
+        "created_by": _l("Créé par"),
+        "submitted_by": _l("Soumis par"),
+        "archived": _l("Archivé (côté entreprise)"),
+        "closed_at": _l("Clôturé le"),
     }
     column_sortable_list = ("reference", "submitted_at", "status")
     column_default_sort = ("submitted_at", True)
@@ -91,7 +102,26 @@ class DossierView(StaffModelView):
         FilterEqual(ProcedureDefinition.code, _l("Procédure")),
         Company.name,
     )
-    column_formatters = {"status": status_formatter}
+    column_details_list = (
+        "reference",
+        "definition",
+        "company",
+        "status",
+        "decision",
+        "created_by",
+        "submitted_by",
+        "submitted_at",
+        "assigned_to",
+        "archived",
+        "updated_at",
+        "closed_at",
+    )
+    column_formatters = {
+        "status": status_formatter,
+        "decision": lambda v, c, m, n: m.decision_label or "",
+        "archived": lambda v, c, m, n: _("oui") if m.archived else _("non"),
+        **{name: datetime_formatter for name in ("submitted_at", "updated_at", "closed_at")},
+    }
     prejoined = frozenset({"Company", "ProcedureDefinition", "StaffUser"})
 
     def get_query(self):

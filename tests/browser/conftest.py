@@ -1,0 +1,98 @@
+"""Browser journeys: Debian's Chromium driven by Playwright against the app served on a free
+local port, with a file database, the job worker running in-process and a real SMTP sink."""
+
+import os
+import shutil
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+import models
+from conftest import make_config
+from run import create_app
+from smtp import SMTPServer, free_port
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "tests/browser/" in str(item.fspath):
+            item.add_marker(pytest.mark.browser)
+
+
+@pytest.fixture(autouse=True)
+def _require_chromium():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("REQUIRE_BROWSER_TESTS"):
+            pytest.fail(f"REQUIRE_BROWSER_TESTS is set but there is no Chromium at {CHROMIUM}.")
+        pytest.skip(
+            f"No Chromium at {CHROMIUM}: install it with `apt-get install -y chromium` "
+            "(or set CHROMIUM_PATH) to run the browser tests."
+        )
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_FLAGS}
+
+
+class LiveServer:
+    def __init__(self, app, port, smtp):
+        self.app = app
+        self.url = f"http://127.0.0.1:{port}"
+        self.smtp = smtp
+        self.server = make_server("127.0.0.1", port, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def wait_for_mail(self, predicate, timeout=20):
+        """The messages received so far once one matches `predicate` (the worker is async)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(predicate(m) for m in self.smtp.messages):
+                return self.smtp.messages
+            time.sleep(0.2)
+        raise AssertionError(f"no matching email within {timeout}s: {self.smtp.messages}")
+
+
+@pytest.fixture
+def live_server(tmp_path, sqlite_template):
+    path = tmp_path / "live.sqlite3"
+    shutil.copy(sqlite_template, path)
+    smtp = SMTPServer().start()
+    port = free_port()
+    config = make_config(
+        tmp_path,
+        f"sqlite:///{path}",
+        HUEY_IMMEDIATE=False,
+        MAIL_SERVER="127.0.0.1",
+        MAIL_PORT=smtp.port,
+        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+    )
+    app = create_app(config)
+    consumer = app.extensions["jobs"].start_in_process(workers=1)
+    server = LiveServer(app, port, smtp)
+    server.thread.start()
+    ctx = app.app_context()
+    ctx.push()
+    try:
+        yield server
+    finally:
+        ctx.pop()
+        server.server.shutdown()
+        consumer.stop(graceful=True)
+        smtp.stop()
+        models.db.close()

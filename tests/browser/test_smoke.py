@@ -1,0 +1,47 @@
+"""Smoke journey: portal home → Mes dossiers → /admin list → an action → the email arrives."""
+
+import re
+
+from playwright.sync_api import expect
+
+from helpers import STAFF_PASSWORD, make_company, make_dossier, make_member, make_staff
+from models import Dossier, DossierStatus, Role
+
+
+def test_portal_to_backoffice_smoke(live_server, page, browser):
+    company = make_company(name="Agence Fumée")
+    person = make_member(company, Role.SIGN, given_name="Marie", surname="Test")
+    dossier = make_dossier(DossierStatus.SUBMITTED, company=company, person=person)
+    agent = make_staff()
+    base = live_server.url
+
+    page.goto(base + "/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Mon espace entreprise")
+    page.get_by_role("link", name="Se connecter").first.click()
+    page.get_by_label("Personne de démonstration").select_option(str(person.id))
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page).to_have_url(re.compile(r"/dossiers/$"))
+    expect(page.get_by_role("cell", name=dossier.reference)).to_be_visible()
+    expect(page.get_by_text("Visible par l'administration")).to_be_visible()
+
+    staff_page = browser.new_context().new_page()
+    staff_page.goto(base + "/admin/dossiers/")
+    expect(staff_page).to_have_url(re.compile(r"/admin/login/"))
+    staff_page.get_by_label("Adresse e-mail").fill(agent.email)
+    staff_page.get_by_label("Mot de passe").fill(STAFF_PASSWORD)
+    staff_page.get_by_role("button", name="Se connecter").click()
+    expect(staff_page.get_by_role("heading", name="Tableau de bord", level=1)).to_be_visible()
+    staff_page.goto(base + "/admin/dossiers/")
+    expect(staff_page.get_by_text(dossier.reference)).to_be_visible()
+    staff_page.goto(f"{base}/admin/dossiers/details/?id={dossier.id}")
+    staff_page.get_by_role("button", name="Réceptionner").click()
+    expect(staff_page.get_by_text("Réceptionné").first).to_be_visible()
+    assert Dossier.get_by_id(dossier.id).status == DossierStatus.RECEIVED.value
+
+    messages = live_server.wait_for_mail(lambda m: "réceptionné" in m["Subject"])
+    received = [m for m in messages if "réceptionné" in m["Subject"]]
+    assert [m["To"] for m in received] == [person.professional_email]
+    assert dossier.reference in received[0]["Subject"]
+
+    page.goto(f"{base}/dossiers/{dossier.id}")
+    expect(page.get_by_text("Réceptionné").first).to_be_visible()

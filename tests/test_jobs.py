@@ -1,0 +1,79 @@
+"""The job queue: SQLite by default, Redis with REDIS_URL; a real consumer sends the outbox."""
+
+import os
+import shutil
+import time
+
+import pytest
+from huey import MemoryHuey, RedisHuey, SqliteHuey
+
+import jobs
+import models
+from conftest import make_config
+from helpers import make_company, make_dossier, make_member
+from models import DossierStatus, OutboxMessage, OutboxStatus
+from run import create_app
+from smtp import SMTPServer
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+def test_queue_backend_follows_config(tmp_path):
+    assert isinstance(jobs.make_huey({"HUEY_IMMEDIATE": True}), MemoryHuey)
+    sqlite = jobs.make_huey({"HUEY_SQLITE_PATH": str(tmp_path / "q.sqlite3")})
+    assert isinstance(sqlite, SqliteHuey)
+    redis = jobs.make_huey({"REDIS_URL": "redis://127.0.0.1:6379/15"})
+    assert isinstance(redis, RedisHuey)
+
+
+def queue_params():
+    params = [pytest.param(None, id="sqlite-queue")]
+    if REDIS_URL:
+        params.append(pytest.param(REDIS_URL, id="redis-queue"))
+    else:
+        params.append(
+            pytest.param(None, id="redis-queue", marks=pytest.mark.skip("TEST_REDIS_URL unset"))
+        )
+    return params
+
+
+@pytest.mark.parametrize("redis_url", queue_params())
+def test_consumer_delivers_outbox_after_wake(tmp_path, sqlite_template, redis_url):
+    path = tmp_path / "db.sqlite3"
+    shutil.copy(sqlite_template, path)
+    smtp = SMTPServer().start()
+    app = create_app(
+        make_config(
+            tmp_path,
+            f"sqlite:///{path}",
+            HUEY_IMMEDIATE=False,
+            REDIS_URL=redis_url,
+            MAIL_SERVER="127.0.0.1",
+            MAIL_PORT=smtp.port,
+        )
+    )
+    huey = app.extensions["jobs"].huey
+    huey.flush()
+    consumer = app.extensions["jobs"].start_in_process(workers=1)
+    try:
+        with app.app_context():
+            company = make_company()
+            person = make_member(company, email="destinataire@example.test")
+            make_dossier(DossierStatus.SUBMITTED, company=company, person=person)
+            models.db.close()
+            jobs.wake_outbox()
+            deadline = time.monotonic() + 20
+            while not smtp.messages and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert [m["To"] for m in smtp.messages] == ["destinataire@example.test"]
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:
+                if OutboxMessage.get().status == OutboxStatus.SENT.value:
+                    break
+                time.sleep(0.1)
+            assert OutboxMessage.get().status == OutboxStatus.SENT.value
+            models.db.close()
+    finally:
+        consumer.stop(graceful=True)
+        huey.flush()
+        smtp.stop()
