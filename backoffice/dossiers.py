@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from markupsafe import Markup
 from peewee import JOIN
 from wtforms import HiddenField, SelectField, TextAreaField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Optional
 
 import jobs
@@ -45,7 +46,7 @@ class TransitionForm(FlaskForm):
     to = HiddenField(validators=[DataRequired()])
     decision = SelectField(
         _l("Décision"),
-        choices=[("", "—")] + [(d.value, d.label) for d in Decision],
+        choices=[SelectChoice("", "—")] + [SelectChoice(d.value, d.label) for d in Decision],
         validators=[Optional()],
     )
     comment = TextAreaField(_l("Motivation ou commentaire"), validators=[Optional()])

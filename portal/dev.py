@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField
+from wtforms.fields import SelectChoice
 
 import notifications
 from models import Company, Membership, OutboxMessage, Person
@@ -31,7 +32,9 @@ class DevLoginForm(FlaskForm):
 def login():
     form = DevLoginForm()
     people = Person.select().order_by(Person.surname, Person.given_name)
-    form.person.choices = [(p.id, f"{p.full_name} ({p.national_number})") for p in people]
+    form.person.choices = [
+        SelectChoice(p.id, f"{p.full_name} ({p.national_number})") for p in people
+    ]
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
