@@ -20,6 +20,8 @@ SQLITE_PRAGMAS = {
     "synchronous": "normal",
 }
 log = logging.getLogger(__name__)
+# One line per applied migration is ours to print; peewee-migrate's per-table lines are noise.
+logging.getLogger("peewee_migrate").setLevel(logging.WARNING)
 
 
 class DatabaseUnavailable(RuntimeError):

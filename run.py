@@ -78,11 +78,16 @@ def main():
     except (ConfigError, database.DatabaseUnavailable) as exc:
         print(f"Guichet cannot start: {exc}", file=sys.stderr)
         return 1
+    consumer = None
     if app.config["WORKER_IN_PROCESS"]:
-        app.extensions["jobs"].start_in_process()
+        consumer = app.extensions["jobs"].start_in_process()
     port = int(os.environ.get("PORT", "5000"))
     print(f"Guichet on http://127.0.0.1:{port}/  (back-office: /admin, health: /healthz)")
-    app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+    try:
+        app.run(host="127.0.0.1", port=port, threaded=True, use_reloader=False)
+    finally:
+        if consumer is not None:
+            consumer.stop(graceful=True)
     return 0
 
 
