@@ -82,8 +82,6 @@ def seed_people():
                 "surname": surname,
                 "given_name": given,
                 "login_email": email,
-                "professional_email": email,
-                "professional_email_verified_at": utcnow(),
             },
         )
         people.append(person)
@@ -109,6 +107,8 @@ def seed_people():
                 "roles": int(roles),
                 "is_access_manager": manager,
                 "is_main_access_manager": manager,
+                "professional_email": people[p].login_email,
+                "professional_email_verified_at": utcnow(),
             },
         )
     return people, companies

@@ -89,10 +89,10 @@ class Person(UserMixin, BaseModel):
     surname = CharField(max_length=200)
     given_name = CharField(max_length=200)
     login_email = CharField(max_length=254, null=True)
-    professional_email = CharField(max_length=254, null=True)
-    professional_email_verified_at = DateTimeField(null=True)
     language = CharField(max_length=2, default="fr")
     notifications_opt_out = BooleanField(default=False)
+    # Raised by "log out everywhere": every session made with an older version is refused.
+    session_version = IntegerField(default=1)
     created_at = DateTimeField(default=utcnow)
 
     def __str__(self):
@@ -110,12 +110,6 @@ class Person(UserMixin, BaseModel):
             Membership.person == self.id, Membership.company == company_id
         )
 
-    @property
-    def notification_email(self):
-        """The validated professional address, the only one Guichet writes to."""
-        if self.professional_email and self.professional_email_verified_at:
-            return self.professional_email
-        return None
 
 
 class Company(BaseModel):
@@ -144,10 +138,23 @@ class Membership(BaseModel):
     roles = IntegerField(default=0)
     is_access_manager = BooleanField(default=False)
     is_main_access_manager = BooleanField(default=False)
+    # The professional address, entered and validated at the first login in the company's
+    # space (seed, step 3); no dossier action before it is validated.
+    professional_email = CharField(max_length=254, null=True)
+    professional_email_verified_at = DateTimeField(null=True)
+    invited_email = CharField(max_length=254, null=True)
+    invited_by = ForeignKeyField(Person, null=True, on_delete="SET NULL", backref="+")
     created_at = DateTimeField(default=utcnow)
 
     class Meta:
         indexes = ((("person", "company"), True), (("company", "roles"), False))
+
+    @property
+    def notification_email(self):
+        """The validated professional address, the only one Guichet writes to for the company."""
+        if self.professional_email and self.professional_email_verified_at:
+            return self.professional_email
+        return None
 
     def allows(self, need):
         """True if the roles held include `need`, directly or through a higher role."""
@@ -464,21 +471,19 @@ class Dossier(BaseModel):
         return self
 
     def notification_recipients(self):
-        """The submitter and every company user holding a role, without opt-outs, deduplicated."""
-        people = (
-            Person.select()
-            .join(Membership)
-            .where(Membership.company == self.company_id, Membership.roles > 0)
+        """(person, address) for the submitter and every company user holding a role, with a
+        validated professional address and no opt-out, one row per person."""
+        memberships = (
+            Membership.select(Membership, Person)
+            .join(Person)
+            .where(Membership.company == self.company_id)
         )
-        recipients = {}
-        if self.submitted_by_id:
-            submitter = Person.get_by_id(self.submitted_by_id)
-            recipients[submitter.id] = submitter
-        for person in people:
-            recipients.setdefault(person.id, person)
-        return [
-            p for p in recipients.values() if p.notification_email and not p.notifications_opt_out
-        ]
+        recipients = []
+        for m in memberships:
+            has_role = m.roles > 0 or m.person_id == self.submitted_by_id
+            if has_role and m.notification_email and not m.person.notifications_opt_out:
+                recipients.append((m.person, m.notification_email))
+        return recipients
 
 
 def check_actor(rule, actor, current, to):
@@ -611,10 +616,10 @@ class OutboxMessage(BaseModel):
 
     @classmethod
     def queue_for_dossier(cls, dossier, event, comment=None):
-        for person in dossier.notification_recipients():
+        for person, address in dossier.notification_recipients():
             cls.queue(
                 event,
-                person.notification_email,
+                address,
                 person=person,
                 dossier=dossier,
                 language=person.language,
@@ -677,6 +682,94 @@ class AuditEvent(BaseModel):
         )
 
 
+# --- identity -------------------------------------------------------------------------------
+
+
+class LoginIdentity(BaseModel):
+    """The (issuer, subject) pair an identity provider gave for a person: logins are bound to it."""
+
+    person = ForeignKeyField(Person, backref="identities", on_delete="CASCADE")
+    issuer = CharField(max_length=255)
+    subject = CharField(max_length=255)
+    created_at = DateTimeField(default=utcnow)
+    last_login_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("issuer", "subject"), True),)
+
+
+class VerificationCode(BaseModel):
+    """A one-time code (and, for email validation, a link token), stored hashed.
+
+    `subject` is who asks (a national number, or a membership id for email validation);
+    `address` is where the code went (phone or email): both are rate-limited.
+    """
+
+    purpose = CharField(max_length=20)
+    subject = CharField(max_length=64)
+    channel = CharField(max_length=10)
+    address = CharField(max_length=254)
+    code_hash = CharField(max_length=128)
+    token_hash = CharField(max_length=64, null=True, unique=True)
+    attempts = IntegerField(default=0)
+    created_at = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+    invalidated_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("purpose", "subject", "created_at"), False),
+            (("purpose", "address", "created_at"), False),
+        )
+
+
+class SmsMessage(BaseModel):
+    """SMS kept by the development gateway, shown on the development mail page."""
+
+    to_phone = CharField(max_length=32)
+    body = TextField()
+    gateway = CharField(max_length=20)
+    created_at = DateTimeField(default=utcnow, index=True)
+
+
+class RegisterEntry(BaseModel):
+    """One enterprise of the company register (BCE/KBO), as loaded from its open data files."""
+
+    enterprise_number = CharField(max_length=10, primary_key=True)
+    name = CharField(max_length=300, index=True)
+    data = JSONField(default=dict)
+    loaded_at = DateTimeField(default=utcnow)
+
+
+# --- the stand-in identity provider (development and tests only) ------------------------------
+
+
+class FasGrant(BaseModel):
+    """An authorization code issued by the stand-in FAS, single use."""
+
+    code_hash = CharField(max_length=64, unique=True)
+    client_id = CharField(max_length=128)
+    redirect_uri = CharField(max_length=500)
+    scope = CharField(max_length=255)
+    nonce = CharField(max_length=255, null=True)
+    code_challenge = CharField(max_length=128, null=True)
+    code_challenge_method = CharField(max_length=10, null=True)
+    national_number = CharField(max_length=11)
+    auth_method = CharField(max_length=20)
+    auth_time = DateTimeField(default=utcnow)
+    expires_at = DateTimeField()
+    used_at = DateTimeField(null=True)
+
+
+class FasCardState(BaseModel):
+    """Wrong PINs typed for a test eID card; three block it."""
+
+    card_number = CharField(max_length=20, primary_key=True)
+    failed_pins = IntegerField(default=0)
+    blocked_at = DateTimeField(null=True)
+
+
 ALL_MODELS = [
     Person,
     Company,
@@ -689,4 +782,10 @@ ALL_MODELS = [
     StatusChange,
     OutboxMessage,
     AuditEvent,
+    LoginIdentity,
+    VerificationCode,
+    SmsMessage,
+    RegisterEntry,
+    FasGrant,
+    FasCardState,
 ]

@@ -78,10 +78,9 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         surname = pw.CharField(max_length=200)
         given_name = pw.CharField(max_length=200)
         login_email = pw.CharField(max_length=254, null=True)
-        professional_email = pw.CharField(max_length=254, null=True)
-        professional_email_verified_at = pw.DateTimeField(null=True)
         language = pw.CharField(default='fr', max_length=2)
         notifications_opt_out = pw.BooleanField(default=False)
+        session_version = pw.IntegerField(default=1)
         created_at = pw.DateTimeField()
 
         class Meta:
@@ -171,6 +170,50 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
             legacy_table_names = False
 
     @migrator.create_model
+    class FasCardState(pw.Model):
+        card_number = pw.CharField(max_length=20, primary_key=True)
+        failed_pins = pw.IntegerField(default=0)
+        blocked_at = pw.DateTimeField(null=True)
+
+        class Meta:
+            table_name = "fas_card_state"
+            legacy_table_names = False
+
+    @migrator.create_model
+    class FasGrant(pw.Model):
+        id = pw.AutoField()
+        code_hash = pw.CharField(max_length=64, unique=True)
+        client_id = pw.CharField(max_length=128)
+        redirect_uri = pw.CharField(max_length=500)
+        scope = pw.CharField(max_length=255)
+        nonce = pw.CharField(max_length=255, null=True)
+        code_challenge = pw.CharField(max_length=128, null=True)
+        code_challenge_method = pw.CharField(max_length=10, null=True)
+        national_number = pw.CharField(max_length=11)
+        auth_method = pw.CharField(max_length=20)
+        auth_time = pw.DateTimeField()
+        expires_at = pw.DateTimeField()
+        used_at = pw.DateTimeField(null=True)
+
+        class Meta:
+            table_name = "fas_grant"
+            legacy_table_names = False
+
+    @migrator.create_model
+    class LoginIdentity(pw.Model):
+        id = pw.AutoField()
+        person = pw.ForeignKeyField(column_name='person_id', field='id', model=migrator.orm['person'], on_delete='CASCADE')
+        issuer = pw.CharField(max_length=255)
+        subject = pw.CharField(max_length=255)
+        created_at = pw.DateTimeField()
+        last_login_at = pw.DateTimeField()
+
+        class Meta:
+            table_name = "login_identity"
+            legacy_table_names = False
+            indexes = [(('issuer', 'subject'), True)]
+
+    @migrator.create_model
     class Membership(pw.Model):
         id = pw.AutoField()
         person = pw.ForeignKeyField(column_name='person_id', field='id', model=migrator.orm['person'], on_delete='CASCADE')
@@ -178,6 +221,10 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         roles = pw.IntegerField(default=0)
         is_access_manager = pw.BooleanField(default=False)
         is_main_access_manager = pw.BooleanField(default=False)
+        professional_email = pw.CharField(max_length=254, null=True)
+        professional_email_verified_at = pw.DateTimeField(null=True)
+        invited_email = pw.CharField(max_length=254, null=True)
+        invited_by = pw.ForeignKeyField(column_name='invited_by_id', field='id', model=migrator.orm['person'], null=True, on_delete='SET NULL')
         created_at = pw.DateTimeField()
 
         class Meta:
@@ -224,6 +271,29 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
             indexes = [(('prefix', 'year'), True)]
 
     @migrator.create_model
+    class RegisterEntry(pw.Model):
+        enterprise_number = pw.CharField(max_length=10, primary_key=True)
+        name = pw.CharField(index=True, max_length=300)
+        data = pw.TextField()
+        loaded_at = pw.DateTimeField()
+
+        class Meta:
+            table_name = "register_entry"
+            legacy_table_names = False
+
+    @migrator.create_model
+    class SmsMessage(pw.Model):
+        id = pw.AutoField()
+        to_phone = pw.CharField(max_length=32)
+        body = pw.TextField()
+        gateway = pw.CharField(max_length=20)
+        created_at = pw.DateTimeField(index=True)
+
+        class Meta:
+            table_name = "sms_message"
+            legacy_table_names = False
+
+    @migrator.create_model
     class StatusChange(pw.Model):
         id = pw.AutoField()
         dossier = pw.ForeignKeyField(column_name='dossier_id', field='id', model=migrator.orm['dossier'], on_delete='CASCADE')
@@ -240,17 +310,49 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
             legacy_table_names = False
             indexes = [(('dossier', 'created_at'), False)]
 
+    @migrator.create_model
+    class VerificationCode(pw.Model):
+        id = pw.AutoField()
+        purpose = pw.CharField(max_length=20)
+        subject = pw.CharField(max_length=64)
+        channel = pw.CharField(max_length=10)
+        address = pw.CharField(max_length=254)
+        code_hash = pw.CharField(max_length=128)
+        token_hash = pw.CharField(max_length=64, null=True, unique=True)
+        attempts = pw.IntegerField(default=0)
+        created_at = pw.DateTimeField()
+        expires_at = pw.DateTimeField()
+        used_at = pw.DateTimeField(null=True)
+        invalidated_at = pw.DateTimeField(null=True)
+
+        class Meta:
+            table_name = "verification_code"
+            legacy_table_names = False
+            indexes = [(('purpose', 'subject', 'created_at'), False), (('purpose', 'address', 'created_at'), False)]
+
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your rollback migrations here."""
     
+    migrator.remove_model('verification_code')
+
     migrator.remove_model('status_change')
+
+    migrator.remove_model('sms_message')
+
+    migrator.remove_model('register_entry')
 
     migrator.remove_model('reference_counter')
 
     migrator.remove_model('outbox_message')
 
     migrator.remove_model('membership')
+
+    migrator.remove_model('login_identity')
+
+    migrator.remove_model('fas_grant')
+
+    migrator.remove_model('fas_card_state')
 
     migrator.remove_model('audit_event')
 

@@ -44,8 +44,6 @@ def make_person(**kwargs):
         "surname": f"Nom{n}",
         "given_name": f"Prénom{n}",
         "login_email": email,
-        "professional_email": email,
-        "professional_email_verified_at": utcnow(),
     }
     defaults.update(kwargs)
     return Person.create(**defaults)
@@ -62,8 +60,11 @@ def make_company(**kwargs):
     return Company.create(**defaults)
 
 
-def make_member(company, roles=Role.SIGN, person=None, manager=False, **person_fields):
-    """A person holding `roles` in `company` (a new person unless given)."""
+def make_member(
+    company, roles=Role.SIGN, person=None, manager=False, verified=True, **person_fields
+):
+    """A person holding `roles` in `company` (a new person unless given), whose professional
+    address in the company is their login address, validated unless `verified=False`."""
     person = person or make_person(**person_fields)
     Membership.create(
         person=person,
@@ -71,6 +72,8 @@ def make_member(company, roles=Role.SIGN, person=None, manager=False, **person_f
         roles=int(roles),
         is_access_manager=manager,
         is_main_access_manager=manager,
+        professional_email=person.login_email,
+        professional_email_verified_at=utcnow() if verified else None,
     )
     return person
 

@@ -99,7 +99,7 @@ def test_transition_table(app, pair, kind):
         emails = OutboxMessage.select().where(
             OutboxMessage.dossier == dossier, OutboxMessage.event == event
         )
-        assert {m.to_email for m in emails} >= {person.professional_email}
+        assert {m.to_email for m in emails} >= {person.login_email}
 
 
 def test_agent_cannot_reopen(app):
@@ -155,15 +155,13 @@ def test_opted_out_and_unverified_users_get_no_email(app):
     opted_out = make_member(company, Role.ENCODE)
     opted_out.notifications_opt_out = True
     opted_out.save()
-    unverified = make_member(company, Role.ENCODE)
-    unverified.professional_email_verified_at = None
-    unverified.save()
+    unverified = make_member(company, Role.ENCODE, verified=False)
     no_role = make_member(company, Role(0))
     dossier = make_dossier(S.SUBMITTED, company=company, person=signer)
     to = {m.to_email for m in OutboxMessage.select().where(OutboxMessage.dossier == dossier)}
-    assert signer.professional_email in to
-    assert consult.professional_email in to
-    assert opted_out.professional_email not in to
-    assert unverified.professional_email not in to
-    assert no_role.professional_email not in to
+    assert signer.login_email in to
+    assert consult.login_email in to
+    assert opted_out.login_email not in to
+    assert unverified.login_email not in to
+    assert no_role.login_email not in to
     assert len(to) == 2

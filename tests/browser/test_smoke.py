@@ -40,7 +40,7 @@ def test_portal_to_backoffice_smoke(live_server, page, browser):
 
     messages = live_server.wait_for_mail(lambda m: "réceptionné" in m["Subject"])
     received = [m for m in messages if "réceptionné" in m["Subject"]]
-    assert [m["To"] for m in received] == [person.professional_email]
+    assert [m["To"] for m in received] == [person.login_email]
     assert dossier.reference in received[0]["Subject"]
 
     page.goto(f"{base}/dossiers/{dossier.id}")
