@@ -1,23 +1,36 @@
 """Sessions (Flask-Login) for the two kinds of account: company users and staff.
 
-The session holds `person:<id>` or `staff:<id>`; the back-office accepts only staff accounts and
-the portal only persons, so one kind can never act as the other.
+The Flask session holds the account id (`person:<id>` or `staff:<id>`) and a random session id
+whose hash is a `UserSession` row: logging out revokes the row, so a replayed cookie is
+refused; the idle and absolute limits are checked on the row too. The back-office accepts only
+staff accounts and the portal only persons, so one kind can never act as the other.
 """
+
+import hashlib
+import secrets
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask_login import LoginManager, current_user
+from flask import current_app, flash, g, request, session
+from flask_babel import gettext as _
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager, current_user, login_user, logout_user
 
-from models import Person, StaffUser
+from models import Person, StaffUser, UserSession, utcnow
 
 login_manager = LoginManager()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
 password_hasher = PasswordHasher()
 ACCOUNT_KINDS = {Person.session_prefix: Person, StaffUser.session_prefix: StaffUser}
+SESSION_KEY = "sid"
+TOUCH_EVERY = timedelta(seconds=60)
 
 
 @login_manager.user_loader
 def load_account(session_id):
-    kind, _, raw_id = session_id.partition(":")
+    kind, _sep, raw_id = session_id.partition(":")
     model = ACCOUNT_KINDS.get(kind)
     if model is None or not raw_id.isdigit():
         return None
@@ -35,6 +48,98 @@ def current_person():
 def current_staff():
     """The logged-in staff member, or None."""
     return current_user if isinstance(current_user._get_current_object(), StaffUser) else None
+
+
+def _digest(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def start_session(account, auth_method=None, auth_level=None):
+    """A new session for `account`: the old one (if any) is dropped, never reused."""
+    end_session(flash_message=None)
+    token = secrets.token_urlsafe(32)
+    is_person = isinstance(account, Person)
+    UserSession.create(
+        token_hash=_digest(token),
+        person=account if is_person else None,
+        staff=None if is_person else account,
+        auth_method=auth_method,
+        auth_level=auth_level,
+        ip_address=request.remote_addr,
+        user_agent=(request.user_agent.string or "")[:300],
+    )
+    session[SESSION_KEY] = token
+    session.permanent = True
+    login_user(account)
+
+
+def current_session():
+    """The server-side row of this browser's session, or None."""
+    if "guichet_session" not in g:
+        token = session.get(SESSION_KEY)
+        g.guichet_session = (
+            UserSession.get_or_none(UserSession.token_hash == _digest(token)) if token else None
+        )
+    return g.guichet_session
+
+
+def end_session(flash_message=None):
+    row = current_session() if session.get(SESSION_KEY) else None
+    if row is not None and row.revoked_at is None:
+        UserSession.update(revoked_at=utcnow()).where(UserSession.id == row.id).execute()
+    logout_user()
+    session.clear()
+    g.pop("guichet_session", None)
+    if flash_message:
+        flash(flash_message, "warning")
+
+
+def end_all_sessions(account):
+    """Log `account` out everywhere, this browser included."""
+    field = UserSession.person if isinstance(account, Person) else UserSession.staff
+    UserSession.update(revoked_at=utcnow()).where(
+        field == account.id, UserSession.revoked_at.is_null()
+    ).execute()
+    end_session()
+
+
+def session_problem(row, account, now):
+    """Why the session can no longer be used, or None."""
+    cfg = current_app.config
+    owner = row.person_id if isinstance(account, Person) else row.staff_id if row else None
+    if row is None or row.revoked_at is not None or owner != account.id:
+        return _("Votre session n'est plus valable. Connectez-vous à nouveau.")
+    if now - row.last_seen_at > timedelta(minutes=cfg["SESSION_IDLE_MINUTES"]):
+        return _(
+            "Votre session a expiré après %(minutes)s minutes sans activité.",
+            minutes=cfg["SESSION_IDLE_MINUTES"],
+        )
+    if now - row.created_at > timedelta(hours=cfg["SESSION_ABSOLUTE_HOURS"]):
+        return _("Votre session a atteint sa durée maximale. Connectez-vous à nouveau.")
+    return None
+
+
+def check_session():
+    """Before each request: refuse revoked, idle or too old sessions; note activity."""
+    if request.endpoint and request.endpoint.endswith("static"):
+        return
+    if not current_user.is_authenticated:
+        return
+    now = utcnow()
+    row = current_session()
+    problem = session_problem(row, current_user._get_current_object(), now)
+    if problem:
+        end_session(flash_message=problem)
+        return
+    if now - row.last_seen_at > TOUCH_EVERY:
+        UserSession.update(last_seen_at=now).where(UserSession.id == row.id).execute()
+
+
+def login_is_fresh():
+    """True when the login is recent enough for a sensitive step (signing, changing roles)."""
+    row = current_session()
+    limit = timedelta(minutes=current_app.config["STEP_UP_MINUTES"])
+    return row is not None and utcnow() - row.auth_time <= limit
 
 
 def hash_password(password):
@@ -55,4 +160,9 @@ def verify_password(staff, password):
 
 def init_app(app):
     login_manager.init_app(app)
-    login_manager.session_protection = "basic"
+    login_manager.session_protection = None  # the server-side session row does this job
+    app.config.setdefault(
+        "PERMANENT_SESSION_LIFETIME", timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"])
+    )
+    app.before_request(check_session)
+    limiter.init_app(app)

@@ -1,5 +1,6 @@
 """Configuration classes; every value comes from the environment."""
 
+import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -41,6 +42,12 @@ class Config:
     DEV_MAIL_PAGE = False
     WORKER_IN_PROCESS_DEFAULT = False
     SESSION_COOKIE_SECURE_DEFAULT = False
+    SMS_GATEWAY_DEFAULT = "log"
+    FAS_STANDIN_DEFAULT = False
+    # Sessions: idle and absolute limits, and how old a login may be for sensitive steps.
+    SESSION_IDLE_MINUTES = 30
+    SESSION_ABSOLUTE_HOURS = 12
+    STEP_UP_MINUTES = 15
 
     BABEL_DEFAULT_LOCALE = "fr"
     LANGUAGES = ("fr", "de", "en", "nl")
@@ -85,8 +92,33 @@ class Config:
         self.OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50)
 
         self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+
+        self.SMS_GATEWAY = env.get("SMS_GATEWAY") or self.SMS_GATEWAY_DEFAULT
+        self.SMS_HTTP_URL = env.get("SMS_HTTP_URL") or None
+        self.SMS_HTTP_TOKEN = env.get("SMS_HTTP_TOKEN") or None
+        self.SMS_SENDER = env.get("SMS_SENDER") or "Guichet"
+        self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or (
+            self.REDIS_URL or "memory://"
+        )
+        self.RATELIMIT_HEADERS_ENABLED = True
+
+        # Identity: the portal is an OpenID Connect client of the FAS (or of the stand-in).
+        self.FAS_STANDIN_ENABLED = env_bool("FAS_STANDIN_ENABLED", self.FAS_STANDIN_DEFAULT)
+        standin_issuer = self.PUBLIC_BASE_URL.rstrip("/") + "/fas"
+        self.OIDC_ISSUER = env.get("OIDC_ISSUER") or (
+            standin_issuer if self.FAS_STANDIN_ENABLED else None
+        )
+        self.OIDC_CLIENT_ID = env.get("OIDC_CLIENT_ID") or "guichet"
+        self.OIDC_CLIENT_SECRET = env.get("OIDC_CLIENT_SECRET") or None
+        self.OIDC_SCOPE = env.get("OIDC_SCOPE") or "openid profile egovnrn"
         self.SESSION_COOKIE_SECURE = env_bool(
             "SESSION_COOKIE_SECURE", self.SESSION_COOKIE_SECURE_DEFAULT
+        )
+
+        # Authentic sources: the company register adapter and the fictional sample it can load.
+        self.COMPANY_REGISTER = env.get("COMPANY_REGISTER") or "kbo-open-data"
+        self.COMPANY_REGISTER_SAMPLE_DIR = env.get("COMPANY_REGISTER_SAMPLE_DIR") or str(
+            BASE_DIR / "sources" / "kbo_sample"
         )
         self.load()
 
@@ -96,13 +128,22 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
-    DEV_LOGIN = True
     DEV_MAIL_PAGE = True
     WORKER_IN_PROCESS_DEFAULT = True
+    FAS_STANDIN_DEFAULT = True
+    EMAIL_ALLOW_TEST_DOMAINS = True
 
     def load(self):
         if not self.SECRET_KEY:
             self.SECRET_KEY = development_secret_key(self.INSTANCE_DIR)
+        self.default_client_secret()
+
+    def default_client_secret(self):
+        if not self.OIDC_CLIENT_SECRET:
+            # The stand-in FAS and the portal share this development-only client secret.
+            self.OIDC_CLIENT_SECRET = hashlib.sha256(
+                ("oidc-client|" + self.SECRET_KEY).encode()
+            ).hexdigest()
 
 
 class TestingConfig(DevelopmentConfig):
@@ -114,14 +155,26 @@ class TestingConfig(DevelopmentConfig):
         self.WORKER_IN_PROCESS = False
         if not self.SECRET_KEY:
             self.SECRET_KEY = secrets.token_urlsafe(32)
+        self.default_client_secret()
 
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE_DEFAULT = True
     SESSION_COOKIE_NAME = "__Host-session"
+    SMS_GATEWAY_DEFAULT = "http"
 
     def load(self):
+        if self.FAS_STANDIN_ENABLED:
+            raise ConfigError(
+                "FAS_STANDIN_ENABLED is set: the stand-in identity provider is for development "
+                "and tests only; production logs in through the real FAS (OIDC_ISSUER)."
+            )
+        if self.SMS_GATEWAY == "log":
+            raise ConfigError("SMS_GATEWAY=log keeps SMS in the database: use a real gateway.")
+        for name in ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"):
+            if not getattr(self, name):
+                raise ConfigError(f"{name} is not set: production logs in through the FAS.")
         if not self.SECRET_KEY:
             raise ConfigError(
                 "SECRET_KEY is not set: production refuses to start without it. "

@@ -2,14 +2,15 @@
 
 import json
 import secrets
-from datetime import date
 from pathlib import Path
 
 import click
 from flask import current_app
 
 import procedures
+import sources
 from auth import hash_password
+from fas_standin import identities
 from models import (
     Actor,
     Company,
@@ -26,12 +27,8 @@ from models import (
     utcnow,
 )
 
-# Enterprise numbers and national numbers below pass the official checksums (PROCEDURES.md).
-COMPANIES = [
-    ("0566988259", "Agence Intérim Liège", "014", "Société anonyme"),
-    ("0314595348", "Wallonie Placement", "017", "Association sans but lucratif"),
-    ("0202239951", "Recrutement Namur", "610", "Société à responsabilité limitée"),
-]
+# Companies of the sample company register (sources/kbo_sample), activated for the demo.
+COMPANIES = ["0566988259", "0314595348", "0202239951"]
 PERSONS = [
     ("93051822361", "Dubois", "Marie", "marie.dubois@interim-liege.test"),
     ("42012205181", "Lambert", "Jean", "jean.lambert@interim-liege.test"),
@@ -85,19 +82,15 @@ def seed_people():
             },
         )
         people.append(person)
+    sources.load_sample_if_empty()
+    register = sources.company_register()
     companies = []
-    for number, name, form, form_label in COMPANIES:
-        company, _ = Company.get_or_create(
-            enterprise_number=number,
-            defaults={
-                "name": name,
-                "legal_form": form,
-                "legal_form_label": form_label,
-                "legal_situation": "Situation normale",
-                "start_date": date(2012, 3, 1),
-                "activated_at": utcnow(),
-            },
-        )
+    for number in COMPANIES:
+        company = Company.get_or_none(Company.enterprise_number == number)
+        if company is None:
+            company = Company.from_register(register.lookup(number))
+            company.activated_at = utcnow()
+            company.save()
         companies.append(company)
     for p, c, roles, manager in MEMBERSHIPS:
         Membership.get_or_create(
@@ -170,9 +163,13 @@ def seed():
 
 def print_logins(logins):
     click.echo("Demo logins")
-    click.echo("  Portal (development login page /dev/login), as one of:")
-    for nn, surname, given, _ in PERSONS:
-        click.echo(f"    {given} {surname} — national number {nn}")
+    click.echo("  Portal: Se connecter, then at the stand-in FAS (eID card + PIN, or itsme):")
+    for identity in identities.all_identities()[:3]:
+        click.echo(
+            f"    {identity.full_name:<16} card {identity.card} PIN {identity.pin}"
+            f" — itsme / SMS {identity.phone}"
+        )
+    click.echo("    (all test identities: fas_standin/identities.yaml; codes show on /dev/mail)")
     click.echo("  Back-office /admin (email / password):")
     for email, _, role in STAFF:
         click.echo(f"    {role.value:<11} {email} / {logins.get(email, '?')}")

@@ -91,8 +91,6 @@ class Person(UserMixin, BaseModel):
     login_email = CharField(max_length=254, null=True)
     language = CharField(max_length=2, default="fr")
     notifications_opt_out = BooleanField(default=False)
-    # Raised by "log out everywhere": every session made with an older version is refused.
-    session_version = IntegerField(default=1)
     created_at = DateTimeField(default=utcnow)
 
     def __str__(self):
@@ -111,7 +109,6 @@ class Person(UserMixin, BaseModel):
         )
 
 
-
 class Company(BaseModel):
     enterprise_number = CharField(max_length=10, unique=True)
     name = CharField(max_length=300, index=True)
@@ -125,6 +122,21 @@ class Company(BaseModel):
 
     def __str__(self):
         return self.name
+
+    @classmethod
+    def from_register(cls, record):
+        """Create or refresh the company from its company-register record
+        (`sources.CompanyRecord`); the record is kept whole for pre-filling forms."""
+        company = cls.get_or_none(cls.enterprise_number == record.enterprise_number)
+        company = company or cls(enterprise_number=record.enterprise_number)
+        company.name = record.name
+        company.legal_form = record.legal_form
+        company.legal_form_label = record.legal_form_label
+        company.legal_situation = record.legal_situation_label
+        company.start_date = record.start_date
+        company.register_data = record.to_dict()
+        company.save()
+        return company
 
     @property
     def formatted_number(self):
@@ -396,17 +408,15 @@ class Dossier(BaseModel):
     # --- queries --------------------------------------------------------------------------
 
     @classmethod
-    def for_person(cls, person, archived=False):
-        """Dossiers of every company where `person` holds at least the Consultation role."""
-        allowed = Membership.select(Membership.company).where(
-            Membership.person == person, Membership.roles > 0
-        )
+    def for_company(cls, company, archived=False):
+        """The company's dossiers for its users, newest change first (the caller checks the
+        user's membership and role)."""
         return (
             cls.select(cls, Company, ProcedureDefinition)
             .join(Company)
             .switch(cls)
             .join(ProcedureDefinition)
-            .where(cls.company.in_(allowed), cls.archived == archived)
+            .where(cls.company == company, cls.archived == archived)
             .order_by(cls.updated_at.desc(), cls.id.desc())
         )
 
@@ -698,6 +708,24 @@ class LoginIdentity(BaseModel):
         indexes = ((("issuer", "subject"), True),)
 
 
+class UserSession(BaseModel):
+    """A login session kept on the server: the cookie only carries its random id (hashed here),
+    so logging out, "log out everywhere" and the idle and absolute limits cannot be undone by
+    replaying an old cookie."""
+
+    token_hash = CharField(max_length=64, unique=True)
+    person = ForeignKeyField(Person, null=True, backref="sessions", on_delete="CASCADE")
+    staff = ForeignKeyField(StaffUser, null=True, backref="sessions", on_delete="CASCADE")
+    auth_method = CharField(max_length=20, null=True)
+    auth_level = CharField(max_length=20, null=True)
+    created_at = DateTimeField(default=utcnow)
+    auth_time = DateTimeField(default=utcnow)
+    last_seen_at = DateTimeField(default=utcnow)
+    revoked_at = DateTimeField(null=True)
+    ip_address = CharField(max_length=45, null=True)
+    user_agent = CharField(max_length=300, null=True)
+
+
 class VerificationCode(BaseModel):
     """A one-time code (and, for email validation, a link token), stored hashed.
 
@@ -760,6 +788,8 @@ class FasGrant(BaseModel):
     auth_time = DateTimeField(default=utcnow)
     expires_at = DateTimeField()
     used_at = DateTimeField(null=True)
+    access_token_hash = CharField(max_length=64, null=True, unique=True)
+    access_expires_at = DateTimeField(null=True)
 
 
 class FasCardState(BaseModel):
@@ -783,6 +813,7 @@ ALL_MODELS = [
     OutboxMessage,
     AuditEvent,
     LoginIdentity,
+    UserSession,
     VerificationCode,
     SmsMessage,
     RegisterEntry,

@@ -16,11 +16,14 @@ import auth
 import backoffice
 import database
 import demo
+import fas_standin
 import jobs
 import models
 import notifications
 import portal
 import procedures
+import sms
+import sources
 from config import Config, ConfigError, load_config
 
 csrf = CSRFProtect()
@@ -55,8 +58,11 @@ def create_app(config=None):
     auth.init_app(app)
     notifications.init_app(app)
     jobs.init_app(app)
+    sms.init_app(app)
     procedures.init_app(app)
+    sources.init_app(app)
     demo.init_app(app)
+    fas_standin.init_app(app)
     portal.init_app(app)
     backoffice.init_app(app)
 

@@ -7,13 +7,12 @@ from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.peewee import ModelView
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_login import login_user, logout_user
 from flask_wtf import FlaskForm
 from peewee import fn
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired
 
-from auth import current_staff, verify_password
+from auth import current_staff, end_session, start_session, verify_password
 from models import STAFF_STATUSES, Actor, AuditEvent, Dossier, StaffUser, utcnow
 
 MAX_FAILED_LOGINS = 5
@@ -91,7 +90,7 @@ class StaffIndexView(AdminIndexView):
                 staff.failed_logins = 0
                 staff.last_login_at = now
                 staff.save(only=[StaffUser.failed_logins, StaffUser.last_login_at])
-                login_user(staff)
+                start_session(staff, auth_method="password")
                 audit("staff.login", staff)
                 return redirect(url_for(".index"))
             else:
@@ -108,5 +107,5 @@ class StaffIndexView(AdminIndexView):
     def logout(self):
         if current_staff() is not None:
             audit("staff.logout", current_staff())
-        logout_user()
+        end_session()
         return redirect(url_for(".login"))

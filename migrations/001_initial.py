@@ -80,7 +80,6 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         login_email = pw.CharField(max_length=254, null=True)
         language = pw.CharField(default='fr', max_length=2)
         notifications_opt_out = pw.BooleanField(default=False)
-        session_version = pw.IntegerField(default=1)
         created_at = pw.DateTimeField()
 
         class Meta:
@@ -194,6 +193,8 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         auth_time = pw.DateTimeField()
         expires_at = pw.DateTimeField()
         used_at = pw.DateTimeField(null=True)
+        access_token_hash = pw.CharField(max_length=64, null=True, unique=True)
+        access_expires_at = pw.DateTimeField(null=True)
 
         class Meta:
             table_name = "fas_grant"
@@ -311,6 +312,25 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
             indexes = [(('dossier', 'created_at'), False)]
 
     @migrator.create_model
+    class UserSession(pw.Model):
+        id = pw.AutoField()
+        token_hash = pw.CharField(max_length=64, unique=True)
+        person = pw.ForeignKeyField(column_name='person_id', field='id', model=migrator.orm['person'], null=True, on_delete='CASCADE')
+        staff = pw.ForeignKeyField(column_name='staff_id', field='id', model=migrator.orm['staff_user'], null=True, on_delete='CASCADE')
+        auth_method = pw.CharField(max_length=20, null=True)
+        auth_level = pw.CharField(max_length=20, null=True)
+        created_at = pw.DateTimeField()
+        auth_time = pw.DateTimeField()
+        last_seen_at = pw.DateTimeField()
+        revoked_at = pw.DateTimeField(null=True)
+        ip_address = pw.CharField(max_length=45, null=True)
+        user_agent = pw.CharField(max_length=300, null=True)
+
+        class Meta:
+            table_name = "user_session"
+            legacy_table_names = False
+
+    @migrator.create_model
     class VerificationCode(pw.Model):
         id = pw.AutoField()
         purpose = pw.CharField(max_length=20)
@@ -335,6 +355,8 @@ def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your rollback migrations here."""
     
     migrator.remove_model('verification_code')
+
+    migrator.remove_model('user_session')
 
     migrator.remove_model('status_change')
 

@@ -6,6 +6,7 @@ mail systems recognise as a duplicate; a crash before sending loses nothing.
 """
 
 import logging
+from collections import defaultdict
 from datetime import timedelta
 
 from flask import Blueprint, current_app, render_template
@@ -21,6 +22,10 @@ bp = Blueprint("notifications", __name__, template_folder="templates")
 CLAIM_SECONDS = 300
 
 SUBJECTS = {
+    "login_code": _l("Votre code de sécurité"),
+    "email_verification": _l("Validez votre adresse e-mail professionnelle pour %(company)s"),
+    "invitation": _l("Vous avez accès à l'espace « %(company)s » sur Guichet"),
+    "access_changed": _l("Vos accès à l'espace « %(company)s » ont changé"),
     "submitted": _l("Votre dossier %(reference)s a été soumis"),
     "received": _l("Votre dossier %(reference)s a été réceptionné"),
     "processing": _l("Votre dossier %(reference)s est en traitement"),
@@ -43,7 +48,7 @@ def render(message):
     with force_locale(message.language or "fr"):
         if context.get("decision"):
             context["decision_label"] = str(Decision(context["decision"]).label)
-        subject = str(SUBJECTS[message.event] % {"reference": context.get("reference") or ""})
+        subject = str(SUBJECTS[message.event]) % defaultdict(str, context)
         text = render_template(f"emails/{message.event}.txt", **context)
         html = render_template(f"emails/{message.event}.html", subject=subject, **context)
     return subject, text, html

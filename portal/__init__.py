@@ -5,7 +5,8 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from models import DossierStatus
-from portal import dev, dossiers, health, home
+from portal import companies, dev, dossiers, gate, health, home, login, team
+from portal.access import current_membership
 
 ERRORS = {
     400: (
@@ -45,10 +46,15 @@ def error_page(error):
 
 def init_app(app):
     app.add_template_global(status_label)
+    app.add_template_global(current_membership)
     for code in (400, 401, 403, 404, 405, 409, 413, 500):
         app.register_error_handler(code, error_page)
     app.register_blueprint(home.bp)
     app.register_blueprint(dossiers.bp)
     app.register_blueprint(health.bp)
-    if app.config.get("DEV_LOGIN") or app.config.get("DEV_MAIL_PAGE"):
+    app.register_blueprint(companies.bp)
+    app.register_blueprint(gate.bp)
+    app.register_blueprint(team.bp)
+    login.init_app(app)
+    if app.config.get("DEV_MAIL_PAGE"):
         app.register_blueprint(dev.bp)

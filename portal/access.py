@@ -1,18 +1,18 @@
-"""Guards of the portal: who is logged in, and which dossier they may touch."""
+"""Guards of the portal: who is logged in, in which company, and what they may touch."""
 
 from functools import wraps
 
-from flask import abort, current_app, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
-from auth import current_person
-from models import Dossier, Role
+from auth import current_person, login_is_fresh
+from models import Company, Dossier, Membership, Role
+
+COMPANY_KEY = "company_id"
 
 
-def login_url():
-    if current_app.config.get("DEV_LOGIN"):
-        return url_for("dev.login", next=request.full_path.rstrip("?"))
-    abort(401, _("La connexion n'est pas encore disponible sur cette instance."))
+def login_url(next_path=None):
+    return url_for("login.start", next=next_path or request.full_path.rstrip("?"))
 
 
 def person_required(view):
@@ -27,6 +27,93 @@ def person_required(view):
     return wrapped
 
 
+def current_membership():
+    """The membership of the logged-in person in the company chosen for this session, or None."""
+    if "membership" not in g:
+        person, company_id = current_person(), session.get(COMPANY_KEY)
+        g.membership = None
+        if person is not None and company_id is not None:
+            g.membership = (
+                Membership.select(Membership, Company)
+                .join(Company)
+                .where(Membership.person == person, Membership.company == company_id)
+                .first()
+            )
+    return g.membership
+
+
+def company_home(membership):
+    """Where a member lands in the company's space: their dossiers if they hold a role, the
+    access management page for an access manager without a role, else the company list."""
+    if membership.roles:
+        return url_for("dossiers.index")
+    if membership.is_access_manager:
+        return url_for("team.index")
+    flash(
+        _(
+            "Vous n'avez encore aucun rôle dans %(name)s : demandez-en un à son gestionnaire "
+            "d'accès.",
+            name=membership.company.name,
+        ),
+        "warning",
+    )
+    return url_for("companies.index")
+
+
+def choose_company(company_id):
+    session[COMPANY_KEY] = company_id
+    g.pop("membership", None)
+
+
+def company_required(view=None, need=None, gate=True, manager=False):
+    """The view works in the chosen company: the person must belong to it, have validated their
+    professional email there (unless `gate=False`), and hold `need` or be an access manager."""
+
+    def decorate(fn):
+        @wraps(fn)
+        def wrapped(*args, **kwargs):
+            if current_person() is None:
+                return redirect(login_url())
+            membership = current_membership()
+            if membership is None:
+                session.pop(COMPANY_KEY, None)
+                flash(_("Choisissez l'entreprise pour laquelle vous agissez."), "warning")
+                return redirect(url_for("companies.index"))
+            if gate and membership.notification_email is None:
+                return redirect(url_for("gate.email"))
+            if manager and not membership.is_access_manager:
+                abort(
+                    403,
+                    _("Seuls les gestionnaires d'accès de l'entreprise ont accès à cette page."),
+                )
+            if need is not None and not membership.allows(need):
+                abort(403, _("Votre rôle dans cette entreprise ne permet pas cette action."))
+            return fn(*args, **kwargs)
+
+        return wrapped
+
+    return decorate(view) if view is not None else decorate
+
+
+def fresh_login_required(back):
+    """Sensitive steps need a login of less than 15 minutes; else log in again, then `back`."""
+
+    def decorate(fn):
+        @wraps(fn)
+        def wrapped(*args, **kwargs):
+            if not login_is_fresh():
+                flash(
+                    _("Pour cette action, confirmez votre identité en vous connectant à nouveau."),
+                    "warning",
+                )
+                return redirect(login_url(url_for(back)))
+            return fn(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
 def load_dossier(dossier_id, need=Role.CONSULT):
     """The dossier if the current person holds `need` in its company, else 404.
 
@@ -39,4 +126,6 @@ def load_dossier(dossier_id, need=Role.CONSULT):
     membership = person.membership_in(dossier.company_id)
     if membership is None or not membership.allows(need):
         abort(404)
+    if membership.notification_email is None:
+        abort(403, _("Validez d'abord votre adresse e-mail professionnelle dans cette entreprise."))
     return dossier

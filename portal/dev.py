@@ -1,67 +1,19 @@
-"""Development-only pages: log in as a demo person (until #3 brings the identity provider) and
-read the outbox. Registered only when the config enables them, never in production."""
+"""Development-only page: the outbox and the SMS kept by the development gateway.
+Registered only when DEV_MAIL_PAGE is set, never in production."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
-from flask_login import login_user, logout_user
-from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField
-from wtforms.fields import SelectChoice
+from flask import Blueprint, abort, render_template
 
 import notifications
-from models import Company, Membership, OutboxMessage, Person
-from portal.urls import safe_next
+from models import OutboxMessage, SmsMessage
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
-
-
-@bp.before_request
-def only_when_enabled():
-    endpoint = request.endpoint or ""
-    flag = "DEV_MAIL_PAGE" if endpoint.startswith("dev.mail") else "DEV_LOGIN"
-    if not current_app.config.get(flag):
-        abort(404)
-
-
-class DevLoginForm(FlaskForm):
-    person = SelectField(_("Personne de démonstration"), coerce=int)
-    next = HiddenField()
-
-
-@bp.route("/login", methods=["GET", "POST"])
-def login():
-    form = DevLoginForm()
-    people = Person.select().order_by(Person.surname, Person.given_name)
-    form.person.choices = [
-        SelectChoice(p.id, f"{p.full_name} ({p.national_number})") for p in people
-    ]
-    if request.method == "GET":
-        form.next.data = request.args.get("next", "")
-    if form.validate_on_submit():
-        person = Person.get_by_id(form.person.data)
-        login_user(person)
-        flash(
-            _("Connecté en tant que %(name)s (connexion de développement).", name=person.full_name),
-            "success",
-        )
-        return redirect(safe_next(form.next.data) or url_for("dossiers.index"))
-    companies = {
-        m.person_id: m.company.name for m in Membership.select(Membership, Company).join(Company)
-    }
-    return render_template("dev/login.html", form=form, companies=companies)
-
-
-@bp.post("/logout")
-def logout():
-    logout_user()
-    flash(_("Vous êtes déconnecté."), "success")
-    return redirect(url_for("home.index"))
 
 
 @bp.get("/mail")
 def mail_index():
     messages = OutboxMessage.select().order_by(OutboxMessage.id.desc()).limit(200)
-    return render_template("dev/mail.html", messages=messages)
+    texts = SmsMessage.select().order_by(SmsMessage.id.desc()).limit(50)
+    return render_template("dev/mail.html", messages=messages, texts=texts)
 
 
 @bp.get("/mail/<int:message_id>")

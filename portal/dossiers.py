@@ -5,9 +5,8 @@ from datetime import datetime
 from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 
-from auth import current_person
-from models import Dossier, DossierStatus, StatusChange
-from portal.access import load_dossier, person_required
+from models import Dossier, DossierStatus, Role, StatusChange
+from portal.access import company_required, current_membership, load_dossier
 
 bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
 PAGE_SIZE = 25
@@ -53,11 +52,11 @@ def page_of(query, cursor):
 
 
 @bp.get("/")
-@person_required
+@company_required(need=Role.CONSULT)
 def index():
     archived = request.args.get("vue") == "archives"
     rows, next_cursor = page_of(
-        Dossier.for_person(current_person(), archived=archived),
+        Dossier.for_company(current_membership().company_id, archived=archived),
         parse_cursor(request.args.get("apres")),
     )
     return render_template(
@@ -71,7 +70,7 @@ def index():
 
 
 @bp.get("/<int:dossier_id>")
-@person_required
+@company_required(need=Role.CONSULT)
 def show(dossier_id):
     dossier = load_dossier(dossier_id)
     history = (

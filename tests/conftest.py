@@ -5,15 +5,20 @@ The schema is built by the real migrations once per session and backend; each te
 from empty tables (a fresh copy of the SQLite file, or TRUNCATE on PostgreSQL).
 """
 
+import contextvars
 import os
 import shutil
 
 import pytest
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
+from live import LiveServer
 
 import database
 import models
 from config import TestingConfig
 from run import create_app
+from smtp import free_port
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -28,6 +33,8 @@ def make_config(tmp_path, database_url, **overrides):
     config.HUEY_SQLITE_PATH = str(tmp_path / "huey.sqlite3")
     for key, value in overrides.items():
         setattr(config, key, value)
+    if "PUBLIC_BASE_URL" in overrides and "OIDC_ISSUER" not in overrides:
+        config.OIDC_ISSUER = overrides["PUBLIC_BASE_URL"] + "/fas"
     return config
 
 
@@ -77,13 +84,41 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
-def app(tmp_path, database_url):
-    app = create_app(make_config(tmp_path, database_url))
-    with app.app_context():
-        models.db.connect(reuse_if_open=True)
-        yield app
-        if not models.db.is_closed():
-            models.db.close()
+def live_port():
+    return free_port()
+
+
+@pytest.fixture
+def app(tmp_path, database_url, live_port):
+    """The app, also served on `live_port` so that its own OIDC token call crosses real HTTP."""
+    config = make_config(tmp_path, database_url, PUBLIC_BASE_URL=f"http://127.0.0.1:{live_port}")
+    app = create_app(config)
+    app.test_client_class = FreshContextClient
+    server = LiveServer(app, live_port).start()
+    yield app
+    server.stop()
+    if not models.db.is_closed():
+        models.db.close()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context for tests that call app-level code directly. Requests made
+    meanwhile by the test client get a fresh context of their own (see `client`)."""
+    with app.app_context() as context:
+        yield context
+
+
+class FreshContextClient(FlaskClient):
+    """Each request gets its own app context (and `g`), as in production, even when the test
+    itself holds one (the `ctx` fixture): Flask would otherwise reuse the test's context."""
+
+    def open(self, *args, **kwargs):
+        def run():
+            _cv_app.set(None)
+            return FlaskClient.open(self, *args, **kwargs)
+
+        return contextvars.copy_context().run(run)
 
 
 @pytest.fixture

@@ -1,8 +1,12 @@
 """Factories and login helpers shared by the tests."""
 
 import functools
+import hashlib
+import html
 import itertools
 import re
+import secrets
+from datetime import timedelta
 
 from auth import hash_password
 from models import (
@@ -17,6 +21,7 @@ from models import (
     Role,
     StaffRole,
     StaffUser,
+    UserSession,
     utcnow,
 )
 
@@ -142,10 +147,30 @@ def make_dossier(
     return dossier
 
 
-def login_person(client, person):
+def login_person(client, person, company=None, auth_minutes_ago=0, method="eid"):
+    """Log `person` in the way the OIDC callback does (a server-side session row), acting for
+    `company` when given; `auth_minutes_ago` ages the login for step-up tests."""
+    token = secrets.token_urlsafe(16)
+    when = utcnow() - timedelta(minutes=auth_minutes_ago)
+    UserSession.create(
+        token_hash=hashlib.sha256(token.encode()).hexdigest(),
+        person=person,
+        auth_method=method,
+        auth_level="high",
+        auth_time=when,
+        created_at=when,
+    )
     with client.session_transaction() as session:
         session["_user_id"] = person.get_id()
         session["_fresh"] = True
+        session["sid"] = token
+        if company is not None:
+            session["company_id"] = company.id
+
+
+def text(response):
+    """The page as a reader sees it: HTML entities such as &#39; decoded."""
+    return html.unescape(response.get_data(as_text=True))
 
 
 def csrf_from(html):

@@ -11,7 +11,7 @@ from smtp import SMTPServer, free_port
 
 
 @pytest.fixture
-def smtp(app):
+def smtp(app, ctx):
     server = SMTPServer().start()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=server.port)
     notifications.mail.init_app(app)
@@ -25,7 +25,7 @@ def submitted_dossier(language="fr"):
     return make_dossier(DossierStatus.SUBMITTED, company=company, person=person)
 
 
-def test_delivers_due_messages_with_stable_message_id(app, smtp):
+def test_delivers_due_messages_with_stable_message_id(app, ctx, smtp):
     dossier = submitted_dossier()
     assert notifications.deliver_due() == 1
     [message] = smtp.messages
@@ -43,7 +43,7 @@ def test_delivers_due_messages_with_stable_message_id(app, smtp):
     assert notifications.deliver_due() == 0, "a sent message is never sent again"
 
 
-def test_server_down_keeps_message_pending_then_retries(app):
+def test_server_down_keeps_message_pending_then_retries(app, ctx):
     dossier = submitted_dossier()
     port = free_port()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
@@ -68,7 +68,7 @@ def test_server_down_keeps_message_pending_then_retries(app):
     assert len(server.messages) == 1
 
 
-def test_back_off_doubles_then_gives_up_after_window(app):
+def test_back_off_doubles_then_gives_up_after_window(app, ctx):
     submitted_dossier()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), OUTBOX_FIRST_RETRY_SECONDS=60)
     notifications.mail.init_app(app)
@@ -89,7 +89,7 @@ def test_back_off_doubles_then_gives_up_after_window(app):
     assert OutboxMessage.get_by_id(row.id).status == OutboxStatus.PENDING.value
 
 
-def test_crash_after_send_resends_with_same_message_id(app, smtp):
+def test_crash_after_send_resends_with_same_message_id(app, ctx, smtp):
     """A worker that sent but died before marking: the claim expires, the same ID goes again."""
     submitted_dossier()
     row = OutboxMessage.get()
@@ -106,7 +106,7 @@ def test_crash_after_send_resends_with_same_message_id(app, smtp):
     assert first.get_body(("plain",)).get_content() == second.get_body(("plain",)).get_content()
 
 
-def test_two_workers_never_claim_the_same_message(app):
+def test_two_workers_never_claim_the_same_message(app, ctx):
     submitted_dossier()
     row = OutboxMessage.get()
     now = utcnow()
@@ -114,7 +114,7 @@ def test_two_workers_never_claim_the_same_message(app):
     assert notifications.claim(row, now) is False
 
 
-def test_without_mail_server_mail_stays_in_outbox(app, client):
+def test_without_mail_server_mail_stays_in_outbox(app, ctx, client):
     submitted_dossier()
     assert app.config["MAIL_SERVER"] is None
     assert notifications.deliver_due() == 0
@@ -126,7 +126,7 @@ def test_without_mail_server_mail_stays_in_outbox(app, client):
     assert "a été signé et soumis" in detail.text
 
 
-def test_email_in_recipient_language_falls_back_to_french(app, smtp):
+def test_email_in_recipient_language_falls_back_to_french(app, ctx, smtp):
     submitted_dossier(language="de")
     notifications.deliver_due()
     [message] = smtp.messages

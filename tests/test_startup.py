@@ -15,6 +15,21 @@ ROOT = Path(__file__).resolve().parent.parent
 UNREACHABLE = "postgresql://guichet:secret@127.0.0.1:1/guichet"
 
 
+PRODUCTION_ENV = {
+    "OIDC_ISSUER": "https://idp.example/fas",
+    "OIDC_CLIENT_ID": "guichet",
+    "OIDC_CLIENT_SECRET": "s3cret-from-the-vault",
+    "SMS_GATEWAY": "http",
+}
+
+
+@pytest.fixture
+def production_env(monkeypatch):
+    for key, value in PRODUCTION_ENV.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.delenv("FAS_STANDIN_ENABLED", raising=False)
+
+
 def run_py(tmp_path, **env):
     full_env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "SECRET_"))}
     full_env.update(GUICHET_INSTANCE_DIR=str(tmp_path), **env)
@@ -28,7 +43,7 @@ def run_py(tmp_path, **env):
     )
 
 
-def test_production_refuses_to_start_without_secret_key(monkeypatch):
+def test_production_refuses_to_start_without_secret_key(monkeypatch, production_env):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
     with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
@@ -36,7 +51,7 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch):
 
 
 def test_production_start_message_names_secret_key(tmp_path):
-    result = run_py(tmp_path, GUICHET_ENV="production", DATABASE_URL=UNREACHABLE)
+    result = run_py(tmp_path, GUICHET_ENV="production", DATABASE_URL=UNREACHABLE, **PRODUCTION_ENV)
     assert result.returncode == 1
     assert "SECRET_KEY is not set" in result.stderr
 
@@ -57,13 +72,30 @@ def test_development_generates_and_keeps_secret_key(tmp_path, monkeypatch):
     assert first == DevelopmentConfig().SECRET_KEY
 
 
-def test_secure_cookies_in_production(monkeypatch):
+def test_secure_cookies_in_production(monkeypatch, production_env):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
     config = ProductionConfig()
     assert config.SESSION_COOKIE_SECURE is True
     assert config.SESSION_COOKIE_NAME.startswith("__Host-")
-    assert config.DEV_LOGIN is False and config.DEV_MAIL_PAGE is False
+    assert config.DEV_MAIL_PAGE is False
+    assert config.FAS_STANDIN_ENABLED is False
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("FAS_STANDIN_ENABLED", "1", "stand-in identity provider"),
+        ("SMS_GATEWAY", "log", "SMS_GATEWAY=log"),
+        ("OIDC_ISSUER", "", "OIDC_ISSUER is not set"),
+    ],
+)
+def test_production_refuses_stand_ins(monkeypatch, production_env, name, value, message):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        ProductionConfig()
 
 
 def test_healthz_ok(client):

@@ -3,12 +3,10 @@ local port, with a file database, the job worker running in-process and a real S
 
 import os
 import shutil
-import threading
-import time
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
+from live import LiveServer
 
 import models
 from conftest import make_config
@@ -50,24 +48,6 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_FLAGS}
 
 
-class LiveServer:
-    def __init__(self, app, port, smtp):
-        self.app = app
-        self.url = f"http://127.0.0.1:{port}"
-        self.smtp = smtp
-        self.server = make_server("127.0.0.1", port, app, threaded=True)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def wait_for_mail(self, predicate, timeout=20):
-        """The messages received so far once one matches `predicate` (the worker is async)."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if any(predicate(m) for m in self.smtp.messages):
-                return self.smtp.messages
-            time.sleep(0.2)
-        raise AssertionError(f"no matching email within {timeout}s: {self.smtp.messages}")
-
-
 @pytest.fixture
 def live_server(tmp_path, sqlite_template):
     path = tmp_path / "live.sqlite3"
@@ -84,15 +64,14 @@ def live_server(tmp_path, sqlite_template):
     )
     app = create_app(config)
     consumer = app.extensions["jobs"].start_in_process(workers=1)
-    server = LiveServer(app, port, smtp)
-    server.thread.start()
+    server = LiveServer(app, port, smtp).start()
     ctx = app.app_context()
     ctx.push()
     try:
         yield server
     finally:
         ctx.pop()
-        server.server.shutdown()
+        server.stop()
         consumer.stop(graceful=True)
         smtp.stop()
         models.db.close()

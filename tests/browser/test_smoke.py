@@ -4,22 +4,24 @@ import re
 
 from playwright.sync_api import expect
 
+from browser.test_identity import login_eid
 from helpers import STAFF_PASSWORD, make_company, make_dossier, make_member, make_staff
 from models import Dossier, DossierStatus, Role
 
 
 def test_portal_to_backoffice_smoke(live_server, page, browser):
     company = make_company(name="Agence Fumée")
-    person = make_member(company, Role.SIGN, given_name="Marie", surname="Test")
+    person = make_member(
+        company, Role.SIGN, national_number="93051822361", given_name="Marie", surname="Dubois"
+    )
     dossier = make_dossier(DossierStatus.SUBMITTED, company=company, person=person)
     agent = make_staff()
     base = live_server.url
 
     page.goto(base + "/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Mon espace entreprise")
-    page.get_by_role("link", name="Se connecter").first.click()
-    page.get_by_label("Personne de démonstration").select_option(str(person.id))
-    page.get_by_role("button", name="Se connecter").click()
+    login_eid(page, base)
+    page.get_by_role("button", name="Agir pour Agence Fumée").click()
     expect(page).to_have_url(re.compile(r"/dossiers/$"))
     expect(page.get_by_role("cell", name=dossier.reference)).to_be_visible()
     expect(page.get_by_text("Visible par l'administration")).to_be_visible()

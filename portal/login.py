@@ -1,0 +1,133 @@
+"""Login through the federal authentication service (or its stand-in) over OpenID Connect."""
+
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.flask_client import OAuth
+from flask import Blueprint, abort, current_app, flash, redirect, request, session, url_for
+from flask_babel import gettext as _
+from joserfc.errors import JoseError
+from requests import RequestException
+from stdnum.be import nn
+
+from auth import current_person, end_all_sessions, end_session, limiter, start_session
+from models import LoginIdentity, Person, db, utcnow
+from portal.urls import safe_next
+
+bp = Blueprint("login", __name__, url_prefix="/auth")
+NEXT_KEY = "login_next"
+
+
+def init_app(app):
+    """One OAuth registry per app: its client caches the provider's metadata and keys."""
+    oauth = OAuth(app)
+    app.extensions["guichet_oidc"] = oauth
+    issuer = app.config.get("OIDC_ISSUER")
+    if issuer:
+        oauth.register(
+            "fas",
+            client_id=app.config["OIDC_CLIENT_ID"],
+            client_secret=app.config["OIDC_CLIENT_SECRET"],
+            server_metadata_url=issuer.rstrip("/") + "/.well-known/openid-configuration",
+            client_kwargs={
+                "scope": app.config["OIDC_SCOPE"],
+                "code_challenge_method": "S256",
+                "timeout": 15,
+            },
+        )
+    app.register_blueprint(bp)
+
+
+def provider():
+    """The OIDC client of the identity provider, or None when none is configured."""
+    return current_app.extensions["guichet_oidc"].create_client("fas")
+
+
+def redirect_uri():
+    return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("login.callback")
+
+
+@bp.get("/login")
+@limiter.limit("30 per minute")
+def start():
+    """Send the browser to the identity provider (PKCE, state and nonce by Authlib)."""
+    if provider() is None:
+        abort(503, _("La connexion n'est pas configurée sur cette instance (OIDC_ISSUER)."))
+    session[NEXT_KEY] = safe_next(request.args.get("next")) or url_for("companies.index")
+    return provider().authorize_redirect(redirect_uri())
+
+
+def person_from_claims(claims):
+    """Find or create the person named by the FAS claims; the national number identifies."""
+    number = "".join(c for c in str(claims.get("egovNRN") or "") if c.isdigit())
+    if not nn.is_valid(number):
+        raise ValueError(f"invalid egovNRN claim {claims.get('egovNRN')!r}")
+    with db.atomic():
+        person, _created = Person.get_or_create(
+            national_number=number,
+            defaults={"surname": claims.get("surname") or "", "given_name": ""},
+        )
+        person.surname = claims.get("surname") or person.surname
+        person.given_name = claims.get("givenName") or person.given_name
+        person.login_email = claims.get("mail") or person.login_email
+        language = (claims.get("prefLanguage") or "").lower()[:2]
+        if language in current_app.config["LANGUAGES"]:
+            person.language = language
+        person.save()
+        bind_identity(person, claims)
+    return person
+
+
+def bind_identity(person, claims):
+    """Logins are bound to (issuer, sub): a subject already bound to someone else is refused."""
+    issuer, subject = claims["iss"], claims["sub"]
+    identity = LoginIdentity.get_or_none(
+        LoginIdentity.issuer == issuer, LoginIdentity.subject == subject
+    )
+    if identity is None:
+        LoginIdentity.create(person=person, issuer=issuer, subject=subject)
+    elif identity.person_id != person.id:
+        raise ValueError("subject bound to another person")
+    else:
+        identity.last_login_at = utcnow()
+        identity.save()
+
+
+@bp.get("/callback")
+def callback():
+    if request.args.get("error"):
+        flash(_("La connexion a été annulée ou refusée. Vous pouvez réessayer."), "error")
+        return redirect(url_for("home.index"))
+    try:
+        token = provider().authorize_access_token()
+        claims = dict(token.get("userinfo") or {})
+        claims.update(provider().userinfo(token=token))
+        claims["iss"], claims["sub"] = token["userinfo"]["iss"], token["userinfo"]["sub"]
+        person = person_from_claims(claims)
+    except (AuthlibBaseError, JoseError, RequestException, KeyError, ValueError) as exc:
+        current_app.logger.warning("OIDC login refused: %s", exc)
+        flash(
+            _("La connexion n'a pas pu être vérifiée. Recommencez avec « Se connecter »."),
+            "error",
+        )
+        return redirect(url_for("home.index"))
+    target = session.get(NEXT_KEY) or url_for("companies.index")
+    id_claims = token["userinfo"]
+    amr = id_claims.get("amr") or []
+    start_session(person, auth_method=amr[0] if amr else None, auth_level=id_claims.get("acr"))
+    flash(_("Bienvenue, %(name)s.", name=person.full_name), "success")
+    return redirect(target)
+
+
+@bp.post("/logout")
+def logout():
+    end_session()
+    flash(_("Vous êtes déconnecté."), "success")
+    return redirect(url_for("home.index"))
+
+
+@bp.post("/logout-everywhere")
+def logout_everywhere():
+    person = current_person()
+    if person is not None:
+        end_all_sessions(person)
+    flash(_("Vous êtes déconnecté de tous vos appareils."), "success")
+    return redirect(url_for("home.index"))

@@ -1,0 +1,63 @@
+"""SMS gateways as a registry: `log` (development: kept and shown on the development mail page)
+and `http` (a configurable HTTP gateway). The config's SMS_GATEWAY picks one."""
+
+import phonenumbers
+from flask import current_app
+
+GATEWAYS = {}
+
+
+class SmsError(RuntimeError):
+    """The SMS could not be handed to the gateway."""
+
+
+def register(gateway_id):
+    """Class decorator adding a gateway under `gateway_id`; a duplicate id is refused."""
+
+    def decorate(cls):
+        if gateway_id in GATEWAYS:
+            raise ValueError(f"SMS gateway {gateway_id!r} is registered twice.")
+        cls.id = gateway_id
+        GATEWAYS[gateway_id] = cls
+        return cls
+
+    return decorate
+
+
+class SmsGateway:
+    id = None
+    stand_in = False
+
+    def __init__(self, config):
+        self.config = config
+
+    def send(self, to_phone, text):
+        raise NotImplementedError
+
+
+def normalize_phone(text, region="BE"):
+    """E.164 form of a phone number, or ValueError when it is not a valid number."""
+    try:
+        number = phonenumbers.parse(text, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValueError(str(exc)) from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValueError(f"{text!r} is not a valid phone number")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def gateway():
+    return current_app.extensions["sms"]
+
+
+def send(to_phone, text):
+    gateway().send(normalize_phone(to_phone), text)
+
+
+def init_app(app):
+    from sms import http, log  # noqa: F401  (registers the gateways)
+
+    name = app.config["SMS_GATEWAY"]
+    if name not in GATEWAYS:
+        raise RuntimeError(f"SMS_GATEWAY={name!r} is unknown; use one of {', '.join(GATEWAYS)}.")
+    app.extensions["sms"] = GATEWAYS[name](app.config)
