@@ -232,6 +232,12 @@ def login_code():
                 send_code(identity, form.channel.data)
             except verification.CodeError as exc:
                 flash(str(exc), "error")
+            except sms.SmsError:
+                current_app.logger.exception("SMS gateway failure")
+                flash(
+                    _("L'envoi du SMS a échoué. Réessayez dans un instant ou choisissez l'e-mail."),
+                    "error",
+                )
             else:
                 session["fas_code_nrn"] = identity.national_number
                 session["fas_code_channel"] = form.channel.data

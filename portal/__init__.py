@@ -19,6 +19,10 @@ ERRORS = {
     405: (_l("Méthode non autorisée"), _l("Cette action n'est pas possible sur cette page.")),
     409: (_l("Conflit"), _l("Une autre modification a eu lieu entre-temps. Rechargez la page.")),
     413: (_l("Fichier trop volumineux"), _l("Le fichier envoyé dépasse la taille autorisée.")),
+    429: (
+        _l("Trop de demandes"),
+        _l("Vous avez fait trop de demandes en peu de temps. Patientez une minute et réessayez."),
+    ),
     500: (
         _l("Erreur interne"),
         _l(
@@ -47,7 +51,7 @@ def error_page(error):
 def init_app(app):
     app.add_template_global(status_label)
     app.add_template_global(current_membership)
-    for code in (400, 401, 403, 404, 405, 409, 413, 500):
+    for code in (400, 401, 403, 404, 405, 409, 413, 429, 500):
         app.register_error_handler(code, error_page)
     app.register_blueprint(home.bp)
     app.register_blueprint(dossiers.bp)
