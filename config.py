@@ -91,7 +91,9 @@ class Config:
         self.OUTBOX_GIVE_UP_HOURS = env_int("OUTBOX_GIVE_UP_HOURS", 48)
         self.OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50)
 
-        self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL") or "http://127.0.0.1:5000"
+        self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL") or (
+            f"http://127.0.0.1:{env.get('PORT') or 5000}"
+        )
 
         self.SMS_GATEWAY = env.get("SMS_GATEWAY") or self.SMS_GATEWAY_DEFAULT
         self.SMS_HTTP_URL = env.get("SMS_HTTP_URL") or None
