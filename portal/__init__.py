@@ -5,7 +5,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from models import DossierStatus
-from portal import companies, dev, dossiers, gate, health, home, login, team
+from portal import annexes, companies, dev, dossiers, gate, health, home, login, team, wizard
 from portal.access import current_membership
 
 ERRORS = {
@@ -59,6 +59,8 @@ def init_app(app):
     app.register_blueprint(companies.bp)
     app.register_blueprint(gate.bp)
     app.register_blueprint(team.bp)
+    app.register_blueprint(wizard.bp)
+    app.register_blueprint(annexes.bp)
     login.init_app(app)
     if app.config.get("DEV_MAIL_PAGE"):
         app.register_blueprint(dev.bp)

@@ -14,7 +14,7 @@ from auth import current_person
 from models import Company, Membership, Person, db, utcnow
 from portal.access import choose_company, company_home, fresh_login_required, person_required
 from portal.notify import access_event, send_soon
-from portal.validators import EmailAddress
+from procedures.validators import EmailAddress
 
 bp = Blueprint("companies", __name__, url_prefix="/entreprises")
 

@@ -7,6 +7,8 @@ from flask_babel import lazy_gettext as _l
 
 from models import Dossier, DossierStatus, Role, StatusChange
 from portal.access import company_required, current_membership, load_dossier
+from procedures import definition_of, engine
+from procedures import dossiers as filling
 
 bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
 PAGE_SIZE = 25
@@ -78,10 +80,29 @@ def show(dossier_id):
         .where(StatusChange.dossier == dossier)
         .order_by(StatusChange.created_at, StatusChange.id)
     )
+    tasks, needs = [], []
+    if dossier.state in (DossierStatus.DRAFT, DossierStatus.COMPLETE):
+        tasks, needs = task_list(dossier)
     return render_template(
         "dossiers/detail.html",
         dossier=dossier,
         history=history,
         remark=remark,
         actions=ACTIONS,
+        tasks=tasks,
+        needs=needs,
     )
+
+
+def task_list(dossier):
+    """(section, status) for each visible section, and the annexes the answers call for."""
+    definition = definition_of(dossier.definition)
+    found = filling.issues(dossier)
+    saved = set(dossier.answers.get(filling.SAVED_KEY) or [])
+    tasks = [
+        (s, engine.section_status(definition, s, dossier.answers, saved, found))
+        for s in definition.sections
+        if engine.section_visible(s, dossier.answers)
+    ]
+    needs = engine.annex_needs(definition, dossier.answers, filling.annex_counts(dossier))
+    return tasks, needs

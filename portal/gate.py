@@ -21,7 +21,7 @@ from portal.access import (
     current_membership,
     person_required,
 )
-from portal.validators import EmailAddress
+from procedures.validators import EmailAddress
 
 bp = Blueprint("gate", __name__, url_prefix="/entreprise/email")
 PURPOSE = "pro-email"

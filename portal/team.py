@@ -14,7 +14,7 @@ from auth import current_person
 from models import Company, Membership, Person, Role, db
 from portal.access import company_required, current_membership, fresh_login_required
 from portal.notify import access_event, send_soon
-from portal.validators import EmailAddress
+from procedures.validators import EmailAddress
 
 bp = Blueprint("team", __name__, url_prefix="/entreprise/acces")
 

@@ -1,0 +1,1 @@
+"""PDF documents: the checks an uploaded annex must pass (`documents.pdf_check`)."""

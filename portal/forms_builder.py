@@ -1,0 +1,123 @@
+"""WTForms forms built at request time from a section of a procedure definition."""
+
+from flask_wtf import FlaskForm
+from wtforms import Form
+
+from procedures import engine, logic
+
+
+class SectionForm(FlaskForm):
+    """Base of every section form (CSRF from Flask-WTF)."""
+
+
+class ItemForm(Form):
+    """Base of a repeatable group's row (no CSRF of its own)."""
+
+
+def depends_on_section(field, section):
+    """True when the field's visibility may change with answers given on the same page."""
+    keys = {f.key for f in section.fields}
+    return any(v.split(".")[0] in keys for v in logic.variables(field.visible_if))
+
+
+def rendered_fields(definition, section, answers):
+    """The fields shown on the section page: visible now, or controlled by this page (the
+    browser then shows and hides them live; without JavaScript they stay visible)."""
+    if not engine.section_visible(section, answers):
+        return []
+    return [
+        f
+        for f in section.fields
+        if engine.field_visible(f, answers) or depends_on_section(f, section)
+    ]
+
+
+def is_input(field):
+    return field.kind.has_input and not field.readonly and not field.prefill
+
+
+def build(definition, section, answers, context, formdata=None):
+    """(form class instance, fields) for the section, filled from `formdata` or the answers."""
+    fields = rendered_fields(definition, section, answers)
+    attrs = {}
+    for field in fields:
+        if is_input(field) and not field.is_group:
+            attrs[field.key] = field.kind.wtforms_field(field, engine.options_for(field, context))
+    form_class = type("DynamicSectionForm", (SectionForm,), attrs)
+    form = form_class(formdata=formdata, data=None if formdata else _initial(fields, answers))
+    return form, fields
+
+
+def _initial(fields, answers):
+    data = {}
+    for field in fields:
+        if is_input(field) and not field.is_group and field.key in answers:
+            data[field.key] = field.kind.to_form(answers[field.key])
+    return data
+
+
+def group_rows(group, context, answers, formdata=None):
+    """One ItemForm per row of the group, named `<group>-<n>-<sub>` in the page."""
+    rows = answers.get(group.key) or []
+    count = len(rows)
+    if formdata is not None:
+        count = int(formdata.get(f"{group.key}-count", count) or 0)
+    count = max(count, group.min_items, 1 if group.min_items else 0)
+    forms = []
+    for n in range(count):
+        attrs = {
+            sub.key: sub.kind.wtforms_field(sub, engine.options_for(sub, context))
+            for sub in group.fields
+            if is_input(sub)
+        }
+        row_class = type("GroupRow", (ItemForm,), attrs)
+        item = rows[n] if n < len(rows) else {}
+        data = {
+            s.key: s.kind.to_form(item[s.key])
+            for s in group.fields
+            if s.key in item and is_input(s)
+        }
+        prefix = f"{group.key}-{n}-"
+        forms.append(row_class(formdata=formdata, data=None if formdata else data, prefix=prefix))
+    return forms
+
+
+def read_values(definition, section, answers, context, form, fields, formdata):
+    """(values to save, errors by field name): valid values are kept even when other fields
+    of the page are wrong, so nothing typed correctly is lost."""
+    values, errors = {}, {}
+    form.validate()
+    for field in fields:
+        if field.is_group:
+            rows, row_errors = _read_group(field, context, answers, formdata)
+            values[field.key] = rows
+            errors.update(row_errors)
+        elif is_input(field):
+            wt = form[field.key]
+            if wt.errors:
+                errors[wt.id] = list(wt.errors) if isinstance(wt.errors, list) else _flatten(wt)
+            else:
+                values[field.key] = field.kind.to_answer(wt.data)
+    return values, errors
+
+
+def _flatten(wt):
+    return [e for errs in wt.errors.values() for e in errs]
+
+
+def _read_group(group, context, answers, formdata):
+    rows, errors = [], {}
+    old = answers.get(group.key) or []
+    for n, row_form in enumerate(group_rows(group, context, answers, formdata)):
+        row_form.validate()
+        item = dict(old[n]) if n < len(old) else {}
+        for sub in group.fields:
+            if not is_input(sub):
+                continue
+            wt = row_form[sub.key]
+            if wt.errors:
+                errors[wt.id] = list(wt.errors)
+            else:
+                item[sub.key] = sub.kind.to_answer(wt.data)
+        rows.append({k: v for k, v in item.items() if v is not None})
+    return rows, errors

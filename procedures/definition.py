@@ -1,0 +1,391 @@
+"""Reading a procedure definition: YAML → checked against the JSON Schema → a `Definition`.
+
+Every error names the path in the document and its line, so that an administrator editing the
+YAML in the back-office sees where to look.
+"""
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+
+import yaml
+from jsonschema import Draft202012Validator
+
+from procedures import fields as field_types
+from procedures import logic
+
+SCHEMA_FILE = Path(__file__).resolve().parent / "schema.json"
+PREFILL_PATHS = {
+    "company.enterprise_number",
+    "company.name",
+    "company.legal_form_label",
+    "company.legal_situation_label",
+    "company.start_date",
+    "company.address",
+    "company.establishments",
+    "company.nace",
+    "company.person_type",
+    "company.is_commercial_form",
+    "company.registrations",
+    "company.registered_services",
+    "company.has_approval",
+    "person.full_name",
+    "person.national_number",
+    "person.email",
+    "procedure.reference_year",
+    "procedure.due_date",
+}
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self):
+        where = f"ligne {self.line}, " if self.line else ""
+        return f"{where}{self.path or 'document'} : {self.message}"
+
+
+class DefinitionError(ValueError):
+    """The definition cannot be used; `problems` lists each error with its path and line."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+@dataclass
+class Field:
+    key: str
+    type: str
+    label: str
+    help: str = ""
+    required: bool = False
+    required_if: object = None
+    visible_if: object = None
+    prefill: str | None = None
+    readonly: bool = False
+    options: list = field(default_factory=list)
+    options_from: str | None = None
+    min: float | None = None
+    max: float | None = None
+    max_length: int | None = None
+    min_items: int = 0
+    max_items: int | None = None
+    item_label: str = ""
+    fields: list = field(default_factory=list)
+    section: str = ""
+    group: str | None = None
+
+    @property
+    def kind(self):
+        return field_types.get(self.type)
+
+    @property
+    def is_group(self):
+        return self.type == "group"
+
+
+@dataclass
+class Section:
+    key: str
+    title: str
+    fields: list
+    description: str = ""
+    visible_if: object = None
+
+
+@dataclass
+class Rule:
+    key: str
+    assert_: object
+    message: str
+    section: str | None = None
+    when: object = None
+    for_each: str | None = None
+
+
+@dataclass
+class AnnexSpec:
+    key: str
+    label: str
+    help: str = ""
+    required: bool = False
+    required_if: object = None
+    reason: str = ""
+    multiple: bool = False
+    per_item: str | None = None
+
+
+@dataclass
+class Definition:
+    code: str
+    version: int
+    title: str
+    reference_prefix: str
+    sections: list
+    rules: list
+    annexes: list
+    description: str = ""
+    start_role: str = "encode"
+    one_per: str | None = None
+    decision_letter: str = ""
+    text: str = ""
+
+    def __post_init__(self):
+        self.fields_by_key = {}
+        for section in self.sections:
+            for f in section.fields:
+                self.fields_by_key[f.key] = f
+                for sub in f.fields:
+                    self.fields_by_key[sub.key] = sub
+
+    def section(self, key):
+        return next((s for s in self.sections if s.key == key), None)
+
+
+@cache
+def schema_validator():
+    return Draft202012Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
+
+
+class _LineLoader(yaml.SafeLoader):
+    """Safe YAML that refuses duplicate keys (plain YAML silently keeps the last one)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _value in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise DefinitionError(
+                    [
+                        Problem(
+                            str(key),
+                            key_node.start_mark.line + 1,
+                            f"clé « {key} » répétée (déjà à la ligne {seen[key]})",
+                        )
+                    ]
+                )
+            seen[key] = key_node.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _lines(node, path=(), out=None):
+    """Map each path of the document (tuple of keys and indexes) to its line number."""
+    out = {} if out is None else out
+    out[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value in node.value:
+            _lines(value, (*path, key_node.value), out)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _lines(item, (*path, index), out)
+    return out
+
+
+def _path_text(path):
+    return "".join(
+        f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path)
+    )
+
+
+def load_document(text):
+    """(data, line map) of a YAML text, or DefinitionError for syntax errors and duplicates."""
+    try:
+        node = yaml.compose(text, Loader=_LineLoader)
+        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        raise DefinitionError(
+            [Problem("", mark.line + 1 if mark else None, f"YAML invalide : {exc.problem}")]
+        ) from None
+    if not isinstance(data, dict):
+        raise DefinitionError([Problem("", 1, "le document doit être un objet YAML (clé: valeur)")])
+    return data, _lines(node)
+
+
+def _field(raw, section, group=None):
+    return Field(
+        key=raw["key"],
+        type=raw["type"],
+        label=raw["label"],
+        help=raw.get("help", ""),
+        required=raw.get("required", False),
+        required_if=raw.get("required_if"),
+        visible_if=raw.get("visible_if"),
+        prefill=raw.get("prefill"),
+        readonly=raw.get("readonly", bool(raw.get("prefill"))),
+        options=raw.get("options", []),
+        options_from=raw.get("options_from"),
+        min=raw.get("min"),
+        max=raw.get("max"),
+        max_length=raw.get("max_length"),
+        min_items=raw.get("min_items", 0),
+        max_items=raw.get("max_items"),
+        item_label=raw.get("item_label", ""),
+        fields=[_field(sub, section, raw["key"]) for sub in raw.get("fields", [])],
+        section=section,
+        group=group,
+    )
+
+
+def _build(data, text):
+    sections = [
+        Section(
+            key=s["key"],
+            title=s["title"],
+            description=s.get("description", ""),
+            visible_if=s.get("visible_if"),
+            fields=[_field(f, s["key"]) for f in s["fields"]],
+        )
+        for s in data["sections"]
+    ]
+    rules = [
+        Rule(
+            key=r["key"],
+            assert_=r["assert"],
+            message=r["message"],
+            section=r.get("section"),
+            when=r.get("when"),
+            for_each=r.get("for_each"),
+        )
+        for r in data.get("rules", [])
+    ]
+    annexes = [
+        AnnexSpec(
+            key=a["key"],
+            label=a["label"],
+            help=a.get("help", ""),
+            required=a.get("required", False),
+            required_if=a.get("required_if"),
+            reason=a.get("reason", ""),
+            multiple=a.get("multiple", False),
+            per_item=a.get("per_item"),
+        )
+        for a in data.get("annexes", [])
+    ]
+    return Definition(
+        code=data["code"],
+        version=data["version"],
+        title=data["title"],
+        reference_prefix=data["reference_prefix"],
+        description=data.get("description", ""),
+        start_role=data.get("start_role", "encode"),
+        one_per=data.get("one_per"),
+        decision_letter=data.get("decision_letter", ""),
+        sections=sections,
+        rules=rules,
+        annexes=annexes,
+        text=text,
+    )
+
+
+def _semantic_problems(data, lines):
+    """What the schema cannot say: unique keys, known types and paths, conditions on known
+    fields."""
+    problems = []
+    top_keys, all_keys = set(), {}
+
+    def report(path, message):
+        problems.append(Problem(_path_text(path), lines.get(path), message))
+
+    def walk_fields(raw_fields, path, group_keys=None):
+        for i, raw in enumerate(raw_fields):
+            fpath = (*path, i)
+            key = raw["key"]
+            if key in all_keys:
+                report((*fpath, "key"), f"champ « {key} » déjà défini ({all_keys[key]})")
+            all_keys[key] = _path_text(fpath)
+            if group_keys is None:
+                top_keys.add(key)
+            else:
+                group_keys.add(key)
+            if not field_types.exists(raw["type"]):
+                report(
+                    (*fpath, "type"),
+                    f"type de champ inconnu « {raw['type']} » "
+                    f"(connus : {', '.join(field_types.ids())})",
+                )
+            for path_key in ("prefill", "options_from"):
+                if raw.get(path_key) and raw[path_key] not in PREFILL_PATHS:
+                    report((*fpath, path_key), f"source inconnue « {raw[path_key]} »")
+            if raw["type"] in ("choice", "multichoice") and not (
+                raw.get("options") or raw.get("options_from")
+            ):
+                report(fpath, "un choix a besoin de « options » ou de « options_from »")
+            if raw["type"] == "group":
+                if not raw.get("fields"):
+                    report(fpath, "un groupe a besoin de « fields »")
+                walk_fields(raw.get("fields", []), (*fpath, "fields"), set())
+
+    for si, section in enumerate(data["sections"]):
+        walk_fields(section["fields"], ("sections", si, "fields"))
+
+    groups = {
+        k: {sub["key"] for sub in f.get("fields", [])}
+        for s in data["sections"]
+        for f in s["fields"]
+        if f["type"] == "group"
+        for k in [f["key"]]
+    }
+    known = set(all_keys)
+
+    def check_logic(expr, path, extra=frozenset()):
+        if expr is None:
+            return
+        for name in logic.variables(expr):
+            root = name.split(".")[0]
+            if root not in known and root not in extra:
+                report(path, f"la condition porte sur un champ inconnu « {name} »")
+
+    for si, section in enumerate(data["sections"]):
+        check_logic(section.get("visible_if"), ("sections", si, "visible_if"))
+        for fi, raw in enumerate(section["fields"]):
+            base = ("sections", si, "fields", fi)
+            for cond in ("visible_if", "required_if"):
+                check_logic(raw.get(cond), (*base, cond))
+            for gi, sub in enumerate(raw.get("fields", [])):
+                for cond in ("visible_if", "required_if"):
+                    check_logic(
+                        sub.get(cond), (*base, "fields", gi, cond), groups.get(raw["key"], set())
+                    )
+    section_keys = {s["key"] for s in data["sections"]}
+    for ri, rule in enumerate(data.get("rules", [])):
+        extra = set()
+        if rule.get("for_each"):
+            if rule["for_each"] not in groups:
+                report(("rules", ri, "for_each"), f"« {rule['for_each']} » n'est pas un groupe")
+            extra = groups.get(rule["for_each"], set()) | {"n"}
+        for cond in ("assert", "when"):
+            check_logic(rule.get(cond), ("rules", ri, cond), extra)
+        if rule.get("section") and rule["section"] not in section_keys:
+            report(("rules", ri, "section"), f"section inconnue « {rule['section']} »")
+    for ai, annex in enumerate(data.get("annexes", [])):
+        check_logic(annex.get("required_if"), ("annexes", ai, "required_if"))
+        if annex.get("per_item") and annex["per_item"] not in groups:
+            report(("annexes", ai, "per_item"), f"« {annex['per_item']} » n'est pas un groupe")
+    if data.get("one_per") and data["one_per"] not in top_keys:
+        report(("one_per",), f"« {data['one_per']} » n'est pas un champ")
+    return problems
+
+
+def parse_definition(text):
+    """The Definition of a YAML text; DefinitionError lists every problem with path and line."""
+    data, lines = load_document(text)
+    problems = [
+        Problem(
+            _path_text(tuple(error.absolute_path)),
+            lines.get(tuple(error.absolute_path)),
+            error.message,
+        )
+        for error in sorted(schema_validator().iter_errors(data), key=lambda e: list(e.path))
+    ]
+    if problems:
+        raise DefinitionError(problems)
+    problems = _semantic_problems(data, lines)
+    if problems:
+        raise DefinitionError(problems)
+    return _build(data, text)

@@ -1,0 +1,108 @@
+"""Filling a dossier: creation with pre-filled answers, saving a section, keeping the status
+between En cours and Complet in step with the answers and annexes."""
+
+from flask import current_app
+from peewee import fn
+
+from models import (
+    Actor,
+    Annex,
+    Dossier,
+    DossierStatus,
+    ProcedureDefinition,
+    utcnow,
+    write_transaction,
+)
+from procedures import definition_of, engine, prefill
+
+SAVED_KEY = "_saved"  # bookkeeping: sections the user has saved at least once
+
+
+class NotEditable(Exception):
+    """The dossier is no longer a draft: answers and annexes are frozen."""
+
+
+def prefill_context(dossier_or_company, person, membership):
+    company = getattr(dossier_or_company, "company", dossier_or_company)
+    due = current_app.config.get("REPORT_DUE_MONTH_DAY", (3, 31))
+    return prefill.context(company, person, membership, due_month_day=due)
+
+
+def existing_for(definition, company, answers):
+    """A dossier of this procedure that `one_per` forbids duplicating, or None."""
+    if not definition.one_per:
+        return None
+    value = answers.get(definition.one_per)
+    candidates = (
+        Dossier.select()
+        .join(ProcedureDefinition)
+        .where(Dossier.company == company, ProcedureDefinition.code == definition.code)
+    )
+    return next((d for d in candidates if d.answers.get(definition.one_per) == value), None)
+
+
+def create(row, company, person, membership):
+    """A new draft on the definition version `row`, pre-filled from the sources.
+
+    Returns (dossier, created): an existing one when `one_per` forbids a second."""
+    definition = definition_of(row)
+    answers = prefill.initial_answers(definition, prefill_context(company, person, membership))
+    existing = existing_for(definition, company, answers)
+    if existing is not None:
+        return existing, False
+    with write_transaction():
+        dossier = Dossier.create(
+            company=company, definition=row, created_by=person, answers=answers
+        )
+    return dossier, True
+
+
+def annex_counts(dossier):
+    return dict(
+        Annex.select(Annex.requirement, fn.COUNT(Annex.id))
+        .where(Annex.dossier == dossier)
+        .group_by(Annex.requirement)
+        .tuples()
+    )
+
+
+def issues(dossier, context=None):
+    definition = definition_of(dossier.definition)
+    return engine.all_issues(definition, dossier.answers, annex_counts(dossier), context)
+
+
+def refresh_status(dossier, context=None):
+    """Move the dossier between En cours and Complet to match its answers and annexes."""
+    found = issues(dossier, context)
+    state = dossier.state
+    if not found and state == DossierStatus.DRAFT:
+        dossier.transition(DossierStatus.COMPLETE, Actor.system())
+    elif found and state == DossierStatus.COMPLETE:
+        dossier.transition(DossierStatus.DRAFT, Actor.system())
+    return found
+
+
+def check_editable(dossier):
+    if dossier.state not in (DossierStatus.DRAFT, DossierStatus.COMPLETE):
+        raise NotEditable(dossier.id)
+
+
+def save_section(dossier, section_key, values, context=None):
+    """Merge the section's valid values into the answers, drop what is now hidden, record the
+    section as saved and refresh the status — all in one transaction."""
+    check_editable(dossier)
+    definition = definition_of(dossier.definition)
+    with write_transaction():
+        fresh = Dossier.get_by_id(dossier.id)
+        check_editable(fresh)
+        answers = {**fresh.answers, **values}
+        saved = set(answers.get(SAVED_KEY) or [])
+        saved.add(section_key)
+        answers[SAVED_KEY] = sorted(saved)
+        answers = engine.prune(definition, answers)
+        Dossier.update(answers=answers, updated_at=utcnow()).where(
+            Dossier.id == dossier.id
+        ).execute()
+        dossier.answers = answers
+        dossier.status = fresh.status
+        return refresh_status(dossier, context)

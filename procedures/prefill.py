@@ -1,0 +1,84 @@
+"""Values from the authentic sources, by the paths a definition's `prefill` and `options_from`
+name: the company register (as kept on the company at activation), the logged-in identity and
+the procedure's own dates."""
+
+from datetime import date
+
+from models import Decision, Dossier, DossierStatus, ProcedureDefinition
+
+SERVICES_FIELD = "services"
+
+
+def _address_text(address):
+    if not address:
+        return ""
+    line = " ".join(p for p in (address.get("street"), address.get("house_number")) if p)
+    if address.get("box"):
+        line += f" bte {address['box']}"
+    place = " ".join(p for p in (address.get("zipcode"), address.get("municipality")) if p)
+    return ", ".join(p for p in (line, place, address.get("country")) if p)
+
+
+def _granted(company, code):
+    return list(
+        Dossier.select(Dossier, ProcedureDefinition)
+        .join(ProcedureDefinition)
+        .where(
+            Dossier.company == company,
+            ProcedureDefinition.code == code,
+            Dossier.status == DossierStatus.CLOSED.value,
+            Dossier.decision == Decision.GRANTED.value,
+        )
+    )
+
+
+def context(company, person, membership, due_month_day=(3, 31), today=None):
+    """Every prefill path with its value for this company and person."""
+    today = today or date.today()
+    register = company.register_data or {}
+    registrations = _granted(company, "enregistrement")
+    approvals = _granted(company, "agrement-interim")
+    services = sorted({s for d in registrations for s in (d.answers.get(SERVICES_FIELD) or [])})
+    return {
+        "company.enterprise_number": company.formatted_number,
+        "company.name": company.name,
+        "company.legal_form_label": company.legal_form_label or "",
+        "company.legal_situation_label": company.legal_situation or "",
+        "company.start_date": company.start_date.strftime("%d/%m/%Y") if company.start_date else "",
+        "company.address": _address_text(register.get("address")),
+        "company.establishments": [
+            {
+                "value": e["number"],
+                "label": " — ".join(
+                    p
+                    for p in (_unit(e["number"]), e.get("name"), _address_text(e.get("address")))
+                    if p
+                ),
+            }
+            for e in register.get("establishments", [])
+        ],
+        "company.nace": [f"{a['code']} — {a.get('label', '')}" for a in register.get("nace", [])],
+        "company.person_type": "natural" if register.get("is_natural_person") else "legal",
+        "company.is_commercial_form": bool(register.get("is_commercial_form")),
+        "company.registrations": ", ".join(d.reference for d in registrations + approvals),
+        "company.registered_services": [{"value": s, "label": s} for s in services],
+        "company.has_approval": bool(approvals),
+        "person.full_name": person.full_name,
+        "person.national_number": person.national_number,
+        "person.email": membership.notification_email if membership else person.login_email,
+        "procedure.reference_year": today.year - 1,
+        "procedure.due_date": date(today.year, *due_month_day).strftime("%d/%m/%Y"),
+    }
+
+
+def _unit(number):
+    return f"{number[0]}.{number[1:4]}.{number[4:7]}.{number[7:]}" if len(number) == 10 else number
+
+
+def initial_answers(definition, ctx):
+    """Answers taken from the sources when the dossier is created."""
+    return {
+        f.key: ctx.get(f.prefill)
+        for f in definition.fields_by_key.values()
+        if f.prefill and f.group is None
+    }

@@ -1,0 +1,102 @@
+"""Where annexes and generated documents are kept: a registry of storage backends.
+
+A backend keeps bytes under a key that it draws at random (`new_key`): never derived from the
+uploaded file's name or content, so a key neither leaks nor can be guessed, and two uploads of
+the same file get two keys. There is no deduplication by hash: each annex owns its bytes, so
+deleting one never touches another dossier's file and no reference count is needed, and nobody
+can learn from the storage whether some other user already sent the same file. The SHA-256
+recorded beside the key (`sha256_of`) is what proves the content.
+
+The config's STORAGE_BACKEND picks one backend (default `local`: files under STORAGE_DIR). An
+S3-compatible backend, for several servers sharing one object store, would be one more module
+here with `@register("s3")`, the same key format, and its bucket, endpoint and credentials read
+from config.py.
+"""
+
+import hashlib
+import re
+import secrets
+from typing import BinaryIO
+
+from flask import current_app
+
+BACKENDS = {}
+DEFAULT_BACKEND = "local"
+KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
+
+
+def register(backend_id):
+    """Class decorator adding a backend under `backend_id`; a duplicate id is refused."""
+
+    def decorate(cls):
+        if backend_id in BACKENDS:
+            raise ValueError(f"Storage backend {backend_id!r} is registered twice.")
+        cls.id = backend_id
+        BACKENDS[backend_id] = cls
+        return cls
+
+    return decorate
+
+
+def new_key():
+    """A fresh random key: 128 bits as 32 lowercase hexadecimal digits."""
+    return secrets.token_hex(16)
+
+
+def check_key(key):
+    """Return `key` if it has the form of a key we make; ValueError otherwise, so that nothing
+    read from a request or a database row can name a path of its choosing."""
+    if not isinstance(key, str) or not KEY_PATTERN.fullmatch(key):
+        raise ValueError(f"Not a storage key: {key!r}")
+    return key
+
+
+def sha256_of(data):
+    """The SHA-256 of `data` as 64 lowercase hexadecimal digits (the `Annex.sha256` column)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+class Storage:
+    """A place for immutable blobs. Every method taking a key raises ValueError for a key that
+    `check_key` refuses and FileNotFoundError (`open`, `read`) for one that is not stored."""
+
+    id = None
+    stand_in = False
+
+    def __init__(self, config):
+        self.config = config
+
+    def put(self, data: bytes) -> str:
+        """Store `data` under a new key and return the key."""
+        raise NotImplementedError
+
+    def open(self, key: str) -> BinaryIO:
+        """A binary file object reading the stored bytes; the caller closes it."""
+        raise NotImplementedError
+
+    def read(self, key: str) -> bytes:
+        with self.open(key) as stored:
+            return stored.read()
+
+    def delete(self, key: str) -> None:
+        """Remove the stored bytes; deleting a key that is not stored is not an error."""
+        raise NotImplementedError
+
+    def exists(self, key: str) -> bool:
+        raise NotImplementedError
+
+
+def init_app(app):
+    from storage import local  # noqa: F401  (registers the backend)
+
+    name = app.config.get("STORAGE_BACKEND") or DEFAULT_BACKEND
+    if name not in BACKENDS:
+        raise RuntimeError(
+            f"STORAGE_BACKEND={name!r} is unknown; use one of {', '.join(sorted(BACKENDS))}."
+        )
+    app.extensions["storage"] = BACKENDS[name](app.config)
+
+
+def get_storage() -> Storage:
+    """The current app's storage backend."""
+    return current_app.extensions["storage"]

@@ -1,0 +1,203 @@
+"""Definitions: validation against the schema and the semantic checks, errors with their line;
+the engine's visibility, pruning, rules and annexes on a small definition."""
+
+import textwrap
+
+import pytest
+
+from procedures import engine, fields
+from procedures.definition import DefinitionError, parse_definition
+
+BASE = """\
+code: essai
+version: 1
+title: Démarche d'essai
+reference_prefix: ESS
+sections:
+  - key: agence
+    title: L'agence
+    fields:
+      - key: established
+        type: choice
+        label: Établie
+        required: true
+        options:
+          - {value: belgium, label: En Belgique}
+          - {value: abroad, label: À l'étranger}
+      - key: country
+        type: text
+        label: Pays
+        required: true
+        visible_if: {"==": [{"var": "established"}, "abroad"]}
+      - key: fees
+        type: yesno
+        label: Rétribution
+      - key: fee_amount
+        type: amount
+        label: Montant
+        required_if: {"var": "fees"}
+        visible_if: {"var": "fees"}
+  - key: services
+    title: Services
+    fields:
+      - key: rows
+        type: group
+        label: Services
+        item_label: Service
+        min_items: 1
+        fields:
+          - {key: received, type: integer, label: Reçues, required: true, min: 0}
+          - {key: placed, type: integer, label: Placées, required: true, min: 0}
+rules:
+  - key: placed_le_received
+    section: services
+    for_each: rows
+    assert: {"<=": [{"var": ["placed", 0]}, {"var": ["received", 0]}]}
+    message: "Service {n} : {placed} placées pour {received} reçues."
+annexes:
+  - key: proof
+    label: Preuve d'autorisation
+    required_if: {"==": [{"var": "established"}, "abroad"]}
+    reason: Obligatoire car l'agence est établie à l'étranger.
+  - key: record
+    label: Extrait de casier
+    required: true
+    per_item: rows
+"""
+
+
+def definition():
+    return parse_definition(BASE)
+
+
+def problems_of(text):
+    with pytest.raises(DefinitionError) as info:
+        parse_definition(text)
+    return info.value.problems
+
+
+def test_valid_definition_parses():
+    d = definition()
+    assert d.code == "essai" and [s.key for s in d.sections] == ["agence", "services"]
+    assert d.fields_by_key["placed"].group == "rows"
+
+
+def test_yaml_syntax_error_names_the_line():
+    [problem] = problems_of(BASE.replace("    title: Services", "    title: [Services"))
+    assert "YAML invalide" in problem.message
+    line = BASE.splitlines().index("    title: Services") + 1
+    assert problem.line in (line, line + 1)
+
+
+def test_unknown_field_type_names_path_and_line():
+    [problem] = problems_of(BASE.replace("type: yesno", "type: oui_non"))
+    assert "type de champ inconnu « oui_non »" in problem.message
+    assert problem.path == "sections[0].fields[2].type"
+    assert problem.line == BASE.splitlines().index("        type: yesno") + 1
+
+
+def test_duplicate_field_keys():
+    [problem] = problems_of(BASE.replace("key: fee_amount", "key: fees"))
+    assert "déjà défini" in problem.message and "fees" in problem.message
+
+
+def test_duplicate_mapping_key():
+    text = BASE.replace("version: 1\n", "version: 1\nversion: 2\n")
+    [problem] = problems_of(text)
+    assert "répétée" in problem.message and problem.line == 3
+
+
+def test_condition_on_unknown_field():
+    [problem] = problems_of(
+        BASE.replace('{"var": "fees"}\n        visible_if', '{"var": "feez"}\n        visible_if')
+    )
+    assert "champ inconnu « feez »" in problem.message
+    assert problem.path.endswith("required_if")
+
+
+def test_schema_errors_have_lines():
+    problems = problems_of(BASE.replace("reference_prefix: ESS", "reference_prefix: ess"))
+    assert problems[0].path == "reference_prefix" and problems[0].line == 4
+
+
+def test_duplicate_field_type_registration_is_refused():
+    with pytest.raises(ValueError, match="registered twice"):
+        fields.register("text")(type("Again", (fields.FieldType,), {}))
+
+
+def test_visibility_and_pruning():
+    d = definition()
+    answers = {"established": "belgium", "country": "France", "fees": False, "fee_amount": "10.00"}
+    assert engine.prune(d, answers) == {"established": "belgium", "fees": False}
+    answers = {"established": "abroad", "country": "France", "unknown": 1, "_saved": ["agence"]}
+    assert engine.prune(d, answers) == {
+        "established": "abroad",
+        "country": "France",
+        "_saved": ["agence"],
+    }
+
+
+def test_required_if_and_missing_fields():
+    d = definition()
+    issues = engine.field_issues(d, {"established": "belgium", "fees": True})
+    messages = [i.message for i in issues]
+    assert "« Montant » est à compléter." in messages
+    assert "Services : au moins 1 à encoder." in messages
+    assert not any("Pays" in m for m in messages)
+
+
+def test_rules_name_the_numbers():
+    d = definition()
+    answers = {"rows": [{"received": 5, "placed": 3}, {"received": 2, "placed": 4}]}
+    [issue] = engine.rule_issues(d, answers)
+    assert issue.message == "Service 2 : 4 placées pour 2 reçues."
+    assert issue.section == "services"
+
+
+@pytest.mark.parametrize(
+    "answers, have, expected",
+    [
+        ({"established": "belgium", "rows": [{}]}, {}, {"proof": (False, 1), "record": (True, 1)}),
+        (
+            {"established": "abroad", "rows": [{}, {}, {}]},
+            {"record": 1},
+            {"proof": (True, 1), "record": (True, 2)},
+        ),
+        (
+            {"established": "abroad", "rows": [{}]},
+            {"proof": 1, "record": 1},
+            {"proof": (True, 0), "record": (True, 0)},
+        ),
+    ],
+)
+def test_annex_needs_follow_answers(answers, have, expected):
+    needs = {
+        n.key: (n.required, n.missing if n.required else 1)
+        for n in engine.annex_needs(definition(), answers, have)
+    }
+    assert needs == expected
+
+
+def test_fourth_procedure_fixture_needs_no_code():
+    from pathlib import Path
+
+    for path in Path(__file__).parent.glob("fixtures/procedures/*.yaml"):
+        d = parse_definition(path.read_text(encoding="utf-8"))
+        assert d.sections and d.reference_prefix
+
+
+def test_shipped_definitions_are_valid():
+    import procedures
+
+    results = procedures.check_files(procedures.builtin_files())
+    assert len(results) == 3
+    for path, result in results:
+        assert not isinstance(result, DefinitionError), f"{path}: {result}"
+
+
+def test_check_command_reports_errors(runner, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(textwrap.dedent(BASE.replace("type: yesno", "type: oui_non")))
+    result = runner.invoke(args=["procedures", "check", str(bad)])
+    assert result.exit_code == 1
+    assert "type de champ inconnu" in result.output and "ligne" in result.output
