@@ -67,7 +67,11 @@ class Config:
         self.HUEY_SQLITE_PATH = env.get("HUEY_SQLITE_PATH") or str(instance / "huey.sqlite3")
         self.WORKER_IN_PROCESS = env_bool("WORKER_IN_PROCESS", self.WORKER_IN_PROCESS_DEFAULT)
 
+        self.STORAGE_BACKEND = env.get("STORAGE_BACKEND") or "local"
         self.STORAGE_DIR = env.get("STORAGE_DIR") or str(instance / "storage")
+        # The PDF check of annexes runs in a child process with these bounds.
+        self.PDF_CHECK_TIMEOUT = float(env.get("PDF_CHECK_TIMEOUT") or 10)
+        self.PDF_CHECK_MEMORY_MB = env_int("PDF_CHECK_MEMORY_MB", 512)
         self.MAX_ANNEX_BYTES = env_int("MAX_ANNEX_BYTES", 20 * 1024 * 1024)
         self.MAX_ANNEX_PAGES = env_int("MAX_ANNEX_PAGES", 500)
         # Whole request bodies: one annex plus the form fields around it.

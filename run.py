@@ -24,6 +24,7 @@ import portal
 import procedures
 import sms
 import sources
+import storage
 from config import Config, ConfigError, load_config
 
 csrf = CSRFProtect()
@@ -59,6 +60,7 @@ def create_app(config=None):
     notifications.init_app(app)
     jobs.init_app(app)
     sms.init_app(app)
+    storage.init_app(app)
     procedures.init_app(app)
     sources.init_app(app)
     demo.init_app(app)

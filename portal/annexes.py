@@ -95,7 +95,12 @@ def upload(dossier_id):
     if len(data) > current_app.config["MAX_ANNEX_BYTES"]:
         abort(413)
     try:
-        info = check_pdf(data, max_pages=current_app.config["MAX_ANNEX_PAGES"])
+        info = check_pdf(
+            data,
+            max_pages=current_app.config["MAX_ANNEX_PAGES"],
+            timeout=current_app.config["PDF_CHECK_TIMEOUT"],
+            memory_mb=current_app.config["PDF_CHECK_MEMORY_MB"],
+        )
     except PdfRejected as exc:
         return refuse(
             dossier_id,
@@ -107,24 +112,11 @@ def upload(dossier_id):
         )
     store = storage.get_storage()
     key = store.put(data)
-    replaced = []
-    with write_transaction():
-        if not need.multiple:
-            replaced = list(
-                Annex.select().where(Annex.dossier == dossier, Annex.requirement == need.key)
-            )
-            Annex.delete().where(Annex.id.in_([a.id for a in replaced])).execute()
-        Annex.create(
-            dossier=dossier,
-            requirement=need.key,
-            original_name=display_name(upload.filename),
-            storage_key=key,
-            sha256=storage.sha256_of(data),
-            size=len(data),
-            pages=info.pages,
-            uploaded_by=current_person(),
-        )
-        filling.refresh_status(dossier)
+    try:
+        replaced = attach(dossier, need, upload.filename, key, data, info)
+    except Exception:
+        store.delete(key)  # the row was not written: keep no orphan file
+        raise
     for old in replaced:
         store.delete(old.storage_key)
     flash(
@@ -136,6 +128,30 @@ def upload(dossier_id):
         "success",
     )
     return redirect(url_for(".index", dossier_id=dossier_id))
+
+
+def attach(dossier, need, filename, key, data, info):
+    """The Annex row (replacing the file of a single-file requirement) and the new status, in
+    one transaction; returns the replaced rows, whose files are deleted after commit."""
+    replaced = []
+    with write_transaction():
+        if not need.multiple:
+            replaced = list(
+                Annex.select().where(Annex.dossier == dossier, Annex.requirement == need.key)
+            )
+            Annex.delete().where(Annex.id.in_([a.id for a in replaced])).execute()
+        Annex.create(
+            dossier=dossier,
+            requirement=need.key,
+            original_name=display_name(filename),
+            storage_key=key,
+            sha256=storage.sha256_of(data),
+            size=len(data),
+            pages=info.pages,
+            uploaded_by=current_person(),
+        )
+        filling.refresh_status(dossier)
+    return replaced
 
 
 def annex_of(dossier, annex_id):

@@ -142,6 +142,10 @@ class Definition:
                 self.fields_by_key[f.key] = f
                 for sub in f.fields:
                     self.fields_by_key[sub.key] = sub
+        # Decimal answers are stored as text (exact); conditions compare them as numbers.
+        self.decimal_keys = {
+            k for k, f in self.fields_by_key.items() if f.type in ("number", "amount")
+        }
 
     def section(self, key):
         return next((s for s in self.sections if s.key == key), None)

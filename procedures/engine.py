@@ -37,6 +37,25 @@ class _Blank(dict):
         return "?"
 
 
+def logic_data(definition, answers):
+    """The answers as conditions see them: decimal answers (stored as exact text) as numbers."""
+
+    def convert(item):
+        out = dict(item)
+        for key in definition.decimal_keys & out.keys():
+            try:
+                out[key] = float(out[key]) if out[key] is not None else None
+            except (TypeError, ValueError):
+                out[key] = None
+        return out
+
+    data = convert(answers)
+    for key, value in answers.items():
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            data[key] = [convert(v) for v in value]
+    return data
+
+
 def options_for(field, context):
     """The options of a choice: declared, or taken from an authentic source."""
     if field.options:
@@ -61,9 +80,10 @@ def field_required(field, data):
 
 
 def visible_fields(definition, section, answers):
-    if not section_visible(section, answers):
+    data = logic_data(definition, answers)
+    if not section_visible(section, data):
         return []
-    return [f for f in section.fields if field_visible(f, answers)]
+    return [f for f in section.fields if field_visible(f, data)]
 
 
 def prune(definition, answers):
@@ -86,7 +106,7 @@ def prune(definition, answers):
 
 
 def _prune_item(group, item, answers):
-    data = {**answers, **item}
+    data = {**answers, **item}  # conditions inside a group see the item and the answers
     return {f.key: item[f.key] for f in group.fields if f.key in item and field_visible(f, data)}
 
 
@@ -101,6 +121,7 @@ def field_issues(definition, answers, context=None):
     """Required visible fields left empty, and groups with too few rows."""
     issues = []
     context = context or {}
+    data_all = logic_data(definition, answers)
     for section in definition.sections:
         for field in visible_fields(definition, section, answers):
             value = answers.get(field.key)
@@ -115,7 +136,7 @@ def field_issues(definition, answers, context=None):
                         )
                     )
                 for n, item in enumerate(rows, start=1):
-                    data = {**answers, **item}
+                    data = {**data_all, **logic_data(definition, item)}
                     for sub in field.fields:
                         if field_visible(sub, data) and _missing(
                             sub, item.get(sub.key), data, options_for(sub, context)
@@ -128,7 +149,7 @@ def field_issues(definition, answers, context=None):
                                     f"« {sub.label} » est à compléter.",
                                 )
                             )
-            elif _missing(field, value, answers, options_for(field, context)):
+            elif _missing(field, value, data_all, options_for(field, context)):
                 message = (
                     f"« {field.label} » doit être coché."
                     if field.type == "declaration"
@@ -138,9 +159,10 @@ def field_issues(definition, answers, context=None):
     return issues
 
 
-def rule_issues(definition, answers):
+def rule_issues(definition, raw_answers):
     """Consistency rules that fail, with their messages filled with the numbers concerned."""
     issues = []
+    answers = logic_data(definition, raw_answers)
     for rule in definition.rules:
         if not logic.evaluate(rule.when, answers):
             continue
@@ -169,7 +191,14 @@ def _shown(definition, field, answers):
 
 
 def _printable(data):
-    return {k: ("?" if v is None else v) for k, v in data.items() if not isinstance(v, list | dict)}
+    words = {True: "oui", False: "non", None: "?"}
+    return {
+        k: words[v]
+        if v is None or isinstance(v, bool)
+        else (f"{v:g}" if isinstance(v, float) else v)
+        for k, v in data.items()
+        if not isinstance(v, list | dict)
+    }
 
 
 def annex_needs(definition, answers, have=None):
@@ -177,6 +206,7 @@ def annex_needs(definition, answers, have=None):
     many files are needed and present."""
     have = have or {}
     needs = []
+    answers = logic_data(definition, answers)
     for spec in definition.annexes:
         if spec.required_if is not None:
             required = logic.evaluate(spec.required_if, answers)
