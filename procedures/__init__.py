@@ -1,6 +1,7 @@
 """Procedures as data: YAML definitions checked against a JSON Schema, their versions in the
 database, and the form engine that reads them (definition, fields, logic, engine, prefill)."""
 
+from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -64,6 +65,13 @@ def check_files(paths):
 
 
 def init_app(app):
+    # The shipped definitions are checked at start-up: a broken file stops the start, with
+    # each problem's path and line.
+    for path, result in check_files(builtin_files()):
+        if isinstance(result, DefinitionError):
+            raise DefinitionError(
+                [replace(p, path=f"{path.name}: {p.path}") for p in result.problems]
+            )
     group = click.Group("procedures", help="Procedure definitions.")
 
     @group.command("sync")

@@ -96,6 +96,7 @@ def save_section(dossier, section_key, values, context=None):
         fresh = Dossier.get_by_id(dossier.id)
         check_editable(fresh)
         answers = {**fresh.answers, **values}
+        answers = {k: v for k, v in answers.items() if v is not None}  # a cleared field is gone
         saved = set(answers.get(SAVED_KEY) or [])
         saved.add(section_key)
         answers[SAVED_KEY] = sorted(saved)

@@ -68,7 +68,7 @@ def national_number():
 
 
 def iban_number():
-    return Stdnum(iban, _l("Ce numéro IBAN n'est pas valable (exemple : BE68 5390 0754 7034)."))
+    return Stdnum(iban, _l("Ce numéro IBAN n'est pas valable (exemple : BE71 0961 2345 6769)."))
 
 
 class Phone:

@@ -1,0 +1,108 @@
+"""Each procedure filled in a browser from a new dossier to Complet; one without JavaScript."""
+
+import pytest
+from playwright.sync_api import expect
+
+from browser.filler import fill_dossier
+from browser.test_identity import login_eid
+from helpers import make_member
+from models import Company, Dossier, DossierStatus, Person, ProcedureDefinition, Role
+from procedures import definition_of, sync_builtin
+from procedures.prefill import context as prefill_context
+
+PERSONS = [{"surname": "Dubois", "given_name": "Marie", "national_number": "93.05.18-223.61",
+            "function": "Gérante"}]
+CASES = {
+    "enregistrement": {
+        "services": ["job_search", "outplacement"], "collects_fees": True,
+        "fee_basis": "amount", "fee_amount": "150", "persons_in_charge": PERSONS,
+        "walloon_units": ["2279194053"], "fee_conditions": "Conditions générales jointes.",
+    },
+    "agrement-interim": {
+        "activities": ["general", "construction"], "management_years": "5",
+        "has_master": False, "persons_in_charge": PERSONS,
+    },
+    "rapport-activites": {
+        "services": [{"service": "job_search", "received": "10", "placed": "4",
+                      "received_women": "5", "received_men": "5", "received_x": "0",
+                      "received_under_25": "2", "received_25_49": "6", "received_50_plus": "2",
+                      "on_file": "3", "client_employers": "2", "turnover": "1000"}],
+        "has_changes": False,
+    },
+}
+
+
+@pytest.fixture
+def agency(live_server):
+    import sources
+
+    with live_server.app.app_context():
+        sources.load_sample_if_empty()
+        sync_builtin()
+        record = sources.company_register().lookup("0566988259")
+        company = Company.from_register(record)
+    person = Person.create(
+        national_number="93051822361", surname="Dubois", given_name="Marie",
+        login_email="marie@agence.test",
+    )
+    make_member(company, Role.SIGN, person=person)
+    return company, person
+
+
+@pytest.mark.parametrize(
+    "code, javascript",
+    [("enregistrement", True), ("agrement-interim", True), ("rapport-activites", True),
+     ("enregistrement", False)],
+    ids=["enregistrement", "agrement", "rapport", "enregistrement-no-js"],
+)
+def test_fill_to_complete(live_server, browser, agency, code, javascript):
+    company, person = agency
+    base = live_server.url
+    page = browser.new_context(java_script_enabled=javascript).new_page()
+    login_eid(page, base)
+    page.get_by_role("button", name="Agir pour Agence Intérim Liège").click()
+    page.get_by_role("link", name="Nouvelle démarche").click()
+    row = ProcedureDefinition.latest_published(code)
+    page.get_by_role("button", name=f"Commencer : {row.title}").click()
+    dossier = Dossier.select().order_by(Dossier.id.desc()).get()
+    definition = definition_of(row)
+    membership = person.membership_in(company.id)
+    with live_server.app.app_context():
+        ctx = prefill_context(company, person, membership)
+    fill_dossier(page, base, dossier.id, definition, CASES[code], ctx)
+    page.goto(f"{base}/dossiers/{dossier.id}/verifier")
+    expect(page.get_by_text("Le dossier est complet")).to_be_visible()
+    assert Dossier.get_by_id(dossier.id).status == DossierStatus.COMPLETE.value
+
+
+def test_fields_show_and_hide_live(live_server, browser, agency):
+    company, person = agency
+    base = live_server.url
+    page = browser.new_context().new_page()
+    login_eid(page, base)
+    page.get_by_role("button", name="Agir pour Agence Intérim Liège").click()
+    page.get_by_role("link", name="Nouvelle démarche").click()
+    row = ProcedureDefinition.latest_published("enregistrement")
+    page.get_by_role("button", name=f"Commencer : {row.title}").click()
+    dossier = Dossier.select().order_by(Dossier.id.desc()).get()
+    page.goto(f"{base}/dossiers/{dossier.id}/section/placement_services")
+    page.locator("[name='services'][value='job_search']").check()
+    page.get_by_role("button", name="Enregistrer et continuer").click()
+    expect(page).to_have_url(f"{base}/dossiers/{dossier.id}/section/fees")
+    amount = page.locator("[name='fee_amount']")
+    percentage = page.locator("[name='fee_percentage']")
+    expect(page.locator("[name='fee_basis']").first).to_be_hidden()
+    page.locator("[name='collects_fees'][value='true']").check()
+    expect(page.locator("[name='fee_basis']").first).to_be_visible()
+    expect(amount).to_be_hidden()
+    page.locator("[name='fee_basis'][value='amount']").check()
+    expect(amount).to_be_visible()
+    expect(percentage).to_be_hidden()
+    page.locator("[name='fee_basis'][value='percentage']").check()
+    expect(percentage).to_be_visible()
+    expect(amount).to_be_hidden()
+    percentage.fill("12")
+    page.get_by_role("button", name="Enregistrer et continuer").click()
+    answers = Dossier.get_by_id(dossier.id).answers
+    assert answers["fee_basis"] == "percentage" and answers["fee_percentage"] == "12"
+    assert "fee_amount" not in answers
