@@ -6,11 +6,11 @@ import io
 import time
 
 import pytest
+from test_pdf_check import blank_pdf, compression_bomb
+from test_wizard import PREFILLED, install, post_section, start
 
 from helpers import csrf_from, login_person, make_company, make_member, text
 from models import Actor, Annex, Dossier, DossierStatus, Role
-from test_pdf_check import blank_pdf, compression_bomb
-from test_wizard import PREFILLED, install, post_section, start
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 with overrides per field key; works with and without JavaScript."""
 
 from playwright.sync_api import expect
+from test_pdf_check import blank_pdf
 
 from procedures import engine
-from test_pdf_check import blank_pdf
 
 DEFAULTS = {
     "text": "Texte d'essai",
@@ -36,8 +36,12 @@ def fill(page, name, field, value):
     elif kind == "declaration":
         page.locator(f"[name='{name}']").check()
     elif kind == "address":
-        for part, text in (("street", "Rue de l'Essai"), ("number", "1"), ("postcode", "5000"),
-                           ("municipality", "Namur")):
+        for part, text in (
+            ("street", "Rue de l'Essai"),
+            ("number", "1"),
+            ("postcode", "5000"),
+            ("municipality", "Namur"),
+        ):
             page.locator(f"[name='{name}-{part}']").fill(text)
     else:
         page.locator(f"[name='{name}']").fill(str(value))
@@ -57,7 +61,7 @@ def default_for(field, context):
 def fill_section(page, definition, section, answers, context):
     """Answer every input of the section shown on the page, then save and continue."""
     for field in section.fields:
-        if not field.kind.has_input and not field.is_group or field.prefill:
+        if (not field.kind.has_input and not field.is_group) or field.prefill:
             continue
         if field.is_group:
             rows = answers.get(field.key) or []
@@ -97,8 +101,13 @@ def fill_dossier(page, base, dossier_id, definition, answers, context):
     for need in engine.annex_needs(definition, engine.prune(definition, full)):
         for _ in range(need.count if need.required else 0):
             page.locator(f"#file-{need.key}").set_input_files(
-                files=[{"name": f"{need.key}.pdf", "mimeType": "application/pdf",
-                        "buffer": blank_pdf(1)}]
+                files=[
+                    {
+                        "name": f"{need.key}.pdf",
+                        "mimeType": "application/pdf",
+                        "buffer": blank_pdf(1),
+                    }
+                ]
             )
             page.locator(f"#annexe-{need.key}").get_by_role("button", name="Joindre").click()
             expect(page.get_by_text("est joint")).to_be_visible()

@@ -10,23 +10,47 @@ from models import Company, Dossier, DossierStatus, Person, ProcedureDefinition,
 from procedures import definition_of, sync_builtin
 from procedures.prefill import context as prefill_context
 
-PERSONS = [{"surname": "Dubois", "given_name": "Marie", "national_number": "93.05.18-223.61",
-            "function": "Gérante"}]
+PERSONS = [
+    {
+        "surname": "Dubois",
+        "given_name": "Marie",
+        "national_number": "93.05.18-223.61",
+        "function": "Gérante",
+    }
+]
 CASES = {
     "enregistrement": {
-        "services": ["job_search", "outplacement"], "collects_fees": True,
-        "fee_basis": "amount", "fee_amount": "150", "persons_in_charge": PERSONS,
-        "walloon_units": ["2279194053"], "fee_conditions": "Conditions générales jointes.",
+        "services": ["job_search", "outplacement"],
+        "collects_fees": True,
+        "fee_basis": "amount",
+        "fee_amount": "150",
+        "persons_in_charge": PERSONS,
+        "walloon_units": ["2279194053"],
+        "fee_conditions": "Conditions générales jointes.",
     },
     "agrement-interim": {
-        "activities": ["general", "construction"], "management_years": "5",
-        "has_master": False, "persons_in_charge": PERSONS,
+        "activities": ["general", "construction"],
+        "management_years": "5",
+        "has_master": False,
+        "persons_in_charge": PERSONS,
     },
     "rapport-activites": {
-        "services": [{"service": "job_search", "received": "10", "placed": "4",
-                      "received_women": "5", "received_men": "5", "received_x": "0",
-                      "received_under_25": "2", "received_25_49": "6", "received_50_plus": "2",
-                      "on_file": "3", "client_employers": "2", "turnover": "1000"}],
+        "services": [
+            {
+                "service": "job_search",
+                "received": "10",
+                "placed": "4",
+                "received_women": "5",
+                "received_men": "5",
+                "received_x": "0",
+                "received_under_25": "2",
+                "received_25_49": "6",
+                "received_50_plus": "2",
+                "on_file": "3",
+                "client_employers": "2",
+                "turnover": "1000",
+            }
+        ],
         "has_changes": False,
     },
 }
@@ -42,7 +66,9 @@ def agency(live_server):
         record = sources.company_register().lookup("0566988259")
         company = Company.from_register(record)
     person = Person.create(
-        national_number="93051822361", surname="Dubois", given_name="Marie",
+        national_number="93051822361",
+        surname="Dubois",
+        given_name="Marie",
         login_email="marie@agence.test",
     )
     make_member(company, Role.SIGN, person=person)
@@ -51,8 +77,12 @@ def agency(live_server):
 
 @pytest.mark.parametrize(
     "code, javascript",
-    [("enregistrement", True), ("agrement-interim", True), ("rapport-activites", True),
-     ("enregistrement", False)],
+    [
+        ("enregistrement", True),
+        ("agrement-interim", True),
+        ("rapport-activites", True),
+        ("enregistrement", False),
+    ],
     ids=["enregistrement", "agrement", "rapport", "enregistrement-no-js"],
 )
 def test_fill_to_complete(live_server, browser, agency, code, javascript):
@@ -76,7 +106,6 @@ def test_fill_to_complete(live_server, browser, agency, code, javascript):
 
 
 def test_fields_show_and_hide_live(live_server, browser, agency):
-    company, person = agency
     base = live_server.url
     page = browser.new_context().new_page()
     login_eid(page, base)
