@@ -126,6 +126,12 @@ class Config:
         self.COMPANY_REGISTER_SAMPLE_DIR = env.get("COMPANY_REGISTER_SAMPLE_DIR") or str(
             BASE_DIR / "sources" / "kbo_sample"
         )
+
+        # The electronic seal of receipts and decision letters: certificate and private key
+        # (PEM or DER files); development and tests make a self-signed one when these are unset.
+        self.SEAL_CERT_FILE = env.get("SEAL_CERT_FILE") or None
+        self.SEAL_KEY_FILE = env.get("SEAL_KEY_FILE") or None
+        self.SEAL_KEY_PASSPHRASE = env.get("SEAL_KEY_PASSPHRASE") or None
         self.load()
 
     def load(self):
@@ -143,6 +149,7 @@ class DevelopmentConfig(Config):
         if not self.SECRET_KEY:
             self.SECRET_KEY = development_secret_key(self.INSTANCE_DIR)
         self.default_client_secret()
+        self.default_seal()
 
     def default_client_secret(self):
         if not self.OIDC_CLIENT_SECRET:
@@ -150,6 +157,17 @@ class DevelopmentConfig(Config):
             self.OIDC_CLIENT_SECRET = hashlib.sha256(
                 ("oidc-client|" + self.SECRET_KEY).encode()
             ).hexdigest()
+
+    def default_seal(self):
+        """Without a seal certificate, seal with a self-signed one kept in the instance folder
+        (made on first start, then reused)."""
+        if self.SEAL_CERT_FILE or self.SEAL_KEY_FILE:
+            if not (self.SEAL_CERT_FILE and self.SEAL_KEY_FILE):
+                raise ConfigError("Set both SEAL_CERT_FILE and SEAL_KEY_FILE, or neither.")
+            return
+        from documents.seal import development_seal_files
+
+        self.SEAL_CERT_FILE, self.SEAL_KEY_FILE = development_seal_files(self.INSTANCE_DIR)
 
 
 class TestingConfig(DevelopmentConfig):
@@ -162,6 +180,7 @@ class TestingConfig(DevelopmentConfig):
         if not self.SECRET_KEY:
             self.SECRET_KEY = secrets.token_urlsafe(32)
         self.default_client_secret()
+        self.default_seal()
 
 
 class ProductionConfig(Config):
@@ -192,6 +211,16 @@ class ProductionConfig(Config):
                 "DATABASE_URL is not set: production needs a PostgreSQL URL "
                 "such as postgresql://user:password@host:5432/guichet."
             )
+        for name in ("SEAL_CERT_FILE", "SEAL_KEY_FILE"):
+            path = getattr(self, name)
+            if not path:
+                raise ConfigError(
+                    f"{name} is not set: production seals receipts and decision letters with "
+                    "the administration's seal certificate and key (PEM files); set "
+                    "SEAL_CERT_FILE, SEAL_KEY_FILE and, for an encrypted key, SEAL_KEY_PASSPHRASE."
+                )
+            if not Path(path).is_file():
+                raise ConfigError(f"{name}={path} is not a file this process can read.")
 
 
 CONFIGS = {

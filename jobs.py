@@ -13,6 +13,7 @@ from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 
 import models
 import notifications
+from procedures import receipts, reminders
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,15 @@ class Jobs:
         self.deliver_outbox = self.huey.task(name="deliver_outbox")(self.in_app(deliver_outbox))
         self.huey.periodic_task(crontab(minute="*"), name="deliver_outbox_periodic")(
             self.in_app(deliver_outbox)
+        )
+        self.produce_receipt = self.huey.task(name="produce_receipt", retries=5, retry_delay=30)(
+            self.in_app(produce_receipt)
+        )
+        self.produce_letter = self.huey.task(name="produce_letter", retries=5, retry_delay=30)(
+            self.in_app(produce_letter)
+        )
+        self.huey.periodic_task(crontab(minute="0", hour="7"), name="report_reminders")(
+            self.in_app(send_report_reminders)
         )
 
     def in_app(self, fn):
@@ -70,6 +80,31 @@ def deliver_outbox():
     if sent:
         log.info("Outbox: %s email(s) sent", sent)
     return sent
+
+
+def produce_receipt(dossier_id):
+    """The sealed receipt of a submitted dossier, stored once; then the Soumission email goes."""
+    receipts.produce(dossier_id)
+    wake_outbox()
+
+
+def produce_letter(dossier_id):
+    """The sealed decision letter of a closed dossier; then the Clôture email goes."""
+    receipts.produce_letter(dossier_id)
+    wake_outbox()
+
+
+def letter_soon(dossier_id):
+    current_app.extensions["jobs"].produce_letter(dossier_id)
+
+
+def send_report_reminders():
+    return reminders.send_due()
+
+
+def receipt_soon(dossier_id):
+    """Ask a worker for the receipt (after the submit has committed)."""
+    current_app.extensions["jobs"].produce_receipt(dossier_id)
 
 
 def wake_outbox():

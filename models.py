@@ -535,6 +535,89 @@ class ReferenceCounter(BaseModel):
         return f"{prefix}-{year}-{number:06d}"
 
 
+class Signature(BaseModel):
+    """Who signed and submitted a dossier, how they had logged in, and what exactly they signed:
+    the SHA-256 of the canonical answers and of every annex, and their combined digest."""
+
+    dossier = ForeignKeyField(Dossier, backref="signatures", unique=True, on_delete="CASCADE")
+    person = ForeignKeyField(Person, on_delete="RESTRICT")
+    auth_method = CharField(max_length=20, null=True)
+    auth_level = CharField(max_length=20, null=True)
+    auth_time = DateTimeField(null=True)
+    signed_at = DateTimeField(default=utcnow)
+    declaration = TextField()
+    answers_sha256 = CharField(max_length=64)
+    annexes = JSONField(default=list)
+    digest = CharField(max_length=64)
+
+
+class Document(BaseModel):
+    """A PDF made by Guichet for a dossier: the sealed receipt, the decision letter."""
+
+    RECEIPT = "receipt"
+    DECISION_LETTER = "decision_letter"
+
+    dossier = ForeignKeyField(Dossier, backref="documents", on_delete="CASCADE")
+    kind = CharField(max_length=20)
+    storage_key = CharField(max_length=128)
+    sha256 = CharField(max_length=64)
+    size = IntegerField()
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("dossier", "kind"), False),)
+
+    @classmethod
+    def latest(cls, dossier, kind):
+        return (
+            cls.select()
+            .where(cls.dossier == dossier, cls.kind == kind)
+            .order_by(cls.created_at.desc(), cls.id.desc())
+            .first()
+        )
+
+
+class Message(BaseModel):
+    """One message of a dossier's thread; a complement request from staff is a message that
+    asks for answers and annexes, closed by the company's reply. Sent messages never change."""
+
+    TO_COMPANY, FROM_COMPANY = "to_company", "from_company"
+
+    dossier = ForeignKeyField(Dossier, backref="messages", on_delete="CASCADE")
+    direction = CharField(max_length=20)
+    author_person = ForeignKeyField(Person, null=True, on_delete="SET NULL")
+    author_staff = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    body = TextField()
+    is_complement_request = BooleanField(default=False)
+    requested_annexes = JSONField(default=list)
+    in_reply_to = ForeignKeyField("self", null=True, backref="replies", on_delete="SET NULL")
+    answered_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("dossier", "created_at"), False),)
+
+    @property
+    def author_name(self):
+        if self.author_person_id:
+            return self.author_person.full_name
+        if self.author_staff_id:
+            return self.author_staff.full_name
+        return ""
+
+
+class ReminderSent(BaseModel):
+    """An activity-report reminder already sent: never twice per company, year and step."""
+
+    company = ForeignKeyField(Company, on_delete="CASCADE")
+    year = IntegerField()
+    step = IntegerField()  # days before the due date
+    sent_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("company", "year", "step"), True),)
+
+
 class Annex(BaseModel):
     dossier = ForeignKeyField(Dossier, backref="annexes", on_delete="CASCADE")
     requirement = CharField(max_length=64)
@@ -546,6 +629,7 @@ class Annex(BaseModel):
     uploaded_by = ForeignKeyField(Person, on_delete="RESTRICT")
     uploaded_at = DateTimeField(default=utcnow)
     frozen = BooleanField(default=False)
+    message = ForeignKeyField(Message, null=True, backref="annexes", on_delete="SET NULL")
 
     class Meta:
         indexes = ((("dossier", "requirement"), False),)
@@ -808,6 +892,10 @@ ALL_MODELS = [
     ProcedureDefinition,
     Dossier,
     ReferenceCounter,
+    Signature,
+    Document,
+    Message,
+    ReminderSent,
     Annex,
     StatusChange,
     OutboxMessage,

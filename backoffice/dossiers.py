@@ -178,6 +178,8 @@ class DossierView(StaffModelView):
         if error:
             flash(_("Action refusée : %(reason)s", reason=error), "error")
         else:
+            if dossier.state == DossierStatus.CLOSED:
+                jobs.letter_soon(dossier.id)
             jobs.wake_outbox()
             flash(
                 _("Dossier %(ref)s : %(status)s.", ref=dossier, status=dossier.state.label),

@@ -133,6 +133,25 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
             indexes = [(('company', 'archived', 'updated_at'), False), (('status', 'submitted_at'), False), (('assigned_to', 'status'), False), (('definition', 'status'), False)]
 
     @migrator.create_model
+    class Message(pw.Model):
+        id = pw.AutoField()
+        dossier = pw.ForeignKeyField(column_name='dossier_id', field='id', model=migrator.orm['dossier'], on_delete='CASCADE')
+        direction = pw.CharField(max_length=20)
+        author_person = pw.ForeignKeyField(column_name='author_person_id', field='id', model=migrator.orm['person'], null=True, on_delete='SET NULL')
+        author_staff = pw.ForeignKeyField(column_name='author_staff_id', field='id', model=migrator.orm['staff_user'], null=True, on_delete='SET NULL')
+        body = pw.TextField()
+        is_complement_request = pw.BooleanField(default=False)
+        requested_annexes = pw.TextField()
+        in_reply_to = pw.ForeignKeyField(column_name='in_reply_to_id', field='id', model='self', null=True, on_delete='SET NULL')
+        answered_at = pw.DateTimeField(null=True)
+        created_at = pw.DateTimeField()
+
+        class Meta:
+            table_name = "message"
+            legacy_table_names = False
+            indexes = [(('dossier', 'created_at'), False)]
+
+    @migrator.create_model
     class Annex(pw.Model):
         id = pw.AutoField()
         dossier = pw.ForeignKeyField(column_name='dossier_id', field='id', model=migrator.orm['dossier'], on_delete='CASCADE')
@@ -145,6 +164,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         uploaded_by = pw.ForeignKeyField(column_name='uploaded_by_id', field='id', model=migrator.orm['person'], on_delete='RESTRICT')
         uploaded_at = pw.DateTimeField()
         frozen = pw.BooleanField(default=False)
+        message = pw.ForeignKeyField(column_name='message_id', field='id', model=migrator.orm['message'], null=True, on_delete='SET NULL')
 
         class Meta:
             table_name = "annex"
@@ -167,6 +187,21 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         class Meta:
             table_name = "audit_event"
             legacy_table_names = False
+
+    @migrator.create_model
+    class Document(pw.Model):
+        id = pw.AutoField()
+        dossier = pw.ForeignKeyField(column_name='dossier_id', field='id', model=migrator.orm['dossier'], on_delete='CASCADE')
+        kind = pw.CharField(max_length=20)
+        storage_key = pw.CharField(max_length=128)
+        sha256 = pw.CharField(max_length=64)
+        size = pw.IntegerField()
+        created_at = pw.DateTimeField()
+
+        class Meta:
+            table_name = "document"
+            legacy_table_names = False
+            indexes = [(('dossier', 'kind'), False)]
 
     @migrator.create_model
     class FasCardState(pw.Model):
@@ -283,6 +318,37 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
             legacy_table_names = False
 
     @migrator.create_model
+    class ReminderSent(pw.Model):
+        id = pw.AutoField()
+        company = pw.ForeignKeyField(column_name='company_id', field='id', model=migrator.orm['company'], on_delete='CASCADE')
+        year = pw.IntegerField()
+        step = pw.IntegerField()
+        sent_at = pw.DateTimeField()
+
+        class Meta:
+            table_name = "reminder_sent"
+            legacy_table_names = False
+            indexes = [(('company', 'year', 'step'), True)]
+
+    @migrator.create_model
+    class Signature(pw.Model):
+        id = pw.AutoField()
+        dossier = pw.ForeignKeyField(column_name='dossier_id', field='id', model=migrator.orm['dossier'], on_delete='CASCADE', unique=True)
+        person = pw.ForeignKeyField(column_name='person_id', field='id', model=migrator.orm['person'], on_delete='RESTRICT')
+        auth_method = pw.CharField(max_length=20, null=True)
+        auth_level = pw.CharField(max_length=20, null=True)
+        auth_time = pw.DateTimeField(null=True)
+        signed_at = pw.DateTimeField()
+        declaration = pw.TextField()
+        answers_sha256 = pw.CharField(max_length=64)
+        annexes = pw.TextField()
+        digest = pw.CharField(max_length=64)
+
+        class Meta:
+            table_name = "signature"
+            legacy_table_names = False
+
+    @migrator.create_model
     class SmsMessage(pw.Model):
         id = pw.AutoField()
         to_phone = pw.CharField(max_length=32)
@@ -362,6 +428,10 @@ def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
 
     migrator.remove_model('sms_message')
 
+    migrator.remove_model('signature')
+
+    migrator.remove_model('reminder_sent')
+
     migrator.remove_model('register_entry')
 
     migrator.remove_model('reference_counter')
@@ -376,9 +446,13 @@ def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
 
     migrator.remove_model('fas_card_state')
 
+    migrator.remove_model('document')
+
     migrator.remove_model('audit_event')
 
     migrator.remove_model('annex')
+
+    migrator.remove_model('message')
 
     migrator.remove_model('dossier')
 

@@ -14,12 +14,14 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_mail import Mail, Message
 
-from models import Decision, OutboxMessage, OutboxStatus, utcnow
+import storage
+from models import Decision, Document, OutboxMessage, OutboxStatus, utcnow
 
 log = logging.getLogger(__name__)
 mail = Mail()
 bp = Blueprint("notifications", __name__, template_folder="templates")
 CLAIM_SECONDS = 300
+WAIT_FOR_DOCUMENT_SECONDS = 10
 
 SUBJECTS = {
     "login_code": _l("Votre code de sécurité"),
@@ -27,6 +29,10 @@ SUBJECTS = {
     "invitation": _l("Vous avez accès à l'espace « %(company)s » sur Guichet"),
     "access_changed": _l("Vos accès à l'espace « %(company)s » ont changé"),
     "submitted": _l("Votre dossier %(reference)s a été soumis"),
+    "message": _l("Nouveau message sur votre dossier %(reference)s"),
+    "complement": _l("Compléments demandés pour votre dossier %(reference)s"),
+    "complement_answered": _l("Réponse de l'entreprise au dossier %(reference)s"),
+    "report_reminder": _l("Rappel : rapport d'activités %(year)s à introduire avant le %(due)s"),
     "received": _l("Votre dossier %(reference)s a été réceptionné"),
     "processing": _l("Votre dossier %(reference)s est en traitement"),
     "closed": _l("Votre dossier %(reference)s est clôturé"),
@@ -77,6 +83,27 @@ def claim(message, now):
     )
 
 
+# Events whose email carries a document of the dossier, and which document.
+ATTACHMENTS = {"submitted": Document.RECEIPT, "closed": Document.DECISION_LETTER}
+
+
+class AttachmentNotReady(Exception):
+    """The document to attach is not produced yet: the message waits, no attempt counted."""
+
+
+def attachment_for(message):
+    """(file name, bytes) of the document the message carries, or None."""
+    kind = ATTACHMENTS.get(message.event)
+    if kind is None or message.dossier_id is None:
+        return None
+    document = Document.latest(message.dossier_id, kind)
+    if document is None:
+        raise AttachmentNotReady(kind)
+    reference = message.context.get("reference") or str(message.dossier_id)
+    prefix = "accuse-de-reception" if kind == Document.RECEIPT else "courrier-de-decision"
+    return f"{prefix}-{reference}.pdf", storage.get_storage().read(document.storage_key)
+
+
 def send(message):
     msg = Message(
         subject=message.subject,
@@ -85,6 +112,9 @@ def send(message):
         html=message.body_html,
     )
     msg.msgId = message_id_header(message)
+    attachment = attachment_for(message)
+    if attachment:
+        msg.attach(attachment[0], "application/pdf", attachment[1])
     mail.send(msg)
 
 
@@ -124,6 +154,15 @@ def deliver(message, now):
     try:
         ensure_rendered(message)
         send(message)
+    except AttachmentNotReady as exc:
+        if now - message.created_at < timedelta(hours=current_app.config["OUTBOX_GIVE_UP_HOURS"]):
+            OutboxMessage.update(
+                next_attempt_at=now + timedelta(seconds=WAIT_FOR_DOCUMENT_SECONDS),
+                claimed_until=None,
+            ).where(OutboxMessage.id == message.id).execute()
+        else:
+            record_failure(message, now, f"document {exc} never produced")
+        return False
     except Exception as exc:  # any failure of rendering or SMTP is retried later
         record_failure(message, now, f"{type(exc).__name__}: {exc}")
         return False

@@ -5,7 +5,21 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from models import DossierStatus
-from portal import annexes, companies, dev, dossiers, gate, health, home, login, team, wizard
+from portal import (
+    annexes,
+    companies,
+    dev,
+    dossiers,
+    followup,
+    gate,
+    health,
+    home,
+    login,
+    profile,
+    signing,
+    team,
+    wizard,
+)
 from portal.access import current_membership
 
 ERRORS = {
@@ -61,6 +75,9 @@ def init_app(app):
     app.register_blueprint(team.bp)
     app.register_blueprint(wizard.bp)
     app.register_blueprint(annexes.bp)
+    app.register_blueprint(signing.bp)
+    app.register_blueprint(followup.bp)
+    app.register_blueprint(profile.bp)
     login.init_app(app)
     if app.config.get("DEV_MAIL_PAGE"):
         app.register_blueprint(dev.bp)

@@ -4,10 +4,20 @@ from datetime import datetime
 
 from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 
-from models import Dossier, DossierStatus, Role, StatusChange
+from models import (
+    Document,
+    Dossier,
+    DossierStatus,
+    Message,
+    ProcedureDefinition,
+    Role,
+    Signature,
+    StatusChange,
+)
 from portal.access import company_required, current_membership, load_dossier
-from procedures import definition_of, engine
+from procedures import definition_of, engine, messages
 from procedures import dossiers as filling
 
 bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
@@ -57,10 +67,22 @@ def page_of(query, cursor):
 @company_required(need=Role.CONSULT)
 def index():
     archived = request.args.get("vue") == "archives"
-    rows, next_cursor = page_of(
-        Dossier.for_company(current_membership().company_id, archived=archived),
-        parse_cursor(request.args.get("apres")),
-    )
+    query = Dossier.for_company(current_membership().company_id, archived=archived)
+    procedure = request.args.get("procedure") or ""
+    status = request.args.get("statut") or ""
+    if procedure:
+        query = query.where(ProcedureDefinition.code == procedure)
+    if status in {s.value for s in DossierStatus}:
+        query = query.where(Dossier.status == status)
+    rows, next_cursor = page_of(query, parse_cursor(request.args.get("apres")))
+    waiting = {
+        m.dossier_id
+        for m in Message.select(Message.dossier).where(
+            Message.dossier.in_([d.id for d in rows]),
+            Message.is_complement_request == True,  # noqa: E712
+            Message.answered_at.is_null(),
+        )
+    }
     return render_template(
         "dossiers/list.html",
         dossiers=rows,
@@ -68,6 +90,13 @@ def index():
         next_cursor=next_cursor,
         remark=remark,
         actions=ACTIONS,
+        waiting=waiting,
+        procedures=ProcedureDefinition.select(ProcedureDefinition.code, ProcedureDefinition.title)
+        .where(ProcedureDefinition.published == True)  # noqa: E712
+        .distinct()
+        .order_by(ProcedureDefinition.title),
+        statuses=list(DossierStatus),
+        chosen={"procedure": procedure, "statut": status},
     )
 
 
@@ -91,6 +120,14 @@ def show(dossier_id):
         actions=ACTIONS,
         tasks=tasks,
         needs=needs,
+        membership=current_membership(),
+        signature=Signature.get_or_none(Signature.dossier == dossier),
+        receipt=Document.latest(dossier, Document.RECEIPT),
+        letter=Document.latest(dossier, Document.DECISION_LETTER),
+        thread=Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
+        open_request=messages.open_request(dossier),
+        can_write=dossier.state in messages.OPEN_STATUSES,
+        form=FlaskForm(),
     )
 
 

@@ -59,7 +59,8 @@ def test_consumer_delivers_outbox_after_wake(tmp_path, sqlite_template, redis_ur
         with app.app_context():
             company = make_company()
             person = make_member(company, email="destinataire@example.test")
-            make_dossier(DossierStatus.SUBMITTED, company=company, person=person)
+            make_dossier(DossierStatus.RECEIVED, company=company, person=person)
+            OutboxMessage.delete().where(OutboxMessage.event == "submitted").execute()
             models.db.close()
             jobs.wake_outbox()
             deadline = time.monotonic() + 20

@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 
 import notifications
-from helpers import make_company, make_dossier, make_member
-from models import DossierStatus, OutboxMessage, OutboxStatus, Role, utcnow
+from helpers import make_company, make_dossier, make_member, make_staff
+from models import Actor, DossierStatus, OutboxMessage, OutboxStatus, Role, utcnow
 from smtp import SMTPServer, free_port
 
 
@@ -19,14 +19,18 @@ def smtp(app, ctx):
     server.stop()
 
 
-def submitted_dossier(language="fr"):
+def received_dossier(language="fr"):
+    """A dossier just received by staff, whose outbox holds only the Réception email (the
+    Soumission email waits for its receipt, see test_submission)."""
     company = make_company(name="Agence <script>alert(1)</script>")
     person = make_member(company, Role.SIGN, email="signataire@example.test", language=language)
-    return make_dossier(DossierStatus.SUBMITTED, company=company, person=person)
+    dossier = make_dossier(DossierStatus.SUBMITTED, company=company, person=person)
+    OutboxMessage.delete().execute()
+    return dossier.transition(DossierStatus.RECEIVED, Actor.staff_member(make_staff()))
 
 
 def test_delivers_due_messages_with_stable_message_id(app, ctx, smtp):
-    dossier = submitted_dossier()
+    dossier = received_dossier()
     assert notifications.deliver_due() == 1
     [message] = smtp.messages
     row = OutboxMessage.get(OutboxMessage.dossier == dossier)
@@ -36,7 +40,7 @@ def test_delivers_due_messages_with_stable_message_id(app, ctx, smtp):
     assert dossier.reference in message["Subject"]
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    assert "a été signé et soumis" in text
+    assert "a réceptionné votre dossier" in text
     assert f"/dossiers/{dossier.id}" in text
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html
@@ -44,7 +48,7 @@ def test_delivers_due_messages_with_stable_message_id(app, ctx, smtp):
 
 
 def test_server_down_keeps_message_pending_then_retries(app, ctx):
-    dossier = submitted_dossier()
+    dossier = received_dossier()
     port = free_port()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
     notifications.mail.init_app(app)
@@ -69,7 +73,7 @@ def test_server_down_keeps_message_pending_then_retries(app, ctx):
 
 
 def test_back_off_doubles_then_gives_up_after_window(app, ctx):
-    submitted_dossier()
+    received_dossier()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), OUTBOX_FIRST_RETRY_SECONDS=60)
     notifications.mail.init_app(app)
     row = OutboxMessage.get()
@@ -91,7 +95,7 @@ def test_back_off_doubles_then_gives_up_after_window(app, ctx):
 
 def test_crash_after_send_resends_with_same_message_id(app, ctx, smtp):
     """A worker that sent but died before marking: the claim expires, the same ID goes again."""
-    submitted_dossier()
+    received_dossier()
     row = OutboxMessage.get()
     now = utcnow()
     assert notifications.claim(row, now)
@@ -107,7 +111,7 @@ def test_crash_after_send_resends_with_same_message_id(app, ctx, smtp):
 
 
 def test_two_workers_never_claim_the_same_message(app, ctx):
-    submitted_dossier()
+    received_dossier()
     row = OutboxMessage.get()
     now = utcnow()
     assert notifications.claim(row, now) is True
@@ -115,7 +119,7 @@ def test_two_workers_never_claim_the_same_message(app, ctx):
 
 
 def test_without_mail_server_mail_stays_in_outbox(app, ctx, client):
-    submitted_dossier()
+    received_dossier()
     assert app.config["MAIL_SERVER"] is None
     assert notifications.deliver_due() == 0
     row = OutboxMessage.get()
@@ -123,11 +127,11 @@ def test_without_mail_server_mail_stays_in_outbox(app, ctx, client):
     page = client.get("/dev/mail")
     assert page.status_code == 200 and "signataire@example.test" in page.text
     detail = client.get(f"/dev/mail/{row.id}")
-    assert "a été signé et soumis" in detail.text
+    assert "a réceptionné votre dossier" in detail.text
 
 
 def test_email_in_recipient_language_falls_back_to_french(app, ctx, smtp):
-    submitted_dossier(language="de")
+    received_dossier(language="de")
     notifications.deliver_due()
     [message] = smtp.messages
     assert "Bonjour" in message.get_body(("plain",)).get_content()

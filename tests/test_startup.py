@@ -24,9 +24,14 @@ PRODUCTION_ENV = {
 
 
 @pytest.fixture
-def production_env(monkeypatch):
-    for key, value in PRODUCTION_ENV.items():
-        monkeypatch.setenv(key, value)
+def production_env(monkeypatch, tmp_path):
+    from documents.seal import development_seal_files
+
+    cert, key = development_seal_files(tmp_path)
+    monkeypatch.setenv("SEAL_CERT_FILE", str(cert))
+    monkeypatch.setenv("SEAL_KEY_FILE", str(key))
+    for name, value in PRODUCTION_ENV.items():
+        monkeypatch.setenv(name, value)
     monkeypatch.delenv("FAS_STANDIN_ENABLED", raising=False)
 
 

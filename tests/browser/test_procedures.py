@@ -1,5 +1,7 @@
 """Each procedure filled in a browser from a new dossier to Complet; one without JavaScript."""
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import expect
 
@@ -135,3 +137,45 @@ def test_fields_show_and_hide_live(live_server, browser, agency):
     answers = Dossier.get_by_id(dossier.id).answers
     assert answers["fee_basis"] == "percentage" and answers["fee_percentage"] == "12"
     assert "fee_amount" not in answers
+
+
+def sign_and_submit(page):
+    page.get_by_role("link", name="Signer et soumettre").click()
+    page.get_by_label("Je déclare sur l'honneur").check()
+    page.get_by_role("button", name="Signer et soumettre").click()
+    expect(page.get_by_text("Votre dossier est signé et soumis sous la référence")).to_be_visible()
+
+
+@pytest.mark.parametrize("code", ["enregistrement", "agrement-interim", "rapport-activites"])
+def test_sign_submit_and_receipt(live_server, browser, agency, code):
+    from documents.seal import verify_seal
+
+    company, person = agency
+    base = live_server.url
+    page = browser.new_context(accept_downloads=True).new_page()
+    login_eid(page, base)
+    page.get_by_role("button", name="Agir pour Agence Intérim Liège").click()
+    page.get_by_role("link", name="Nouvelle démarche").click()
+    row = ProcedureDefinition.latest_published(code)
+    page.get_by_role("button", name=f"Commencer : {row.title}").click()
+    dossier = Dossier.select().order_by(Dossier.id.desc()).get()
+    with live_server.app.app_context():
+        ctx = prefill_context(company, person, person.membership_in(company.id))
+    fill_dossier(page, base, dossier.id, definition_of(row), CASES[code], ctx)
+    page.goto(f"{base}/dossiers/{dossier.id}")
+    sign_and_submit(page)
+    dossier = Dossier.get_by_id(dossier.id)
+    assert dossier.state == DossierStatus.SUBMITTED and dossier.reference
+
+    mails = live_server.wait_for_mail(lambda m: dossier.reference in m["Subject"])
+    mail = next(m for m in mails if dossier.reference in m["Subject"])
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    status = verify_seal(attachment.get_content())
+    assert status.intact and status.valid
+
+    page.reload()
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Télécharger l'accusé de réception (PDF scellé)").click()
+    data = Path(download.value.path()).read_bytes()
+    assert verify_seal(data).valid

@@ -1,0 +1,81 @@
+"""Signing and submitting a complete dossier: Signature role, a fresh login, a declaration on
+honour; a double click or two concurrent submits give one submission."""
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField
+
+import jobs
+from auth import current_person, current_session, login_is_fresh
+from models import ConcurrentTransitionError, DossierStatus, Role
+from portal.access import company_required, current_membership, load_dossier, login_url
+from procedures import definition_of, engine, submission
+from procedures import dossiers as filling
+
+bp = Blueprint("signing", __name__, url_prefix="/dossiers")
+
+
+class SignForm(FlaskForm):
+    declaration = BooleanField(_l(submission.DECLARATION))
+
+
+def already_submitted(dossier):
+    flash(
+        _("Ce dossier est déjà soumis sous la référence %(ref)s.", ref=dossier.reference), "success"
+    )
+    return redirect(url_for("dossiers.show", dossier_id=dossier.id))
+
+
+@bp.route("/<int:dossier_id>/signer", methods=["GET", "POST"])
+@company_required(need=Role.SIGN)
+def sign(dossier_id):
+    dossier = load_dossier(dossier_id, need=Role.SIGN)
+    if dossier.state not in (DossierStatus.DRAFT, DossierStatus.COMPLETE):
+        return already_submitted(dossier)
+    if not login_is_fresh():
+        flash(_("Pour signer, confirmez votre identité en vous connectant à nouveau."), "warning")
+        return redirect(login_url(url_for(".sign", dossier_id=dossier.id)))
+    definition = definition_of(dossier.definition)
+    context = filling.prefill_context(dossier, current_person(), current_membership())
+    issues = filling.issues(dossier, context)
+    form = SignForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        if issues:
+            flash(_("Le dossier n'est pas complet : il ne peut pas encore être soumis."), "error")
+        elif not form.declaration.data:
+            form.declaration.errors.append(_("Cochez la déclaration sur l'honneur pour signer."))
+        else:
+            return submit(dossier, context)
+    return render_template(
+        "signing/sign.html",
+        dossier=dossier,
+        definition=definition,
+        issues=issues,
+        form=form,
+        needs=engine.annex_needs(definition, dossier.answers, filling.annex_counts(dossier)),
+    ), (400 if form.errors or (request.method == "POST" and issues) else 200)
+
+
+def submit(dossier, context):
+    try:
+        signature = submission.submit(dossier, current_person(), current_session(), context)
+    except ConcurrentTransitionError:
+        return already_submitted(load_dossier(dossier.id))
+    except submission.SubmissionRefused as exc:
+        flash(str(exc), "error")
+        return redirect(url_for(".sign", dossier_id=dossier.id))
+    jobs.receipt_soon(dossier.id)
+    jobs.wake_outbox()
+    flash(
+        _(
+            "Votre dossier est signé et soumis sous la référence %(ref)s. L'accusé de réception "
+            "scellé vous est envoyé par e-mail et reste disponible ici.",
+            ref=dossier.reference,
+        ),
+        "success",
+    )
+    return redirect(url_for("dossiers.show", dossier_id=signature.dossier_id))

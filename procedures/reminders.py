@@ -1,0 +1,103 @@
+"""Reminders of the yearly activity report: 30 and 7 days before the due date, to companies
+holding a registration or an approval, while no report for the year is submitted; never twice
+for the same company, year and step."""
+
+from datetime import date, timedelta
+
+from flask import current_app
+from peewee import IntegrityError
+
+from models import (
+    Company,
+    Decision,
+    Dossier,
+    DossierStatus,
+    Membership,
+    OutboxMessage,
+    Person,
+    ProcedureDefinition,
+    ReminderSent,
+    db,
+)
+
+STEPS = (30, 7)
+HOLDING = ("enregistrement", "agrement-interim")
+REPORT = "rapport-activites"
+
+
+def due_date(year, month_day):
+    return date(year, *month_day)
+
+
+def companies_holding():
+    return (
+        Company.select()
+        .join(Dossier)
+        .join(ProcedureDefinition)
+        .where(
+            ProcedureDefinition.code.in_(HOLDING),
+            Dossier.status == DossierStatus.CLOSED.value,
+            Dossier.decision == Decision.GRANTED.value,
+        )
+        .distinct()
+    )
+
+
+def report_submitted(company, reference_year):
+    reports = (
+        Dossier.select()
+        .join(ProcedureDefinition)
+        .where(
+            Dossier.company == company,
+            ProcedureDefinition.code == REPORT,
+            Dossier.status.not_in([DossierStatus.DRAFT.value, DossierStatus.COMPLETE.value]),
+        )
+    )
+    return any(d.answers.get("reference_year") == reference_year for d in reports)
+
+
+def recipients(company):
+    members = (
+        Membership.select(Membership, Person)
+        .join(Person)
+        .where(Membership.company == company, Membership.roles > 0)
+    )
+    return [
+        (m.person, m.notification_email)
+        for m in members
+        if m.notification_email and not m.person.notifications_opt_out
+    ]
+
+
+def send_due(today=None):
+    """Queue the reminders due today; returns how many companies were reminded."""
+    today = today or date.today()
+    month_day = current_app.config.get("REPORT_DUE_MONTH_DAY", (3, 31))
+    due = due_date(today.year, month_day)
+    step = next((s for s in STEPS if today == due - timedelta(days=s)), None)
+    if step is None:
+        return 0
+    reference_year = today.year - 1
+    sent = 0
+    for company in companies_holding():
+        if report_submitted(company, reference_year):
+            continue
+        try:
+            with db.atomic():
+                ReminderSent.create(company=company, year=reference_year, step=step)
+                for person, address in recipients(company):
+                    OutboxMessage.queue(
+                        "report_reminder",
+                        address,
+                        person=person,
+                        language=person.language,
+                        company=company.name,
+                        recipient=person.full_name,
+                        year=reference_year,
+                        due=due.strftime("%d/%m/%Y"),
+                        days=step,
+                    )
+        except IntegrityError:
+            continue  # already reminded for this year and step
+        sent += 1
+    return sent

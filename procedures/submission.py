@@ -1,0 +1,93 @@
+"""Signing and submitting a complete dossier: what is signed (canonical answers and every
+annex, by SHA-256), the signature record, the frozen annexes, the reference and the status —
+all in one transaction, of which two concurrent submits can only win one."""
+
+import hashlib
+import json
+
+import storage
+from models import (
+    Actor,
+    Annex,
+    Dossier,
+    DossierStatus,
+    Signature,
+    utcnow,
+    write_transaction,
+)
+from procedures import dossiers as filling
+
+DECLARATION = (
+    "Je déclare sur l'honneur que les informations fournies dans ce formulaire et ses annexes "
+    "sont exactes et complètes, et je le signe et le soumets au nom de l'entreprise."
+)
+
+
+class SubmissionRefused(Exception):
+    """The dossier cannot be submitted now; `str()` says why, for the user."""
+
+
+def canonical_answers(answers):
+    """The answers as signed: bookkeeping keys left out, keys sorted, compact UTF-8 JSON."""
+    public = {k: v for k, v in answers.items() if not k.startswith("_")}
+    return json.dumps(public, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def sha256_text(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def combined_digest(answers_sha256, annex_hashes):
+    """One digest over the answers and the annexes (sorted, so order does not matter)."""
+    return sha256_text("\n".join([answers_sha256, *sorted(annex_hashes)]))
+
+
+def annex_records(dossier):
+    """Every annex with its hash, re-checked against the stored bytes before signing."""
+    store = storage.get_storage()
+    records = []
+    for annex in Annex.select().where(Annex.dossier == dossier).order_by(Annex.id):
+        if storage.sha256_of(store.read(annex.storage_key)) != annex.sha256:
+            raise SubmissionRefused(
+                f"L'annexe « {annex.original_name} » ne correspond plus au fichier déposé : "
+                "retirez-la et déposez-la à nouveau."
+            )
+        records.append(
+            {
+                "id": annex.id,
+                "requirement": annex.requirement,
+                "name": annex.original_name,
+                "pages": annex.pages,
+                "sha256": annex.sha256,
+            }
+        )
+    return records
+
+
+def submit(dossier, person, session_row, context=None):
+    """Sign and submit; returns the Signature. Raises SubmissionRefused (with the reasons) or
+    models.ConcurrentTransitionError when another submit came first."""
+    fresh = Dossier.get_by_id(dossier.id)
+    if fresh.state != DossierStatus.COMPLETE:
+        issues = filling.issues(fresh, context)
+        detail = " ".join(i.message for i in issues[:5])
+        raise SubmissionRefused(f"Le dossier n'est pas complet. {detail}".strip())
+    annexes = annex_records(fresh)
+    answers_sha = sha256_text(canonical_answers(fresh.answers))
+    with write_transaction():
+        fresh.transition(DossierStatus.SUBMITTED, Actor.applicant(person))
+        signature = Signature.create(
+            dossier=fresh,
+            person=person,
+            auth_method=session_row.auth_method if session_row else None,
+            auth_level=session_row.auth_level if session_row else None,
+            auth_time=session_row.auth_time if session_row else None,
+            signed_at=utcnow(),
+            declaration=DECLARATION,
+            answers_sha256=answers_sha,
+            annexes=annexes,
+            digest=combined_digest(answers_sha, [a["sha256"] for a in annexes]),
+        )
+        Annex.update(frozen=True).where(Annex.dossier == fresh).execute()
+    dossier.status, dossier.reference = fresh.status, fresh.reference
+    return signature
