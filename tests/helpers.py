@@ -100,6 +100,19 @@ def make_staff(role=StaffRole.AGENT, **kwargs):
     return StaffUser.create(**defaults)
 
 
+MINIMAL_DEFINITION = """\
+code: {code}
+version: {version}
+title: Procédure {code}
+reference_prefix: {prefix}
+sections:
+  - key: main
+    title: Demande
+    fields:
+      - {{key: note, type: text, label: Remarque}}
+"""
+
+
 def make_definition(code="enregistrement", prefix="ENR", version=1):
     definition = ProcedureDefinition.get_or_none(
         ProcedureDefinition.code == code, ProcedureDefinition.version == version
@@ -109,7 +122,7 @@ def make_definition(code="enregistrement", prefix="ENR", version=1):
         version=version,
         title=f"Procédure {code}",
         reference_prefix=prefix,
-        yaml_text=f"code: {code}\nversion: {version}\n",
+        yaml_text=MINIMAL_DEFINITION.format(code=code, version=version, prefix=prefix),
         published=True,
     )
 

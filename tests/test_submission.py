@@ -271,3 +271,46 @@ def test_reminders_fire_once_at_30_and_7_days(signer, client, ctx, app):
     mails = OutboxMessage.select().where(OutboxMessage.event == "report_reminder")
     assert {m.to_email for m in mails} == {person.login_email}
     assert mails.first().context["year"] == 2026
+
+
+def test_no_reminder_once_the_report_is_submitted(signer, client, ctx, app):
+    company, person = signer
+    from models import ProcedureDefinition
+    from procedures import reminders
+
+    registration = ProcedureDefinition.create(
+        code="enregistrement",
+        version=9,
+        title="Enr",
+        reference_prefix="ENR",
+        yaml_text="x",
+        published=False,
+    )
+    make_dossier(DossierStatus.CLOSED, company=company, person=person, definition=registration)
+    report = ProcedureDefinition.create(
+        code="rapport-activites",
+        version=9,
+        title="Rapport",
+        reference_prefix="RAP",
+        yaml_text="x",
+        published=False,
+    )
+    submitted = make_dossier(
+        DossierStatus.SUBMITTED, company=company, person=person, definition=report
+    )
+    Dossier.update(answers={"reference_year": 2026}).where(Dossier.id == submitted.id).execute()
+    assert reminders.send_due(date(2027, 3, 1)) == 0
+    assert not OutboxMessage.select().where(OutboxMessage.event == "report_reminder").exists()
+
+
+def test_profile_opt_out_stops_dossier_emails(signer, client):
+    company, person = signer
+    page = client.get("/profil/")
+    client.post(
+        "/profil/", data={"csrf_token": csrf_from(page.text), "language": "fr", "opt_out": "y"}
+    )
+    from models import Person
+
+    assert Person.get_by_id(person.id).notifications_opt_out
+    make_dossier(DossierStatus.RECEIVED, company=company, person=make_member(company))
+    assert person.login_email not in {m.to_email for m in OutboxMessage.select()}

@@ -1,0 +1,67 @@
+"""After submission: staff move the dossier through Réceptionné, En traitement and Clôturé in the
+back-office, each email arrives (the Clôture one with the sealed decision letter); the company
+archives the closed dossier and deletes a draft."""
+
+from playwright.sync_api import expect
+
+from browser.test_identity import login_eid
+from helpers import STAFF_PASSWORD, make_company, make_dossier, make_member, make_staff
+from models import Dossier, DossierStatus, Role
+
+
+def test_staff_statuses_emails_archive_and_delete(live_server, browser):
+    from documents.seal import verify_seal
+
+    company = make_company(name="Suivi SA")
+    person = make_member(
+        company, Role.SIGN, national_number="93051822361", given_name="Marie", surname="Dubois"
+    )
+    dossier = make_dossier(DossierStatus.SUBMITTED, company=company, person=person)
+    draft = make_dossier(DossierStatus.DRAFT, company=company, person=person)
+    agent = make_staff()
+    base = live_server.url
+
+    staff = browser.new_context().new_page()
+    staff.goto(base + "/admin/login/")
+    staff.get_by_label("Adresse e-mail").fill(agent.email)
+    staff.get_by_label("Mot de passe").fill(STAFF_PASSWORD)
+    staff.get_by_role("button", name="Se connecter").click()
+    details = f"{base}/admin/dossiers/details/?id={dossier.id}"
+    for button, subject in (
+        ("Réceptionner", "réceptionné"),
+        ("Mettre en traitement", "en traitement"),
+    ):
+        staff.goto(details)
+        staff.get_by_role("button", name=button).click()
+        live_server.wait_for_mail(lambda m, s=subject: s in m["Subject"])
+    staff.goto(details)
+    staff.get_by_label("Décision").select_option("granted")
+    staff.get_by_label("Motivation").fill("Toutes les conditions du décret sont remplies.")
+    staff.get_by_role("button", name="Clôturer").click()
+    mails = live_server.wait_for_mail(lambda m: "clôturé" in m["Subject"], timeout=30)
+    closing = next(m for m in mails if "clôturé" in m["Subject"])
+    assert closing["To"] == person.login_email
+    [letter] = list(closing.iter_attachments())
+    assert verify_seal(letter.get_content()).valid
+    assert "Accordé" in closing.get_body(("plain",)).get_content()
+
+    page = browser.new_context().new_page()
+    login_eid(page, base)
+    page.get_by_role("button", name="Agir pour Suivi SA").click()
+    page.goto(f"{base}/dossiers/{dossier.id}")
+    expect(
+        page.get_by_role("link", name="Télécharger le courrier de décision (PDF scellé)")
+    ).to_be_visible()
+    page.get_by_role("button", name="Archiver").click()
+    expect(page.get_by_text("Le dossier est archivé")).to_be_visible()
+    page.goto(f"{base}/dossiers/")
+    expect(page.get_by_text(dossier.reference)).to_have_count(0)
+    page.get_by_role("link", name="Archivés").click()
+    expect(page.get_by_text(dossier.reference)).to_be_visible()
+
+    page.goto(f"{base}/dossiers/{draft.id}")
+    page.get_by_role("link", name="Supprimer le brouillon").click()
+    page.get_by_role("button", name="Oui, supprimer le brouillon").click()
+    expect(page.get_by_text("est supprimé")).to_be_visible()
+    assert Dossier.get_or_none(Dossier.id == draft.id) is None
+    assert Dossier.get_by_id(dossier.id).archived
