@@ -1,68 +1,47 @@
-"""Dossiers in the back-office: list, detail, and the staff transitions."""
+"""Dossiers in the back-office: the list (filters, search, sort, export, no count), the detail
+(answers by the definition's version, annexes, timeline, thread, signature, receipt), and the
+staff actions, single and in bulk."""
 
-from flask import flash, redirect, url_for
+import io
+import re
+
+from flask import abort, current_app, flash, redirect, send_file, url_for
 from flask_admin import expose
 from flask_admin.actions import action
-from flask_admin.contrib.peewee.filters import FilterEqual
+from flask_admin.contrib.peewee.filters import (
+    DateTimeBetweenFilter,
+    FilterEqual,
+    FilterLike,
+)
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from peewee import JOIN
-from wtforms import HiddenField, SelectField, TextAreaField
-from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, Optional
+from pypdf import PdfWriter
 
 import jobs
+import storage
 from auth import current_staff
+from backoffice import processing
 from backoffice.access import StaffModelView, audit
 from models import (
     PROCESSING_ROLES,
     STAFF_STATUSES,
-    TRANSITIONS,
-    Actor,
+    Annex,
     Company,
-    Decision,
+    Document,
     Dossier,
     DossierStatus,
+    Message,
     ProcedureDefinition,
+    Signature,
     StaffUser,
     StatusChange,
-    TransitionError,
-    write_transaction,
 )
+from procedures import definition_of, engine
 
-S = DossierStatus
-STAFF_ACTIONS = {
-    (S.SUBMITTED, S.RECEIVED): _l("Réceptionner"),
-    (S.RECEIVED, S.PROCESSING): _l("Mettre en traitement"),
-    (S.PROCESSING, S.CLOSED): _l("Clôturer"),
-}
-del S
-
-
-class TransitionForm(FlaskForm):
-    to = HiddenField(validators=[DataRequired()])
-    decision = SelectField(
-        _l("Décision"),
-        choices=[SelectChoice("", "—")] + [SelectChoice(d.value, d.label) for d in Decision],
-        validators=[Optional()],
-    )
-    comment = TextAreaField(_l("Motivation ou commentaire"), validators=[Optional()])
-
-
-def transition_as_staff(dossier, to, comment=None, decision=None):
-    """Apply one staff transition with its audit row; returns an error message or None."""
-    try:
-        with write_transaction():
-            dossier.transition(
-                to, Actor.staff_member(current_staff()), comment=comment, decision=decision
-            )
-            audit("dossier.transition", dossier, to=str(to), decision=decision)
-    except TransitionError as exc:
-        return str(exc)
-    return None
+ENTERPRISE_LIKE = re.compile(r"^(BE)?\s*[01][\d.\s]{8,12}$", re.IGNORECASE)
 
 
 def status_formatter(view, context, model, name):
@@ -77,8 +56,21 @@ def datetime_formatter(view, context, model, name):
 class DossierView(StaffModelView):
     allowed_roles = PROCESSING_ROLES
     can_view_details = True
+    can_export = True
+    export_types = ["csv", "xlsx"]
+    export_max_rows = 100_000
     details_template = "backoffice/dossier_details.html"
     column_list = ("reference", "definition", "company", "status", "submitted_at", "assigned_to")
+    column_export_list = (
+        "reference",
+        "definition",
+        "company",
+        "status",
+        "submitted_at",
+        "assigned_to",
+        "decision",
+        "closed_at",
+    )
     column_labels = {
         "reference": _l("Référence"),
         "definition": _l("Procédure"),
@@ -101,7 +93,10 @@ class DossierView(StaffModelView):
             Dossier.status, _l("Statut"), options=[(s.value, s.label) for s in STAFF_STATUSES]
         ),
         FilterEqual(ProcedureDefinition.code, _l("Procédure")),
-        Company.name,
+        FilterLike(Company.name, _l("Entreprise")),
+        FilterLike(StaffUser.full_name, _l("Agent")),
+        DateTimeBetweenFilter(Dossier.submitted_at, _l("Soumis entre")),
+        DateTimeBetweenFilter(Dossier.updated_at, _l("Modifié entre")),
     )
     column_details_list = (
         "reference",
@@ -123,6 +118,10 @@ class DossierView(StaffModelView):
         "archived": lambda v, c, m, n: _("oui") if m.archived else _("non"),
         **{name: datetime_formatter for name in ("submitted_at", "updated_at", "closed_at")},
     }
+    column_formatters_export = {
+        "status": lambda v, c, m, n: str(m.state.label),
+        "decision": lambda v, c, m, n: str(m.decision_label or ""),
+    }
     prejoined = frozenset({"Company", "ProcedureDefinition", "StaffUser"})
 
     def get_query(self):
@@ -143,67 +142,144 @@ class DossierView(StaffModelView):
             return query
         return super()._handle_join(query, field, joins)
 
+    def get_list(self, page, sort_column, sort_desc, search, filters, *args, **kwargs):
+        if search and ENTERPRISE_LIKE.match(search.strip()):
+            search = re.sub(r"[^\d]", "", search)  # 0566.988.259 → 0566988259
+        return super().get_list(page, sort_column, sort_desc, search, filters, *args, **kwargs)
+
     def get_one(self, id):
         return self.get_query().where(Dossier.id == id).first()
 
     def render(self, template, **kwargs):
         if template == self.details_template and kwargs.get("model") is not None:
-            dossier = kwargs["model"]
-            kwargs["history"] = (
-                StatusChange.select()
-                .where(StatusChange.dossier == dossier)
-                .order_by(StatusChange.created_at, StatusChange.id)
-            )
-            kwargs["next_actions"] = next_actions(dossier)
-            kwargs["transition_form"] = TransitionForm()
+            kwargs.update(detail_context(kwargs["model"]))
         return super().render(template, **kwargs)
+
+    def dossier_or_404(self, dossier_id):
+        dossier = self.get_one(dossier_id)
+        if dossier is None:
+            abort(404)
+        return dossier
+
+    def back(self, dossier):
+        return redirect(url_for(".details_view", id=dossier.id))
+
+    def report(self, error, success):
+        if error:
+            flash(_("Action refusée : %(reason)s", reason=error), "error")
+        else:
+            jobs.wake_outbox()
+            flash(success, "success")
 
     @expose("/transition/<int:dossier_id>", methods=("POST",))
     def transition_view(self, dossier_id):
-        dossier = self.get_one(dossier_id)
-        back = url_for(".details_view", id=dossier_id)
-        if dossier is None:
-            flash(_("Ce dossier n'existe pas ou n'est pas visible."), "error")
-            return redirect(url_for(".index_view"))
-        form = TransitionForm()
+        dossier = self.dossier_or_404(dossier_id)
+        form = processing.TransitionForm()
         if not form.validate_on_submit():
             flash(_("Le formulaire est incomplet."), "error")
-            return redirect(back)
-        error = transition_as_staff(
+            return self.back(dossier)
+        error = processing.transition(
             dossier,
             form.to.data,
             comment=form.comment.data or None,
             decision=form.decision.data or None,
         )
-        if error:
-            flash(_("Action refusée : %(reason)s", reason=error), "error")
-        else:
-            if dossier.state == DossierStatus.CLOSED:
-                jobs.letter_soon(dossier.id)
-            jobs.wake_outbox()
-            flash(
-                _("Dossier %(ref)s : %(status)s.", ref=dossier, status=dossier.state.label),
-                "success",
-            )
-        return redirect(back)
+        self.report(
+            error, _("Dossier %(ref)s : %(status)s.", ref=dossier, status=dossier.state.label)
+        )
+        return self.back(dossier)
 
-    def bulk_transition(self, ids, to):
+    @expose("/assign/<int:dossier_id>", methods=("POST",))
+    def assign_view(self, dossier_id):
+        dossier = self.dossier_or_404(dossier_id)
+        form = processing.AssignForm()
+        form.agent.choices = [(a.id, a.full_name) for a in processing.agents()]
+        if not form.validate_on_submit():
+            abort(400)
+        agent = StaffUser.get_by_id(form.agent.data)
+        self.report(
+            processing.assign(dossier, agent),
+            _("Dossier %(ref)s assigné à %(name)s.", ref=dossier, name=agent.full_name),
+        )
+        return self.back(dossier)
+
+    @expose("/complement/<int:dossier_id>", methods=("POST",))
+    def complement_view(self, dossier_id):
+        dossier = self.dossier_or_404(dossier_id)
+        form = processing.ComplementForm()
+        if not form.validate_on_submit():
+            flash(_("Écrivez le message à l'entreprise."), "error")
+            return self.back(dossier)
+        annexes = [a.strip() for a in (form.annexes.data or "").split(",") if a.strip()]
+        self.report(
+            processing.request_complement(dossier, form.body.data, annexes),
+            _("Compléments demandés à %(name)s.", name=dossier.company.name),
+        )
+        return self.back(dossier)
+
+    @expose("/annex/<int:dossier_id>/<int:annex_id>")
+    def annex_view(self, dossier_id, annex_id):
+        dossier = self.dossier_or_404(dossier_id)
+        annex = Annex.get_or_none(Annex.id == annex_id, Annex.dossier == dossier) or abort(404)
+        audit("dossier.annex_download", dossier, annex=annex.id)
+        return serve(annex.storage_key, annex.sha256, annex.original_name)
+
+    @expose("/receipt/<int:dossier_id>")
+    def receipt_view(self, dossier_id):
+        dossier = self.dossier_or_404(dossier_id)
+        doc = Document.latest(dossier, Document.RECEIPT) or abort(404)
+        return serve(doc.storage_key, doc.sha256, f"accuse-de-reception-{dossier.reference}.pdf")
+
+    @expose("/bundle/<int:dossier_id>")
+    def bundle_view(self, dossier_id):
+        """The receipt and every annex merged into one PDF, for reading or archiving."""
+        dossier = self.dossier_or_404(dossier_id)
+        store = storage.get_storage()
+        writer = PdfWriter()
+        receipt = Document.latest(dossier, Document.RECEIPT)
+        parts = ([receipt] if receipt else []) + list(
+            Annex.select().where(Annex.dossier == dossier).order_by(Annex.uploaded_at, Annex.id)
+        )
+        for part in parts:
+            data = store.read(part.storage_key)
+            if storage.sha256_of(data) != part.sha256:
+                current_app.logger.error("Part %s of dossier %s altered", part, dossier.id)
+                abort(409, _("Un fichier du dossier ne correspond plus à son empreinte."))
+            writer.append(io.BytesIO(data))
+        out = io.BytesIO()
+        writer.write(out)
+        audit("dossier.bundle", dossier)
+        return send_file(
+            io.BytesIO(out.getvalue()),
+            mimetype="application/pdf",
+            as_attachment=True,
+            download_name=f"dossier-{dossier.reference}.pdf",
+        )
+
+    def bulk(self, ids, apply, success):
+        if len(ids) > processing.BULK_LIMIT:
+            flash(_("Au plus %(n)s dossiers à la fois.", n=processing.BULK_LIMIT), "error")
+            return
         done, refused = [], []
         for dossier in self.get_query().where(Dossier.id.in_([int(i) for i in ids])):
-            error = transition_as_staff(dossier, to)
-            (refused if error else done).append(str(dossier))
+            error = apply(dossier)
+            if error:
+                refused.append(f"{dossier} ({error})")
+            else:
+                done.append(str(dossier))
         if done:
             jobs.wake_outbox()
-            flash(
-                _("%(status)s : %(refs)s.", status=DossierStatus(to).label, refs=", ".join(done)),
-                "success",
-            )
+            flash(_("%(action)s : %(refs)s.", action=success, refs=", ".join(done)), "success")
         if refused:
-            flash(_("Refusé (statut incompatible) : %(refs)s.", refs=", ".join(refused)), "error")
+            flash(_("Refusé : %(refs)s.", refs="; ".join(refused)), "error")
 
     @action("receive", _l("Réceptionner"), _l("Réceptionner les dossiers sélectionnés ?"))
     def action_receive(self, ids):
-        self.bulk_transition(ids, DossierStatus.RECEIVED)
+        self.bulk(
+            ids,
+            lambda d: processing.transition(d, DossierStatus.RECEIVED),
+            DossierStatus.RECEIVED.label,
+        )
 
     @action(
         "process",
@@ -211,14 +287,56 @@ class DossierView(StaffModelView):
         _l("Mettre en traitement les dossiers sélectionnés ?"),
     )
     def action_process(self, ids):
-        self.bulk_transition(ids, DossierStatus.PROCESSING)
+        self.bulk(
+            ids,
+            lambda d: processing.transition(d, DossierStatus.PROCESSING),
+            DossierStatus.PROCESSING.label,
+        )
+
+    @action("assign_me", _l("M'assigner"), _l("Vous assigner les dossiers sélectionnés ?"))
+    def action_assign_me(self, ids):
+        me = current_staff()
+        if me.staff_role.value != "supervisor":
+            flash(_("Seul un superviseur assigne les dossiers."), "error")
+            return
+        self.bulk(ids, lambda d: processing.assign(d, me), _("Assignés"))
 
 
-def next_actions(dossier):
-    """Staff transitions open from the dossier's status to the current staff member."""
-    role = current_staff().staff_role
-    return [
-        (to, label)
-        for (origin, to), label in STAFF_ACTIONS.items()
-        if origin == dossier.state and role in TRANSITIONS[(origin, to)].staff_roles
-    ]
+def serve(key, sha256, name):
+    data = storage.get_storage().read(key)
+    if storage.sha256_of(data) != sha256:
+        current_app.logger.error("Stored file %s does not match its SHA-256", key)
+        abort(409, _("Ce fichier ne correspond plus à son empreinte ; il n'est pas servi."))
+    return send_file(
+        io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=name
+    )
+
+
+def detail_context(dossier):
+    definition = definition_of(dossier.definition)
+    return {
+        "definition": definition,
+        "answers": dossier.answers,
+        "visible_fields": engine.visible_fields,
+        "options_for": engine.options_for,
+        "context": {},
+        "history": StatusChange.select()
+        .where(StatusChange.dossier == dossier)
+        .order_by(StatusChange.created_at, StatusChange.id),
+        "annexes": Annex.select().where(Annex.dossier == dossier).order_by(Annex.uploaded_at),
+        "thread": Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
+        "signature": Signature.get_or_none(Signature.dossier == dossier),
+        "receipt": Document.latest(dossier, Document.RECEIPT),
+        "next_actions": processing.available_actions(dossier),
+        "transition_form": processing.TransitionForm(),
+        "assign_form": assign_form(),
+        "complement_form": processing.ComplementForm(),
+        "is_supervisor": current_staff().staff_role.value == "supervisor",
+        "can_request": dossier.state in (DossierStatus.RECEIVED, DossierStatus.PROCESSING),
+    }
+
+
+def assign_form():
+    form = processing.AssignForm()
+    form.agent.choices = [(a.id, a.full_name) for a in processing.agents()]
+    return form

@@ -116,7 +116,9 @@ class FreshContextClient(FlaskClient):
     def open(self, *args, **kwargs):
         def run():
             _cv_app.set(None)
-            return FlaskClient.open(self, *args, **kwargs)
+            response = FlaskClient.open(self, *args, **kwargs)
+            response.make_sequence()  # a streamed body is read while its context exists
+            return response
 
         return contextvars.copy_context().run(run)
 

@@ -1,0 +1,114 @@
+"""What staff do to a dossier: transitions, assignment, complement requests, reopening — each
+through the model (`Dossier.transition`, procedures.messages) and each audited."""
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
+from wtforms.validators import DataRequired, Length, Optional
+
+import jobs
+from auth import current_staff
+from backoffice.access import audit
+from models import (
+    TRANSITIONS,
+    Actor,
+    Decision,
+    Dossier,
+    DossierStatus,
+    StaffRole,
+    StaffUser,
+    TransitionError,
+    write_transaction,
+)
+from procedures import messages
+
+S = DossierStatus
+STAFF_ACTIONS = {
+    (S.SUBMITTED, S.RECEIVED): _l("Réceptionner"),
+    (S.RECEIVED, S.PROCESSING): _l("Mettre en traitement"),
+    (S.PROCESSING, S.CLOSED): _l("Clôturer"),
+    (S.CLOSED, S.PROCESSING): _l("Rouvrir"),
+}
+del S
+BULK_LIMIT = 500
+
+
+class TransitionForm(FlaskForm):
+    to = HiddenField(validators=[DataRequired()])
+    decision = SelectField(
+        _l("Décision"),
+        choices=[SelectChoice("", "—")] + [SelectChoice(d.value, d.label) for d in Decision],
+        validators=[Optional()],
+    )
+    comment = TextAreaField(_l("Motivation ou commentaire"), validators=[Optional()])
+
+
+class AssignForm(FlaskForm):
+    agent = SelectField(_l("Agent"), coerce=int)
+
+
+class ComplementForm(FlaskForm):
+    body = TextAreaField(
+        _l("Message à l'entreprise"), validators=[DataRequired(), Length(max=5000)]
+    )
+    annexes = StringField(
+        _l("Documents demandés (séparés par des virgules)"), validators=[Optional()]
+    )
+
+
+def agents():
+    return (
+        StaffUser.select()
+        .where(
+            StaffUser.active == True,  # noqa: E712
+            StaffUser.role.in_([StaffRole.AGENT.value, StaffRole.SUPERVISOR.value]),
+        )
+        .order_by(StaffUser.full_name)
+    )
+
+
+def transition(dossier, to, comment=None, decision=None):
+    """Apply one staff transition with its audit row; an error message, or None."""
+    try:
+        with write_transaction():
+            dossier.transition(
+                to, Actor.staff_member(current_staff()), comment=comment, decision=decision
+            )
+            audit("dossier.transition", dossier, to=str(to), decision=decision, comment=comment)
+    except TransitionError as exc:
+        return str(exc)
+    if dossier.state == DossierStatus.CLOSED:
+        jobs.letter_soon(dossier.id)
+    return None
+
+
+def assign(dossier, agent):
+    if current_staff().staff_role != StaffRole.SUPERVISOR:
+        return _("Seul un superviseur assigne les dossiers.")
+    with write_transaction():
+        Dossier.update(assigned_to=agent).where(Dossier.id == dossier.id).execute()
+        audit("dossier.assign", dossier, agent=agent.email)
+    return None
+
+
+def request_complement(dossier, body, annexes):
+    try:
+        messages.send_to_company(
+            dossier, current_staff(), body, complement=True, requested_annexes=annexes
+        )
+    except messages.MessageRefused as exc:
+        return str(exc)
+    audit("dossier.complement_request", dossier, annexes=annexes)
+    return None
+
+
+def available_actions(dossier):
+    """(target status, label) of the transitions open to the current staff member."""
+    role = current_staff().staff_role
+    return [
+        (to, label)
+        for (origin, to), label in STAFF_ACTIONS.items()
+        if origin == dossier.state and role in TRANSITIONS[(origin, to)].staff_roles
+    ]

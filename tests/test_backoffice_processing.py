@@ -1,0 +1,198 @@
+"""Processing in the back-office: detail with answers and files, assignment, complements,
+reopening, filters and search, exports and the one-PDF bundle."""
+
+import io
+
+import pytest
+from pypdf import PdfReader
+
+from helpers import (
+    csrf_from,
+    login_staff,
+    make_company,
+    make_dossier,
+    make_member,
+    make_staff,
+    text,
+)
+from models import (
+    Annex,
+    AuditEvent,
+    Dossier,
+    DossierStatus,
+    Message,
+    OutboxMessage,
+    StaffRole,
+)
+from test_pdf_check import blank_pdf
+
+
+@pytest.fixture
+def agent(app, client):
+    staff = make_staff(StaffRole.AGENT)
+    login_staff(client, staff)
+    return staff
+
+
+def detail(client, dossier):
+    return client.get(f"/admin/dossiers/details/?id={dossier.id}")
+
+
+def with_annex(app, dossier, pages=2):
+    import storage
+
+    data = blank_pdf(pages)
+    with app.app_context():
+        key = storage.get_storage().put(data)
+    return Annex.create(
+        dossier=dossier,
+        requirement="statutes",
+        original_name="statuts.pdf",
+        storage_key=key,
+        sha256=storage.sha256_of(data),
+        size=len(data),
+        pages=pages,
+        uploaded_by=dossier.created_by,
+        frozen=True,
+    )
+
+
+def test_detail_renders_answers_and_annexes(agent, client, app):
+    dossier = make_dossier(DossierStatus.SUBMITTED)
+    Dossier.update(answers={"note": "Réponse <b>importante</b>"}).where(
+        Dossier.id == dossier.id
+    ).execute()
+    annex = with_annex(app, dossier)
+    page = detail(client, dossier).get_data(as_text=True)
+    assert "Remarque" in page and "Réponse &lt;b&gt;importante&lt;/b&gt;" in page
+    assert "statuts.pdf" in page
+    response = client.get(f"/admin/dossiers/annex/{dossier.id}/{annex.id}")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF-")
+    assert AuditEvent.select().where(AuditEvent.action == "dossier.annex_download").exists()
+
+
+def test_bundle_merges_receipt_and_annexes(agent, client, app):
+    dossier = make_dossier(DossierStatus.SUBMITTED)
+    with_annex(app, dossier, pages=2)
+    with_annex(app, dossier, pages=3)
+    response = client.get(f"/admin/dossiers/bundle/{dossier.id}")
+    assert response.status_code == 200
+    assert len(PdfReader(io.BytesIO(response.data)).pages) == 5
+
+
+def test_assignment_is_for_supervisors(app, client):
+    dossier = make_dossier(DossierStatus.SUBMITTED)
+    agent = make_staff(StaffRole.AGENT)
+    login_staff(client, agent)
+    page = detail(client, dossier)
+    response = client.post(
+        f"/admin/dossiers/assign/{dossier.id}",
+        data={"csrf_token": csrf_from(page.text), "agent": agent.id},
+        follow_redirects=True,
+    )
+    assert "Seul un superviseur" in text(response)
+    assert Dossier.get_by_id(dossier.id).assigned_to_id is None
+    supervisor = make_staff(StaffRole.SUPERVISOR)
+    other = app.test_client()
+    login_staff(other, supervisor)
+    page = detail(other, dossier)
+    other.post(
+        f"/admin/dossiers/assign/{dossier.id}",
+        data={"csrf_token": csrf_from(page.text), "agent": agent.id},
+    )
+    assert Dossier.get_by_id(dossier.id).assigned_to_id == agent.id
+    assert AuditEvent.select().where(AuditEvent.action == "dossier.assign").exists()
+
+
+def test_supervisor_reopens_with_a_reason(app, client):
+    dossier = make_dossier(DossierStatus.CLOSED)
+    supervisor = make_staff(StaffRole.SUPERVISOR)
+    login_staff(client, supervisor)
+    page = detail(client, dossier)
+    assert "Rouvrir" in text(page)
+    token = csrf_from(page.text)
+    response = client.post(
+        f"/admin/dossiers/transition/{dossier.id}",
+        data={"csrf_token": token, "to": "processing", "comment": ""},
+        follow_redirects=True,
+    )
+    assert "Action refusée" in text(response)
+    client.post(
+        f"/admin/dossiers/transition/{dossier.id}",
+        data={"csrf_token": token, "to": "processing", "comment": "Pièce nouvelle reçue."},
+    )
+    assert Dossier.get_by_id(dossier.id).state == DossierStatus.PROCESSING
+
+
+def test_agent_cannot_reopen(agent, client):
+    dossier = make_dossier(DossierStatus.CLOSED)
+    page = detail(client, dossier)
+    assert "Rouvrir" not in text(page)
+    client.post(
+        f"/admin/dossiers/transition/{dossier.id}",
+        data={"csrf_token": csrf_from(page.text), "to": "processing", "comment": "x"},
+    )
+    assert Dossier.get_by_id(dossier.id).state == DossierStatus.CLOSED
+
+
+def test_complement_request(agent, client):
+    company = make_company()
+    person = make_member(company)
+    dossier = make_dossier(DossierStatus.RECEIVED, company=company, person=person)
+    page = detail(client, dossier)
+    client.post(
+        f"/admin/dossiers/complement/{dossier.id}",
+        data={
+            "csrf_token": csrf_from(page.text),
+            "body": "Joignez vos statuts.",
+            "annexes": "Statuts, Bilan",
+        },
+    )
+    message = Message.get()
+    assert message.is_complement_request and message.requested_annexes == ["Statuts", "Bilan"]
+    assert OutboxMessage.get(OutboxMessage.event == "complement").to_email == person.login_email
+
+
+def test_complement_refused_before_reception(agent, client):
+    dossier = make_dossier(DossierStatus.SUBMITTED)
+    page = detail(client, dossier)
+    response = client.post(
+        f"/admin/dossiers/complement/{dossier.id}",
+        data={"csrf_token": csrf_from(page.text), "body": "x"},
+        follow_redirects=True,
+    )
+    assert "Action refusée" in text(response)
+    assert not Message.select().exists()
+
+
+def test_search_by_dotted_enterprise_number_and_filters(agent, client):
+    company = make_company(name="Pointée SA")
+    dossier = make_dossier(DossierStatus.SUBMITTED, company=company)
+    other = make_dossier(DossierStatus.RECEIVED)
+    n = company.formatted_number
+    found = client.get(f"/admin/dossiers/?search={n}").text
+    assert dossier.reference in found and other.reference not in found
+    by_status = client.get("/admin/dossiers/?flt0_0=received").text
+    assert other.reference in by_status and dossier.reference not in by_status
+
+
+def test_exports(agent, client):
+    dossier = make_dossier(DossierStatus.SUBMITTED, company=make_company(name="Export SA"))
+    csv = client.get("/admin/dossiers/export/csv/")
+    assert csv.status_code == 200 and dossier.reference in csv.get_data(as_text=True)
+    xlsx = client.get("/admin/dossiers/export/xlsx/")
+    assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
+
+
+@pytest.mark.parametrize("role", [StaffRole.HELPDESK, StaffRole.ADMIN])
+def test_no_dossier_content_for_helpdesk_and_admin(app, client, role):
+    dossier = make_dossier(DossierStatus.SUBMITTED)
+    annex = with_annex(app, dossier)
+    login_staff(client, make_staff(role))
+    for url in (
+        f"/admin/dossiers/details/?id={dossier.id}",
+        f"/admin/dossiers/annex/{dossier.id}/{annex.id}",
+        f"/admin/dossiers/bundle/{dossier.id}",
+        "/admin/dossiers/export/csv/",
+    ):
+        assert client.get(url).status_code == 403, url
