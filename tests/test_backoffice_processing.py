@@ -5,6 +5,7 @@ import io
 
 import pytest
 from pypdf import PdfReader
+from test_pdf_check import blank_pdf
 
 from helpers import (
     csrf_from,
@@ -24,7 +25,6 @@ from models import (
     OutboxMessage,
     StaffRole,
 )
-from test_pdf_check import blank_pdf
 
 
 @pytest.fixture
