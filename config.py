@@ -94,6 +94,10 @@ class Config:
         self.OUTBOX_FIRST_RETRY_SECONDS = env_int("OUTBOX_FIRST_RETRY_SECONDS", 60)
         self.OUTBOX_GIVE_UP_HOURS = env_int("OUTBOX_GIVE_UP_HOURS", 48)
         self.OUTBOX_BATCH_SIZE = env_int("OUTBOX_BATCH_SIZE", 50)
+        # The yearly activity report is due on this day (MM-DD) of year N for year N-1.
+        month, _sep, day = (env.get("REPORT_DUE_DATE") or "03-31").partition("-")
+        self.REPORT_DUE_MONTH_DAY = (int(month), int(day))
+        self.DASHBOARD_WAITING_DAYS = env_int("DASHBOARD_WAITING_DAYS", 14)
 
         self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL") or (
             f"http://127.0.0.1:{env.get('PORT') or 5000}"
