@@ -709,7 +709,8 @@ class OutboxMessage(BaseModel):
         )
 
     @classmethod
-    def queue_for_dossier(cls, dossier, event, comment=None):
+    def queue_for_dossier(cls, dossier, event, comment=None, **extra):
+        """The event's email to every recipient of the dossier (SPEC, Notifications)."""
         for person, address in dossier.notification_recipients():
             cls.queue(
                 event,
@@ -725,6 +726,7 @@ class OutboxMessage(BaseModel):
                 decision=dossier.decision,
                 comment=comment,
                 recipient=person.full_name,
+                **extra,
             )
 
     @classmethod

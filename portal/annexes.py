@@ -38,6 +38,30 @@ def display_name(filename):
     return name[-255:]
 
 
+def read_pdf(upload):
+    """(bytes, PdfInfo) of an uploaded file: 413 over the size limit, PdfRejected (with the
+    reason) when the content is not an acceptable PDF."""
+    cfg = current_app.config
+    data = upload.read(cfg["MAX_ANNEX_BYTES"] + 1)
+    if len(data) > cfg["MAX_ANNEX_BYTES"]:
+        abort(413)
+    info = check_pdf(
+        data,
+        max_pages=cfg["MAX_ANNEX_PAGES"],
+        timeout=cfg["PDF_CHECK_TIMEOUT"],
+        memory_mb=cfg["PDF_CHECK_MEMORY_MB"],
+    )
+    return data, info
+
+
+def refusal(upload, exc):
+    return _(
+        "« %(name)s » est refusé : %(reason)s",
+        name=display_name(upload.filename),
+        reason=exc.message,
+    )
+
+
 def files_by_requirement(dossier):
     rows = Annex.select().where(Annex.dossier == dossier).order_by(Annex.uploaded_at, Annex.id)
     grouped = {}
@@ -91,25 +115,10 @@ def upload(dossier_id):
             dossier_id,
             _("Choisissez un fichier PDF à joindre pour « %(label)s ».", label=need.label),
         )
-    data = upload.read(current_app.config["MAX_ANNEX_BYTES"] + 1)
-    if len(data) > current_app.config["MAX_ANNEX_BYTES"]:
-        abort(413)
     try:
-        info = check_pdf(
-            data,
-            max_pages=current_app.config["MAX_ANNEX_PAGES"],
-            timeout=current_app.config["PDF_CHECK_TIMEOUT"],
-            memory_mb=current_app.config["PDF_CHECK_MEMORY_MB"],
-        )
+        data, info = read_pdf(upload)
     except PdfRejected as exc:
-        return refuse(
-            dossier_id,
-            _(
-                "« %(name)s » est refusé : %(reason)s",
-                name=display_name(upload.filename),
-                reason=exc.message,
-            ),
-        )
+        return refuse(dossier_id, refusal(upload, exc))
     store = storage.get_storage()
     key = store.put(data)
     try:

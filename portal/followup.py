@@ -20,7 +20,7 @@ from flask_wtf import FlaskForm
 import jobs
 import storage
 from auth import current_person
-from documents.pdf_check import PdfRejected, check_pdf
+from documents.pdf_check import PdfRejected
 from models import (
     Actor,
     Annex,
@@ -32,7 +32,7 @@ from models import (
     write_transaction,
 )
 from portal.access import company_required, load_dossier
-from portal.annexes import display_name
+from portal.annexes import display_name, read_pdf, refusal
 from procedures import messages
 
 bp = Blueprint("followup", __name__, url_prefix="/dossiers")
@@ -150,22 +150,10 @@ def reply(dossier_id):
         return back(dossier)
     store, stored, refused = storage.get_storage(), [], None
     for upload in files:
-        data = upload.read(current_app.config["MAX_ANNEX_BYTES"] + 1)
-        if len(data) > current_app.config["MAX_ANNEX_BYTES"]:
-            abort(413)
         try:
-            info = check_pdf(
-                data,
-                max_pages=current_app.config["MAX_ANNEX_PAGES"],
-                timeout=current_app.config["PDF_CHECK_TIMEOUT"],
-                memory_mb=current_app.config["PDF_CHECK_MEMORY_MB"],
-            )
+            data, info = read_pdf(upload)
         except PdfRejected as exc:
-            refused = _(
-                "« %(name)s » est refusé : %(reason)s",
-                name=display_name(upload.filename),
-                reason=exc.message,
-            )
+            refused = refusal(upload, exc)
             break
         stored.append(
             (

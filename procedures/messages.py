@@ -48,22 +48,12 @@ def send_to_company(dossier, staff, body, complement=False, requested_annexes=()
             is_complement_request=complement,
             requested_annexes=list(requested_annexes),
         )
-        event = "complement" if complement else "message"
-        for person, address in dossier.notification_recipients():
-            OutboxMessage.queue(
-                event,
-                address,
-                person=person,
-                dossier=dossier,
-                language=person.language,
-                dossier_id=dossier.id,
-                reference=dossier.reference,
-                procedure=dossier.definition.title,
-                company=dossier.company.name,
-                recipient=person.full_name,
-                body=body,
-                requested_annexes=list(requested_annexes),
-            )
+        OutboxMessage.queue_for_dossier(
+            dossier,
+            "complement" if complement else "message",
+            body=body,
+            requested_annexes=list(requested_annexes),
+        )
     return message
 
 
