@@ -25,6 +25,7 @@ import procedures
 import sms
 import sources
 import storage
+from backoffice import staff_cli
 from config import Config, ConfigError, load_config
 
 csrf = CSRFProtect()
@@ -67,6 +68,7 @@ def create_app(config=None):
     fas_standin.init_app(app)
     portal.init_app(app)
     backoffice.init_app(app)
+    staff_cli.init_app(app)
 
     @app.after_request
     def _security_headers(response):

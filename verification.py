@@ -13,11 +13,13 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from models import VerificationCode, utcnow, write_transaction
+from models import Membership, OutboxMessage, VerificationCode, utcnow, write_transaction
 
 MAX_ATTEMPTS = 5
 RATE_WINDOW = timedelta(minutes=15)
 MAX_PER_WINDOW = 5
+PRO_EMAIL_PURPOSE = "pro-email"
+PRO_EMAIL_TTL = timedelta(hours=24)
 
 
 class CodeError(Exception):
@@ -164,3 +166,28 @@ def verify_token(purpose, token):
     if row.expires_at <= now:
         raise CodeError("expired", _l("Ce lien a expiré. Demandez un nouvel envoi."))
     return _consume(row, now)
+
+
+def send_email_validation(membership, email, link_path):
+    """Issue a code and a link (24 h) to validate `email` as the member's professional address
+    in the company, record the address as pending and queue the `email_verification` email.
+
+    `link_path(token)` gives the path of the validation link (the portal's route). Raises
+    CodeError('rate') when too many were asked; the caller wakes the outbox after commit.
+    """
+    code, token = issue(
+        PRO_EMAIL_PURPOSE, str(membership.id), "email", email, PRO_EMAIL_TTL, with_token=True
+    )
+    membership.professional_email = email
+    membership.professional_email_verified_at = None
+    membership.save(only=[Membership.professional_email, Membership.professional_email_verified_at])
+    return OutboxMessage.queue(
+        "email_verification",
+        email,
+        person=membership.person,
+        language=membership.person.language,
+        company=membership.company.name,
+        recipient=membership.person.full_name,
+        code=code,
+        link_path=link_path(token),
+    )

@@ -6,8 +6,20 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from backoffice.access import StaffIndexView
+from backoffice.audit_log import AuditLogView
+from backoffice.companies import CompanyView, MembershipView, PersonView
+from backoffice.definitions import DefinitionView
 from backoffice.dossiers import DossierView
-from models import Dossier
+from backoffice.outbox import OutboxView
+from models import (
+    AuditEvent,
+    Company,
+    Dossier,
+    Membership,
+    OutboxMessage,
+    Person,
+    ProcedureDefinition,
+)
 
 bp = Blueprint("backoffice", __name__, template_folder="templates")
 
@@ -23,5 +35,30 @@ def init_app(app):
     )
     admin.add_view(
         DossierView(Dossier, name=_l("Dossiers"), endpoint="admin_dossiers", url="dossiers")
+    )
+    admin.add_view(
+        CompanyView(Company, name=_l("Entreprises"), endpoint="admin_companies", url="companies")
+    )
+    admin.add_view(
+        PersonView(Person, name=_l("Personnes"), endpoint="admin_persons", url="persons")
+    )
+    admin.add_view(
+        MembershipView(
+            Membership, name=_l("Accès"), endpoint="admin_memberships", url="memberships"
+        )
+    )
+    admin.add_view(
+        DefinitionView(
+            ProcedureDefinition,
+            name=_l("Formulaires"),
+            endpoint="admin_definitions",
+            url="definitions",
+        )
+    )
+    admin.add_view(
+        OutboxView(OutboxMessage, name=_l("E-mails"), endpoint="admin_outbox", url="outbox")
+    )
+    admin.add_view(
+        AuditLogView(AuditEvent, name=_l("Journal d'audit"), endpoint="admin_audit", url="audit")
     )
     return admin

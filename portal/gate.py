@@ -1,8 +1,6 @@
 """The professional email gate: at the first login in a company's space (and after a helpdesk
 reset) the user enters a professional address and validates it by a code or a link (24 h)."""
 
-from datetime import timedelta
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -13,7 +11,7 @@ from wtforms.validators import DataRequired
 import jobs
 import verification
 from auth import current_person
-from models import Membership, OutboxMessage, utcnow
+from models import Membership, utcnow
 from portal.access import (
     choose_company,
     company_home,
@@ -24,8 +22,7 @@ from portal.access import (
 from procedures.validators import EmailAddress
 
 bp = Blueprint("gate", __name__, url_prefix="/entreprise/email")
-PURPOSE = "pro-email"
-TTL = timedelta(hours=24)
+PURPOSE = verification.PRO_EMAIL_PURPOSE
 
 
 class EmailForm(FlaskForm):
@@ -40,21 +37,8 @@ class CodeForm(FlaskForm):
 
 
 def send_validation(membership, email):
-    code, token = verification.issue(
-        PURPOSE, str(membership.id), "email", email, TTL, with_token=True
-    )
-    membership.professional_email = email
-    membership.professional_email_verified_at = None
-    membership.save()
-    OutboxMessage.queue(
-        "email_verification",
-        email,
-        person=membership.person,
-        language=membership.person.language,
-        company=membership.company.name,
-        recipient=membership.person.full_name,
-        code=code,
-        link_path=url_for(".validate_link", token=token),
+    verification.send_email_validation(
+        membership, email, lambda token: url_for(".validate_link", token=token)
     )
     jobs.wake_outbox()
 

@@ -2,6 +2,7 @@
 back-office, each email arrives (the Clôture one with the sealed decision letter); the company
 archives the closed dossier and deletes a draft."""
 
+import pyotp
 from playwright.sync_api import expect
 
 from browser.test_identity import login_eid
@@ -26,6 +27,10 @@ def test_staff_statuses_emails_archive_and_delete(live_server, browser):
     staff.get_by_label("Adresse e-mail").fill(agent.email)
     staff.get_by_label("Mot de passe").fill(STAFF_PASSWORD)
     staff.get_by_role("button", name="Se connecter").click()
+    secret = staff.locator("#totp-secret").inner_text().replace(" ", "")
+    staff.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(secret).now())
+    staff.get_by_role("button", name="Activer et se connecter").click()
+    staff.wait_for_url("**/admin/")
     details = f"{base}/admin/dossiers/details/?id={dossier.id}"
     for button, subject in (
         ("Réceptionner", "réceptionné"),

@@ -2,6 +2,7 @@
 
 import re
 
+import pyotp
 from playwright.sync_api import expect
 
 from browser.test_identity import login_eid
@@ -32,6 +33,9 @@ def test_portal_to_backoffice_smoke(live_server, page, browser):
     staff_page.get_by_label("Adresse e-mail").fill(agent.email)
     staff_page.get_by_label("Mot de passe").fill(STAFF_PASSWORD)
     staff_page.get_by_role("button", name="Se connecter").click()
+    secret = staff_page.locator("#totp-secret").inner_text().replace(" ", "")
+    staff_page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(secret).now())
+    staff_page.get_by_role("button", name="Activer et se connecter").click()
     expect(staff_page.get_by_role("heading", name="Tableau de bord", level=1)).to_be_visible()
     staff_page.goto(base + "/admin/dossiers/")
     expect(staff_page.get_by_text(dossier.reference)).to_be_visible()

@@ -1,0 +1,65 @@
+"""The back-office dashboard: counts per status and procedure, dossiers waiting for longer than
+N days in each status, and the agent's own open dossiers. Grouped queries, no query per row."""
+
+from datetime import timedelta
+
+from flask import current_app
+from peewee import fn
+
+from models import (
+    STAFF_STATUSES,
+    Company,
+    Dossier,
+    DossierStatus,
+    ProcedureDefinition,
+    utcnow,
+)
+
+OPEN = [s.value for s in STAFF_STATUSES if s != DossierStatus.CLOSED]
+
+
+def counts_by_status_and_procedure():
+    rows = (
+        Dossier.select(Dossier.status, ProcedureDefinition.title, fn.COUNT(Dossier.id))
+        .join(ProcedureDefinition)
+        .where(Dossier.status.in_([s.value for s in STAFF_STATUSES]))
+        .group_by(Dossier.status, ProcedureDefinition.title)
+        .tuples()
+    )
+    table = {}
+    for status, title, count in rows:
+        table.setdefault(title, {})[status] = count
+    return table
+
+
+def waiting(days):
+    since = utcnow() - timedelta(days=days)
+    return dict(
+        Dossier.select(Dossier.status, fn.COUNT(Dossier.id))
+        .where(Dossier.status.in_(OPEN), Dossier.updated_at < since)
+        .group_by(Dossier.status)
+        .tuples()
+    )
+
+
+def assigned_to(staff, limit=20):
+    return list(
+        Dossier.select(Dossier, Company, ProcedureDefinition)
+        .join(Company)
+        .switch(Dossier)
+        .join(ProcedureDefinition)
+        .where(Dossier.assigned_to == staff, Dossier.status.in_(OPEN))
+        .order_by(Dossier.updated_at)
+        .limit(limit)
+    )
+
+
+def context(staff):
+    days = current_app.config.get("DASHBOARD_WAITING_DAYS", 14)
+    return {
+        "table": counts_by_status_and_procedure(),
+        "statuses": STAFF_STATUSES,
+        "waiting": waiting(days),
+        "waiting_days": days,
+        "mine": assigned_to(staff),
+    }
