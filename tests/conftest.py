@@ -18,7 +18,6 @@ import database
 import models
 from config import TestingConfig
 from run import create_app
-from smtp import free_port
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -84,17 +83,12 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
-def live_port():
-    return free_port()
-
-
-@pytest.fixture
-def app(tmp_path, database_url, live_port):
-    """The app, also served on `live_port` so that its own OIDC token call crosses real HTTP."""
-    config = make_config(tmp_path, database_url, PUBLIC_BASE_URL=f"http://127.0.0.1:{live_port}")
-    app = create_app(config)
+def app(tmp_path, database_url):
+    """The app, also served on a local port so that its own OIDC token call crosses real HTTP."""
+    server = LiveServer()
+    app = create_app(make_config(tmp_path, database_url, PUBLIC_BASE_URL=server.url))
     app.test_client_class = FreshContextClient
-    server = LiveServer(app, live_port).start()
+    server.attach(app).start()
     yield app
     server.stop()
     if not models.db.is_closed():

@@ -8,14 +8,24 @@ from werkzeug.serving import make_server
 
 
 class LiveServer:
-    def __init__(self, app, port, smtp=None):
-        self.app = app
-        self.url = f"http://127.0.0.1:{port}"
+    """Bound to a port the OS chooses, before the app exists (the app's config needs the URL):
+    `attach(app)` then plugs the app in. No window for another process to take the port."""
+
+    def __init__(self, smtp=None):
+        self.app = None
         self.smtp = smtp
-        self.server = make_server("127.0.0.1", port, app, threaded=True)
+        self.server = make_server("127.0.0.1", 0, self.dispatch, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(
             target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )
+
+    def dispatch(self, environ, start_response):
+        return self.app(environ, start_response)
+
+    def attach(self, app):
+        self.app = app
+        return self
 
     def start(self):
         self.thread.start()

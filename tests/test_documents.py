@@ -1,11 +1,13 @@
 """The PDFs Guichet issues: the sealed receipt and decision letter, read back as real PDFs."""
 
 import asyncio
+import contextvars
 import hashlib
 import io
 import json
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -242,7 +244,13 @@ def test_seal_inside_a_running_event_loop(ctx, definition):
         sealed = seal.sign_pdf(data)
         return seal.verify_seal(sealed)
 
-    assert asyncio.run(seal_and_check()).valid
+    def in_own_loop():
+        # A fresh thread: the browser tests' driver may already run a loop in this one.
+        return asyncio.run(seal_and_check())
+
+    app_context = contextvars.copy_context()  # the thread keeps the test's app context
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(app_context.run, in_own_loop).result().valid
 
 
 def test_unsealed_receipt_has_no_valid_seal(ctx, definition):

@@ -11,7 +11,7 @@ from live import LiveServer
 import models
 from conftest import make_config
 from run import create_app
-from smtp import SMTPServer, free_port
+from smtp import SMTPServer
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -53,18 +53,18 @@ def live_server(tmp_path, sqlite_template):
     path = tmp_path / "live.sqlite3"
     shutil.copy(sqlite_template, path)
     smtp = SMTPServer().start()
-    port = free_port()
+    server = LiveServer(smtp)
     config = make_config(
         tmp_path,
         f"sqlite:///{path}",
         HUEY_IMMEDIATE=False,
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=smtp.port,
-        PUBLIC_BASE_URL=f"http://127.0.0.1:{port}",
+        PUBLIC_BASE_URL=server.url,
     )
     app = create_app(config)
     consumer = app.extensions["jobs"].start_in_process(workers=1)
-    server = LiveServer(app, port, smtp).start()
+    server.attach(app).start()
     ctx = app.app_context()
     ctx.push()
     try:
