@@ -162,6 +162,12 @@ class Membership(BaseModel):
         indexes = ((("person", "company"), True), (("company", "roles"), False))
 
     @property
+    def contact_address(self):
+        """Where to tell the member of a change of access: the validated professional address,
+        else the invitation's, else the login address."""
+        return self.notification_email or self.invited_email or self.person.login_email
+
+    @property
     def notification_email(self):
         """The validated professional address, the only one Guichet writes to for the company."""
         if self.professional_email and self.professional_email_verified_at:

@@ -58,17 +58,9 @@ def manager_text(membership):
     return ""
 
 
-def contact_address(membership):
-    """Where to tell a member of a change (as the portal does): the validated professional
-    address, else the invitation's, else the login address."""
-    return (
-        membership.notification_email or membership.invited_email or membership.person.login_email
-    )
-
-
 def tell_member(membership, change):
     """Queue the `access_changed` email to the member (sent after commit by the worker)."""
-    address = contact_address(membership)
+    address = membership.contact_address
     if address:
         OutboxMessage.queue(
             "access_changed",

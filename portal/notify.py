@@ -4,13 +4,6 @@ import jobs
 from models import Actor, AuditEvent, OutboxMessage
 
 
-def address_of(membership):
-    """Where to write to a member: validated professional address, else the invitation's."""
-    return (
-        membership.notification_email or membership.invited_email or membership.person.login_email
-    )
-
-
 def access_event(actor_person, membership, action, email_event=None, request=None, **details):
     """Audit the change and tell the person concerned (after commit, through the outbox)."""
     AuditEvent.record(
@@ -22,7 +15,7 @@ def access_event(actor_person, membership, action, email_event=None, request=Non
         person=membership.person.national_number,
         **details,
     )
-    address = address_of(membership)
+    address = membership.contact_address
     if email_event and address:
         OutboxMessage.queue(
             email_event,
