@@ -174,6 +174,13 @@ class Membership(BaseModel):
             return self.professional_email
         return None
 
+    def forget_professional_email(self):
+        """The helpdesk's reset: the member enters and validates an address again at their
+        next page in the company (the portal's gate)."""
+        self.professional_email = None
+        self.professional_email_verified_at = None
+        self.save(only=[Membership.professional_email, Membership.professional_email_verified_at])
+
     def allows(self, need):
         """True if the roles held include `need`, directly or through a higher role."""
         return any(Role(r) & self.roles for r in Role if r >= need)
@@ -264,6 +271,23 @@ class ProcedureDefinition(BaseModel):
             .order_by(cls.version.desc())
             .first()
         )
+
+    def publish(self):
+        """Make this version the one new dossiers use; True if this call published it (a
+        concurrent publisher or an earlier click finds it published already). Dossiers keep
+        the version they began with."""
+        now = utcnow()
+        done = (
+            ProcedureDefinition.update(published=True, published_at=now)
+            .where(
+                ProcedureDefinition.id == self.id,
+                ProcedureDefinition.published == False,  # noqa: E712
+            )
+            .execute()
+        )
+        if done:
+            self.published, self.published_at = True, now
+        return bool(done)
 
 
 class DossierStatus(enum.StrEnum):
@@ -364,11 +388,21 @@ del S
 
 
 class TransitionError(Exception):
-    """A change of status that the table or the dossier's current state does not allow."""
+    """A change of status that the table or the dossier's current state does not allow.
+
+    `reason` says why, for the interfaces that explain it in the user's language: not_allowed,
+    actor, role, reason_required, decision_required or concurrent."""
+
+    def __init__(self, message, reason="not_allowed"):
+        super().__init__(message)
+        self.reason = reason
 
 
 class ConcurrentTransitionError(TransitionError):
     """Another request changed the dossier's status first."""
+
+    def __init__(self, message):
+        super().__init__(message, "concurrent")
 
 
 class Dossier(BaseModel):
@@ -444,9 +478,11 @@ class Dossier(BaseModel):
             )
         check_actor(rule, actor, current, to)
         if rule.comment_required and not (comment and comment.strip()):
-            raise TransitionError(f"Transition {current.value} → {to.value} needs a reason.")
+            raise TransitionError(
+                f"Transition {current.value} → {to.value} needs a reason.", "reason_required"
+            )
         if to == DossierStatus.CLOSED and decision is None:
-            raise TransitionError("Closing a dossier needs a decision.")
+            raise TransitionError("Closing a dossier needs a decision.", "decision_required")
 
         now = utcnow()
         changes = {"status": to.value, "updated_at": now}
@@ -506,7 +542,8 @@ def check_actor(rule, actor, current, to):
     if actor.kind != rule.actor:
         raise TransitionError(
             f"Transition {current.value} → {to.value} is for the {rule.actor.value}, "
-            f"not for the {actor.kind.value}."
+            f"not for the {actor.kind.value}.",
+            "actor",
         )
     if actor.kind == ActorKind.APPLICANT and actor.person is None:
         raise TransitionError("An applicant transition needs the person who makes it.")
@@ -516,7 +553,8 @@ def check_actor(rule, actor, current, to):
         if rule.staff_roles and actor.staff.staff_role not in rule.staff_roles:
             raise TransitionError(
                 f"Transition {current.value} → {to.value} needs one of the roles "
-                f"{', '.join(sorted(r.value for r in rule.staff_roles))}."
+                f"{', '.join(sorted(r.value for r in rule.staff_roles))}.",
+                "role",
             )
 
 

@@ -96,11 +96,7 @@ def reset_professional_email(membership):
                 "connexion dans cet espace, indiquez-en une et validez-la."
             ),
         )
-        membership.professional_email = None
-        membership.professional_email_verified_at = None
-        membership.save(
-            only=[Membership.professional_email, Membership.professional_email_verified_at]
-        )
+        membership.forget_professional_email()
         audit_membership("membership.email_reset", membership, previous_email=previous)
     jobs.wake_outbox()
 

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, Length
 from backoffice.access import StaffModelView, audit
 from backoffice.columns import datetime_column, yes_no_column
 from backoffice.preview import ConditionText, source_label, start_role_label, type_label
-from models import ProcedureDefinition, StaffRole, utcnow, write_transaction
+from models import ProcedureDefinition, StaffRole, write_transaction
 from procedures import definition_of
 from procedures.definition import DefinitionError, Problem, load_document, parse_definition
 
@@ -264,15 +264,7 @@ class DefinitionView(StaffModelView):
         form = FlaskForm()
         if form.validate_on_submit():
             with write_transaction():
-                done = (
-                    ProcedureDefinition.update(published=True, published_at=utcnow())
-                    .where(
-                        ProcedureDefinition.id == row.id,
-                        ProcedureDefinition.published == False,  # noqa: E712
-                    )
-                    .execute()
-                )
-                if done:
+                if row.publish():
                     audit("definition.publish", row, code=row.code, version=row.version)
             flash(
                 _(

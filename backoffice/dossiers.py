@@ -5,7 +5,7 @@ staff actions, single and in bulk."""
 import io
 import re
 
-from flask import abort, current_app, flash, redirect, send_file, url_for
+from flask import abort, current_app, flash, redirect, request, send_file, url_for
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import (
@@ -36,11 +36,13 @@ from models import (
     Message,
     ProcedureDefinition,
     Signature,
+    StaffRole,
     StaffUser,
     StatusChange,
 )
 from procedures import definition_of, engine
 
+SUPERVISOR_ACTIONS = frozenset({"reopen", "assign_me"})
 ENTERPRISE_LIKE = re.compile(r"^(BE)?\s*[01][\d.\s]{8,12}$", re.IGNORECASE)
 
 
@@ -123,6 +125,9 @@ class DossierView(StaffModelView):
         "decision": lambda v, c, m, n: str(m.decision_label or ""),
     }
     prejoined = frozenset({"Company", "ProcedureDefinition", "StaffUser"})
+
+    def search_placeholder(self):
+        return _("Référence, n° d'entreprise ou nom de l'entreprise")
 
     def get_query(self):
         return (
@@ -210,7 +215,8 @@ class DossierView(StaffModelView):
         if not form.validate_on_submit():
             flash(_("Écrivez le message à l'entreprise."), "error")
             return self.back(dossier)
-        annexes = [a.strip() for a in (form.annexes.data or "").split(",") if a.strip()]
+        offered = {a.label for a in definition_of(dossier.definition).annexes}
+        annexes = form.requested_list(offered)
         self.report(
             processing.request_complement(dossier, form.body.data, annexes),
             _("Compléments demandés à %(name)s.", name=dossier.company.name),
@@ -256,29 +262,110 @@ class DossierView(StaffModelView):
             download_name=f"dossier-{dossier.reference}.pdf",
         )
 
-    def bulk(self, ids, apply, success):
-        if len(ids) > processing.BULK_LIMIT:
+    def is_action_allowed(self, name):
+        if name in SUPERVISOR_ACTIONS and current_staff().staff_role != StaffRole.SUPERVISOR:
+            return False
+        return super().is_action_allowed(name)
+
+    def selected(self, ids):
+        """The staff-visible dossiers among `ids`, in reference order; None past the limit."""
+        try:
+            wanted = sorted({int(i) for i in ids})
+        except ValueError:
+            abort(400)
+        if len(wanted) > processing.BULK_LIMIT:
+            return None
+        return list(self.get_query().where(Dossier.id.in_(wanted)).order_by(Dossier.reference))
+
+    def bulk(self, ids, apply, title):
+        """Apply `apply` to each selected dossier; a page with each one's result."""
+        dossiers = self.selected(ids)
+        if dossiers is None:
             flash(_("Au plus %(n)s dossiers à la fois.", n=processing.BULK_LIMIT), "error")
-            return
-        done, refused = [], []
-        for dossier in self.get_query().where(Dossier.id.in_([int(i) for i in ids])):
-            error = apply(dossier)
-            if error:
-                refused.append(f"{dossier} ({error})")
-            else:
-                done.append(str(dossier))
-        if done:
+            return redirect(self.get_url(".index_view"))
+        results = [(dossier, apply(dossier)) for dossier in dossiers]
+        missing = len({str(i) for i in ids}) - len(dossiers)
+        if any(error is None for _dossier, error in results):
             jobs.wake_outbox()
-            flash(_("%(action)s : %(refs)s.", action=success, refs=", ".join(done)), "success")
-        if refused:
-            flash(_("Refusé : %(refs)s.", refs="; ".join(refused)), "error")
+        audit("dossier.bulk", None, operation=str(title), count=len(results))
+        return self.render(
+            "backoffice/bulk_result.html",
+            title=title,
+            results=results,
+            done=sum(1 for _d, error in results if error is None),
+            refused=sum(1 for _d, error in results if error is not None),
+            missing=missing,
+        )
+
+    def bulk_form(self, kind, ids, form=None):
+        """The page that asks what a bulk action needs (decision, motivation, message…)."""
+        form_class, title, _apply = self.bulk_kinds()[kind]
+        dossiers = self.selected(ids)
+        if dossiers is None:
+            flash(_("Au plus %(n)s dossiers à la fois.", n=processing.BULK_LIMIT), "error")
+            return redirect(self.get_url(".index_view"))
+        if not dossiers:
+            flash(_("Sélectionnez au moins un dossier."), "error")
+            return redirect(self.get_url(".index_view"))
+        return self.render(
+            "backoffice/bulk_form.html",
+            kind=kind,
+            title=title,
+            form=form or form_class(formdata=None),
+            dossiers=dossiers,
+        )
+
+    def bulk_kinds(self):
+        return {
+            "close": (
+                processing.BulkCloseForm,
+                _("Clôturer"),
+                lambda form: (
+                    lambda d: processing.transition(
+                        d, DossierStatus.CLOSED, form.comment.data, form.decision.data
+                    )
+                ),
+            ),
+            "reopen": (
+                processing.BulkReopenForm,
+                _("Rouvrir"),
+                lambda form: (
+                    lambda d: processing.transition(d, DossierStatus.PROCESSING, form.comment.data)
+                ),
+            ),
+            "complement": (
+                processing.ComplementForm,
+                _("Demander des compléments"),
+                lambda form: (
+                    lambda d: processing.request_complement(
+                        d, form.body.data, form.requested_list()
+                    )
+                ),
+            ),
+        }
+
+    @expose("/bulk/<kind>", methods=("POST",))
+    def bulk_view(self, kind):
+        kinds = self.bulk_kinds()
+        if kind not in kinds:
+            abort(404)
+        if not self.is_action_allowed(kind):
+            abort(403)
+        form_class, title, apply = kinds[kind]
+        form = form_class()
+        ids = request.form.getlist("rowid")
+        if not form.validate_on_submit():
+            if form.csrf_token.errors:
+                abort(400)
+            return self.bulk_form(kind, ids, form)
+        return self.bulk(ids, apply(form), title)
 
     @action("receive", _l("Réceptionner"), _l("Réceptionner les dossiers sélectionnés ?"))
     def action_receive(self, ids):
-        self.bulk(
+        return self.bulk(
             ids,
             lambda d: processing.transition(d, DossierStatus.RECEIVED),
-            DossierStatus.RECEIVED.label,
+            _("Réceptionner"),
         )
 
     @action(
@@ -287,19 +374,28 @@ class DossierView(StaffModelView):
         _l("Mettre en traitement les dossiers sélectionnés ?"),
     )
     def action_process(self, ids):
-        self.bulk(
+        return self.bulk(
             ids,
             lambda d: processing.transition(d, DossierStatus.PROCESSING),
-            DossierStatus.PROCESSING.label,
+            _("Mettre en traitement"),
         )
+
+    @action("close", _l("Clôturer…"))
+    def action_close(self, ids):
+        return self.bulk_form("close", ids)
+
+    @action("complement", _l("Demander des compléments…"))
+    def action_complement(self, ids):
+        return self.bulk_form("complement", ids)
+
+    @action("reopen", _l("Rouvrir…"))
+    def action_reopen(self, ids):
+        return self.bulk_form("reopen", ids)
 
     @action("assign_me", _l("M'assigner"), _l("Vous assigner les dossiers sélectionnés ?"))
     def action_assign_me(self, ids):
         me = current_staff()
-        if me.staff_role.value != "supervisor":
-            flash(_("Seul un superviseur assigne les dossiers."), "error")
-            return
-        self.bulk(ids, lambda d: processing.assign(d, me), _("Assignés"))
+        return self.bulk(ids, lambda d: processing.assign(d, me), _("M'assigner"))
 
 
 def serve(key, sha256, name):

@@ -4,7 +4,7 @@ through the model (`Dossier.transition`, procedures.messages) and each audited."
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -51,10 +51,45 @@ class AssignForm(FlaskForm):
 
 class ComplementForm(FlaskForm):
     body = TextAreaField(
-        _l("Message à l'entreprise"), validators=[DataRequired(), Length(max=5000)]
+        _l("Message à l'entreprise"),
+        validators=[
+            DataRequired(message=_l("Écrivez le message à l'entreprise.")),
+            Length(max=5000),
+        ],
     )
+    # The annexes of the dossier's definition, ticked; checked against it in the view.
+    requested = SelectMultipleField(_l("Annexes demandées"), validate_choice=False)
     annexes = StringField(
-        _l("Documents demandés (séparés par des virgules)"), validators=[Optional()]
+        _l("Autres documents demandés (séparés par des virgules)"),
+        validators=[Optional(), Length(max=1000)],
+    )
+
+    def requested_list(self, offered=None):
+        """The ticked annexes (those `offered`, when given) then the typed ones, once each."""
+        ticked = [a for a in self.requested.data or [] if offered is None or a in offered]
+        typed = [a.strip() for a in (self.annexes.data or "").split(",") if a.strip()]
+        return list(dict.fromkeys(ticked + typed))
+
+
+class BulkCloseForm(FlaskForm):
+    decision = SelectField(
+        _l("Décision"),
+        choices=[SelectChoice("", "—")] + [SelectChoice(d.value, d.label) for d in Decision],
+        validators=[DataRequired(message=_l("Choisissez une décision."))],
+    )
+    comment = TextAreaField(
+        _l("Motivation"),
+        validators=[
+            DataRequired(message=_l("Écrivez la motivation de la décision.")),
+            Length(max=5000),
+        ],
+    )
+
+
+class BulkReopenForm(FlaskForm):
+    comment = TextAreaField(
+        _l("Raison de la réouverture"),
+        validators=[DataRequired(message=_l("Indiquez la raison.")), Length(max=5000)],
     )
 
 
@@ -72,16 +107,42 @@ def agents():
 def transition(dossier, to, comment=None, decision=None):
     """Apply one staff transition with its audit row; an error message, or None."""
     try:
+        to = DossierStatus(to)
+    except ValueError:
+        return _("ce changement de statut n'existe pas.")
+    if to == DossierStatus.CLOSED and dossier.state == DossierStatus.PROCESSING:
+        if not decision:
+            return _("choisissez une décision (accordé, refusé ou sans suite).")
+        if not (comment and comment.strip()):
+            return _("écrivez la motivation de la décision ; elle figure dans le courrier.")
+    try:
         with write_transaction():
             dossier.transition(
                 to, Actor.staff_member(current_staff()), comment=comment, decision=decision
             )
             audit("dossier.transition", dossier, to=str(to), decision=decision, comment=comment)
     except TransitionError as exc:
-        return str(exc)
+        return explain(exc, dossier, to)
     if dossier.state == DossierStatus.CLOSED:
         jobs.letter_soon(dossier.id)
     return None
+
+
+def explain(error, dossier, to):
+    """A refused transition told in the staff member's language."""
+    if error.reason == "role":
+        return _("votre rôle ne permet pas ce changement.")
+    if error.reason == "reason_required":
+        return _("indiquez la raison.")
+    if error.reason == "decision_required":
+        return _("choisissez une décision (accordé, refusé ou sans suite).")
+    if error.reason == "concurrent":
+        return _("un autre changement est arrivé avant le vôtre ; rechargez la page.")
+    return _(
+        "le dossier est « %(status)s » : il ne peut pas passer à « %(to)s ».",
+        status=dossier.state.label,
+        to=to.label,
+    )
 
 
 def assign(dossier, agent):

@@ -1,0 +1,213 @@
+"""Bulk actions on the dossier list: each one through `Dossier.transition` (or the message
+layer), done where the status allows, refused where it does not, with one result per dossier."""
+
+import pytest
+
+from helpers import (
+    csrf_from,
+    login_staff,
+    make_company,
+    make_dossier,
+    make_member,
+    make_staff,
+    text,
+)
+from models import AuditEvent, Dossier, DossierStatus, Message, OutboxMessage, StaffRole
+
+
+def staff_in(client, role=StaffRole.AGENT):
+    staff = make_staff(role)
+    login_staff(client, staff)
+    return csrf_from(client.get("/admin/dossiers/").text)
+
+
+def action(client, token, name, dossiers):
+    return client.post(
+        "/admin/dossiers/action/",
+        data={"action": name, "rowid": [str(d.id) for d in dossiers], "csrf_token": token},
+    )
+
+
+def bulk(client, token, kind, dossiers, **fields):
+    return client.post(
+        f"/admin/dossiers/bulk/{kind}",
+        data={"rowid": [str(d.id) for d in dossiers], "csrf_token": token, **fields},
+    )
+
+
+def status(dossier):
+    return Dossier.get_by_id(dossier.id).status
+
+
+def test_bulk_close_asks_decision_and_motivation_then_closes_where_allowed(app, client):
+    processing = [make_dossier(DossierStatus.PROCESSING) for _ in range(2)]
+    received = make_dossier(DossierStatus.RECEIVED)
+    token = staff_in(client)
+
+    form = action(client, token, "close", [*processing, received])
+    assert form.status_code == 200
+    page = text(form)
+    assert "3 dossiers" in page and "Décision" in page and "Motivation" in page
+    assert all(d.reference in page for d in [*processing, received])
+    assert status(processing[0]) == "processing"  # the form alone changes nothing
+
+    missing = bulk(client, token, "close", processing, decision="granted", comment="  ")
+    assert "Écrivez la motivation de la décision." in text(missing)
+    assert status(processing[0]) == "processing"
+    no_decision = bulk(client, token, "close", processing, decision="", comment="Conforme.")
+    assert "Choisissez une décision." in text(no_decision)
+
+    result = bulk(
+        client,
+        token,
+        "close",
+        [*processing, received],
+        decision="refused",
+        comment="Les conditions du décret ne sont pas remplies.",
+    )
+    page = text(result)
+    assert "2 faits" in page and "1 refusé" in page
+    assert "ne peut pas passer à « Clôturé »" in page
+    for dossier in processing:
+        closed = Dossier.get_by_id(dossier.id)
+        assert closed.status == "closed" and closed.decision == "refused"
+    assert status(received) == "received"
+    closing = OutboxMessage.select().where(OutboxMessage.event == "closed")
+    assert closing.count() == 2
+    assert AuditEvent.select().where(AuditEvent.action == "dossier.transition").count() == 2
+
+
+def test_bulk_reopen_is_for_supervisors_with_a_reason(app, client):
+    closed = [make_dossier(DossierStatus.CLOSED) for _ in range(2)]
+    agent_token = staff_in(client)
+    assert bulk(client, agent_token, "reopen", closed, comment="x").status_code == 403
+    assert "Rouvrir" not in client.get("/admin/dossiers/").text
+    assert status(closed[0]) == "closed"
+
+
+def test_supervisor_bulk_reopens(app, client):
+    closed = [make_dossier(DossierStatus.CLOSED) for _ in range(2)]
+    submitted = make_dossier(DossierStatus.SUBMITTED)
+    token = staff_in(client, StaffRole.SUPERVISOR)
+    form = action(client, token, "reopen", [*closed, submitted])
+    assert "Raison de la réouverture" in text(form)
+    assert "Indiquez la raison." in text(bulk(client, token, "reopen", closed, comment=""))
+    result = bulk(client, token, "reopen", [*closed, submitted], comment="Recours gracieux.")
+    assert "2 faits" in text(result) and "1 refusé" in text(result)
+    assert [status(d) for d in closed] == ["processing", "processing"]
+    assert status(submitted) == "submitted"
+
+
+def test_bulk_complement_request_where_the_dossier_is_open(app, client):
+    company = make_company()
+    person = make_member(company)
+    open_ones = [
+        make_dossier(DossierStatus.RECEIVED, company=company, person=person),
+        make_dossier(DossierStatus.PROCESSING, company=company, person=person),
+    ]
+    closed = make_dossier(DossierStatus.CLOSED, company=company, person=person)
+    token = staff_in(client)
+    assert "Écrivez le message" in text(bulk(client, token, "complement", open_ones, body=""))
+    result = bulk(
+        client,
+        token,
+        "complement",
+        [*open_ones, closed],
+        body="Joignez l'attestation ONSS récente.",
+        annexes="Attestation ONSS",
+    )
+    assert "2 faits" in text(result) and "1 refusé" in text(result)
+    requests = Message.select().where(Message.is_complement_request == True)  # noqa: E712
+    assert sorted(m.dossier_id for m in requests) == sorted(d.id for d in open_ones)
+    assert all(m.requested_annexes == ["Attestation ONSS"] for m in requests)
+    assert OutboxMessage.select().where(OutboxMessage.event == "complement").count() == 2
+
+
+def test_bulk_beyond_the_limit_changes_nothing(app, client, monkeypatch):
+    from backoffice import processing
+
+    monkeypatch.setattr(processing, "BULK_LIMIT", 2)
+    dossiers = [make_dossier(DossierStatus.SUBMITTED) for _ in range(3)]
+    token = staff_in(client)
+    response = action(client, token, "receive", dossiers)
+    assert response.status_code == 302
+    assert "Au plus 2 dossiers" in text(client.get(response.headers["Location"]))
+    assert {status(d) for d in dossiers} == {"submitted"}
+    closing = bulk(client, token, "close", dossiers, decision="granted", comment="x")
+    assert closing.status_code == 302
+
+
+def test_bulk_never_touches_drafts_and_counts_what_it_did_not_find(app, client):
+    draft = make_dossier(DossierStatus.COMPLETE)
+    submitted = make_dossier(DossierStatus.SUBMITTED)
+    token = staff_in(client)
+    result = action(client, token, "receive", [draft, submitted])
+    assert "1 fait" in text(result) and "1 introuvable" in text(result)
+    assert status(draft) == "complete" and status(submitted) == "received"
+
+
+@pytest.mark.parametrize("kind", ["close", "complement", "reopen"])
+def test_bulk_form_posts_need_the_csrf_token(app, client, kind):
+    dossier = make_dossier(DossierStatus.PROCESSING)
+    staff_in(client, StaffRole.SUPERVISOR)
+    response = bulk(client, "forged", kind, [dossier], decision="granted", comment="x", body="x")
+    assert response.status_code == 400
+    assert status(dossier) == "processing" and not Message.select().exists()
+
+
+def test_refusals_are_explained_in_french(app, client):
+    dossier = make_dossier(DossierStatus.SUBMITTED)
+    token = staff_in(client)
+    response = client.post(
+        f"/admin/dossiers/transition/{dossier.id}",
+        data={"to": "processing", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "le dossier est « Soumis » : il ne peut pas passer à « En traitement »" in text(response)
+    unknown = client.post(
+        f"/admin/dossiers/transition/{dossier.id}",
+        data={"to": "granted", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "ce changement de statut n'existe pas" in text(unknown)
+    assert status(dossier) == "submitted"
+
+
+def test_single_close_needs_a_motivation(app, client):
+    dossier = make_dossier(DossierStatus.PROCESSING)
+    token = staff_in(client)
+    response = client.post(
+        f"/admin/dossiers/transition/{dossier.id}",
+        data={"to": "closed", "decision": "granted", "comment": " ", "csrf_token": token},
+        follow_redirects=True,
+    )
+    assert "écrivez la motivation de la décision" in text(response)
+    assert status(dossier) == "processing"
+
+
+def test_complement_offers_the_annexes_of_the_definition(app, client):
+    import procedures
+
+    registration = next(d for d in procedures.sync_builtin() if d.code == "enregistrement")
+    labels = [a.label for a in procedures.definition_of(registration).annexes]
+    assert len(labels) >= 2
+    company = make_company()
+    dossier = make_dossier(
+        DossierStatus.RECEIVED,
+        company=company,
+        person=make_member(company),
+        definition=registration,
+    )
+    token = staff_in(client)
+    page = text(client.get(f"/admin/dossiers/details/?id={dossier.id}"))
+    assert all(label in page for label in labels)
+    client.post(
+        f"/admin/dossiers/complement/{dossier.id}",
+        data={
+            "csrf_token": token,
+            "body": "Deux pièces manquent.",
+            "requested": [labels[1], "Pièce inventée"],
+            "annexes": "Bilan 2025",
+        },
+    )
+    assert Message.get().requested_annexes == [labels[1], "Bilan 2025"]
