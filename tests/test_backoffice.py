@@ -183,3 +183,57 @@ def test_staff_logout(app, client):
     page = client.get("/admin/")
     client.post("/admin/logout/", data={"csrf_token": csrf_from(page.text)})
     assert client.get("/admin/dossiers/").status_code == 302
+
+
+def test_script_in_answers_file_names_and_messages_is_escaped_pages_and_emails(app, client):
+    import notifications
+    from models import Annex
+
+    company = make_company(name="Agence <script>alert(1)</script>")
+    person = make_member(company)
+    dossier = make_dossier(DossierStatus.RECEIVED, company=company, person=person)
+    Dossier.update(answers={"note": "<script>alert(2)</script>"}).where(
+        Dossier.id == dossier.id
+    ).execute()
+    Annex.create(
+        dossier=dossier,
+        requirement="statutes",
+        original_name="<script>alert(3)</script>.pdf",
+        storage_key="k",
+        sha256="0" * 64,
+        size=1,
+        pages=1,
+        uploaded_by=person,
+    )
+    login_staff(client, make_staff())
+    url = f"/admin/dossiers/details/?id={dossier.id}"
+    token = csrf_from(client.get(url).text)
+    client.post(
+        f"/admin/dossiers/complement/{dossier.id}",
+        data={"csrf_token": token, "body": "<script>alert(4)</script>", "annexes": "<b>x</b>"},
+    )
+    client.post(
+        f"/admin/dossiers/transition/{dossier.id}", data={"csrf_token": token, "to": "processing"}
+    )
+    result = client.post(
+        "/admin/dossiers/bulk/close",
+        data={
+            "csrf_token": token,
+            "rowid": [str(dossier.id)],
+            "decision": "refused",
+            "comment": "<script>alert(5)</script>",
+        },
+    )
+    assert Dossier.get_by_id(dossier.id).status == "closed"
+    pages = [client.get(url).text, result.text, client.get("/admin/dossiers/").text]
+    for page in pages:
+        assert "<script>alert" not in page and "<b>x</b>" not in page
+    assert all(f"&lt;script&gt;alert({n})" in pages[0] for n in (1, 2, 3, 4, 5))
+    emails = list(OutboxMessage.select().where(OutboxMessage.dossier == dossier))
+    assert {m.event for m in emails} >= {"complement", "processing", "closed"}
+    with app.test_request_context():
+        html = {m.event: notifications.render(m)[2] for m in emails}
+    for body in html.values():
+        assert "<script>" not in body and "<b>x</b>" not in body
+    assert "&lt;script&gt;alert(5)" in html["closed"]
+    assert "&lt;script&gt;alert(4)" in html["complement"]

@@ -581,3 +581,18 @@ def test_person_search_by_accented_given_name(app, client):
     make_person(given_name="Zoé", surname="Lambert")
     as_staff(client, SUPERVISOR)
     assert "Lambert" in text(client.get("/admin/persons/?search=zo%C3%A9"))
+
+
+@pytest.mark.parametrize(
+    ("url", "role"), [(url, min(roles, key=lambda r: r.value)) for url, roles in POSTS.items()]
+)
+def test_posts_without_the_csrf_token_are_400(app, client, url, role):
+    make_definition()
+    make_member(make_company(), verified=False)
+    OutboxMessage.queue("invitation", "x@example.test")
+    as_staff(client, role)
+    response = client.post(url, data={"action": "retry", "rowid": ["1"], "yaml_text": V2})
+    assert response.status_code == 400
+    assert ProcedureDefinition.select().count() == 1
+    assert Membership.get_by_id(1).professional_email is not None
+    assert not AuditEvent.select().where(~AuditEvent.action.startswith("staff.")).exists()
