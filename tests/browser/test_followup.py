@@ -2,11 +2,11 @@
 back-office, each email arrives (the Clôture one with the sealed decision letter); the company
 archives the closed dossier and deletes a draft."""
 
-import pyotp
 from playwright.sync_api import expect
 
+from browser.test_backoffice_journeys import staff_login
 from browser.test_identity import login_eid
-from helpers import STAFF_PASSWORD, make_company, make_dossier, make_member, make_staff
+from helpers import make_company, make_dossier, make_member, make_staff
 from models import Dossier, DossierStatus, Role
 
 
@@ -22,15 +22,7 @@ def test_staff_statuses_emails_archive_and_delete(live_server, browser):
     agent = make_staff()
     base = live_server.url
 
-    staff = browser.new_context().new_page()
-    staff.goto(base + "/admin/login/")
-    staff.get_by_label("Adresse e-mail").fill(agent.email)
-    staff.get_by_label("Mot de passe").fill(STAFF_PASSWORD)
-    staff.get_by_role("button", name="Se connecter").click()
-    secret = staff.locator("#totp-secret").inner_text().replace(" ", "")
-    staff.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(secret).now())
-    staff.get_by_role("button", name="Activer et se connecter").click()
-    staff.wait_for_url("**/admin/")
+    staff = staff_login(browser, base, agent)
     details = f"{base}/admin/dossiers/details/?id={dossier.id}"
     for button, subject in (
         ("Réceptionner", "réceptionné"),
