@@ -31,7 +31,7 @@ def sync_builtin():
     """Create the shipped versions that the database does not have yet; returns them.
 
     Every file is checked first: one invalid file stops the start with its errors."""
-    parsed = [parse_definition(path.read_text(encoding="utf-8")) for path in builtin_files()]
+    parsed = [_parsed(path.read_text(encoding="utf-8")) for path in builtin_files()]
     created = []
     with db.atomic():
         for d in parsed:
@@ -58,7 +58,7 @@ def check_files(paths):
     results = []
     for path in paths:
         try:
-            results.append((path, parse_definition(Path(path).read_text(encoding="utf-8"))))
+            results.append((path, _parsed(Path(path).read_text(encoding="utf-8"))))
         except DefinitionError as exc:
             results.append((path, exc))
     return results

@@ -156,8 +156,9 @@ def schema_validator():
     return Draft202012Validator(json.loads(SCHEMA_FILE.read_text(encoding="utf-8")))
 
 
-class _LineLoader(yaml.SafeLoader):
-    """Safe YAML that refuses duplicate keys (plain YAML silently keeps the last one)."""
+class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """Safe YAML that refuses duplicate keys (plain YAML silently keeps the last one); libyaml's
+    parser when PyYAML has it (several times faster), the same safe constructor either way."""
 
     def construct_mapping(self, node, deep=False):
         seen = {}
@@ -198,14 +199,17 @@ def _path_text(path):
 
 def load_document(text):
     """(data, line map) of a YAML text, or DefinitionError for syntax errors and duplicates."""
-    try:
-        node = yaml.compose(text, Loader=_LineLoader)
-        data = yaml.load(text, Loader=_LineLoader)  # noqa: S506 (a SafeLoader subclass)
+    loader = _LineLoader(text)
+    try:  # one parse: the node tree gives the lines, the same tree gives the data
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise DefinitionError(
             [Problem("", mark.line + 1 if mark else None, f"YAML invalide : {exc.problem}")]
         ) from None
+    finally:
+        loader.dispose()
     if not isinstance(data, dict):
         raise DefinitionError([Problem("", 1, "le document doit être un objet YAML (clé: valeur)")])
     return data, _lines(node)

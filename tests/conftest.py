@@ -9,7 +9,9 @@ import contextvars
 import os
 import shutil
 
+import jinja2
 import pytest
+from flask import Flask
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from live import LiveServer
@@ -18,6 +20,24 @@ import database
 import models
 from config import TestingConfig
 from run import create_app
+
+
+class SharedBytecodeCache(jinja2.BytecodeCache):
+    """Compiled templates kept in memory for the whole session: each test builds its own app,
+    and would otherwise compile every template again (Jinja checks each source's checksum)."""
+
+    def __init__(self):
+        self.store = {}
+
+    def load_bytecode(self, bucket):
+        if bucket.key in self.store:
+            bucket.bytecode_from_string(self.store[bucket.key])
+
+    def dump_bytecode(self, bucket):
+        self.store[bucket.key] = bucket.bytecode_to_string()
+
+
+Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": SharedBytecodeCache()}
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
