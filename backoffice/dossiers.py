@@ -42,6 +42,26 @@ from models import (
 )
 from procedures import definition_of, engine
 
+LIST_COLUMNS = (
+    Dossier.id,
+    Dossier.reference,
+    Dossier.status,
+    Dossier.submitted_at,
+    Dossier.decision,
+    Dossier.closed_at,
+    Dossier.company,
+    Dossier.definition,
+    Dossier.assigned_to,
+    Company.id,
+    Company.name,
+    Company.enterprise_number,
+    ProcedureDefinition.id,
+    ProcedureDefinition.code,
+    ProcedureDefinition.title,
+    ProcedureDefinition.version,
+    StaffUser.id,
+    StaffUser.full_name,
+)
 SUPERVISOR_ACTIONS = frozenset({"reopen", "assign_me"})
 ENTERPRISE_LIKE = re.compile(r"^(BE)?\s*[01][\d.\s]{8,12}$", re.IGNORECASE)
 
@@ -129,9 +149,9 @@ class DossierView(StaffModelView):
     def search_placeholder(self):
         return _("Référence, n° d'entreprise ou nom de l'entreprise")
 
-    def get_query(self):
+    def staff_query(self, *columns):
         return (
-            Dossier.select(Dossier, Company, ProcedureDefinition, StaffUser)
+            Dossier.select(*columns)
             .join(Company)
             .switch(Dossier)
             .join(ProcedureDefinition)
@@ -140,6 +160,14 @@ class DossierView(StaffModelView):
             .switch(Dossier)
             .where(Dossier.status.in_([s.value for s in STAFF_STATUSES]))
         )
+
+    def get_query(self):
+        """The list and the export: the columns they show, nothing more (a sort or a deep page
+        then moves small rows, not the answers nor each definition's YAML)."""
+        return self.staff_query(*LIST_COLUMNS)
+
+    def full_query(self):
+        return self.staff_query(Dossier, Company, ProcedureDefinition, StaffUser)
 
     def _handle_join(self, query, field, joins):
         model = getattr(field, "model", None)
@@ -153,7 +181,7 @@ class DossierView(StaffModelView):
         return super().get_list(page, sort_column, sort_desc, search, filters, *args, **kwargs)
 
     def get_one(self, id):
-        return self.get_query().where(Dossier.id == id).first()
+        return self.full_query().where(Dossier.id == id).first()
 
     def render(self, template, **kwargs):
         if template == self.details_template and kwargs.get("model") is not None:
@@ -275,7 +303,7 @@ class DossierView(StaffModelView):
             abort(400)
         if len(wanted) > processing.BULK_LIMIT:
             return None
-        return list(self.get_query().where(Dossier.id.in_(wanted)).order_by(Dossier.reference))
+        return list(self.full_query().where(Dossier.id.in_(wanted)).order_by(Dossier.reference))
 
     def bulk(self, ids, apply, title):
         """Apply `apply` to each selected dossier; a page with each one's result."""

@@ -179,7 +179,10 @@ def test_search_by_dotted_enterprise_number_and_filters(agent, client):
 def test_exports(agent, client):
     dossier = make_dossier(DossierStatus.SUBMITTED, company=make_company(name="Export SA"))
     csv = client.get("/admin/dossiers/export/csv/")
-    assert csv.status_code == 200 and dossier.reference in csv.get_data(as_text=True)
+    assert csv.status_code == 200
+    [header, row] = csv.get_data(as_text=True).strip().splitlines()
+    assert header.startswith("Référence,Procédure,Entreprise,Statut,Soumis le")
+    assert row.startswith(f"{dossier.reference},Procédure enregistrement (v1),Export SA,Soumis,")
     xlsx = client.get("/admin/dossiers/export/xlsx/")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
 
