@@ -255,14 +255,21 @@ class DossierView(StaffModelView):
     def annex_view(self, dossier_id, annex_id):
         dossier = self.dossier_or_404(dossier_id)
         annex = Annex.get_or_none(Annex.id == annex_id, Annex.dossier == dossier) or abort(404)
-        audit("dossier.annex_download", dossier, annex=annex.id)
-        return serve(annex.storage_key, annex.sha256, annex.original_name)
+        inline = request.args.get("voir") == "1"
+        audit("dossier.annex_view" if inline else "dossier.annex_download", dossier, annex=annex.id)
+        return serve(annex.storage_key, annex.sha256, annex.original_name, inline=inline)
 
     @expose("/receipt/<int:dossier_id>")
     def receipt_view(self, dossier_id):
         dossier = self.dossier_or_404(dossier_id)
         doc = Document.latest(dossier, Document.RECEIPT) or abort(404)
         return serve(doc.storage_key, doc.sha256, f"accuse-de-reception-{dossier.reference}.pdf")
+
+    @expose("/letter/<int:dossier_id>")
+    def letter_view(self, dossier_id):
+        dossier = self.dossier_or_404(dossier_id)
+        doc = Document.latest(dossier, Document.DECISION_LETTER) or abort(404)
+        return serve(doc.storage_key, doc.sha256, f"decision-{dossier.reference}.pdf")
 
     @expose("/bundle/<int:dossier_id>")
     def bundle_view(self, dossier_id):
@@ -426,14 +433,20 @@ class DossierView(StaffModelView):
         return self.bulk(ids, lambda d: processing.assign(d, me), _("M'assigner"))
 
 
-def serve(key, sha256, name):
+def serve(key, sha256, name, inline=False):
+    """A stored PDF, checked against its SHA-256; `inline` opens it in the browser's viewer,
+    sandboxed (no script, no same-origin access) since its content comes from a company."""
     data = storage.get_storage().read(key)
     if storage.sha256_of(data) != sha256:
         current_app.logger.error("Stored file %s does not match its SHA-256", key)
         abort(409, _("Ce fichier ne correspond plus à son empreinte ; il n'est pas servi."))
-    return send_file(
-        io.BytesIO(data), mimetype="application/pdf", as_attachment=True, download_name=name
+    response = send_file(
+        io.BytesIO(data), mimetype="application/pdf", as_attachment=not inline, download_name=name
     )
+    if inline:
+        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def detail_context(dossier):
@@ -451,6 +464,7 @@ def detail_context(dossier):
         "thread": Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
         "signature": Signature.get_or_none(Signature.dossier == dossier),
         "receipt": Document.latest(dossier, Document.RECEIPT),
+        "letter": Document.latest(dossier, Document.DECISION_LETTER),
         "next_actions": processing.available_actions(dossier),
         "transition_form": processing.TransitionForm(),
         "assign_form": assign_form(),

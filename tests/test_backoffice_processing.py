@@ -68,7 +68,28 @@ def test_detail_renders_answers_and_annexes(agent, client, app):
     assert "statuts.pdf" in page
     response = client.get(f"/admin/dossiers/annex/{dossier.id}/{annex.id}")
     assert response.status_code == 200 and response.data.startswith(b"%PDF-")
+    assert response.headers["Content-Disposition"].startswith("attachment")
     assert AuditEvent.select().where(AuditEvent.action == "dossier.annex_download").exists()
+    shown = client.get(f"/admin/dossiers/annex/{dossier.id}/{annex.id}?voir=1")
+    assert shown.headers["Content-Disposition"].startswith("inline")
+    assert shown.headers["Content-Security-Policy"].startswith("sandbox")
+    assert AuditEvent.select().where(AuditEvent.action == "dossier.annex_view").exists()
+    other = make_dossier(DossierStatus.SUBMITTED)
+    assert client.get(f"/admin/dossiers/annex/{other.id}/{annex.id}").status_code == 404
+
+
+def test_closed_dossier_offers_its_decision_letter(agent, client, app):
+    from models import Document
+    from procedures.receipts import produce_letter
+
+    dossier = make_dossier(DossierStatus.CLOSED)
+    assert "Courrier de décision" not in text(detail(client, dossier))
+    with app.app_context():
+        produce_letter(dossier.id)
+    assert Document.latest(dossier, Document.DECISION_LETTER) is not None
+    assert "Courrier de décision" in text(detail(client, dossier))
+    letter = client.get(f"/admin/dossiers/letter/{dossier.id}")
+    assert letter.status_code == 200 and letter.data.startswith(b"%PDF-")
 
 
 def test_bundle_merges_receipt_and_annexes(agent, client, app):
