@@ -98,6 +98,9 @@ class Config:
         month, _sep, day = (env.get("REPORT_DUE_DATE") or "03-31").partition("-")
         self.REPORT_DUE_MONTH_DAY = (int(month), int(day))
         self.DASHBOARD_WAITING_DAYS = env_int("DASHBOARD_WAITING_DAYS", 14)
+        # Reverse proxies in front of the app whose X-Forwarded-For/-Proto/-Host are trusted
+        # (rate limits, audit IPs and absolute URLs then see the client, not the proxy).
+        self.PROXY_FIX_HOPS = env_int("PROXY_FIX_HOPS", 0)
 
         self.PUBLIC_BASE_URL = env.get("PUBLIC_BASE_URL") or (
             f"http://127.0.0.1:{env.get('PORT') or 5000}"

@@ -11,6 +11,7 @@ import sys
 from flask import Flask, current_app
 from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 import auth
 import backoffice
@@ -49,6 +50,8 @@ def create_app(config=None):
     app = Flask(__name__, instance_path=cfg.INSTANCE_DIR, static_folder=None)
     app.config.from_object(cfg)
     os.makedirs(app.instance_path, exist_ok=True)
+    if hops := app.config["PROXY_FIX_HOPS"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

@@ -172,8 +172,25 @@ def deliver(message, now):
         attempts=OutboxMessage.attempts + 1,
         claimed_until=None,
         last_error=None,
+        **forgotten_secrets(message),
     ).where(OutboxMessage.id == message.id).execute()
     return True
+
+
+# Context keys that hold a one-time code or a validation token.
+SECRET_CONTEXT_KEYS = ("code", "link_path")
+
+
+def forgotten_secrets(message):
+    """Once sent, a message that carried a one-time code or link keeps its subject and
+    recipient for the record, but not the code: context scrubbed, bodies dropped."""
+    if not any(key in (message.context or {}) for key in SECRET_CONTEXT_KEYS):
+        return {}
+    context = {
+        key: ("(effacé après envoi)" if key in SECRET_CONTEXT_KEYS else value)
+        for key, value in message.context.items()
+    }
+    return {"context": context, "body_text": None, "body_html": None}
 
 
 def mail_enabled():

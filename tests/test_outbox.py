@@ -135,3 +135,19 @@ def test_email_in_recipient_language_falls_back_to_french(app, ctx, smtp):
     notifications.deliver_due()
     [message] = smtp.messages
     assert "Bonjour" in message.get_body(("plain",)).get_content()
+
+
+def test_a_sent_code_does_not_stay_in_the_outbox(app, ctx, smtp):
+    dossier = received_dossier()
+    code_mail = OutboxMessage.queue(
+        "login_code", "p@example.test", code="481516", recipient="Marie Dubois"
+    )
+    assert notifications.deliver_due() == 2
+    [delivered] = [m for m in smtp.messages if m["To"] == "p@example.test"]
+    assert "481516" in delivered.get_body(("plain",)).get_content()
+    row = OutboxMessage.get_by_id(code_mail.id)
+    assert row.status == OutboxStatus.SENT.value and row.subject
+    assert "481516" not in f"{row.context} {row.body_text} {row.body_html}"
+    assert row.context["recipient"] == "Marie Dubois"
+    other = OutboxMessage.get(OutboxMessage.dossier == dossier)
+    assert other.body_text and other.context["reference"] == dossier.reference

@@ -121,3 +121,24 @@ def test_security_headers(client):
     response = client.get("/")
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert response.headers["X-Frame-Options"] == "DENY"
+
+
+@pytest.mark.parametrize(("hops", "seen"), [(0, "127.0.0.1"), (1, "203.0.113.9")])
+def test_client_address_behind_the_reverse_proxy(tmp_path, database_url, hops, seen):
+    """Rate limits and the audit log key on the client's address: with PROXY_FIX_HOPS the
+    proxy's X-Forwarded-For is trusted, without it a forged header changes nothing."""
+    from helpers import csrf_from
+    from models import AuditEvent
+
+    app = create_app(make_config(tmp_path, database_url, PROXY_FIX_HOPS=hops))
+    client = app.test_client()
+    page = client.get("/admin/login/")
+    token = csrf_from(page.get_data(as_text=True))
+    client.post(
+        "/admin/login/",
+        data={"email": "nobody@guichet.test", "password": "x", "csrf_token": token},
+        headers={"X-Forwarded-For": "203.0.113.9"},
+    )
+    with app.app_context():
+        event = AuditEvent.get(AuditEvent.action == "staff.login_failed")
+    assert event.ip_address == seen
