@@ -467,6 +467,16 @@ class Dossier(BaseModel):
 
     # --- the state machine ----------------------------------------------------------------
 
+    def assign(self, staff):
+        """Give the dossier to `staff` (an agent or supervisor), or to nobody with None."""
+        Dossier.update(assigned_to=staff).where(Dossier.id == self.id).execute()
+        self.assigned_to = staff
+
+    def set_archived(self, archived):
+        """The company's own filing of a submitted dossier; staff still see it."""
+        Dossier.update(archived=archived).where(Dossier.id == self.id).execute()
+        self.archived = archived
+
     def transition(self, to, actor, comment=None, decision=None):
         """Move the dossier to `to`, writing history and outbox rows in the same transaction."""
         to = DossierStatus(to)

@@ -15,7 +15,6 @@ from models import (
     TRANSITIONS,
     Actor,
     Decision,
-    Dossier,
     DossierStatus,
     StaffRole,
     StaffUser,
@@ -149,7 +148,7 @@ def assign(dossier, agent):
     if current_staff().staff_role != StaffRole.SUPERVISOR:
         return _("Seul un superviseur assigne les dossiers.")
     with write_transaction():
-        Dossier.update(assigned_to=agent).where(Dossier.id == dossier.id).execute()
+        dossier.assign(agent)
         audit("dossier.assign", dossier, agent=agent.email)
     return None
 

@@ -26,7 +26,6 @@ from models import (
     Annex,
     AuditEvent,
     Document,
-    Dossier,
     DossierStatus,
     Role,
     write_transaction,
@@ -97,7 +96,7 @@ def set_archived(dossier_id, archived):
             "error",
         )
         return back(dossier)
-    Dossier.update(archived=archived).where(Dossier.id == dossier.id).execute()
+    dossier.set_archived(archived)
     flash(
         _("Le dossier est archivé : il reste consultable dans l'onglet « Archivés ».")
         if archived
