@@ -10,6 +10,7 @@ from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import (
     DateTimeBetweenFilter,
+    FilterEmpty,
     FilterEqual,
     FilterLike,
 )
@@ -114,9 +115,10 @@ class DossierView(StaffModelView):
         FilterEqual(
             Dossier.status, _l("Statut"), options=[(s.value, s.label) for s in STAFF_STATUSES]
         ),
-        FilterEqual(ProcedureDefinition.code, _l("Procédure")),
+        FilterEqual(ProcedureDefinition.code, _l("Procédure"), options=lambda: procedures()),
         FilterLike(Company.name, _l("Entreprise")),
-        FilterLike(StaffUser.full_name, _l("Agent")),
+        FilterEqual(Dossier.assigned_to, _l("Agent"), options=lambda: agent_options()),
+        FilterEmpty(Dossier.assigned_to, _l("Agent")),
         DateTimeBetweenFilter(Dossier.submitted_at, _l("Soumis entre")),
         DateTimeBetweenFilter(Dossier.updated_at, _l("Modifié entre")),
     )
@@ -431,6 +433,22 @@ class DossierView(StaffModelView):
     def action_assign_me(self, ids):
         me = current_staff()
         return self.bulk(ids, lambda d: processing.assign(d, me), _("M'assigner"))
+
+
+def procedures():
+    """(code, title) of each procedure, by the title of its latest version."""
+    titles = {}
+    for code, title in (
+        ProcedureDefinition.select(ProcedureDefinition.code, ProcedureDefinition.title)
+        .order_by(ProcedureDefinition.version)
+        .tuples()
+    ):
+        titles[code] = title
+    return sorted(titles.items(), key=lambda item: item[1])
+
+
+def agent_options():
+    return [(str(a.id), a.full_name) for a in processing.agents()]
 
 
 def serve(key, sha256, name, inline=False):

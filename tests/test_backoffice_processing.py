@@ -197,6 +197,23 @@ def test_search_by_dotted_enterprise_number_and_filters(agent, client):
     assert other.reference in by_status and dossier.reference not in by_status
 
 
+def test_procedure_and_agent_filters_are_dropdowns(agent, client):
+    from helpers import make_definition
+
+    report = make_definition("rapport", "RAP")
+    mine = make_dossier(DossierStatus.RECEIVED, staff=None)
+    mine.assign(agent)
+    theirs = make_dossier(DossierStatus.RECEIVED, definition=report)
+    page = client.get("/admin/dossiers/").text
+    assert "Procédure rapport" in page and agent.full_name in page  # the options offered
+    by_procedure = client.get("/admin/dossiers/?flt0_1=rapport").text
+    assert theirs.reference in by_procedure and mine.reference not in by_procedure
+    by_agent = client.get(f"/admin/dossiers/?flt0_3={agent.id}").text
+    assert mine.reference in by_agent and theirs.reference not in by_agent
+    unassigned = client.get("/admin/dossiers/?flt0_4=1").text
+    assert theirs.reference in unassigned and mine.reference not in unassigned
+
+
 def test_exports(agent, client):
     dossier = make_dossier(DossierStatus.SUBMITTED, company=make_company(name="Export SA"))
     csv = client.get("/admin/dossiers/export/csv/")
