@@ -227,14 +227,15 @@ class DossierView(StaffModelView):
     @expose("/assign/<int:dossier_id>", methods=("POST",))
     def assign_view(self, dossier_id):
         dossier = self.dossier_or_404(dossier_id)
-        form = processing.AssignForm()
-        form.agent.choices = [(a.id, a.full_name) for a in processing.agents()]
+        form = assign_form()
         if not form.validate_on_submit():
             abort(400)
-        agent = StaffUser.get_by_id(form.agent.data)
+        agent = StaffUser.get_by_id(form.agent.data) if form.agent.data else None
         self.report(
             processing.assign(dossier, agent),
-            _("Dossier %(ref)s assigné à %(name)s.", ref=dossier, name=agent.full_name),
+            _("Dossier %(ref)s assigné à %(name)s.", ref=dossier, name=agent.full_name)
+            if agent
+            else _("Dossier %(ref)s : plus assigné à personne.", ref=dossier),
         )
         return self.back(dossier)
 
@@ -494,5 +495,7 @@ def detail_context(dossier):
 
 def assign_form():
     form = processing.AssignForm()
-    form.agent.choices = [(a.id, a.full_name) for a in processing.agents()]
+    form.agent.choices = [(0, _("— personne —"))] + [
+        (a.id, a.full_name) for a in processing.agents()
+    ]
     return form

@@ -149,7 +149,7 @@ def assign(dossier, agent):
         return _("Seul un superviseur assigne les dossiers.")
     with write_transaction():
         dossier.assign(agent)
-        audit("dossier.assign", dossier, agent=agent.email)
+        audit("dossier.assign", dossier, agent=agent.email if agent else None)
     return None
 
 

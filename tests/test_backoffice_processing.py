@@ -123,6 +123,20 @@ def test_assignment_is_for_supervisors(app, client):
     )
     assert Dossier.get_by_id(dossier.id).assigned_to_id == agent.id
     assert AuditEvent.select().where(AuditEvent.action == "dossier.assign").exists()
+    unassigned = other.post(
+        f"/admin/dossiers/assign/{dossier.id}",
+        data={"csrf_token": csrf_from(page.text), "agent": 0},
+        follow_redirects=True,
+    )
+    assert "plus assigné à personne" in text(unassigned)
+    assert Dossier.get_by_id(dossier.id).assigned_to_id is None
+    helpdesk = make_staff(StaffRole.HELPDESK)
+    stranger = other.post(
+        f"/admin/dossiers/assign/{dossier.id}",
+        data={"csrf_token": csrf_from(page.text), "agent": helpdesk.id},
+    )
+    assert stranger.status_code == 400  # only agents and supervisors are offered
+    assert Dossier.get_by_id(dossier.id).assigned_to_id is None
 
 
 def test_supervisor_reopens_with_a_reason(app, client):
