@@ -5,7 +5,16 @@ staff actions, single and in bulk."""
 import io
 import re
 
-from flask import abort, current_app, flash, redirect, request, send_file, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    has_request_context,
+    redirect,
+    request,
+    send_file,
+    url_for,
+)
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import (
@@ -150,6 +159,12 @@ class DossierView(StaffModelView):
 
     def search_placeholder(self):
         return _("Référence, n° d'entreprise ou nom de l'entreprise")
+
+    def _get_filter_groups(self):
+        # Flask-Admin reads filter options once, when the view is built (before the database
+        # may even exist): read the procedures and agents again for each page instead.
+        self._refresh_filters_cache()
+        return super()._get_filter_groups()
 
     def staff_query(self, *columns):
         return (
@@ -438,6 +453,8 @@ class DossierView(StaffModelView):
 
 def procedures():
     """(code, title) of each procedure, by the title of its latest version."""
+    if not has_request_context():
+        return []  # the view is being built: see DossierView._get_filter_groups
     titles = {}
     for code, title in (
         ProcedureDefinition.select(ProcedureDefinition.code, ProcedureDefinition.title)
@@ -449,6 +466,8 @@ def procedures():
 
 
 def agent_options():
+    if not has_request_context():
+        return []
     return [(str(a.id), a.full_name) for a in processing.agents()]
 
 

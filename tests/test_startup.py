@@ -142,3 +142,18 @@ def test_client_address_behind_the_reverse_proxy(tmp_path, database_url, hops, s
     with app.app_context():
         event = AuditEvent.get(AuditEvent.action == "staff.login_failed")
     assert event.ip_address == seen
+
+
+def test_make_run_steps_on_an_empty_instance(tmp_path):
+    """What `make run` does on a fresh machine: migrate then seed-demo, on a SQLite file that
+    does not exist yet. Building the app must not read tables that are not there."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "SECRET_"))}
+    env.update(GUICHET_INSTANCE_DIR=str(tmp_path), GUICHET_ENV="development")
+    flask = [sys.executable, "-m", "flask", "--app", "run"]
+    for command in (["migrate"], ["seed-demo"]):
+        result = subprocess.run(
+            flask + command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+        )
+        assert result.returncode == 0, result.stderr[-2000:]
+    assert (tmp_path / "guichet.sqlite3").exists()
+    assert "admin@guichet.test" in (tmp_path / "demo-logins.json").read_text()
