@@ -16,7 +16,6 @@ from flask import (
     url_for,
 )
 from flask_admin import expose
-from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import (
     DateTimeBetweenFilter,
     FilterEmpty,
@@ -35,6 +34,7 @@ import storage
 from auth import current_staff
 from backoffice import processing
 from backoffice.access import StaffModelView, audit
+from backoffice.bulk import BulkActions
 from models import (
     PROCESSING_ROLES,
     STAFF_STATUSES,
@@ -46,7 +46,6 @@ from models import (
     Message,
     ProcedureDefinition,
     Signature,
-    StaffRole,
     StaffUser,
     StatusChange,
 )
@@ -72,7 +71,6 @@ LIST_COLUMNS = (
     StaffUser.id,
     StaffUser.full_name,
 )
-SUPERVISOR_ACTIONS = frozenset({"reopen", "assign_me"})
 ENTERPRISE_LIKE = re.compile(r"^(BE)?\s*[01][\d.\s]{8,12}$", re.IGNORECASE)
 
 
@@ -85,7 +83,7 @@ def datetime_formatter(view, context, model, name):
     return format_datetime(value, "short") if value else ""
 
 
-class DossierView(StaffModelView):
+class DossierView(BulkActions, StaffModelView):
     allowed_roles = PROCESSING_ROLES
     can_view_details = True
     can_export = True
@@ -314,141 +312,6 @@ class DossierView(StaffModelView):
             as_attachment=True,
             download_name=f"dossier-{dossier.reference}.pdf",
         )
-
-    def is_action_allowed(self, name):
-        if name in SUPERVISOR_ACTIONS and current_staff().staff_role != StaffRole.SUPERVISOR:
-            return False
-        return super().is_action_allowed(name)
-
-    def selected(self, ids):
-        """The staff-visible dossiers among `ids`, in reference order; None past the limit."""
-        try:
-            wanted = sorted({int(i) for i in ids})
-        except ValueError:
-            abort(400)
-        if len(wanted) > processing.BULK_LIMIT:
-            return None
-        return list(self.full_query().where(Dossier.id.in_(wanted)).order_by(Dossier.reference))
-
-    def bulk(self, ids, apply, title):
-        """Apply `apply` to each selected dossier; a page with each one's result."""
-        dossiers = self.selected(ids)
-        if dossiers is None:
-            flash(_("Au plus %(n)s dossiers à la fois.", n=processing.BULK_LIMIT), "error")
-            return redirect(self.get_url(".index_view"))
-        results = [(dossier, apply(dossier)) for dossier in dossiers]
-        missing = len({str(i) for i in ids}) - len(dossiers)
-        if any(error is None for _dossier, error in results):
-            jobs.wake_outbox()
-        audit("dossier.bulk", None, operation=str(title), count=len(results))
-        return self.render(
-            "backoffice/bulk_result.html",
-            title=title,
-            results=results,
-            done=sum(1 for _d, error in results if error is None),
-            refused=sum(1 for _d, error in results if error is not None),
-            missing=missing,
-        )
-
-    def bulk_form(self, kind, ids, form=None):
-        """The page that asks what a bulk action needs (decision, motivation, message…)."""
-        form_class, title, _apply = self.bulk_kinds()[kind]
-        dossiers = self.selected(ids)
-        if dossiers is None:
-            flash(_("Au plus %(n)s dossiers à la fois.", n=processing.BULK_LIMIT), "error")
-            return redirect(self.get_url(".index_view"))
-        if not dossiers:
-            flash(_("Sélectionnez au moins un dossier."), "error")
-            return redirect(self.get_url(".index_view"))
-        return self.render(
-            "backoffice/bulk_form.html",
-            kind=kind,
-            title=title,
-            form=form or form_class(formdata=None),
-            dossiers=dossiers,
-        )
-
-    def bulk_kinds(self):
-        return {
-            "close": (
-                processing.BulkCloseForm,
-                _("Clôturer"),
-                lambda form: (
-                    lambda d: processing.transition(
-                        d, DossierStatus.CLOSED, form.comment.data, form.decision.data
-                    )
-                ),
-            ),
-            "reopen": (
-                processing.BulkReopenForm,
-                _("Rouvrir"),
-                lambda form: (
-                    lambda d: processing.transition(d, DossierStatus.PROCESSING, form.comment.data)
-                ),
-            ),
-            "complement": (
-                processing.ComplementForm,
-                _("Demander des compléments"),
-                lambda form: (
-                    lambda d: processing.request_complement(
-                        d, form.body.data, form.requested_list()
-                    )
-                ),
-            ),
-        }
-
-    @expose("/bulk/<kind>", methods=("POST",))
-    def bulk_view(self, kind):
-        kinds = self.bulk_kinds()
-        if kind not in kinds:
-            abort(404)
-        if not self.is_action_allowed(kind):
-            abort(403)
-        form_class, title, apply = kinds[kind]
-        form = form_class()
-        ids = request.form.getlist("rowid")
-        if not form.validate_on_submit():
-            if form.csrf_token.errors:
-                abort(400)
-            return self.bulk_form(kind, ids, form)
-        return self.bulk(ids, apply(form), title)
-
-    @action("receive", _l("Réceptionner"), _l("Réceptionner les dossiers sélectionnés ?"))
-    def action_receive(self, ids):
-        return self.bulk(
-            ids,
-            lambda d: processing.transition(d, DossierStatus.RECEIVED),
-            _("Réceptionner"),
-        )
-
-    @action(
-        "process",
-        _l("Mettre en traitement"),
-        _l("Mettre en traitement les dossiers sélectionnés ?"),
-    )
-    def action_process(self, ids):
-        return self.bulk(
-            ids,
-            lambda d: processing.transition(d, DossierStatus.PROCESSING),
-            _("Mettre en traitement"),
-        )
-
-    @action("close", _l("Clôturer…"))
-    def action_close(self, ids):
-        return self.bulk_form("close", ids)
-
-    @action("complement", _l("Demander des compléments…"))
-    def action_complement(self, ids):
-        return self.bulk_form("complement", ids)
-
-    @action("reopen", _l("Rouvrir…"))
-    def action_reopen(self, ids):
-        return self.bulk_form("reopen", ids)
-
-    @action("assign_me", _l("M'assigner"), _l("Vous assigner les dossiers sélectionnés ?"))
-    def action_assign_me(self, ids):
-        me = current_staff()
-        return self.bulk(ids, lambda d: processing.assign(d, me), _("M'assigner"))
 
 
 def procedures():
