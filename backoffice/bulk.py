@@ -2,7 +2,9 @@
 alone (backoffice.processing), and a page shows one result per dossier. Actions that need more
 than a click (Clôturer, Demander des compléments, Rouvrir) first ask for it on a form page."""
 
-from flask import abort, flash, redirect, request
+import secrets
+
+from flask import abort, flash, redirect, request, session
 from flask_admin import expose
 from flask_admin.actions import action
 from flask_babel import gettext as _
@@ -12,9 +14,13 @@ import jobs
 from auth import current_staff
 from backoffice import processing
 from backoffice.access import audit
-from models import Dossier, DossierStatus, StaffRole
+from models import AuditEvent, Dossier, DossierStatus, StaffRole
 
 SUPERVISOR_ACTIONS = frozenset({"reopen", "assign_me"})
+# The last bulk forms applied in this session (nonce → audit event), so that posting one again
+# shows its result instead of applying it twice (a complement request would go out twice).
+DONE_KEY = "bulk_done"
+KEEP_NONCES = 10
 
 
 class BulkActions:
@@ -35,24 +41,49 @@ class BulkActions:
             return None
         return list(self.full_query().where(Dossier.id.in_(wanted)).order_by(Dossier.reference))
 
-    def bulk(self, ids, apply, title):
-        """Apply `apply` to each selected dossier; a page with each one's result."""
+    def bulk(self, ids, apply, title, nonce=None):
+        """Apply `apply` to each selected dossier, record each one's result in the audit log,
+        then show them on a page of their own (a reload shows them again, applies nothing)."""
         dossiers = self.selected(ids)
         if dossiers is None:
             flash(_("Au plus %(n)s dossiers à la fois.", n=processing.BULK_LIMIT), "error")
             return redirect(self.get_url(".index_view"))
-        results = [(dossier, apply(dossier)) for dossier in dossiers]
-        missing = len({str(i) for i in ids}) - len(dossiers)
-        if any(error is None for _dossier, error in results):
+        results = [[dossier.id, apply(dossier)] for dossier in dossiers]
+        if any(error is None for _id, error in results):
             jobs.wake_outbox()
-        audit("dossier.bulk", None, operation=str(title), count=len(results))
+        event = audit(
+            "dossier.bulk",
+            None,
+            operation=str(title),
+            count=len(results),
+            missing=len({str(i) for i in ids}) - len(dossiers),
+            results=results,
+        )
+        if nonce:
+            done = session.get(DONE_KEY, {})
+            done = dict(list(done.items())[-(KEEP_NONCES - 1) :])
+            session[DONE_KEY] = {**done, nonce: event.id}
+        return redirect(self.get_url(".bulk_result_view", event=event.id))
+
+    @expose("/bulk/result/<int:event>")
+    def bulk_result_view(self, event):
+        record = AuditEvent.get_or_none(
+            AuditEvent.id == event,
+            AuditEvent.action == "dossier.bulk",
+            AuditEvent.actor_staff == current_staff(),
+        )
+        if record is None:
+            abort(404)
+        outcome = dict(map(tuple, record.details["results"]))
+        dossiers = self.get_query().where(Dossier.id.in_(list(outcome))).order_by(Dossier.reference)
+        results = [(d, outcome[d.id]) for d in dossiers]
         return self.render(
             "backoffice/bulk_result.html",
-            title=title,
+            title=record.details["operation"],
             results=results,
             done=sum(1 for _d, error in results if error is None),
             refused=sum(1 for _d, error in results if error is not None),
-            missing=missing,
+            missing=record.details.get("missing", 0),
         )
 
     def bulk_form(self, kind, ids, form=None):
@@ -71,6 +102,7 @@ class BulkActions:
             title=title,
             form=form or form_class(formdata=None),
             dossiers=dossiers,
+            nonce=request.form.get("nonce") or secrets.token_urlsafe(16),
         )
 
     def bulk_kinds(self):
@@ -116,7 +148,11 @@ class BulkActions:
             if form.csrf_token.errors:
                 abort(400)
             return self.bulk_form(kind, ids, form)
-        return self.bulk(ids, apply(form), title)
+        nonce = request.form.get("nonce", "")[:64]
+        if nonce and nonce in session.get(DONE_KEY, {}):  # the form posted again (back, resend)
+            flash(_("Cette action a déjà été faite : voici son résultat."), "info")
+            return redirect(self.get_url(".bulk_result_view", event=session[DONE_KEY][nonce]))
+        return self.bulk(ids, apply(form), title, nonce=nonce)
 
     @action("receive", _l("Réceptionner"), _l("Réceptionner les dossiers sélectionnés ?"))
     def action_receive(self, ids):
