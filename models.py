@@ -507,6 +507,9 @@ class Dossier(BaseModel):
             if to == DossierStatus.CLOSED:
                 changes["decision"] = Decision(decision).value
                 changes["closed_at"] = now
+            if current == DossierStatus.CLOSED:  # reopened: to be decided again
+                changes["decision"] = None
+                changes["closed_at"] = None
             updated = (
                 Dossier.update(changes)
                 .where(Dossier.id == self.id, Dossier.status == current.value)
@@ -622,13 +625,20 @@ class Document(BaseModel):
         indexes = ((("dossier", "kind"), False),)
 
     @classmethod
-    def latest(cls, dossier, kind):
-        return (
-            cls.select()
-            .where(cls.dossier == dossier, cls.kind == kind)
-            .order_by(cls.created_at.desc(), cls.id.desc())
-            .first()
-        )
+    def latest(cls, dossier, kind, since=None):
+        """The newest document of `kind`; with `since`, only one made at or after it."""
+        query = cls.select().where(cls.dossier == dossier, cls.kind == kind)
+        if since is not None:
+            query = query.where(cls.created_at >= since)
+        return query.order_by(cls.created_at.desc(), cls.id.desc()).first()
+
+    @classmethod
+    def current_letter(cls, dossier):
+        """The decision letter of the dossier's current closing: none while it is open again
+        after a reopening, nor the previous closing's letter before the new one is made."""
+        if dossier.state != DossierStatus.CLOSED or dossier.closed_at is None:
+            return None
+        return cls.latest(dossier, cls.DECISION_LETTER, since=dossier.closed_at)
 
 
 class Message(BaseModel):

@@ -284,7 +284,7 @@ class DossierView(BulkActions, StaffModelView):
     @expose("/letter/<int:dossier_id>")
     def letter_view(self, dossier_id):
         dossier = self.dossier_or_404(dossier_id)
-        doc = Document.latest(dossier, Document.DECISION_LETTER) or abort(404)
+        doc = Document.current_letter(dossier) or abort(404)
         return serve(doc.storage_key, doc.sha256, f"decision-{dossier.reference}.pdf")
 
     @expose("/bundle/<int:dossier_id>")
@@ -365,7 +365,7 @@ def detail_context(dossier):
         "thread": Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
         "signature": Signature.get_or_none(Signature.dossier == dossier),
         "receipt": Document.latest(dossier, Document.RECEIPT),
-        "letter": Document.latest(dossier, Document.DECISION_LETTER),
+        "letter": Document.current_letter(dossier),
         "next_actions": processing.available_actions(dossier),
         "transition_form": processing.TransitionForm(),
         "assign_form": assign_form(),

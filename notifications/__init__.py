@@ -96,7 +96,8 @@ def attachment_for(message):
     kind = ATTACHMENTS.get(message.event)
     if kind is None or message.dossier_id is None:
         return None
-    document = Document.latest(message.dossier_id, kind)
+    # Made for this message: after a reopening, the previous closing's letter is not this one.
+    document = Document.latest(message.dossier_id, kind, since=message.created_at)
     if document is None:
         raise AttachmentNotReady(kind)
     reference = message.context.get("reference") or str(message.dossier_id)

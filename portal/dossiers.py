@@ -123,7 +123,7 @@ def show(dossier_id):
         membership=current_membership(),
         signature=Signature.get_or_none(Signature.dossier == dossier),
         receipt=Document.latest(dossier, Document.RECEIPT),
-        letter=Document.latest(dossier, Document.DECISION_LETTER),
+        letter=Document.current_letter(dossier),
         thread=Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
         open_request=messages.open_request(dossier),
         can_write=dossier.state in messages.OPEN_STATUSES,

@@ -51,7 +51,10 @@ def back(dossier):
 def document(dossier_id, name):
     dossier = load_dossier(dossier_id)
     kind = DOCUMENTS.get(name) or abort(404)
-    doc = Document.latest(dossier, kind)
+    if kind == Document.DECISION_LETTER:
+        doc = Document.current_letter(dossier)
+    else:
+        doc = Document.latest(dossier, kind)
     if doc is None:
         abort(404, _("Ce document n'est pas encore disponible. Réessayez dans un instant."))
     data = storage.get_storage().read(doc.storage_key)

@@ -253,3 +253,41 @@ def test_no_dossier_content_for_helpdesk_and_admin(app, client, role):
         "/admin/dossiers/export/csv/",
     ):
         assert client.get(url).status_code == 403, url
+
+
+def test_reopening_clears_the_decision_and_the_next_closing_has_its_own_letter(app, client):
+    import notifications
+    import storage
+    from models import Actor, Document
+    from procedures.receipts import produce_letter
+
+    company = make_company()
+    dossier = make_dossier(DossierStatus.CLOSED, company=company, person=make_member(company))
+    with app.app_context():
+        first = produce_letter(dossier.id)
+    supervisor = make_staff(StaffRole.SUPERVISOR)
+    reopened = Dossier.get_by_id(dossier.id).transition(
+        DossierStatus.PROCESSING, Actor.staff_member(supervisor), comment="Recours."
+    )
+    assert (reopened.decision, reopened.closed_at) == (None, None)
+    assert Document.current_letter(reopened) is None
+    login_staff(client, supervisor)
+    assert "Courrier de décision" not in text(detail(client, dossier))
+    assert client.get(f"/admin/dossiers/letter/{dossier.id}").status_code == 404
+
+    closed = reopened.transition(
+        DossierStatus.CLOSED, Actor.staff_member(supervisor), comment="Revu.", decision="refused"
+    )
+    email = (
+        OutboxMessage.select()
+        .where(OutboxMessage.event == "closed")
+        .order_by(OutboxMessage.id.desc())[0]
+    )
+    assert Document.current_letter(closed) is None  # the first letter is not this closing's
+    with app.app_context(), pytest.raises(notifications.AttachmentNotReady):
+        notifications.attachment_for(email)
+    with app.app_context():
+        second = produce_letter(dossier.id)
+        _name, data = notifications.attachment_for(email)
+        assert data == storage.get_storage().read(second.storage_key)
+    assert second.id != first.id and Document.current_letter(closed).id == second.id
