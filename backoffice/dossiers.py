@@ -28,6 +28,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from peewee import JOIN
 from pypdf import PdfWriter
+from werkzeug.datastructures import MultiDict
 
 import jobs
 import storage
@@ -115,7 +116,14 @@ class DossierView(BulkActions, StaffModelView):
         "archived": _l("Archivé (côté entreprise)"),
         "closed_at": _l("Clôturé le"),
     }
-    column_sortable_list = ("reference", "submitted_at", "status")
+    column_sortable_list = (
+        "reference",
+        ("definition", ProcedureDefinition.title),
+        ("company", Company.name),
+        "status",
+        "submitted_at",
+        ("assigned_to", StaffUser.full_name),
+    )
     column_default_sort = ("submitted_at", True)
     column_searchable_list = (Dossier.reference, Company.name, Company.enterprise_number)
     column_filters = (
@@ -191,6 +199,8 @@ class DossierView(BulkActions, StaffModelView):
         return super()._handle_join(query, field, joins)
 
     def get_list(self, page, sort_column, sort_desc, search, filters, *args, **kwargs):
+        if sort_column is not None and sort_column not in self._sortable_columns:
+            sort_column = None  # a hand-written ?sort= on a column that does not sort
         if search and ENTERPRISE_LIKE.match(search.strip()):
             search = re.sub(r"[^\d]", "", search)  # 0566.988.259 → 0566988259
         return super().get_list(page, sort_column, sort_desc, search, filters, *args, **kwargs)
@@ -200,8 +210,20 @@ class DossierView(BulkActions, StaffModelView):
 
     def render(self, template, **kwargs):
         if template == self.details_template and kwargs.get("model") is not None:
-            kwargs.update(detail_context(kwargs["model"]))
+            kwargs = {**detail_context(kwargs["model"]), **kwargs}
         return super().render(template, **kwargs)
+
+    def detail_again(self, dossier, error):
+        """The detail page again, with the refusal and what was typed (nothing is lost)."""
+        flash(_("Action refusée : %(reason)s", reason=error), "error")
+        return self.render(
+            self.details_template,
+            model=dossier,
+            details_columns=self._details_columns,
+            get_value=self.get_detail_value,
+            return_url=self.get_url(".index_view"),
+            draft=request.form,
+        )
 
     def dossier_or_404(self, dossier_id):
         dossier = self.get_one(dossier_id)
@@ -224,16 +246,17 @@ class DossierView(BulkActions, StaffModelView):
         dossier = self.dossier_or_404(dossier_id)
         form = processing.TransitionForm()
         if not form.validate_on_submit():
-            flash(_("Le formulaire est incomplet."), "error")
-            return self.back(dossier)
+            return self.detail_again(dossier, first_error(form))
         error = processing.transition(
             dossier,
             form.to.data,
             comment=form.comment.data or None,
             decision=form.decision.data or None,
         )
+        if error:
+            return self.detail_again(dossier, error)
         self.report(
-            error, _("Dossier %(ref)s : %(status)s.", ref=dossier, status=dossier.state.label)
+            None, _("Dossier %(ref)s : %(status)s.", ref=dossier, status=dossier.state.label)
         )
         return self.back(dossier)
 
@@ -257,14 +280,13 @@ class DossierView(BulkActions, StaffModelView):
         dossier = self.dossier_or_404(dossier_id)
         form = processing.ComplementForm()
         if not form.validate_on_submit():
-            flash(_("Écrivez le message à l'entreprise."), "error")
-            return self.back(dossier)
+            return self.detail_again(dossier, first_error(form))
         offered = {a.label for a in definition_of(dossier.definition).annexes}
         annexes = form.requested_list(offered)
-        self.report(
-            processing.request_complement(dossier, form.body.data, annexes),
-            _("Compléments demandés à %(name)s.", name=dossier.company.name),
-        )
+        error = processing.request_complement(dossier, form.body.data, annexes)
+        if error:
+            return self.detail_again(dossier, error)
+        self.report(None, _("Compléments demandés à %(name)s.", name=dossier.company.name))
         return self.back(dossier)
 
     @expose("/annex/<int:dossier_id>/<int:annex_id>")
@@ -312,6 +334,15 @@ class DossierView(BulkActions, StaffModelView):
             as_attachment=True,
             download_name=f"dossier-{dossier.reference}.pdf",
         )
+
+
+def first_error(form):
+    """The first validation message of `form`, for the flash that explains a refusal."""
+    for name, errors in form.errors.items():
+        if errors:
+            label = form[name].label.text if name in form else ""
+            return f"{label} : {errors[0]}" if label else str(errors[0])
+    return _("le formulaire est incomplet.")
 
 
 def procedures():
@@ -372,6 +403,8 @@ def detail_context(dossier):
         "complement_form": processing.ComplementForm(),
         "is_supervisor": current_staff().staff_role.value == "supervisor",
         "can_request": dossier.state in (DossierStatus.RECEIVED, DossierStatus.PROCESSING),
+        "draft": MultiDict(),
+        "max_text": processing.MAX_TEXT,
     }
 
 

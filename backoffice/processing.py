@@ -32,6 +32,7 @@ STAFF_ACTIONS = {
 }
 del S
 BULK_LIMIT = 500
+MAX_TEXT = 5000  # characters of a motivation, a reason or a message
 
 
 class TransitionForm(FlaskForm):
@@ -41,7 +42,13 @@ class TransitionForm(FlaskForm):
         choices=[SelectChoice("", "—")] + [SelectChoice(d.value, d.label) for d in Decision],
         validators=[Optional()],
     )
-    comment = TextAreaField(_l("Motivation ou commentaire"), validators=[Optional()])
+    comment = TextAreaField(
+        _l("Motivation ou commentaire"),
+        validators=[
+            Optional(),
+            Length(max=MAX_TEXT, message=_l("%(max)d caractères au plus.")),
+        ],
+    )
 
 
 class AssignForm(FlaskForm):
@@ -53,7 +60,7 @@ class ComplementForm(FlaskForm):
         _l("Message à l'entreprise"),
         validators=[
             DataRequired(message=_l("Écrivez le message à l'entreprise.")),
-            Length(max=5000),
+            Length(max=MAX_TEXT, message=_l("%(max)d caractères au plus.")),
         ],
     )
     # The annexes of the dossier's definition, ticked; checked against it in the view.
@@ -80,7 +87,7 @@ class BulkCloseForm(FlaskForm):
         _l("Motivation"),
         validators=[
             DataRequired(message=_l("Écrivez la motivation de la décision.")),
-            Length(max=5000),
+            Length(max=MAX_TEXT, message=_l("%(max)d caractères au plus.")),
         ],
     )
 
@@ -88,7 +95,10 @@ class BulkCloseForm(FlaskForm):
 class BulkReopenForm(FlaskForm):
     comment = TextAreaField(
         _l("Raison de la réouverture"),
-        validators=[DataRequired(message=_l("Indiquez la raison.")), Length(max=5000)],
+        validators=[
+            DataRequired(message=_l("Indiquez la raison.")),
+            Length(max=MAX_TEXT, message=_l("%(max)d caractères au plus.")),
+        ],
     )
 
 

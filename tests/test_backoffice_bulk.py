@@ -236,3 +236,32 @@ def test_a_bulk_form_posted_again_or_a_reloaded_result_applies_nothing(app, clie
     assert other.get(first.request.path).status_code == 404  # one's results are one's own
     event = AuditEvent.get(AuditEvent.action == "dossier.bulk")
     assert event.details["results"] == [[dossier.id, None]]
+
+
+def test_a_refused_single_action_keeps_what_was_typed(app, client):
+    company = make_company()
+    dossier = make_dossier(DossierStatus.PROCESSING, company=company, person=make_member(company))
+    token = staff_in(client)
+    motivation = "Motivation soigneusement rédigée & <détaillée>."
+    no_decision = client.post(
+        f"/admin/dossiers/transition/{dossier.id}",
+        data={"to": "closed", "decision": "", "comment": motivation, "csrf_token": token},
+    )
+    assert no_decision.status_code == 200
+    page = no_decision.get_data(as_text=True)
+    assert "choisissez une décision" in page
+    assert "Motivation soigneusement rédigée &amp; &lt;détaillée&gt;." in page
+    too_long = client.post(
+        f"/admin/dossiers/complement/{dossier.id}",
+        data={"body": "x" * 5001, "annexes": "Bilan", "csrf_token": token},
+    )
+    page = too_long.get_data(as_text=True)
+    assert "5000 caractères au plus" in page and "Écrivez le message" not in page
+    assert "x" * 5001 in page and 'value="Bilan"' in page
+    assert status(dossier) == "processing" and not Message.select().exists()
+    long_motivation = client.post(
+        f"/admin/dossiers/transition/{dossier.id}",
+        data={"to": "closed", "decision": "granted", "comment": "y" * 5001, "csrf_token": token},
+    )
+    assert "5000 caractères au plus" in long_motivation.get_data(as_text=True)
+    assert status(dossier) == "processing"

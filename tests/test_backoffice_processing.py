@@ -291,3 +291,14 @@ def test_reopening_clears_the_decision_and_the_next_closing_has_its_own_letter(a
         _name, data = notifications.attachment_for(email)
         assert data == storage.get_storage().read(second.storage_key)
     assert second.id != first.id and Document.current_letter(closed).id == second.id
+
+
+def test_every_column_sorts_and_an_unknown_sort_is_ignored(agent, client):
+    first = make_dossier(DossierStatus.SUBMITTED, company=make_company(name="Alpha SA"))
+    second = make_dossier(DossierStatus.SUBMITTED, company=make_company(name="Zêta SA"))
+    for n in range(8):
+        assert client.get(f"/admin/dossiers/?sort={n}").status_code == 200, n
+        assert client.get(f"/admin/dossiers/?sort={n}&desc=1").status_code == 200, n
+    by_company = client.get("/admin/dossiers/?sort=2&desc=1").text
+    assert by_company.index(second.reference) < by_company.index(first.reference)
+    assert client.get("/admin/dossiers/?sort=abc").status_code == 200
