@@ -25,8 +25,10 @@ import segno
 from flask import abort, flash, make_response, redirect, request, session, url_for
 from flask_admin import AdminIndexView, expose
 from flask_admin.contrib.peewee import ModelView
+from flask_admin.model.filters import BaseDateTimeBetweenFilter, BaseDateTimeFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import to_utc
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from peewee import fn
@@ -100,10 +102,32 @@ class StaffModelView(ModelView):
         staff = current_staff()
         return staff is not None and staff.staff_role in self.allowed_roles
 
+    def get_filters(self):
+        """Dates typed in a filter are Brussels time; the database holds UTC."""
+        filters = super().get_filters()
+        for flt in filters or ():
+            is_date = isinstance(flt, BaseDateTimeFilter | BaseDateTimeBetweenFilter)
+            if is_date and not getattr(flt, "in_utc", False):  # filters may be shared: once
+                flt.clean = brussels_to_utc(flt.clean)
+                flt.in_utc = True
+        return filters
+
     def inaccessible_callback(self, name, **kwargs):
         if current_staff() is None:
             return redirect(url_for("admin.login", next=request.full_path))
         abort(403)
+
+
+def brussels_to_utc(clean):
+    """Wrap a date filter's `clean` so that its datetime(s) come out in naive UTC."""
+
+    def cleaned(value):
+        result = clean(value)
+        if isinstance(result, list | tuple):
+            return [to_utc(v) for v in result]
+        return to_utc(result)
+
+    return cleaned
 
 
 def check_lock(staff, now):

@@ -79,6 +79,11 @@ def status_formatter(view, context, model, name):
     return Markup('<span class="badge badge-info">{}</span>').format(model.state.label)
 
 
+def export_datetime(value):
+    """Brussels time, sortable as text (the database holds UTC)."""
+    return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
+
+
 def datetime_formatter(view, context, model, name):
     value = getattr(model, name)
     return format_datetime(value, "short") if value else ""
@@ -160,6 +165,8 @@ class DossierView(BulkActions, StaffModelView):
     column_formatters_export = {
         "status": lambda v, c, m, n: str(m.state.label),
         "decision": lambda v, c, m, n: str(m.decision_label or ""),
+        "submitted_at": lambda v, c, m, n: export_datetime(m.submitted_at),
+        "closed_at": lambda v, c, m, n: export_datetime(m.closed_at),
     }
     prejoined = frozenset({"Company", "ProcedureDefinition", "StaffUser"})
 

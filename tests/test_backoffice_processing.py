@@ -302,3 +302,19 @@ def test_every_column_sorts_and_an_unknown_sort_is_ignored(agent, client):
     by_company = client.get("/admin/dossiers/?sort=2&desc=1").text
     assert by_company.index(second.reference) < by_company.index(first.reference)
     assert client.get("/admin/dossiers/?sort=abc").status_code == 200
+
+
+def test_dates_are_brussels_time_in_filters_and_exports(agent, client):
+    from datetime import datetime
+
+    dossier = make_dossier(DossierStatus.SUBMITTED)
+    # 10:30 UTC on a winter day is 11:30 in Brussels
+    Dossier.update(submitted_at=datetime(2026, 1, 15, 10, 30)).where(
+        Dossier.id == dossier.id
+    ).execute()
+    # the "Soumis entre" filter: the sixth of the list (index 5)
+    inside = client.get("/admin/dossiers/?flt0_5=2026-01-15+11:00:00+to+2026-01-15+12:00:00")
+    outside = client.get("/admin/dossiers/?flt0_5=2026-01-15+10:00:00+to+2026-01-15+11:00:00")
+    assert dossier.reference in inside.text and dossier.reference not in outside.text
+    csv = client.get("/admin/dossiers/export/csv/").get_data(as_text=True)
+    assert "2026-01-15 11:30" in csv and "10:30" not in csv
