@@ -130,6 +130,16 @@ def brussels_to_utc(clean):
     return cleaned
 
 
+def safe_next(target):
+    """`target` if it is a back-office page of this site (the page asked before the login),
+    else None: never another host, never the login pages themselves."""
+    if not target or not target.startswith("/admin/") or target.startswith("/admin/log"):
+        return None
+    if "//" in target or "\\" in target or any(ord(c) < 32 for c in target):
+        return None
+    return target[:500]
+
+
 def check_lock(staff, now):
     return staff is not None and staff.locked_until is not None and staff.locked_until > now
 
@@ -257,7 +267,11 @@ class StaffIndexView(AdminIndexView):
                 audit("staff.login_failed", staff, reason="locked")
                 flash(_("Trop d'essais : ce compte est bloqué quelques minutes."), "error")
             elif staff and staff.active and verify_password(staff, form.password.data):
-                session[PENDING_KEY] = {"staff_id": staff.id, "at": int(time.time())}
+                session[PENDING_KEY] = {
+                    "staff_id": staff.id,
+                    "at": int(time.time()),
+                    "next": safe_next(request.args.get("next")),
+                }
                 return redirect(url_for(".login_code" if staff.totp_secret else ".login_enrol"))
             else:
                 if staff:
@@ -293,6 +307,7 @@ class StaffIndexView(AdminIndexView):
         counts toward the lock-out."""
         form = TotpCodeForm()
         if form.validate_on_submit():
+            destination = (session.get(PENDING_KEY) or {}).get("next") or url_for(".index")
             step = matching_step(secret, form.code.data, time.time())
             if step is None:
                 refused = "totp"
@@ -301,7 +316,7 @@ class StaffIndexView(AdminIndexView):
             if refused is None:
                 if enrolling:
                     flash(_("La double authentification est activée pour votre compte."), "success")
-                return redirect(url_for(".index"))
+                return redirect(destination)
             if refused == "enrolled":
                 return redirect(url_for(".login_code"))
             if count_failure(staff, refused):

@@ -3,7 +3,7 @@ the pending-password state, and the `flask staff` commands that manage the accou
 
 import re
 import time
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 import pyotp
 import pytest
@@ -417,3 +417,32 @@ def test_cli_lists_staff(app, runner):
     assert first.startswith("a@guichet.test") and "admin" in first and "TOTP actif" in first
     assert second.startswith("b@guichet.test") and "TOTP à activer" in second
     assert "désactivé" in second
+
+
+@pytest.mark.parametrize(
+    ("asked", "landing"),
+    [
+        ("/admin/dossiers/?flt0_0=submitted", "/admin/dossiers/?flt0_0=submitted"),
+        ("//evil.example/admin/", "/admin/"),
+        ("https://evil.example/admin/", "/admin/"),
+        ("/admin/login/code/", "/admin/"),
+    ],
+)
+def test_the_login_returns_to_the_page_asked_on_this_site_only(app, client, asked, landing):
+    staff = enrolled_staff()
+    if asked.startswith("/admin/dossiers/"):
+        sent = client.get(asked)
+        assert "/admin/login/" in sent.headers["Location"]
+        login_url = sent.headers["Location"]
+    else:
+        login_url = "/admin/login/?" + urlencode({"next": asked})
+    page = client.get(login_url)
+    client.post(
+        login_url,
+        data={"email": staff.email, "password": STAFF_PASSWORD, "csrf_token": csrf_from(page.text)},
+    )
+    done = submit_code(client, CODE_URL, pyotp.TOTP(staff.totp_secret).now())
+    assert done.status_code == 302
+    assert urlsplit(done.headers["Location"]).netloc in ("", "localhost")
+    target = urlsplit(done.headers["Location"])
+    assert target.path + (f"?{target.query}" if target.query else "") == landing
