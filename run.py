@@ -8,7 +8,7 @@ import logging
 import os
 import sys
 
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_babel import Babel, get_locale
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -26,6 +26,7 @@ import procedures
 import sms
 import sources
 import storage
+from backoffice import errors as backoffice_errors
 from backoffice import staff_cli
 from config import Config, ConfigError, load_config
 
@@ -72,6 +73,14 @@ def create_app(config=None):
     portal.init_app(app)
     backoffice.init_app(app)
     staff_cli.init_app(app)
+
+    def error_page(error):
+        if request.path.startswith("/admin"):
+            return backoffice_errors.error_page(error)
+        return portal.error_page(error)
+
+    for code in (400, 401, 403, 404, 405, 409, 413, 429, 500):
+        app.register_error_handler(code, error_page)
 
     @app.after_request
     def _security_headers(response):

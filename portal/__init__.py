@@ -1,6 +1,6 @@
 """The applicant side: home, "Mes dossiers", the dossier page, health and development pages."""
 
-from flask import render_template, request
+from flask import render_template
 from flask_babel import lazy_gettext as _l
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -54,8 +54,6 @@ def error_page(error):
     """A clean page in the user's language; the JSON health endpoint keeps its own body."""
     if not isinstance(error, HTTPException):
         error = InternalServerError()
-    if request.path.startswith("/admin"):
-        return error
     title, message = ERRORS.get(error.code, ERRORS[500])
     if error.description != type(error).description:
         message = error.description
@@ -65,8 +63,6 @@ def error_page(error):
 def init_app(app):
     app.add_template_global(status_label)
     app.add_template_global(current_membership)
-    for code in (400, 401, 403, 404, 405, 409, 413, 429, 500):
-        app.register_error_handler(code, error_page)
     app.register_blueprint(home.bp)
     app.register_blueprint(dossiers.bp)
     app.register_blueprint(health.bp)

@@ -123,3 +123,29 @@ def test_dossiers_are_never_created_edited_or_deleted_by_staff(app, client):
     after = Dossier.get_by_id(dossier.id)
     assert (after.status, after.reference) == ("submitted", dossier.reference)
     assert Dossier.select().count() == 1
+
+
+@pytest.mark.parametrize(
+    ("role", "url", "code", "title"),
+    [
+        (StaffRole.AGENT, "/admin/persons/", 403, "Accès refusé"),
+        (StaffRole.AGENT, "/admin/dossiers/receipt/999", 404, "Introuvable"),
+        (StaffRole.ADMIN, "/admin/definitions/preview/999", 404, "Introuvable"),
+        (StaffRole.HELPDESK, "/admin/memberships/reset-email/999", 404, "Introuvable"),
+    ],
+)
+def test_error_pages_are_french_inside_the_back_office(app, client, role, url, code, title):
+    login_staff(client, make_staff(role))
+    response = client.get(url)
+    assert response.status_code == code
+    page = response.get_data(as_text=True)
+    assert f'<h1 class="h3">{title}</h1>' in page
+    assert "Tableau de bord" in page and "Se déconnecter" in page  # the back-office layout
+    assert "Not Found" not in page and "Forbidden" not in page
+
+
+def test_portal_errors_keep_the_portal_page(client):
+    response = client.get("/dossiers/999999")
+    assert response.status_code in (302, 404)
+    missing = client.get("/nowhere")
+    assert missing.status_code == 404 and "Guichet — back-office" not in missing.text
