@@ -326,6 +326,9 @@ class DossierView(BulkActions, StaffModelView):
         parts = ([receipt] if receipt else []) + list(
             Annex.select().where(Annex.dossier == dossier).order_by(Annex.uploaded_at, Annex.id)
         )
+        if not parts:
+            flash(_("Ce dossier n'a encore ni accusé de réception ni annexe à rassembler."), "info")
+            return self.back(dossier)
         for part in parts:
             data = store.read(part.storage_key)
             if storage.sha256_of(data) != part.sha256:
@@ -401,6 +404,7 @@ def detail_context(dossier):
         .order_by(StatusChange.created_at, StatusChange.id),
         "annexes": Annex.select().where(Annex.dossier == dossier).order_by(Annex.uploaded_at),
         "thread": Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
+        "has_parts": Annex.select().where(Annex.dossier == dossier).exists(),
         "signature": Signature.get_or_none(Signature.dossier == dossier),
         "receipt": Document.latest(dossier, Document.RECEIPT),
         "letter": Document.current_letter(dossier),

@@ -99,6 +99,10 @@ def test_bundle_merges_receipt_and_annexes(agent, client, app):
     response = client.get(f"/admin/dossiers/bundle/{dossier.id}")
     assert response.status_code == 200
     assert len(PdfReader(io.BytesIO(response.data)).pages) == 5
+    empty = make_dossier(DossierStatus.SUBMITTED)
+    assert "en un PDF" not in text(detail(client, empty))
+    refused = client.get(f"/admin/dossiers/bundle/{empty.id}", follow_redirects=True)
+    assert "ni accusé de réception ni annexe" in text(refused)
 
 
 def test_assignment_is_for_supervisors(app, client):
