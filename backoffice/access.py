@@ -72,8 +72,12 @@ def _digits_only(value):
 
 
 class StaffLoginForm(FlaskForm):
-    email = EmailField(_l("Adresse e-mail"), validators=[DataRequired()])
-    password = PasswordField(_l("Mot de passe"), validators=[DataRequired()])
+    email = EmailField(
+        _l("Adresse e-mail"), validators=[DataRequired(_l("Indiquez votre adresse e-mail."))]
+    )
+    password = PasswordField(
+        _l("Mot de passe"), validators=[DataRequired(_l("Indiquez votre mot de passe."))]
+    )
 
 
 class TotpCodeForm(FlaskForm):

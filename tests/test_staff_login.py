@@ -446,3 +446,12 @@ def test_the_login_returns_to_the_page_asked_on_this_site_only(app, client, aske
     assert urlsplit(done.headers["Location"]).netloc in ("", "localhost")
     target = urlsplit(done.headers["Location"])
     assert target.path + (f"?{target.query}" if target.query else "") == landing
+
+
+def test_an_empty_login_form_says_what_is_missing(app, client):
+    page = client.get("/admin/login/")
+    response = client.post(
+        "/admin/login/", data={"email": "", "password": "", "csrf_token": csrf_from(page.text)}
+    )
+    assert "Indiquez votre adresse e-mail." in text(response)
+    assert "Indiquez votre mot de passe." in text(response)
