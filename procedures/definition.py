@@ -197,6 +197,46 @@ def _path_text(path):
     )
 
 
+# PyYAML's (libyaml's) problems, told in French; anything else is quoted as it comes.
+YAML_PROBLEMS = (
+    ("tab character", "tabulation interdite : indentez avec des espaces"),
+    (
+        "cannot start any token",
+        "caractère interdit à cet endroit (une tabulation ? indentez avec des espaces)",
+    ),
+    (
+        "did not find expected key",
+        "indentation incohérente : une clé est attendue ici, alignée sur celles du même niveau",
+    ),
+    (
+        "did not find expected '-' indicator",
+        "indentation incohérente : un élément de liste (« - ») est attendu ici",
+    ),
+    (
+        "mapping values are not allowed",
+        "« : » inattendu (une valeur contenant « : » doit être entre guillemets)",
+    ),
+    ("found unexpected end of stream", "fin du texte atteinte avant la fin d'un élément"),
+    ("did not find expected ',' or ']'", "liste entre [ ] non refermée"),
+    ("did not find expected ',' or '}'", "objet entre { } non refermé"),
+    ("found undefined alias", "alias (*nom) inconnu"),
+)
+OPENED = {
+    "while scanning a quoted scalar": "guillemet ouvert",
+    "while parsing a flow sequence": "« [ » ouvert",
+    "while parsing a flow mapping": "« { » ouvert",
+}
+
+
+def yaml_problem_text(exc):
+    problem = exc.problem or ""
+    text = next((fr for en, fr in YAML_PROBLEMS if en in problem), problem)
+    opened = OPENED.get(exc.context or "")
+    if opened and exc.context_mark is not None:
+        text += f" ({opened} à la ligne {exc.context_mark.line + 1})"
+    return f"YAML invalide : {text}"
+
+
 def load_document(text):
     """(data, line map) of a YAML text, or DefinitionError for syntax errors and duplicates."""
     loader = _LineLoader(text)
@@ -206,7 +246,7 @@ def load_document(text):
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         raise DefinitionError(
-            [Problem("", mark.line + 1 if mark else None, f"YAML invalide : {exc.problem}")]
+            [Problem("", mark.line + 1 if mark else None, yaml_problem_text(exc))]
         ) from None
     finally:
         loader.dispose()

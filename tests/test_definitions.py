@@ -89,6 +89,23 @@ def test_yaml_syntax_error_names_the_line():
     assert problem.line in (line, line + 1)
 
 
+@pytest.mark.parametrize(
+    ("text", "message", "line"),
+    [
+        ("a: 1\n\tb: 2\n", "tabulation interdite : indentez avec des espaces", 2),
+        ("a:\n\t- b\n", "indentez avec des espaces", 2),
+        ("a:\n  b: 1\n c: 2\n", "indentation incohérente", 3),
+        ('a: 1\nb: "ouvert\nc: 2\nd: 3\n', "(guillemet ouvert à la ligne 2)", 5),
+        ("a: [1, 2\nb: 3\n", "(« [ » ouvert à la ligne 1)", 2),
+        ("titre: Agence: placement\n", "« : » inattendu", 1),
+    ],
+)
+def test_yaml_mistakes_are_told_in_french_with_where_they_began(text, message, line):
+    [problem] = problems_of(text)
+    assert problem.message.startswith("YAML invalide : ") and message in problem.message
+    assert problem.line == line
+
+
 def test_unknown_field_type_names_path_and_line():
     [problem] = problems_of(BASE.replace("type: yesno", "type: oui_non"))
     assert "type de champ inconnu « oui_non »" in problem.message
