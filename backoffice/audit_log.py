@@ -1,6 +1,7 @@
 """The audit log in the back-office (administrators and supervisors): read-only, newest first.
 AuditEvent is append-only: nothing here creates, edits or deletes a row."""
 
+from flask import g
 from flask_admin.contrib.peewee.filters import FilterEqual, FilterLike
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -8,7 +9,7 @@ from peewee import JOIN
 
 from backoffice.access import StaffModelView
 from backoffice.columns import datetime_column
-from models import ActorKind, AuditEvent, Person, StaffRole, StaffUser
+from models import ActorKind, AuditEvent, Dossier, Person, StaffRole, StaffUser
 
 ACTOR_KIND_LABELS = {
     ActorKind.APPLICANT: _l("Usager"),
@@ -32,12 +33,39 @@ def actor_kind_column(view, context, model, name):
         return model.actor_kind
 
 
+TARGET_LABELS = {
+    "Dossier": _l("Dossier"),
+    "Company": _l("Entreprise"),
+    "Person": _l("Personne"),
+    "Membership": _l("Accès"),
+    "StaffUser": _l("Membre du personnel"),
+    "ProcedureDefinition": _l("Formulaire"),
+    "OutboxMessage": _l("E-mail"),
+}
+LONGEST_DETAIL = 200
+
+
 def target_column(view, context, model, name):
-    return f"{model.target_type} {model.target_id}" if model.target_type else ""
+    if not model.target_type:
+        return ""
+    label = TARGET_LABELS.get(model.target_type, model.target_type)
+    if model.target_type == "Dossier":
+        reference = g.get("audit_references", {}).get(model.target_id)
+        if reference:
+            return f"{label} {reference}"
+    return f"{label} n° {model.target_id}"
 
 
 def details_column(view, context, model, name):
-    return "; ".join(f"{key} : {value}" for key, value in sorted((model.details or {}).items()))
+    parts = []
+    for key, value in sorted((model.details or {}).items()):
+        if key == "results" and isinstance(value, list):  # a bulk action's per-dossier outcome
+            value = _("%(n)s dossier(s)", n=len(value))
+        text = str(value)
+        if len(text) > LONGEST_DETAIL:
+            text = text[:LONGEST_DETAIL] + "…"
+        parts.append(f"{key} : {text}")
+    return "; ".join(parts)
 
 
 class AuditLogView(StaffModelView):
@@ -88,7 +116,7 @@ class AuditLogView(StaffModelView):
     }
 
     def search_placeholder(self):
-        return _("Identifiant exact de la cible")
+        return _("Référence d'un dossier ou identifiant de la cible")
 
     def get_query(self):
         return (
@@ -103,10 +131,30 @@ class AuditLogView(StaffModelView):
         return self.get_query().where(AuditEvent.id == id).first()
 
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
-        """The search box finds a target by its exact id (a LIKE would find 12 for 1)."""
+        """The search box finds a target by its exact id (a LIKE would find 12 for 1) or a
+        dossier by its reference; the dossiers' references are read in one query."""
         count, query = super().get_list(
             page, sort_column, sort_desc, None, filters, execute=False, page_size=page_size
         )
         if search and search.strip():
-            query = query.where(AuditEvent.target_id == search.strip())
-        return count, (list(query.execute()) if execute else query)
+            wanted = search.strip()
+            dossier = Dossier.get_or_none(Dossier.reference == wanted.upper())
+            if dossier is not None:
+                query = query.where(
+                    AuditEvent.target_type == "Dossier", AuditEvent.target_id == str(dossier.id)
+                )
+            else:
+                query = query.where(AuditEvent.target_id == wanted)
+        if not execute:
+            return count, query
+        rows = list(query.execute())
+        ids = {r.target_id for r in rows if r.target_type == "Dossier" and r.target_id.isdigit()}
+        references = (
+            Dossier.select(Dossier.id, Dossier.reference)
+            .where(Dossier.id.in_([int(i) for i in ids]), Dossier.reference.is_null(False))
+            .tuples()
+            if ids
+            else []
+        )
+        g.audit_references = {str(id_): reference for id_, reference in references}
+        return count, rows

@@ -408,6 +408,9 @@ def test_audit_log_lists_newest_first_with_filters_and_target_search(app, client
     assert "staff.login" not in text(client.get("/admin/audit/?flt0_2=applicant"))
     by_target = text(client.get(f"/admin/audit/?search={dossier.id}"))
     assert "dossier.transition" in by_target and "staff.login" not in by_target
+    by_reference = text(client.get(f"/admin/audit/?search={dossier.reference.lower()}"))
+    assert "dossier.transition" in by_reference and "staff.login" not in by_reference
+    assert f"Dossier {dossier.reference}" in page and "Membre du personnel n°" in page
     tomorrow = (utcnow() + timedelta(days=1)).strftime("%Y-%m-%d+%H:%M:%S")
     later = text(client.get(f"/admin/audit/?flt0_5={tomorrow}"))
     assert "dossier.transition" not in later
