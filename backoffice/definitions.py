@@ -55,6 +55,15 @@ def newer_published(row):
     )
 
 
+def same_text(a, b):
+    """Equal but for line endings and trailing blanks."""
+
+    def norm(text):
+        return [line.rstrip() for line in text.replace("\r\n", "\n").strip().split("\n")]
+
+    return norm(a) == norm(b)
+
+
 def with_version(text, version):
     """The YAML with its top-level `version:` set to `version` (comments and layout kept)."""
     return VERSION_LINE.sub(lambda m: f"{m.group(1)}{version}", text, count=1)
@@ -65,6 +74,18 @@ def continuity_problems(latest, definition, text):
     stay, the version is the next number, the title fits its column."""
     _data, lines = load_document(text)
     problems = []
+    if same_text(with_version(text, latest.version), latest.yaml_text):
+        problems.append(
+            Problem(
+                "",
+                None,
+                _(
+                    "ce texte est identique à la version %(version)s : changez-le avant de "
+                    "l'enregistrer comme nouvelle version",
+                    version=latest.version,
+                ),
+            )
+        )
     if definition.code != latest.code:
         problems.append(
             Problem(

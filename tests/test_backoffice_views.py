@@ -231,6 +231,19 @@ def test_code_prefix_and_version_must_follow(app, client, change, message):
     assert ProcedureDefinition.select().count() == 1
 
 
+def test_a_copy_of_the_latest_version_is_not_saved_again(app, client):
+    as_staff(client, ADMIN)
+    url = "/admin/definitions/new-version/enregistrement"
+    make_definition()
+    client.post(url, data={"csrf_token": token(client), "yaml_text": V2})
+    assert ProcedureDefinition.select().count() == 2
+    again = client.post(  # the editor page, back in the history, sent once more
+        url, data={"csrf_token": token(client), "yaml_text": V2.replace("version: 2", "version: 3")}
+    )
+    assert "identique à la version 2" in text(again)
+    assert ProcedureDefinition.select().count() == 2
+
+
 def test_new_version_saved_unpublished_previewed_then_published(app, client):
     v1 = make_definition()
     company = make_company()
@@ -288,9 +301,8 @@ def test_older_version_cannot_be_published_over_a_newer_one(app, client):
     as_staff(client, ADMIN)
     url = "/admin/definitions/new-version/enregistrement"
     client.post(url, data={"csrf_token": token(client), "yaml_text": V2})
-    client.post(
-        url, data={"csrf_token": token(client), "yaml_text": V2.replace("version: 2", "version: 3")}
-    )
+    v3_text = V2.replace("version: 2", "version: 3").replace("Remarque", "Remarque libre")
+    client.post(url, data={"csrf_token": token(client), "yaml_text": v3_text})
     v2 = ProcedureDefinition.get(version=2)
     v3 = ProcedureDefinition.get(version=3)
     client.post(f"/admin/definitions/publish/{v3.id}", data={"csrf_token": token(client)})
