@@ -120,7 +120,11 @@ class BulkActions:
                 processing.BulkReopenForm,
                 _("Rouvrir"),
                 lambda form: (
-                    lambda d: processing.transition(d, DossierStatus.PROCESSING, form.comment.data)
+                    lambda d: (
+                        processing.transition(d, DossierStatus.PROCESSING, form.comment.data)
+                        if d.state == DossierStatus.CLOSED
+                        else _("le dossier n'est pas clôturé : il n'y a rien à rouvrir.")
+                    )
                 ),
             ),
             "complement": (

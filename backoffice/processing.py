@@ -140,6 +140,8 @@ def transition(dossier, to, comment=None, decision=None):
 def explain(error, dossier, to):
     """A refused transition told in the staff member's language."""
     if error.reason == "role":
+        if dossier.state == DossierStatus.CLOSED:
+            return _("seul un superviseur rouvre un dossier clôturé.")
         return _("votre rôle ne permet pas ce changement.")
     if error.reason == "reason_required":
         return _("indiquez la raison.")

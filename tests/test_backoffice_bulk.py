@@ -98,6 +98,7 @@ def test_supervisor_bulk_reopens(app, client):
     assert "Indiquez la raison." in text(bulk(client, token, "reopen", closed, comment=""))
     result = bulk(client, token, "reopen", [*closed, submitted], comment="Recours gracieux.")
     assert "2 faits" in text(result) and "1 refusé" in text(result)
+    assert "n'est pas clôturé : il n'y a rien à rouvrir" in text(result)
     assert [status(d) for d in closed] == ["processing", "processing"]
     assert status(submitted) == "submitted"
 
@@ -265,3 +266,11 @@ def test_a_refused_single_action_keeps_what_was_typed(app, client):
     )
     assert "5000 caractères au plus" in long_motivation.get_data(as_text=True)
     assert status(dossier) == "processing"
+
+
+def test_an_agent_processing_a_closed_dossier_is_told_it_is_a_reopening(app, client):
+    closed = make_dossier(DossierStatus.CLOSED)
+    token = staff_in(client)
+    result = action(client, token, "process", [closed])
+    assert "seul un superviseur rouvre un dossier clôturé" in text(result)
+    assert status(closed) == "closed"
