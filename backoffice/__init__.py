@@ -21,7 +21,13 @@ from models import (
     ProcedureDefinition,
 )
 
-bp = Blueprint("backoffice", __name__, template_folder="templates")
+bp = Blueprint(
+    "backoffice",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/admin-static",
+)
 
 
 def init_app(app):

@@ -18,7 +18,14 @@ from helpers import (
 )
 from models import Dossier, DossierStatus, StaffRole
 
-OPEN = {"admin.login", "admin.login_code", "admin.login_enrol", "admin.logout", "admin.static"}
+OPEN = {
+    "admin.login",
+    "admin.login_code",
+    "admin.login_enrol",
+    "admin.logout",
+    "admin.static",
+    "backoffice.static",
+}
 SAMPLE = {"code": "enregistrement", "kind": "close", "export_type": "csv"}
 
 

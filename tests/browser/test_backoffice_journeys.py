@@ -228,3 +228,16 @@ def test_admin_publishes_a_new_version_used_by_new_dossiers_only(live_server, br
     member.get_by_role("link", name="Demandeur et personne de contact").click()
     expect(member.get_by_label(new_label)).to_be_visible()
     expect(member.get_by_text(old_label)).to_have_count(0)
+
+
+def test_date_filter_picker_speaks_french(live_server, browser):
+    make_dossier(DossierStatus.SUBMITTED)
+    page = staff_login(browser, live_server.url, make_staff(StaffRole.AGENT))
+    page.goto(live_server.url + "/admin/dossiers/")
+    page.get_by_role("link", name="Ajouter un filtre").click()
+    page.locator(".field-filters").get_by_text("Soumis entre").click()
+    page.locator("input.filter-val").last.click()
+    picker = page.locator(".daterangepicker").last
+    expect(picker).to_contain_text("Appliquer")
+    expect(picker).to_contain_text("lu")
+    expect(picker).not_to_contain_text("Apply")
