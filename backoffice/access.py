@@ -271,11 +271,10 @@ class StaffIndexView(AdminIndexView):
                 audit("staff.login_failed", staff, reason="locked")
                 flash(_("Trop d'essais : ce compte est bloqué quelques minutes."), "error")
             elif staff and staff.active and verify_password(staff, form.password.data):
-                session[PENDING_KEY] = {
-                    "staff_id": staff.id,
-                    "at": int(time.time()),
-                    "next": safe_next(request.args.get("next")),
-                }
+                pending = {"staff_id": staff.id, "at": int(time.time())}
+                if target := safe_next(request.args.get("next")):
+                    pending["next"] = target
+                session[PENDING_KEY] = pending
                 return redirect(url_for(".login_code" if staff.totp_secret else ".login_enrol"))
             else:
                 if staff:
