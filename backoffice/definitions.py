@@ -4,19 +4,19 @@ will meet it, publish it. Versions never change once saved: a correction is a ne
 
 import re
 
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_admin.model.template import EndpointLinkRowAction, LinkRowAction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from peewee import IntegrityError
+from peewee import IntegrityError, fn
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from backoffice.access import StaffModelView, audit
-from backoffice.columns import datetime_column, yes_no_column
+from backoffice.columns import datetime_column
 from backoffice.preview import ConditionText, source_label, start_role_label, type_label
 from models import ProcedureDefinition, StaffRole, write_transaction
 from procedures import definition_of
@@ -168,6 +168,28 @@ def save_version(latest, text):
     return row
 
 
+def in_force():
+    """{code: version} of the published version that new dossiers take, once per request."""
+    if "definitions_in_force" not in g:
+        g.definitions_in_force = dict(
+            ProcedureDefinition.select(
+                ProcedureDefinition.code, fn.MAX(ProcedureDefinition.version)
+            )
+            .where(ProcedureDefinition.published == True)  # noqa: E712
+            .group_by(ProcedureDefinition.code)
+            .tuples()
+        )
+    return g.definitions_in_force
+
+
+def published_column(view, context, model, name):
+    if not model.published:
+        return _("non")
+    if in_force().get(model.code) == model.version:
+        return _("oui — en vigueur")
+    return _("oui — remplacée")
+
+
 def new_version_url(action, row_id, row):
     return url_for(".new_version_view", code=row.code)
 
@@ -191,7 +213,7 @@ class DefinitionView(StaffModelView):
         ProcedureDefinition.published,
     )
     column_formatters = {
-        "published": yes_no_column,
+        "published": published_column,
         "published_at": datetime_column,
         "created_at": datetime_column,
     }

@@ -313,6 +313,8 @@ def test_older_version_cannot_be_published_over_a_newer_one(app, client):
     )
     assert "plus récente est déjà publiée" in text(response)
     assert not ProcedureDefinition.get_by_id(v2.id).published
+    listing = text(client.get("/admin/definitions/"))
+    assert listing.count("oui — en vigueur") == 1 and listing.count("oui — remplacée") == 1
 
 
 def test_shipped_definitions_preview(app, client):
