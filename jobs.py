@@ -11,6 +11,7 @@ import click
 from flask import current_app
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 
+import database
 import models
 import notifications
 from procedures import receipts, reminders
@@ -44,6 +45,9 @@ class Jobs:
         )
         self.huey.periodic_task(crontab(minute="0", hour="7"), name="report_reminders")(
             self.in_app(send_report_reminders)
+        )
+        self.huey.periodic_task(crontab(minute="30", hour="3"), name="refresh_statistics")(
+            self.in_app(database.refresh_statistics)
         )
 
     def in_app(self, fn):

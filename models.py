@@ -420,13 +420,15 @@ class Dossier(BaseModel):
     archived = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
-    submitted_at = DateTimeField(null=True)
+    # indexed: the staff list reads it newest first, in index order
+    submitted_at = DateTimeField(null=True, index=True)
     closed_at = DateTimeField(null=True)
 
     class Meta:
         indexes = (
             (("company", "archived", "updated_at"), False),
             (("status", "submitted_at"), False),
+            (("status", "updated_at"), False),  # the dashboard's "waiting for N days"
             (("assigned_to", "status"), False),
             (("definition", "status"), False),
         )

@@ -19,16 +19,21 @@ OPEN = [s.value for s in STAFF_STATUSES if s != DossierStatus.CLOSED]
 
 
 def counts_by_status_and_procedure():
+    """{procedure title: {status: count}}: counted per definition version on the covering
+    (definition, status) index, then added up by title (the versions of one procedure)."""
     rows = (
-        Dossier.select(Dossier.status, ProcedureDefinition.title, fn.COUNT(Dossier.id))
-        .join(ProcedureDefinition)
+        Dossier.select(Dossier.definition, Dossier.status, fn.COUNT(Dossier.id))
         .where(Dossier.status.in_([s.value for s in STAFF_STATUSES]))
-        .group_by(Dossier.status, ProcedureDefinition.title)
+        .group_by(Dossier.definition, Dossier.status)
         .tuples()
     )
+    titles = dict(
+        ProcedureDefinition.select(ProcedureDefinition.id, ProcedureDefinition.title).tuples()
+    )
     table = {}
-    for status, title, count in rows:
-        table.setdefault(title, {})[status] = count
+    for definition_id, status, count in rows:
+        counts = table.setdefault(titles[definition_id], {})
+        counts[status] = counts.get(status, 0) + count
     return table
 
 
