@@ -10,7 +10,9 @@ import sys
 
 from flask import Flask, current_app, request
 from flask_babel import Babel, get_locale
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import auth
@@ -45,6 +47,31 @@ def select_locale():
     return current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
+# Error pages: one wording for the portal and the back-office (each draws its own layout).
+ERRORS = {
+    400: (
+        _l("Requête invalide"),
+        _l("La requête n'a pas pu être traitée. Rechargez la page et réessayez."),
+    ),
+    401: (_l("Connexion nécessaire"), _l("Connectez-vous pour accéder à cette page.")),
+    403: (_l("Accès refusé"), _l("Vous n'avez pas les droits nécessaires pour cette page.")),
+    404: (_l("Page introuvable"), _l("Cette page n'existe pas ou vous n'y avez pas accès.")),
+    405: (_l("Méthode non autorisée"), _l("Cette action n'est pas possible sur cette page.")),
+    409: (_l("Conflit"), _l("Une autre modification a eu lieu entre-temps. Rechargez la page.")),
+    413: (_l("Fichier trop volumineux"), _l("Le fichier envoyé dépasse la taille autorisée.")),
+    429: (
+        _l("Trop de demandes"),
+        _l("Vous avez fait trop de demandes en peu de temps. Patientez une minute et réessayez."),
+    ),
+    500: (
+        _l("Erreur interne"),
+        _l(
+            "Une erreur s'est produite de notre côté. Elle a été enregistrée ; réessayez plus tard."
+        ),
+    ),
+}
+
+
 def create_app(config=None):
     """Build the application; `config` is a Config object, a config name, or None (GUICHET_ENV)."""
     cfg = config if isinstance(config, Config) else load_config(config)
@@ -75,11 +102,16 @@ def create_app(config=None):
     staff_cli.init_app(app)
 
     def error_page(error):
-        if request.path.startswith("/admin"):
-            return backoffice_errors.error_page(error)
-        return portal.error_page(error)
+        """One wording for both sides; each side draws the page in its own layout."""
+        if not isinstance(error, HTTPException):
+            error = InternalServerError()
+        title, message = ERRORS.get(error.code, ERRORS[500])
+        if error.description != type(error).description:
+            message = error.description  # a message written for this case
+        side = backoffice_errors if request.path.startswith("/admin") else portal
+        return side.error_page(error.code, title, message)
 
-    for code in (400, 401, 403, 404, 405, 409, 413, 429, 500):
+    for code in ERRORS:
         app.register_error_handler(code, error_page)
 
     @app.after_request

@@ -1,8 +1,6 @@
 """The applicant side: home, "Mes dossiers", the dossier page, health and development pages."""
 
 from flask import render_template
-from flask_babel import lazy_gettext as _l
-from werkzeug.exceptions import HTTPException, InternalServerError
 
 from models import DossierStatus
 from portal import (
@@ -22,42 +20,14 @@ from portal import (
 )
 from portal.access import current_membership
 
-ERRORS = {
-    400: (
-        _l("Requête invalide"),
-        _l("La requête n'a pas pu être traitée. Rechargez la page et réessayez."),
-    ),
-    401: (_l("Connexion nécessaire"), _l("Connectez-vous pour accéder à cette page.")),
-    403: (_l("Accès refusé"), _l("Vous n'avez pas les droits nécessaires pour cette page.")),
-    404: (_l("Page introuvable"), _l("Cette page n'existe pas ou vous n'y avez pas accès.")),
-    405: (_l("Méthode non autorisée"), _l("Cette action n'est pas possible sur cette page.")),
-    409: (_l("Conflit"), _l("Une autre modification a eu lieu entre-temps. Rechargez la page.")),
-    413: (_l("Fichier trop volumineux"), _l("Le fichier envoyé dépasse la taille autorisée.")),
-    429: (
-        _l("Trop de demandes"),
-        _l("Vous avez fait trop de demandes en peu de temps. Patientez une minute et réessayez."),
-    ),
-    500: (
-        _l("Erreur interne"),
-        _l(
-            "Une erreur s'est produite de notre côté. Elle a été enregistrée ; réessayez plus tard."
-        ),
-    ),
-}
-
 
 def status_label(code):
     return DossierStatus(code).label
 
 
-def error_page(error):
-    """A clean page in the user's language; the JSON health endpoint keeps its own body."""
-    if not isinstance(error, HTTPException):
-        error = InternalServerError()
-    title, message = ERRORS.get(error.code, ERRORS[500])
-    if error.description != type(error).description:
-        message = error.description
-    return render_template("errors/error.html", title=title, message=message), error.code
+def error_page(code, title, message):
+    """The portal's error page, in the user's language (run.py picks the words)."""
+    return render_template("errors/error.html", title=title, message=message), code
 
 
 def init_app(app):

@@ -136,9 +136,9 @@ def test_dossiers_are_never_created_edited_or_deleted_by_staff(app, client):
     ("role", "url", "code", "title"),
     [
         (StaffRole.AGENT, "/admin/persons/", 403, "Accès refusé"),
-        (StaffRole.AGENT, "/admin/dossiers/receipt/999", 404, "Introuvable"),
-        (StaffRole.ADMIN, "/admin/definitions/preview/999", 404, "Introuvable"),
-        (StaffRole.HELPDESK, "/admin/memberships/reset-email/999", 404, "Introuvable"),
+        (StaffRole.AGENT, "/admin/dossiers/receipt/999", 404, "Page introuvable"),
+        (StaffRole.ADMIN, "/admin/definitions/preview/999", 404, "Page introuvable"),
+        (StaffRole.HELPDESK, "/admin/memberships/reset-email/999", 404, "Page introuvable"),
     ],
 )
 def test_error_pages_are_french_inside_the_back_office(app, client, role, url, code, title):
