@@ -7,6 +7,7 @@ go through these models, and the state of a dossier only changes through `Dossie
 import enum
 import json
 import secrets
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -109,9 +110,16 @@ class Person(UserMixin, BaseModel):
         )
 
 
+def fold(text):
+    """Lower case without accents, for searches that find "Liège" when "liege" is typed."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
 class Company(BaseModel):
     enterprise_number = CharField(max_length=10, unique=True)
     name = CharField(max_length=300, index=True)
+    search_name = CharField(max_length=300, default="", index=True)  # fold(name), kept by save()
     legal_form = CharField(max_length=10, null=True)
     legal_form_label = CharField(max_length=200, null=True)
     legal_situation = CharField(max_length=200, null=True)
@@ -122,6 +130,10 @@ class Company(BaseModel):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        self.search_name = fold(self.name)
+        return super().save(*args, **kwargs)
 
     @classmethod
     def from_register(cls, record):

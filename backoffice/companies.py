@@ -18,7 +18,15 @@ import verification
 from auth import current_staff
 from backoffice.access import StaffModelView, audit
 from backoffice.columns import datetime_column, yes_no_column
-from models import Company, Membership, OutboxMessage, Person, StaffRole, write_transaction
+from models import (
+    Company,
+    Membership,
+    OutboxMessage,
+    Person,
+    StaffRole,
+    fold,
+    write_transaction,
+)
 
 DIRECTORY_ROLES = frozenset({StaffRole.HELPDESK, StaffRole.SUPERVISOR, StaffRole.ADMIN})
 HELPDESK_ACTION_ROLES = frozenset({StaffRole.HELPDESK})
@@ -147,10 +155,13 @@ class DirectoryView(StaffModelView):
     def search_placeholder(self):
         return str(self.search_hint)
 
+    fold_search = False  # the searched text columns hold folded text (see models.fold)
+
     def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
-        return super().get_list(
-            page, sort_column, sort_desc, as_typed_number(search), filters, execute, page_size
-        )
+        search = as_typed_number(search)
+        if search and self.fold_search:
+            search = fold(search)
+        return super().get_list(page, sort_column, sort_desc, search, filters, execute, page_size)
 
     def memberships_of(self, **where):
         query = Membership.select(Membership, Person, Company).join(Person).switch(Membership)
@@ -193,7 +204,8 @@ class CompanyView(DirectoryView):
     }
     column_default_sort = ("name", False)
     column_sortable_list = ("name", "enterprise_number", "activated_at")
-    column_searchable_list = (Company.name, Company.enterprise_number)
+    column_searchable_list = (Company.search_name, Company.enterprise_number)
+    fold_search = True
     column_formatters = {
         "enterprise_number": lambda v, c, m, n: m.formatted_number,
         "activated_at": datetime_column,

@@ -49,6 +49,7 @@ from models import (
     Signature,
     StaffUser,
     StatusChange,
+    fold,
 )
 from procedures import definition_of, engine
 
@@ -77,6 +78,13 @@ ENTERPRISE_LIKE = re.compile(r"^(BE)?\s*[01][\d.\s]{8,12}$", re.IGNORECASE)
 
 def status_formatter(view, context, model, name):
     return Markup('<span class="badge badge-info">{}</span>').format(model.state.label)
+
+
+class FoldedLike(FilterLike):
+    """ "contains", whatever the case and the accents typed (the column holds folded text)."""
+
+    def clean(self, value):
+        return fold(value)
 
 
 def export_datetime(value):
@@ -130,13 +138,13 @@ class DossierView(BulkActions, StaffModelView):
         ("assigned_to", StaffUser.full_name),
     )
     column_default_sort = ("submitted_at", True)
-    column_searchable_list = (Dossier.reference, Company.name, Company.enterprise_number)
+    column_searchable_list = (Dossier.reference, Company.search_name, Company.enterprise_number)
     column_filters = (
         FilterEqual(
             Dossier.status, _l("Statut"), options=[(s.value, s.label) for s in STAFF_STATUSES]
         ),
         FilterEqual(ProcedureDefinition.code, _l("Procédure"), options=lambda: procedures()),
-        FilterLike(Company.name, _l("Entreprise")),
+        FoldedLike(Company.search_name, _l("Entreprise")),
         FilterEqual(Dossier.assigned_to, _l("Agent"), options=lambda: agent_options()),
         FilterEmpty(Dossier.assigned_to, _l("Agent")),
         DateTimeBetweenFilter(Dossier.submitted_at, _l("Soumis entre")),
@@ -210,6 +218,8 @@ class DossierView(BulkActions, StaffModelView):
             sort_column = None  # a hand-written ?sort= on a column that does not sort
         if search and ENTERPRISE_LIKE.match(search.strip()):
             search = re.sub(r"[^\d]", "", search)  # 0566.988.259 → 0566988259
+        elif search:
+            search = fold(search)  # "liege" finds "Liège"
         return super().get_list(page, sort_column, sort_desc, search, filters, *args, **kwargs)
 
     def get_one(self, id):

@@ -67,7 +67,11 @@ def fill(n_dossiers, n_companies):
         person = Person.create(national_number="85031200123", surname="Bench", given_name="B")
         with models.db.atomic():
             rows = [
-                {"enterprise_number": f"0{i:09d}", "name": f"Agence {i} SRL"}
+                {
+                    "enterprise_number": f"0{i:09d}",
+                    "name": f"Agence {i} SRL",
+                    "search_name": models.fold(f"Agence {i} SRL"),
+                }
                 for i in range(100_000, 100_000 + n_companies)
             ]
             for start in range(0, len(rows), 1000):

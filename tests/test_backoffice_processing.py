@@ -322,3 +322,15 @@ def test_dates_are_brussels_time_in_filters_and_exports(agent, client):
     assert dossier.reference in inside.text and dossier.reference not in outside.text
     csv = client.get("/admin/dossiers/export/csv/").get_data(as_text=True)
     assert "2026-01-15 11:30" in csv and "10:30" not in csv
+
+
+def test_company_names_are_found_whatever_the_accents_typed(agent, client):
+    dossier = make_dossier(DossierStatus.SUBMITTED, company=make_company(name="Intérim Liège SA"))
+    other = make_dossier(DossierStatus.SUBMITTED, company=make_company(name="Namur Emploi"))
+    for typed in ("liege", "LIÈGE", "interim lie"):
+        found = client.get(f"/admin/dossiers/?search={typed}").text
+        assert dossier.reference in found and other.reference not in found, typed
+    by_filter = client.get("/admin/dossiers/?flt0_2=LIEGE").text
+    assert dossier.reference in by_filter and other.reference not in by_filter
+    companies = text(client.get("/admin/companies/?search=interim"))
+    assert "Intérim Liège SA" in companies and "Namur Emploi" not in companies

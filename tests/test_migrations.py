@@ -23,3 +23,21 @@ def test_migrate_command_is_idempotent(runner):
 def test_every_table_exists(app):
     tables = set(models.db.get_tables())
     assert {m._meta.table_name for m in models.ALL_MODELS} <= tables
+
+
+def test_upgrade_folds_the_names_of_existing_companies(tmp_path):
+    """A database at 002 with companies, upgraded: 003 fills their search names."""
+    previous = models.db.obj
+    models.db.initialize(database.open_database(f"sqlite:///{tmp_path / 'old.sqlite3'}"))
+    try:
+        with models.db.connection_context():
+            database.router().run("002_dossier_list_indexes")
+            models.db.execute_sql(
+                "INSERT INTO company (enterprise_number, name, register_data, created_at) "
+                "VALUES ('0123456749', 'Agence Liège Intérim', '{}', '2026-01-01')"
+            )
+            database.apply_migrations()
+            [(name,)] = models.db.execute_sql("SELECT search_name FROM company").fetchall()
+        assert name == "agence liege interim"
+    finally:
+        models.db.initialize(previous)
