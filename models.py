@@ -82,6 +82,12 @@ ROLE_LABELS = {
 }
 
 
+def fold(text):
+    """Lower case without accents, for searches that find "Liège" when "liege" is typed."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
 class Person(UserMixin, BaseModel):
     """A natural person, identified by the national register number."""
 
@@ -93,9 +99,14 @@ class Person(UserMixin, BaseModel):
     language = CharField(max_length=2, default="fr")
     notifications_opt_out = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
+    search_name = CharField(max_length=401, default="", index=True)  # fold(full name), by save()
 
     def __str__(self):
         return self.full_name
+
+    def save(self, *args, **kwargs):
+        self.search_name = fold(self.full_name)
+        return super().save(*args, **kwargs)
 
     @property
     def full_name(self):
@@ -108,12 +119,6 @@ class Person(UserMixin, BaseModel):
         return Membership.get_or_none(
             Membership.person == self.id, Membership.company == company_id
         )
-
-
-def fold(text):
-    """Lower case without accents, for searches that find "Liège" when "liege" is typed."""
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
 
 
 class Company(BaseModel):

@@ -250,7 +250,8 @@ class PersonView(DirectoryView):
     }
     column_default_sort = [("surname", False), ("given_name", False)]
     column_sortable_list = ("surname", "given_name", "national_number")
-    column_searchable_list = (Person.surname, Person.given_name, Person.national_number)
+    column_searchable_list = (Person.search_name, Person.national_number)
+    fold_search = True
     column_formatters = {
         "notifications_opt_out": yes_no_column,
         "created_at": datetime_column,
@@ -296,12 +297,12 @@ class MembershipView(DirectoryView):
     column_default_sort = [(Company.name, False), (Person.surname, False)]
     column_sortable_list = (("person", Person.surname), ("company", Company.name))
     column_searchable_list = (
-        Person.surname,
-        Person.given_name,
+        Person.search_name,
         Person.national_number,
-        Company.name,
+        Company.search_name,
         Company.enterprise_number,
     )
+    fold_search = True
     column_filters = (
         EmailStateFilter(
             Membership.professional_email_verified_at,

@@ -25,8 +25,8 @@ def test_every_table_exists(app):
     assert {m._meta.table_name for m in models.ALL_MODELS} <= tables
 
 
-def test_upgrade_folds_the_names_of_existing_companies(tmp_path):
-    """A database at 002 with companies, upgraded: 003 fills their search names."""
+def test_upgrade_folds_the_names_of_existing_companies_and_persons(tmp_path):
+    """A database at 002 with a company and a person, upgraded: 003 fills their search names."""
     previous = models.db.obj
     models.db.initialize(database.open_database(f"sqlite:///{tmp_path / 'old.sqlite3'}"))
     try:
@@ -36,8 +36,14 @@ def test_upgrade_folds_the_names_of_existing_companies(tmp_path):
                 "INSERT INTO company (enterprise_number, name, register_data, created_at) "
                 "VALUES ('0123456749', 'Agence Liège Intérim', '{}', '2026-01-01')"
             )
+            models.db.execute_sql(
+                "INSERT INTO person (national_number, surname, given_name, language, "
+                "notifications_opt_out, created_at) "
+                "VALUES ('85031200123', 'Dœuf', 'Zoé', 'fr', 0, '2026-01-01')"
+            )
             database.apply_migrations()
             [(name,)] = models.db.execute_sql("SELECT search_name FROM company").fetchall()
-        assert name == "agence liege interim"
+            [(person,)] = models.db.execute_sql("SELECT search_name FROM person").fetchall()
+        assert name == "agence liege interim" and person == "zoe dœuf"
     finally:
         models.db.initialize(previous)

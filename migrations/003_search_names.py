@@ -1,4 +1,4 @@
-"""Peewee migrations -- 003_company_search_name.py.
+"""Peewee migrations -- 003_search_names.py.
 
 Some examples (model - class or model name)::
 
@@ -43,13 +43,23 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
         search_name=pw.CharField(default='', index=True, max_length=300))
 
+    migrator.add_fields(
+        'person',
+
+        search_name=pw.CharField(default='', index=True, max_length=401))
+
+    def fold(text):  # models.fold, as it was when this migration was written
+        decomposed = unicodedata.normalize("NFKD", text or "")
+        return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
     def fill_search_names():
-        """The folded names of the companies already there (models.fold, as it was)."""
-        company = migrator.orm['company']
+        """The folded names of the companies and persons already there."""
+        company, person = migrator.orm['company'], migrator.orm['person']
         for row in company.select(company.id, company.name):
-            decomposed = unicodedata.normalize("NFKD", row.name or "")
-            folded = "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
-            company.update(search_name=folded).where(company.id == row.id).execute()
+            company.update(search_name=fold(row.name)).where(company.id == row.id).execute()
+        for row in person.select(person.id, person.given_name, person.surname):
+            full = f"{row.given_name} {row.surname}"
+            person.update(search_name=fold(full)).where(person.id == row.id).execute()
 
     migrator.run(fill_search_names)
 
@@ -57,4 +67,6 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your rollback migrations here."""
     
+    migrator.remove_fields('person', 'search_name')
+
     migrator.remove_fields('company', 'search_name')
