@@ -22,17 +22,19 @@ from models import (
 MARIE = {"national_number": "93051822361", "given_name": "Marie", "surname": "Dubois"}
 
 
-def staff_login(browser, base, staff):
-    """A new browser context where `staff` has logged in: password, then TOTP enrolment."""
+def staff_login(browser, base, staff, start="/admin/"):
+    """A new browser context where `staff` has logged in from the page `start` (the staff
+    login on the way): password, then TOTP enrolment; the page is back on `start`."""
     page = browser.new_context().new_page()
-    page.goto(base + "/admin/login/")
+    page.goto(base + start)
+    expect(page).to_have_url(re.compile(r"/admin/login/"))
     page.get_by_label("Adresse e-mail").fill(staff.email)
     page.get_by_label("Mot de passe").fill(STAFF_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
     secret = page.locator("#totp-secret").inner_text().replace(" ", "")
     page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(secret).now())
     page.get_by_role("button", name="Activer et se connecter").click()
-    page.wait_for_url("**/admin/")
+    expect(page).to_have_url(re.compile(re.escape(base + start) + "$"))
     return page
 
 

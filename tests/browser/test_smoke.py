@@ -2,11 +2,11 @@
 
 import re
 
-import pyotp
 from playwright.sync_api import expect
 
+from browser.test_backoffice_journeys import staff_login
 from browser.test_identity import login_eid
-from helpers import STAFF_PASSWORD, make_company, make_dossier, make_member, make_staff
+from helpers import make_company, make_dossier, make_member, make_staff
 from models import Dossier, DossierStatus, Role
 
 
@@ -27,17 +27,8 @@ def test_portal_to_backoffice_smoke(live_server, page, browser):
     expect(page.get_by_role("cell", name=dossier.reference)).to_be_visible()
     expect(page.get_by_text("Visible par l'administration")).to_be_visible()
 
-    staff_page = browser.new_context().new_page()
-    staff_page.goto(base + "/admin/dossiers/")
-    expect(staff_page).to_have_url(re.compile(r"/admin/login/"))
-    staff_page.get_by_label("Adresse e-mail").fill(agent.email)
-    staff_page.get_by_label("Mot de passe").fill(STAFF_PASSWORD)
-    staff_page.get_by_role("button", name="Se connecter").click()
-    secret = staff_page.locator("#totp-secret").inner_text().replace(" ", "")
-    staff_page.get_by_label("Code à 6 chiffres").fill(pyotp.TOTP(secret).now())
-    staff_page.get_by_role("button", name="Activer et se connecter").click()
-    # back on the page asked before the login
-    expect(staff_page).to_have_url(re.compile(r"/admin/dossiers/$"))
+    # the list asked, the login on the way, then back on the list
+    staff_page = staff_login(browser, base, agent, start="/admin/dossiers/")
     expect(staff_page.get_by_text(dossier.reference)).to_be_visible()
     staff_page.goto(f"{base}/admin/dossiers/details/?id={dossier.id}")
     staff_page.get_by_role("button", name="Réceptionner").click()
