@@ -1,0 +1,15 @@
+"""Dossier services: everything a person does to a dossier, from its creation to its closing.
+
+A view (portal, back-office), the worker or the CLI calls one function per operation; it checks
+what it must, writes the change with its history, audit row and emails in one transaction
+(through `Dossier.transition` and the other model methods), and returns the result or raises
+`DossierRefused` with a message in the user's language.
+"""
+
+
+class DossierRefused(Exception):
+    """An operation on a dossier that is not allowed now; `str()` is the message for the user,
+    already translated."""
+
+    def __init__(self, message):
+        super().__init__(str(message))
