@@ -18,7 +18,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from models import Person, StaffUser, UserSession, utcnow
+from models import Actor, ActorKind, Person, StaffUser, UserSession, utcnow
 
 login_manager = LoginManager()
 limiter = Limiter(key_func=get_remote_address, default_limits=[])
@@ -140,6 +140,18 @@ def login_is_fresh():
     row = current_session()
     limit = timedelta(minutes=current_app.config["STEP_UP_MINUTES"])
     return row is not None and utcnow() - row.auth_time <= limit
+
+
+def current_actor():
+    """Who makes the request, as the actor of a service call: the staff member or the company
+    user logged in (or nobody: the system), with their address for the audit log and, for a
+    company user, whether the login is fresh enough for a sensitive step."""
+    ip_address = request.remote_addr
+    if (staff := current_staff()) is not None:
+        return Actor.staff_member(staff, ip_address=ip_address)
+    if (person := current_person()) is not None:
+        return Actor.applicant(person, ip_address=ip_address, fresh_login=login_is_fresh())
+    return Actor(ActorKind.SYSTEM, ip_address=ip_address)
 
 
 def hash_password(password):

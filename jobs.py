@@ -8,7 +8,7 @@ import logging
 import signal
 
 import click
-from flask import current_app
+from flask import current_app, g, has_app_context
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 
 import database
@@ -111,6 +111,19 @@ def receipt_soon(dossier_id):
     current_app.extensions["jobs"].produce_receipt(dossier_id)
 
 
+def note_queued(sender, **_message):
+    """An email was written to the outbox: wake the worker when this context ends."""
+    if has_app_context():
+        g.outbox_queued = True
+
+
+def wake_if_queued(error=None):
+    """The one place that wakes the worker for the emails a request or a task wrote: at the
+    end of its application context, after its transactions have committed."""
+    if g.pop("outbox_queued", False) and error is None:
+        wake_outbox()
+
+
 def wake_outbox():
     """Ask a worker to send the outbox now (call after the transaction has committed)."""
     try:
@@ -122,6 +135,8 @@ def wake_outbox():
 def init_app(app):
     jobs = Jobs(app)
     app.extensions["jobs"] = jobs
+    models.outbox_queued.connect(note_queued)
+    app.teardown_appcontext(wake_if_queued)
 
     @app.cli.command("worker")
     @click.option("--workers", default=2, show_default=True, help="Worker threads.")

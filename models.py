@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from blinker import signal
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from peewee import (
@@ -29,6 +30,9 @@ from peewee import (
 )
 
 db = DatabaseProxy()
+# Sent for every email written to the outbox; `jobs` wakes the worker once the work in progress
+# (a request, a task) is over, so after its transaction has committed.
+outbox_queued = signal("outbox-queued")
 
 
 def utcnow():
@@ -191,6 +195,11 @@ class Membership(BaseModel):
             return self.professional_email
         return None
 
+    def mark_email_validated(self):
+        """The pending professional address is validated (by its code or its link)."""
+        self.professional_email_verified_at = utcnow()
+        self.save(only=[Membership.professional_email_verified_at])
+
     def forget_professional_email(self):
         """The helpdesk's reset: the member enters and validates an address again at their
         next page in the company (the portal's gate)."""
@@ -320,8 +329,23 @@ class DossierStatus(enum.StrEnum):
         return STATUS_LABELS[self]
 
     @property
+    def is_editable(self):
+        """Not yet submitted: the company may still change answers and annexes, or delete it;
+        staff never see it."""
+        return self in (DossierStatus.DRAFT, DossierStatus.COMPLETE)
+
+    @property
     def visible_to_staff(self):
-        return self not in (DossierStatus.DRAFT, DossierStatus.COMPLETE)
+        return not self.is_editable
+
+    @property
+    def in_instruction(self):
+        """Received and not closed: staff and company exchange messages and complements."""
+        return self in (DossierStatus.RECEIVED, DossierStatus.PROCESSING)
+
+    @property
+    def is_closed(self):
+        return self == DossierStatus.CLOSED
 
 
 STATUS_LABELS = {
@@ -332,7 +356,6 @@ STATUS_LABELS = {
     DossierStatus.PROCESSING: _l("En traitement"),
     DossierStatus.CLOSED: _l("Clôturé"),
 }
-DRAFT_STATUSES = (DossierStatus.DRAFT, DossierStatus.COMPLETE)
 STAFF_STATUSES = tuple(s for s in DossierStatus if s.visible_to_staff)
 
 
@@ -361,19 +384,31 @@ class ActorKind(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Actor:
-    """Who makes a change: a company user, a staff member, or the system itself."""
+    """Who makes a change: a company user, a staff member, or the system itself; with the
+    address the request came from (for the audit log) and whether their login is recent enough
+    for a sensitive step (under 15 minutes)."""
 
     kind: ActorKind
     person: Person | None = None
     staff: StaffUser | None = None
+    ip_address: str | None = None
+    fresh_login: bool = False
 
     @classmethod
-    def applicant(cls, person):
-        return cls(ActorKind.APPLICANT, person=person)
+    def applicant(cls, person, ip_address=None, fresh_login=False):
+        return cls(ActorKind.APPLICANT, person, ip_address=ip_address, fresh_login=fresh_login)
 
     @classmethod
-    def staff_member(cls, staff):
-        return cls(ActorKind.STAFF, staff=staff)
+    def staff_member(cls, staff, ip_address=None):
+        return cls(ActorKind.STAFF, staff=staff, ip_address=ip_address)
+
+    @property
+    def name(self):
+        if self.person is not None:
+            return self.person.full_name
+        if self.staff is not None:
+            return self.staff.full_name
+        return str(_l("Système"))
 
     @classmethod
     def system(cls):
@@ -459,6 +494,14 @@ class Dossier(BaseModel):
     @property
     def state(self):
         return DossierStatus(self.status)
+
+    @property
+    def is_editable(self):
+        return self.state.is_editable
+
+    @property
+    def in_instruction(self):
+        return self.state.in_instruction
 
     @property
     def decision_label(self):
@@ -781,7 +824,7 @@ class OutboxMessage(BaseModel):
 
     @classmethod
     def queue(cls, event, to_email, person=None, dossier=None, language="fr", **context):
-        return cls.create(
+        message = cls.create(
             event=event,
             message_id=cls.new_message_id(),
             dossier=dossier,
@@ -790,6 +833,8 @@ class OutboxMessage(BaseModel):
             language=language,
             context=context,
         )
+        outbox_queued.send(cls, message=message)
+        return message
 
     @classmethod
     def queue_for_dossier(cls, dossier, event, comment=None, **extra):
@@ -857,7 +902,7 @@ class AuditEvent(BaseModel):
             target_type=type(target).__name__ if target is not None else None,
             target_id=str(target.id) if target is not None else None,
             details=details,
-            ip_address=ip_address,
+            ip_address=ip_address or actor.ip_address,
         )
 
 

@@ -13,7 +13,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from models import Membership, OutboxMessage, VerificationCode, utcnow, write_transaction
+from models import VerificationCode, utcnow, write_transaction
 
 MAX_ATTEMPTS = 5
 RATE_WINDOW = timedelta(minutes=15)
@@ -147,6 +147,15 @@ def verify(purpose, subject, code):
     return _consume(current, now)
 
 
+def token_subject(purpose, token):
+    """Who a link's token was issued for (without using it), or None for an unknown token."""
+    row = VerificationCode.get_or_none(
+        VerificationCode.purpose == purpose,
+        VerificationCode.token_hash == token_digest(token or ""),
+    )
+    return row.subject if row else None
+
+
 def verify_token(purpose, token):
     """The code row for a validation link's token; raises CodeError if it cannot be used."""
     now = utcnow()
@@ -166,28 +175,3 @@ def verify_token(purpose, token):
     if row.expires_at <= now:
         raise CodeError("expired", _l("Ce lien a expiré. Demandez un nouvel envoi."))
     return _consume(row, now)
-
-
-def send_email_validation(membership, email, link_path):
-    """Issue a code and a link (24 h) to validate `email` as the member's professional address
-    in the company, record the address as pending and queue the `email_verification` email.
-
-    `link_path(token)` gives the path of the validation link (the portal's route). Raises
-    CodeError('rate') when too many were asked; the caller wakes the outbox after commit.
-    """
-    code, token = issue(
-        PRO_EMAIL_PURPOSE, str(membership.id), "email", email, PRO_EMAIL_TTL, with_token=True
-    )
-    membership.professional_email = email
-    membership.professional_email_verified_at = None
-    membership.save(only=[Membership.professional_email, Membership.professional_email_verified_at])
-    return OutboxMessage.queue(
-        "email_verification",
-        email,
-        person=membership.person,
-        language=membership.person.language,
-        company=membership.company.name,
-        recipient=membership.person.full_name,
-        code=code,
-        link_path=link_path(token),
-    )

@@ -13,23 +13,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
-import jobs
-import verification
-from auth import current_staff
-from backoffice.access import StaffModelView, audit
+from access import AccessRefused, professional_email
+from auth import current_actor, current_staff
+from backoffice.access import StaffModelView
 from backoffice.columns import datetime_column, yes_no_column
-from models import (
-    Company,
-    Membership,
-    OutboxMessage,
-    Person,
-    StaffRole,
-    fold,
-    write_transaction,
-)
+from models import Company, Membership, Person, StaffRole, fold
 
 DIRECTORY_ROLES = frozenset({StaffRole.HELPDESK, StaffRole.SUPERVISOR, StaffRole.ADMIN})
-HELPDESK_ACTION_ROLES = frozenset({StaffRole.HELPDESK})
 NUMBER_SEPARATORS = re.compile(r"[\s./-]")
 
 
@@ -64,71 +54,6 @@ def manager_text(membership):
     if membership.is_access_manager:
         return _("co-gestionnaire")
     return ""
-
-
-def tell_member(membership, change):
-    """Queue the `access_changed` email to the member (sent after commit by the worker)."""
-    address = membership.contact_address
-    if address:
-        OutboxMessage.queue(
-            "access_changed",
-            address,
-            person=membership.person,
-            language=membership.person.language,
-            company=membership.company.name,
-            recipient=membership.person.full_name,
-            actor=_("Le helpdesk du Guichet"),
-            change=change,
-        )
-
-
-def audit_membership(action, membership, **details):
-    audit(
-        action,
-        membership,
-        company=membership.company.enterprise_number,
-        person=membership.person.national_number,
-        **details,
-    )
-
-
-def reset_professional_email(membership):
-    """Forget the member's professional address: at their next page in the company they enter
-    one and validate it again (the portal's gate)."""
-    previous = membership.professional_email
-    with write_transaction():
-        tell_member(
-            membership,
-            _(
-                "votre adresse e-mail professionnelle a été réinitialisée. À votre prochaine "
-                "connexion dans cet espace, indiquez-en une et validez-la."
-            ),
-        )
-        membership.forget_professional_email()
-        audit_membership("membership.email_reset", membership, previous_email=previous)
-    jobs.wake_outbox()
-
-
-def validation_link(token):
-    return url_for("gate.validate_link", token=token)
-
-
-def resend_validation(membership):
-    """A new code and link to the pending address; raises verification.CodeError when too
-    many were asked."""
-    address = membership.professional_email
-    with write_transaction():
-        verification.send_email_validation(membership, address, validation_link)
-        tell_member(
-            membership,
-            _(
-                "un nouveau code de validation de votre adresse professionnelle a été envoyé "
-                "à %(email)s.",
-                email=address,
-            ),
-        )
-        audit_membership("membership.email_validation_resent", membership, email=address)
-    jobs.wake_outbox()
 
 
 class EmailStateFilter(BasePeeweeFilter):
@@ -348,7 +273,7 @@ class MembershipView(DirectoryView):
     def render(self, template, **kwargs):
         membership = kwargs.get("model")
         if template == self.details_template and membership is not None:
-            kwargs["can_act"] = current_staff().staff_role in HELPDESK_ACTION_ROLES
+            kwargs["can_act"] = current_staff().staff_role in professional_email.HELPDESK_ROLES
             kwargs["pending"] = bool(
                 membership.professional_email and not membership.notification_email
             )
@@ -356,7 +281,7 @@ class MembershipView(DirectoryView):
 
     def for_action(self, membership_id):
         """The membership a helpdesk action is about (403 for other staff roles, 404)."""
-        if current_staff().staff_role not in HELPDESK_ACTION_ROLES:
+        if current_staff().staff_role not in professional_email.HELPDESK_ROLES:
             abort(403)
         return self.get_one(membership_id) or abort(404)
 
@@ -369,7 +294,11 @@ class MembershipView(DirectoryView):
             return redirect(back)
         form = FlaskForm()
         if form.validate_on_submit():
-            reset_professional_email(membership)
+            try:
+                professional_email.reset(current_actor(), membership)
+            except AccessRefused as refused:
+                flash(str(refused), "error")
+                return redirect(back)
             flash(
                 _(
                     "Adresse professionnelle de %(name)s chez %(company)s réinitialisée ; "
@@ -414,9 +343,9 @@ class MembershipView(DirectoryView):
         form = FlaskForm()
         if form.validate_on_submit():
             try:
-                resend_validation(membership)
-            except verification.CodeError as exc:
-                flash(str(exc), "error")
+                professional_email.resend_validation(current_actor(), membership)
+            except AccessRefused as refused:
+                flash(str(refused), "error")
             else:
                 flash(
                     _(

@@ -21,13 +21,13 @@ from wtforms import PasswordField, RadioField, SelectField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired
 
-import jobs
+import notifications
 import sms
 import verification
 from auth import limiter
 from fas_standin import identities
 from fas_standin.provider import FasUser, issuer, public_jwks
-from models import FasCardState, OutboxMessage, utcnow
+from models import FasCardState, utcnow
 
 bp = Blueprint("fas", __name__, url_prefix="/fas", template_folder="templates")
 PENDING = "fas_pending"  # the authorization request waiting for the user to log in
@@ -207,14 +207,7 @@ def send_code(identity, channel):
     if channel == "sms":
         sms.send(address, text)
     else:
-        OutboxMessage.queue(
-            "login_code",
-            address,
-            language=identity.language,
-            code=code,
-            recipient=identity.full_name,
-        )
-        jobs.wake_outbox()
+        notifications.login_code(address, identity.language, identity.full_name, code)
     return address
 
 

@@ -16,6 +16,27 @@ from flask_mail import Mail, Message
 
 import storage
 from models import Decision, Document, OutboxMessage, OutboxStatus, utcnow
+from notifications.events import (  # the one function per event that writes its emails
+    access_changed,
+    complement_answered,
+    complement_requested,
+    email_validation,
+    login_code,
+    member_invited,
+    message_to_company,
+    report_reminder,
+)
+
+__all__ = [
+    "access_changed",
+    "complement_answered",
+    "complement_requested",
+    "email_validation",
+    "login_code",
+    "member_invited",
+    "message_to_company",
+    "report_reminder",
+]
 
 log = logging.getLogger(__name__)
 mail = Mail()
@@ -102,7 +123,7 @@ def attachment_for(message):
         raise AttachmentNotReady(kind)
     reference = message.context.get("reference") or str(message.dossier_id)
     prefix = "accuse-de-reception" if kind == Document.RECEIPT else "courrier-de-decision"
-    return f"{prefix}-{reference}.pdf", storage.get_storage().read(document.storage_key)
+    return f"{prefix}-{reference}.pdf", storage.read_verified(document.storage_key, document.sha256)
 
 
 def send(message):

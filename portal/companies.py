@@ -9,11 +9,15 @@ from wtforms import EmailField, HiddenField, RadioField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Optional
 
-import sources
-from auth import current_person
-from models import Company, Membership, Person, db, utcnow
-from portal.access import choose_company, company_home, fresh_login_required, person_required
-from portal.notify import access_event, send_soon
+from access import AccessRefused, members
+from auth import current_actor, current_person
+from models import Company, Membership
+from portal.access import (
+    choose_company,
+    company_home,
+    fresh_login_required,
+    person_required,
+)
 from procedures.validators import EmailAddress
 
 bp = Blueprint("companies", __name__, url_prefix="/entreprises")
@@ -93,113 +97,38 @@ def digits(text):
     return "".join(c for c in (text or "") if c.isdigit())
 
 
-def check_register(form, person):
-    """The register record if `person` may activate it, else None with the error on the form."""
-    try:
-        number = sources.normalize_enterprise_number(form.enterprise_number.data)
-    except ValueError as exc:
-        form.enterprise_number.errors.append(str(exc))
-        return None
-    record = sources.company_register().lookup(number)
-    if record is None:
-        form.enterprise_number.errors.append(
-            _("Ce numéro n'existe pas dans la Banque-Carrefour des Entreprises.")
-        )
-        return None
-    if not record.is_active:
-        form.enterprise_number.errors.append(
-            _(
-                "Cette entreprise n'est pas active dans la BCE (situation : %(s)s).",
-                s=record.legal_situation_label,
-            )
-        )
-        return None
-    if not record.is_legal_representative(person.national_number):
-        form.enterprise_number.errors.append(
-            _(
-                "Vous n'êtes pas repris comme représentant légal de %(name)s dans la BCE : seul un "
-                "représentant légal peut activer l'entreprise ou remplacer son gestionnaire "
-                "d'accès principal.",
-                name=record.name,
-            )
-        )
-        return None
-    return record
-
-
-def name_gap(company, gap_person, email, actor):
-    """Make `gap_person` the main access manager; a previous one steps down."""
-    previous = list(
-        Membership.select().where(
-            Membership.company == company,
-            Membership.is_main_access_manager == True,  # noqa: E712
-        )
-    )
-    membership, _created = Membership.get_or_create(person=gap_person, company=company)
-    for old in previous:
-        if old.id != membership.id:
-            old.is_main_access_manager = False
-            old.is_access_manager = False
-            old.save()
-            access_event(
-                actor,
-                old,
-                "access.gap_replaced",
-                "access_changed",
-                request,
-                change=_("Vous n'êtes plus gestionnaire d'accès principal."),
-            )
-    membership.is_access_manager = True
-    membership.is_main_access_manager = True
-    if email and not membership.invited_email:
-        membership.invited_email = email
-        membership.invited_by = actor
-    membership.save()
-    access_event(
-        actor,
-        membership,
-        "access.gap_named",
-        "access_changed",
-        request,
-        change=_("Vous êtes gestionnaire d'accès principal."),
-    )
-    return membership
-
-
 @bp.route("/activer", methods=["GET", "POST"])
 @person_required
 @fresh_login_required("companies.activate")
 def activate():
-    person = current_person()
     form = ActivationForm()
     if form.validate_on_submit() and form.validate_other_gap():
-        record = check_register(form, person)
-        if record is not None:
-            with db.atomic():
-                company = Company.from_register(record)
-                if company.activated_at is None:
-                    company.activated_at = utcnow()
-                    company.save()
-                if form.gap.data == "self":
-                    gap_person, email = person, None
-                else:
-                    gap_person, _created = Person.get_or_create(
-                        national_number=digits(form.gap_national_number.data),
-                        defaults={
-                            "surname": form.gap_surname.data.strip(),
-                            "given_name": form.gap_given_name.data.strip(),
-                        },
-                    )
-                    email = form.gap_email.data.strip()
-                name_gap(company, gap_person, email, person)
-            send_soon()
-            if gap_person.id == person.id:
+        gap = None
+        if form.gap.data == "other":
+            gap = members.NewPerson(
+                digits(form.gap_national_number.data),
+                form.gap_surname.data,
+                form.gap_given_name.data,
+                form.gap_email.data,
+            )
+        try:
+            company, gap_membership = members.activate_company(
+                current_actor(), form.enterprise_number.data, gap
+            )
+        except AccessRefused as refused:
+            field = getattr(form, refused.field, None) if refused.field else None
+            if field is None:
+                flash(str(refused), "error")
+            else:
+                field.errors.append(str(refused))
+        else:
+            if gap_membership.person_id == current_person().id:
                 choose_company(company.id)
             flash(
                 _(
                     "%(name)s est activée ; %(gap)s en est le gestionnaire d'accès principal.",
                     name=company.name,
-                    gap=gap_person.full_name,
+                    gap=gap_membership.person.full_name,
                 ),
                 "success",
             )

@@ -8,10 +8,8 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired
 
-import jobs
-import verification
-from auth import current_person
-from models import Membership, utcnow
+from access import AccessRefused, professional_email
+from auth import current_actor
 from portal.access import (
     choose_company,
     company_home,
@@ -22,7 +20,6 @@ from portal.access import (
 from procedures.validators import EmailAddress
 
 bp = Blueprint("gate", __name__, url_prefix="/entreprise/email")
-PURPOSE = verification.PRO_EMAIL_PURPOSE
 
 
 class EmailForm(FlaskForm):
@@ -36,13 +33,6 @@ class CodeForm(FlaskForm):
     code = StringField(_l("Code de validation (6 chiffres)"), validators=[DataRequired()])
 
 
-def send_validation(membership, email):
-    verification.send_email_validation(
-        membership, email, lambda token: url_for(".validate_link", token=token)
-    )
-    jobs.wake_outbox()
-
-
 @bp.route("/", methods=["GET", "POST"])
 @company_required(gate=False)
 def email():
@@ -54,9 +44,9 @@ def email():
         form.email.data = membership.professional_email or membership.invited_email
     if form.validate_on_submit():
         try:
-            send_validation(membership, form.email.data.strip().lower())
-        except verification.CodeError as exc:
-            flash(str(exc), "error")
+            professional_email.request_validation(current_actor(), membership, form.email.data)
+        except AccessRefused as refused:
+            flash(str(refused), "error")
         else:
             flash(
                 _(
@@ -80,18 +70,15 @@ def code():
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            verification.verify(PURPOSE, str(membership.id), form.code.data)
-        except verification.CodeError as exc:
-            form.code.errors.append(str(exc))
+            professional_email.validate_code(current_actor(), membership, form.code.data)
+        except AccessRefused as refused:
+            form.code.errors.append(str(refused))
         else:
             return validated(membership)
     return render_template("gate/code.html", form=form, membership=membership)
 
 
 def validated(membership):
-    Membership.update(professional_email_verified_at=utcnow()).where(
-        Membership.id == membership.id
-    ).execute()
     flash(
         _(
             "Votre adresse e-mail professionnelle est validée. Bienvenue dans l'espace de "
@@ -107,12 +94,11 @@ def validated(membership):
 @person_required
 def validate_link(token):
     try:
-        row = verification.verify_token(PURPOSE, token)
-    except verification.CodeError as exc:
-        flash(str(exc), "error")
+        membership = professional_email.validate_link(current_actor(), token)
+    except AccessRefused as refused:
+        flash(str(refused), "error")
         return redirect(url_for(".email"))
-    membership = Membership.get_or_none(Membership.id == int(row.subject))
-    if membership is None or membership.person_id != current_person().id:
+    if membership is None:
         abort(404)
     choose_company(membership.company_id)
     return validated(membership)

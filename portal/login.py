@@ -6,10 +6,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, request, sessi
 from flask_babel import gettext as _
 from joserfc.errors import JoseError
 from requests import RequestException
-from stdnum.be import nn
 
+from access import identity
 from auth import current_person, end_all_sessions, end_session, limiter, start_session
-from models import LoginIdentity, Person, db, utcnow
 from portal.urls import safe_next
 
 bp = Blueprint("login", __name__, url_prefix="/auth")
@@ -55,42 +54,6 @@ def start():
     return provider().authorize_redirect(redirect_uri())
 
 
-def person_from_claims(claims):
-    """Find or create the person named by the FAS claims; the national number identifies."""
-    number = "".join(c for c in str(claims.get("egovNRN") or "") if c.isdigit())
-    if not nn.is_valid(number):
-        raise ValueError(f"invalid egovNRN claim {claims.get('egovNRN')!r}")
-    with db.atomic():
-        person, _created = Person.get_or_create(
-            national_number=number,
-            defaults={"surname": claims.get("surname") or "", "given_name": ""},
-        )
-        person.surname = claims.get("surname") or person.surname
-        person.given_name = claims.get("givenName") or person.given_name
-        person.login_email = claims.get("mail") or person.login_email
-        language = (claims.get("prefLanguage") or "").lower()[:2]
-        if language in current_app.config["LANGUAGES"]:
-            person.language = language
-        person.save()
-        bind_identity(person, claims)
-    return person
-
-
-def bind_identity(person, claims):
-    """Logins are bound to (issuer, sub): a subject already bound to someone else is refused."""
-    issuer, subject = claims["iss"], claims["sub"]
-    identity = LoginIdentity.get_or_none(
-        LoginIdentity.issuer == issuer, LoginIdentity.subject == subject
-    )
-    if identity is None:
-        LoginIdentity.create(person=person, issuer=issuer, subject=subject)
-    elif identity.person_id != person.id:
-        raise ValueError("subject bound to another person")
-    else:
-        identity.last_login_at = utcnow()
-        identity.save()
-
-
 @bp.get("/callback")
 def callback():
     if request.args.get("error"):
@@ -101,7 +64,7 @@ def callback():
         claims = dict(token.get("userinfo") or {})
         claims.update(provider().userinfo(token=token))
         claims["iss"], claims["sub"] = token["userinfo"]["iss"], token["userinfo"]["sub"]
-        person = person_from_claims(claims)
+        person = identity.person_from_claims(claims, current_app.config["LANGUAGES"])
     except (AuthlibBaseError, JoseError, RequestException, KeyError, ValueError) as exc:
         current_app.logger.warning("OIDC login refused: %s", exc)
         flash(

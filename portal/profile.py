@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField
 from wtforms.fields import SelectChoice
 
+from access import identity
 from auth import current_person
 from portal.access import person_required
 
@@ -31,9 +32,7 @@ def edit():
     ready = current_app.config["LANGUAGES_READY"]
     form.language.choices = [SelectChoice(code, LANGUAGE_NAMES[code]) for code in ready]
     if form.validate_on_submit():
-        person.language = form.language.data
-        person.notifications_opt_out = form.opt_out.data
-        person.save()
+        identity.update_preferences(person, form.language.data, form.opt_out.data)
         flash(_l("Vos préférences sont enregistrées."), "success")
         return redirect(url_for(".edit"))
     return render_template("profile/edit.html", form=form, person=person)

@@ -1,8 +1,8 @@
 """Access management by the company's access managers (GAP and co-GAPs): invite users, give and
-take back roles, name and remove co-GAPs, revoke. Each change needs a fresh login, is audited and
-emailed to the person concerned."""
+take back roles, name and remove co-GAPs, revoke. The changes themselves are `access.members`'s
+(fresh login, audit, email); this page reads the forms and shows the outcome."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -10,10 +10,10 @@ from stdnum.be import nn
 from wtforms import BooleanField, EmailField, StringField
 from wtforms.validators import DataRequired, ValidationError
 
-from auth import current_person
-from models import Company, Membership, Person, Role, db
+from access import AccessRefused, members
+from auth import current_actor
+from models import Company, Membership, Person, Role
 from portal.access import company_required, current_membership, fresh_login_required
-from portal.notify import access_event, send_soon
 from procedures.validators import EmailAddress
 
 bp = Blueprint("team", __name__, url_prefix="/entreprise/acces")
@@ -46,12 +46,13 @@ class InviteForm(RolesForm):
             )
         field.data = number
 
+    def new_person(self):
+        return members.NewPerson(
+            self.national_number.data, self.surname.data, self.given_name.data, self.email.data
+        )
 
-def roles_text(roles):
-    return ", ".join(str(r.label) for r in Role if r & roles) or _("aucun rôle")
 
-
-def members(company):
+def team_members(company):
     return (
         Membership.select(Membership, Person)
         .join(Person, on=(Membership.person == Person.id))
@@ -76,82 +77,52 @@ def target(membership_id):
     return m
 
 
-@bp.get("/")
-@company_required(manager=True)
-def index():
+def page(invite=None, status=200):
     me = current_membership()
     return render_template(
         "team/index.html",
         me=me,
-        members=members(me.company_id),
-        invite=InviteForm(),
-        roles_text=roles_text,
+        members=team_members(me.company_id),
+        invite=invite or InviteForm(),
+        roles_text=members.roles_text,
         form=FlaskForm(),
-    )
+    ), status
+
+
+def back(refused=None, success=None):
+    if refused is not None:
+        flash(str(refused), "error")
+    elif success:
+        flash(success, "success")
+    return redirect(url_for(".index"))
+
+
+@bp.get("/")
+@company_required(manager=True)
+def index():
+    return page()
 
 
 @bp.post("/inviter")
 @company_required(manager=True)
 @fresh_login_required("team.index")
 def invite():
-    me = current_membership()
     form = InviteForm()
     if not form.validate_on_submit():
-        return render_template(
-            "team/index.html",
-            me=me,
-            members=members(me.company_id),
-            invite=form,
-            roles_text=roles_text,
-            form=FlaskForm(),
-        ), 400
-    with db.atomic():
-        person, _created = Person.get_or_create(
-            national_number=form.national_number.data,
-            defaults={
-                "surname": form.surname.data.strip(),
-                "given_name": form.given_name.data.strip(),
-            },
+        return page(invite=form, status=400)
+    try:
+        m = members.invite(
+            current_actor(), current_membership().company_id, form.new_person(), form.roles()
         )
-        if (
-            Membership.select()
-            .where(Membership.person == person, Membership.company == me.company_id)
-            .exists()
-        ):
-            flash(
-                _(
-                    "%(name)s a déjà accès à l'entreprise : modifiez plutôt ses rôles.",
-                    name=person.full_name,
-                ),
-                "error",
-            )
-            return redirect(url_for(".index"))
-        membership = Membership.create(
-            person=person,
-            company=me.company_id,
-            roles=form.roles(),
-            invited_email=form.email.data.strip().lower(),
-            invited_by=current_person(),
-        )
-        access_event(
-            current_person(),
-            membership,
-            "access.invite",
-            "invitation",
-            request,
-            roles=membership.roles,
-            change=roles_text(membership.roles),
-        )
-    send_soon()
-    flash(
-        _(
+    except AccessRefused as refused:
+        return back(refused)
+    return back(
+        success=_(
             "%(name)s est invité(e) avec le rôle : %(roles)s.",
-            name=person.full_name,
-            roles=roles_text(membership.roles),
-        ),
-        "success",
+            name=m.person.full_name,
+            roles=members.roles_text(m.roles),
+        )
     )
-    return redirect(url_for(".index"))
 
 
 @bp.post("/<int:membership_id>/roles")
@@ -162,69 +133,33 @@ def change_roles(membership_id):
     form = RolesForm()
     if not form.validate_on_submit():
         abort(400)
-    before, after = m.roles, form.roles()
-    if before != after:
-        with db.atomic():
-            m.roles = after
-            m.save()
-            access_event(
-                current_person(),
-                m,
-                "access.roles",
-                "access_changed",
-                request,
-                before=before,
-                after=after,
-                change=_("Vos rôles : %(roles)s.", roles=roles_text(after)),
-            )
-        send_soon()
-    flash(
-        _("Rôles de %(name)s : %(roles)s.", name=m.person.full_name, roles=roles_text(after)),
-        "success",
+    try:
+        members.change_roles(current_actor(), m, form.roles())
+    except AccessRefused as refused:
+        return back(refused)
+    return back(
+        success=_(
+            "Rôles de %(name)s : %(roles)s.",
+            name=m.person.full_name,
+            roles=members.roles_text(m.roles),
+        )
     )
-    return redirect(url_for(".index"))
 
 
 @bp.post("/<int:membership_id>/co-gestionnaire")
 @company_required(manager=True)
 @fresh_login_required("team.index")
 def toggle_co_manager(membership_id):
-    me, m = current_membership(), target(membership_id)
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    if not me.is_main_access_manager:
+    m = target(membership_id)
+    if not current_membership().is_main_access_manager:
         abort(
             403, _("Seul le gestionnaire d'accès principal nomme ou retire les co-gestionnaires.")
         )
-    if m.is_main_access_manager:
-        flash(
-            _(
-                "Le gestionnaire d'accès principal ne peut être retiré ici : seul un représentant "
-                "légal peut le remplacer."
-            ),
-            "error",
-        )
-        return redirect(url_for(".index"))
-    with db.atomic():
-        m.is_access_manager = not m.is_access_manager
-        m.save()
-        change = (
-            _("Vous êtes co-gestionnaire d'accès.")
-            if m.is_access_manager
-            else _("Vous n'êtes plus co-gestionnaire d'accès.")
-        )
-        access_event(
-            current_person(),
-            m,
-            "access.co_manager",
-            "access_changed",
-            request,
-            co_manager=m.is_access_manager,
-            change=change,
-        )
-    send_soon()
-    flash(_("%(name)s : %(change)s", name=m.person.full_name, change=change), "success")
-    return redirect(url_for(".index"))
+    try:
+        change = members.set_co_manager(current_actor(), m, not m.is_access_manager)
+    except AccessRefused as refused:
+        return back(refused)
+    return back(success=_("%(name)s : %(change)s", name=m.person.full_name, change=change))
 
 
 @bp.post("/<int:membership_id>/revoquer")
@@ -232,27 +167,8 @@ def toggle_co_manager(membership_id):
 @fresh_login_required("team.index")
 def revoke(membership_id):
     m = target(membership_id)
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    if m.is_main_access_manager:
-        flash(
-            _(
-                "Le gestionnaire d'accès principal ne peut pas être retiré : l'entreprise doit "
-                "toujours en avoir un. Un représentant légal peut le remplacer."
-            ),
-            "error",
-        )
-        return redirect(url_for(".index"))
-    with db.atomic():
-        access_event(
-            current_person(),
-            m,
-            "access.revoke",
-            "access_changed",
-            request,
-            change=_("Vous n'avez plus accès à l'espace de l'entreprise."),
-        )
-        Membership.delete().where(Membership.id == m.id).execute()
-    send_soon()
-    flash(_("L'accès de %(name)s est retiré.", name=m.person.full_name), "success")
-    return redirect(url_for(".index"))
+    try:
+        members.revoke(current_actor(), m)
+    except AccessRefused as refused:
+        return back(refused)
+    return back(success=_("L'accès de %(name)s est retiré.", name=m.person.full_name))

@@ -16,6 +16,7 @@ from config.py.
 import hashlib
 import re
 import secrets
+from dataclasses import dataclass
 from typing import BinaryIO
 
 from flask import current_app
@@ -100,3 +101,30 @@ def init_app(app):
 def get_storage() -> Storage:
     """The current app's storage backend."""
     return current_app.extensions["storage"]
+
+
+class Altered(Exception):
+    """The stored bytes no longer match the SHA-256 recorded when they were stored."""
+
+
+@dataclass(frozen=True)
+class StoredFile:
+    key: str
+    sha256: str
+    size: int
+
+
+def store(data):
+    """Keep `data` in the current backend; its key, SHA-256 and size for the row that owns it
+    (an annex, a receipt, a letter). The caller deletes the key if that row is not written."""
+    return StoredFile(get_storage().put(data), sha256_of(data), len(data))
+
+
+def read_verified(key, sha256):
+    """The stored bytes, checked against `sha256`: `Altered` (and an error in the log) when
+    they differ, so that no altered file is ever served, signed or attached."""
+    data = get_storage().read(key)
+    if sha256_of(data) != sha256:
+        current_app.logger.error("Stored file %s does not match its recorded SHA-256", key)
+        raise Altered(key)
+    return data

@@ -1,0 +1,54 @@
+"""The persons behind logins: found or created from the identity provider's claims, each login
+bound to its (issuer, subject), and their own preferences."""
+
+from stdnum.be import nn
+
+from models import LoginIdentity, Person, utcnow, write_transaction
+
+
+class IdentityRefused(ValueError):
+    """The claims do not name a person Guichet can log in (logged, never shown as is)."""
+
+
+def person_from_claims(claims, languages):
+    """Find or create the person named by the claims (the national number identifies), refresh
+    their name, login address and language (one of `languages`), and bind the login."""
+    number = "".join(c for c in str(claims.get("egovNRN") or "") if c.isdigit())
+    if not nn.is_valid(number):
+        raise IdentityRefused(f"invalid egovNRN claim {claims.get('egovNRN')!r}")
+    with write_transaction():
+        person, _created = Person.get_or_create(
+            national_number=number,
+            defaults={"surname": claims.get("surname") or "", "given_name": ""},
+        )
+        person.surname = claims.get("surname") or person.surname
+        person.given_name = claims.get("givenName") or person.given_name
+        person.login_email = claims.get("mail") or person.login_email
+        language = (claims.get("prefLanguage") or "").lower()[:2]
+        if language in languages:
+            person.language = language
+        person.save()
+        bind_identity(person, claims["iss"], claims["sub"])
+    return person
+
+
+def bind_identity(person, issuer, subject):
+    """Logins are bound to (issuer, sub): a subject already bound to someone else is refused."""
+    identity = LoginIdentity.get_or_none(
+        LoginIdentity.issuer == issuer, LoginIdentity.subject == subject
+    )
+    if identity is None:
+        LoginIdentity.create(person=person, issuer=issuer, subject=subject)
+    elif identity.person_id != person.id:
+        raise IdentityRefused("subject bound to another person")
+    else:
+        identity.last_login_at = utcnow()
+        identity.save(only=[LoginIdentity.last_login_at])
+
+
+def update_preferences(person, language, notifications_opt_out):
+    """The person's language of pages and emails, and their opt-out of dossier emails."""
+    person.language = language
+    person.notifications_opt_out = notifications_opt_out
+    person.save(only=[Person.language, Person.notifications_opt_out])
+    return person

@@ -1,0 +1,111 @@
+"""One function per event that sends an email: each writes the outbox rows of its event, in the
+caller's transaction, for the recipients the event has. The worker renders and sends them once
+that transaction has committed (woken by `jobs` at the end of the request or task).
+
+The status emails of a dossier (Soumission, Réception, Traitement, Clôture) are written by
+`Dossier.transition` itself, in the transaction of the change.
+"""
+
+from models import OutboxMessage
+
+
+def _dossier_context(dossier):
+    return {
+        "dossier_id": dossier.id,
+        "reference": dossier.reference,
+        "procedure": dossier.definition.title,
+        "company": dossier.company.name,
+    }
+
+
+def _to_member(event, membership, actor_name, change, address=None, **context):
+    address = address or membership.contact_address
+    if not address:
+        return None
+    return OutboxMessage.queue(
+        event,
+        address,
+        person=membership.person,
+        language=membership.person.language,
+        company=membership.company.name,
+        recipient=membership.person.full_name,
+        actor=actor_name,
+        change=change,
+        **context,
+    )
+
+
+def member_invited(membership, actor_name, roles_text):
+    """The invitation of a new member, at the address the access manager gave."""
+    return _to_member("invitation", membership, actor_name, roles_text)
+
+
+def access_changed(membership, actor_name, change):
+    """A change of the member's access (roles, co-manager, GAP, revocation, email reset)."""
+    return _to_member("access_changed", membership, actor_name, change)
+
+
+def email_validation(membership, address, code, link_path):
+    """The code and link that validate a professional address, sent to that address."""
+    return OutboxMessage.queue(
+        "email_verification",
+        address,
+        person=membership.person,
+        language=membership.person.language,
+        company=membership.company.name,
+        recipient=membership.person.full_name,
+        code=code,
+        link_path=link_path,
+    )
+
+
+def login_code(address, language, recipient, code):
+    """A one-time login code by email (the stand-in identity provider's)."""
+    return OutboxMessage.queue(
+        "login_code", address, language=language, code=code, recipient=recipient
+    )
+
+
+def message_to_company(dossier, body):
+    """A message from staff, to every recipient of the dossier."""
+    OutboxMessage.queue_for_dossier(dossier, "message", body=body, requested_annexes=[])
+
+
+def complement_requested(dossier, body, requested_annexes):
+    """A complement request, to every recipient of the dossier."""
+    OutboxMessage.queue_for_dossier(
+        dossier, "complement", body=body, requested_annexes=list(requested_annexes)
+    )
+
+
+def complement_answered(dossier, body, annex_count):
+    """The company's reply, to the agent the dossier is assigned to (none: nobody)."""
+    agent = dossier.assigned_to if dossier.assigned_to_id else None
+    if agent is None:
+        return None
+    return OutboxMessage.queue(
+        "complement_answered",
+        agent.email,
+        dossier=dossier,
+        recipient=agent.full_name,
+        body=body,
+        annex_count=annex_count,
+        staff=True,
+        **_dossier_context(dossier),
+    )
+
+
+def report_reminder(company, recipients, year, due, days):
+    """The activity-report reminder to the company's users who hold a role."""
+    for person, address in recipients:
+        OutboxMessage.queue(
+            "report_reminder",
+            address,
+            person=person,
+            language=person.language,
+            company=company.name,
+            recipient=person.full_name,
+            year=year,
+            due=due.strftime("%d/%m/%Y"),
+            days=days,
+        )
