@@ -14,7 +14,7 @@ from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 import database
 import models
 import notifications
-from procedures import receipts, reminders
+from dossiers import documents, reminders
 
 log = logging.getLogger(__name__)
 
@@ -88,27 +88,18 @@ def deliver_outbox():
 
 def produce_receipt(dossier_id):
     """The sealed receipt of a submitted dossier, stored once; then the Soumission email goes."""
-    receipts.produce(dossier_id)
+    documents.produce_receipt(dossier_id)
     wake_outbox()
 
 
 def produce_letter(dossier_id):
     """The sealed decision letter of a closed dossier; then the Clôture email goes."""
-    receipts.produce_letter(dossier_id)
+    documents.produce_letter(dossier_id)
     wake_outbox()
-
-
-def letter_soon(dossier_id):
-    current_app.extensions["jobs"].produce_letter(dossier_id)
 
 
 def send_report_reminders():
     return reminders.send_due()
-
-
-def receipt_soon(dossier_id):
-    """Ask a worker for the receipt (after the submit has committed)."""
-    current_app.extensions["jobs"].produce_receipt(dossier_id)
 
 
 def note_queued(sender, **_message):
@@ -117,10 +108,27 @@ def note_queued(sender, **_message):
         g.outbox_queued = True
 
 
-def wake_if_queued(error=None):
-    """The one place that wakes the worker for the emails a request or a task wrote: at the
-    end of its application context, after its transactions have committed."""
-    if g.pop("outbox_queued", False) and error is None:
+def note_document(sender, kind, dossier_id):
+    """A change calls for a document: ask the worker for it when this context ends."""
+    if has_app_context():
+        g.setdefault("documents_wanted", []).append((kind, dossier_id))
+
+
+def after_work(error=None):
+    """The one place that hands the worker what a request or a task called for, at the end of
+    its application context (so after its transactions have committed): the documents to
+    make, then the emails to send. Nothing when the work failed (it was rolled back)."""
+    wanted, queued = g.pop("documents_wanted", []), g.pop("outbox_queued", False)
+    if error is not None:
+        return
+    jobs = current_app.extensions["jobs"]
+    for kind, dossier_id in dict.fromkeys(wanted):
+        task = jobs.produce_receipt if kind == models.Document.RECEIPT else jobs.produce_letter
+        try:
+            task(dossier_id)
+        except Exception:  # the email waits for its document: an operator retries the task
+            log.exception("Could not enqueue the %s of dossier %s", kind, dossier_id)
+    if queued:
         wake_outbox()
 
 
@@ -136,7 +144,8 @@ def init_app(app):
     jobs = Jobs(app)
     app.extensions["jobs"] = jobs
     models.outbox_queued.connect(note_queued)
-    app.teardown_appcontext(wake_if_queued)
+    models.document_wanted.connect(note_document)
+    app.teardown_appcontext(after_work)
 
     @app.cli.command("worker")
     @click.option("--workers", default=2, show_default=True, help="Worker threads.")

@@ -33,6 +33,9 @@ db = DatabaseProxy()
 # Sent for every email written to the outbox; `jobs` wakes the worker once the work in progress
 # (a request, a task) is over, so after its transaction has committed.
 outbox_queued = signal("outbox-queued")
+# Sent when a change calls for a document of the dossier (the receipt of a submission, the
+# letter of a closing); `jobs` asks the worker for it in the same way, after the commit.
+document_wanted = signal("document-wanted")
 
 
 def utcnow():
@@ -595,6 +598,8 @@ class Dossier(BaseModel):
             )
             if rule.email_event:
                 OutboxMessage.queue_for_dossier(self, rule.email_event, comment=comment)
+            if to in DOCUMENT_OF_STATUS:
+                document_wanted.send(self, kind=DOCUMENT_OF_STATUS[to], dossier_id=self.id)
         return self
 
     def notification_recipients(self):
@@ -631,6 +636,13 @@ def check_actor(rule, actor, current, to):
                 f"{', '.join(sorted(r.value for r in rule.staff_roles))}.",
                 "role",
             )
+
+
+# The document each status calls for, made by the worker (see `document_wanted`).
+DOCUMENT_OF_STATUS = {
+    DossierStatus.SUBMITTED: "receipt",
+    DossierStatus.CLOSED: "decision_letter",
+}
 
 
 class ReferenceCounter(BaseModel):

@@ -10,11 +10,12 @@ from flask_admin.actions import action
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-import jobs
-from auth import current_staff
+from auth import current_actor, current_staff
 from backoffice import processing
-from backoffice.access import audit
-from models import AuditEvent, Dossier, DossierStatus, StaffRole
+from backoffice.processing import attempt
+from dossiers import messages
+from dossiers import processing as operations
+from models import AuditEvent, Dossier, StaffRole
 
 SUPERVISOR_ACTIONS = frozenset({"reopen", "assign_me"})
 # The last bulk forms applied in this session (nonce → audit event), so that posting one again
@@ -49,15 +50,11 @@ class BulkActions:
             flash(_("Au plus %(n)s dossiers à la fois.", n=processing.BULK_LIMIT), "error")
             return redirect(self.get_url(".index_view"))
         results = [[dossier.id, apply(dossier)] for dossier in dossiers]
-        if any(error is None for _id, error in results):
-            jobs.wake_outbox()
-        event = audit(
-            "dossier.bulk",
-            None,
-            operation=str(title),
-            count=len(results),
+        event = operations.record_bulk(
+            current_actor(),
+            str(title),
+            results,
             missing=len({str(i) for i in ids}) - len(dossiers),
-            results=results,
         )
         if nonce:
             done = session.get(DONE_KEY, {})
@@ -111,28 +108,20 @@ class BulkActions:
                 processing.BulkCloseForm,
                 _("Clôturer"),
                 lambda form: (
-                    lambda d: processing.transition(
-                        d, DossierStatus.CLOSED, form.comment.data, form.decision.data
-                    )
+                    lambda d: attempt(operations.close, d, form.decision.data, form.comment.data)
                 ),
             ),
             "reopen": (
                 processing.BulkReopenForm,
                 _("Rouvrir"),
-                lambda form: (
-                    lambda d: (
-                        processing.transition(d, DossierStatus.PROCESSING, form.comment.data)
-                        if d.state == DossierStatus.CLOSED
-                        else _("le dossier n'est pas clôturé : il n'y a rien à rouvrir.")
-                    )
-                ),
+                lambda form: lambda d: attempt(operations.reopen, d, form.comment.data),
             ),
             "complement": (
                 processing.ComplementForm,
                 _("Demander des compléments"),
                 lambda form: (
-                    lambda d: processing.request_complement(
-                        d, form.body.data, form.requested_list()
+                    lambda d: attempt(
+                        messages.request_complement, d, form.body.data, form.requested_list()
                     )
                 ),
             ),
@@ -162,7 +151,7 @@ class BulkActions:
     def action_receive(self, ids):
         return self.bulk(
             ids,
-            lambda d: processing.transition(d, DossierStatus.RECEIVED),
+            lambda d: attempt(operations.receive, d),
             _("Réceptionner"),
         )
 
@@ -174,7 +163,7 @@ class BulkActions:
     def action_process(self, ids):
         return self.bulk(
             ids,
-            lambda d: processing.transition(d, DossierStatus.PROCESSING),
+            lambda d: attempt(operations.start_processing, d),
             _("Mettre en traitement"),
         )
 
@@ -193,4 +182,4 @@ class BulkActions:
     @action("assign_me", _l("M'assigner"), _l("Vous assigner les dossiers sélectionnés ?"))
     def action_assign_me(self, ids):
         me = current_staff()
-        return self.bulk(ids, lambda d: processing.assign(d, me), _("M'assigner"))
+        return self.bulk(ids, lambda d: attempt(operations.assign, d, me), _("M'assigner"))

@@ -2,8 +2,6 @@
 from the latest YAML (checked at the line before anything is saved), preview it as applicants
 will meet it, publish it. Versions never change once saved: a correction is a new version."""
 
-import re
-
 from flask import abort, flash, g, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.peewee.filters import FilterEqual
@@ -11,161 +9,25 @@ from flask_admin.model.template import EndpointLinkRowAction, LinkRowAction
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from peewee import IntegrityError, fn
+from peewee import fn
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from backoffice.access import StaffModelView, audit
+from auth import current_actor
+from backoffice.access import StaffModelView
 from backoffice.columns import datetime_column
 from backoffice.preview import ConditionText, source_label, start_role_label, type_label
-from models import ProcedureDefinition, StaffRole, write_transaction
-from procedures import definition_of
-from procedures.definition import DefinitionError, Problem, load_document, parse_definition
+from models import ProcedureDefinition, StaffRole
+from procedures import definition_of, versions
+from procedures.definition import DefinitionError
 
 MAX_YAML_CHARS = 200_000
-TITLE_MAX = ProcedureDefinition.title.max_length
-VERSION_LINE = re.compile(r"^(version:[ \t]*)\d+", re.MULTILINE)
 
 
 class DefinitionForm(FlaskForm):
     yaml_text = TextAreaField(
         _l("Définition (YAML)"), validators=[DataRequired(), Length(max=MAX_YAML_CHARS)]
     )
-
-
-def latest_version(code):
-    """The highest version of a procedure, published or not."""
-    return (
-        ProcedureDefinition.select()
-        .where(ProcedureDefinition.code == code)
-        .order_by(ProcedureDefinition.version.desc())
-        .first()
-    )
-
-
-def newer_published(row):
-    return (
-        ProcedureDefinition.select()
-        .where(
-            ProcedureDefinition.code == row.code,
-            ProcedureDefinition.published == True,  # noqa: E712
-            ProcedureDefinition.version > row.version,
-        )
-        .exists()
-    )
-
-
-def same_text(a, b):
-    """Equal but for line endings and trailing blanks."""
-
-    def norm(text):
-        return [line.rstrip() for line in text.replace("\r\n", "\n").strip().split("\n")]
-
-    return norm(a) == norm(b)
-
-
-def with_version(text, version):
-    """The YAML with its top-level `version:` set to `version` (comments and layout kept)."""
-    return VERSION_LINE.sub(lambda m: f"{m.group(1)}{version}", text, count=1)
-
-
-def continuity_problems(latest, definition, text):
-    """What keeps a valid definition from following `latest`: the code and the reference prefix
-    stay, the version is the next number, the title fits its column."""
-    _data, lines = load_document(text)
-    problems = []
-    if same_text(with_version(text, latest.version), latest.yaml_text):
-        problems.append(
-            Problem(
-                "",
-                None,
-                _(
-                    "ce texte est identique à la version %(version)s : changez-le avant de "
-                    "l'enregistrer comme nouvelle version",
-                    version=latest.version,
-                ),
-            )
-        )
-    if definition.code != latest.code:
-        problems.append(
-            Problem(
-                "code",
-                lines.get(("code",)),
-                _(
-                    "le code ne change pas d'une version à l'autre : gardez « %(code)s » "
-                    "(une autre procédure ne se crée pas ici)",
-                    code=latest.code,
-                ),
-            )
-        )
-    if definition.reference_prefix != latest.reference_prefix:
-        problems.append(
-            Problem(
-                "reference_prefix",
-                lines.get(("reference_prefix",)),
-                _(
-                    "le préfixe des références ne change pas d'une version à l'autre : "
-                    "gardez « %(prefix)s »",
-                    prefix=latest.reference_prefix,
-                ),
-            )
-        )
-    if definition.version != latest.version + 1:
-        problems.append(
-            Problem(
-                "version",
-                lines.get(("version",)),
-                _(
-                    "la nouvelle version porte le numéro %(next)s (la dernière est la "
-                    "%(last)s) : écrivez « version: %(next)s »",
-                    next=latest.version + 1,
-                    last=latest.version,
-                ),
-            )
-        )
-    if len(definition.title) > TITLE_MAX:
-        problems.append(
-            Problem(
-                "title",
-                lines.get(("title",)),
-                _("le titre dépasse %(max)s caractères", max=TITLE_MAX),
-            )
-        )
-    return problems
-
-
-def save_version(latest, text):
-    """Check `text` and save it as the next, unpublished, version; DefinitionError otherwise."""
-    definition = parse_definition(text)
-    problems = continuity_problems(latest, definition, text)
-    if problems:
-        raise DefinitionError(problems)
-    try:
-        with write_transaction():
-            row = ProcedureDefinition.create(
-                code=definition.code,
-                version=definition.version,
-                title=definition.title,
-                reference_prefix=definition.reference_prefix,
-                yaml_text=text,
-                published=False,
-            )
-            audit("definition.save", row, code=row.code, version=row.version)
-    except IntegrityError:
-        raise DefinitionError(
-            [
-                Problem(
-                    "version",
-                    None,
-                    _(
-                        "la version %(version)s vient d'être enregistrée par quelqu'un d'autre : "
-                        "rouvrez « Nouvelle version » pour partir de la plus récente",
-                        version=definition.version,
-                    ),
-                )
-            ]
-        ) from None
-    return row
 
 
 def in_force():
@@ -230,15 +92,15 @@ class DefinitionView(StaffModelView):
 
     @expose("/new-version/<code>", methods=("GET", "POST"))
     def new_version_view(self, code):
-        latest = latest_version(code) or abort(404)
+        latest = versions.latest_version(code) or abort(404)
         form = DefinitionForm()
         problems = []
         if request.method == "GET":
-            form.yaml_text.data = with_version(latest.yaml_text, latest.version + 1)
+            form.yaml_text.data = versions.with_version(latest.yaml_text, latest.version + 1)
         elif form.validate_on_submit():
             text = form.yaml_text.data.replace("\r\n", "\n")
             try:
-                row = save_version(latest, text)
+                row = versions.save_version(current_actor(), latest, text)
             except DefinitionError as exc:
                 problems = exc.problems
             else:
@@ -265,7 +127,7 @@ class DefinitionView(StaffModelView):
     @expose("/preview/<int:id>")
     def preview_view(self, id):
         row = self.load(id)
-        newer = newer_published(row)
+        newer = versions.newer_published(row)
         try:
             definition, problems = definition_of(row), []
         except DefinitionError as exc:
@@ -290,25 +152,15 @@ class DefinitionView(StaffModelView):
         if row.published:
             flash(_("Cette version est déjà publiée."), "info")
             return redirect(back)
-        if newer_published(row):
-            flash(
-                _(
-                    "Une version plus récente est déjà publiée : publier celle-ci ne changerait "
-                    "rien. Créez plutôt une nouvelle version."
-                ),
-                "error",
-            )
-            return redirect(back)
-        try:
-            definition_of(row)
-        except DefinitionError:
-            flash(_("Cette version n'est pas valide et ne peut pas être publiée."), "error")
-            return redirect(back)
         form = FlaskForm()
-        if form.validate_on_submit():
-            with write_transaction():
-                if row.publish():
-                    audit("definition.publish", row, code=row.code, version=row.version)
+        try:
+            versions.check_publishable(row)
+            if form.validate_on_submit():
+                versions.publish(current_actor(), row)
+        except versions.PublishRefused as refused:
+            flash(str(refused), "error")
+            return redirect(back)
+        if form.is_submitted():  # and so published: the token is checked app-wide
             flash(
                 _(
                     "Version %(version)s de « %(title)s » publiée : les nouveaux dossiers "

@@ -7,7 +7,6 @@ import re
 
 from flask import (
     abort,
-    current_app,
     flash,
     has_request_context,
     redirect,
@@ -27,15 +26,14 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from peewee import JOIN
-from pypdf import PdfWriter
 from werkzeug.datastructures import MultiDict
 
-import jobs
-import storage
-from auth import current_staff
+from auth import current_actor, current_staff
 from backoffice import processing
-from backoffice.access import StaffModelView, audit
+from backoffice.access import StaffModelView
 from backoffice.bulk import BulkActions
+from dossiers import DossierNotFound, DossierRefused, documents, messages
+from dossiers import processing as operations
 from models import (
     PROCESSING_ROLES,
     STAFF_STATUSES,
@@ -43,7 +41,6 @@ from models import (
     Company,
     Document,
     Dossier,
-    DossierStatus,
     Message,
     ProcedureDefinition,
     Signature,
@@ -255,7 +252,6 @@ class DossierView(BulkActions, StaffModelView):
         if error:
             flash(_("Action refusée : %(reason)s", reason=error), "error")
         else:
-            jobs.wake_outbox()
             flash(success, "success")
 
     @expose("/transition/<int:dossier_id>", methods=("POST",))
@@ -264,11 +260,12 @@ class DossierView(BulkActions, StaffModelView):
         form = processing.TransitionForm()
         if not form.validate_on_submit():
             return self.detail_again(dossier, first_error(form))
-        error = processing.transition(
+        error = processing.attempt(
+            operations.transition,
             dossier,
             form.to.data,
-            comment=form.comment.data or None,
-            decision=form.decision.data or None,
+            form.comment.data or None,
+            form.decision.data or None,
         )
         if error:
             return self.detail_again(dossier, error)
@@ -285,7 +282,7 @@ class DossierView(BulkActions, StaffModelView):
             abort(400)
         agent = StaffUser.get_by_id(form.agent.data) if form.agent.data else None
         self.report(
-            processing.assign(dossier, agent),
+            processing.attempt(operations.assign, dossier, agent),
             _("Dossier %(ref)s assigné à %(name)s.", ref=dossier, name=agent.full_name)
             if agent
             else _("Dossier %(ref)s : plus assigné à personne.", ref=dossier),
@@ -300,7 +297,7 @@ class DossierView(BulkActions, StaffModelView):
             return self.detail_again(dossier, first_error(form))
         offered = {a.label for a in definition_of(dossier.definition).annexes}
         annexes = form.requested_list(offered)
-        error = processing.request_complement(dossier, form.body.data, annexes)
+        error = processing.attempt(messages.request_complement, dossier, form.body.data, annexes)
         if error:
             return self.detail_again(dossier, error)
         self.report(None, _("Compléments demandés à %(name)s.", name=dossier.company.name))
@@ -309,47 +306,46 @@ class DossierView(BulkActions, StaffModelView):
     @expose("/annex/<int:dossier_id>/<int:annex_id>")
     def annex_view(self, dossier_id, annex_id):
         dossier = self.dossier_or_404(dossier_id)
-        annex = Annex.get_or_none(Annex.id == annex_id, Annex.dossier == dossier) or abort(404)
         inline = request.args.get("voir") == "1"
-        audit("dossier.annex_view" if inline else "dossier.annex_download", dossier, annex=annex.id)
-        return serve(annex.storage_key, annex.sha256, annex.original_name, inline=inline)
+        try:
+            annex, data = documents.annex_file(current_actor(), dossier, annex_id, inline)
+        except DossierNotFound:
+            abort(404)
+        except DossierRefused:
+            abort(409, _("Ce fichier ne correspond plus à son empreinte ; il n'est pas servi."))
+        return serve(data, annex.original_name, inline=inline)
 
     @expose("/receipt/<int:dossier_id>")
     def receipt_view(self, dossier_id):
-        dossier = self.dossier_or_404(dossier_id)
-        doc = Document.latest(dossier, Document.RECEIPT) or abort(404)
-        return serve(doc.storage_key, doc.sha256, f"accuse-de-reception-{dossier.reference}.pdf")
+        return self.document(dossier_id, Document.RECEIPT, "accuse-de-reception")
 
     @expose("/letter/<int:dossier_id>")
     def letter_view(self, dossier_id):
+        return self.document(dossier_id, Document.DECISION_LETTER, "decision")
+
+    def document(self, dossier_id, kind, prefix):
         dossier = self.dossier_or_404(dossier_id)
-        doc = Document.current_letter(dossier) or abort(404)
-        return serve(doc.storage_key, doc.sha256, f"decision-{dossier.reference}.pdf")
+        try:
+            doc, data = documents.document_file(current_actor(), dossier, kind)
+        except DossierRefused:
+            abort(409, _("Ce fichier ne correspond plus à son empreinte ; il n'est pas servi."))
+        if doc is None:
+            abort(404)
+        return serve(data, f"{prefix}-{dossier.reference}.pdf")
 
     @expose("/bundle/<int:dossier_id>")
     def bundle_view(self, dossier_id):
         """The receipt and every annex merged into one PDF, for reading or archiving."""
         dossier = self.dossier_or_404(dossier_id)
-        store = storage.get_storage()
-        writer = PdfWriter()
-        receipt = Document.latest(dossier, Document.RECEIPT)
-        parts = ([receipt] if receipt else []) + list(
-            Annex.select().where(Annex.dossier == dossier).order_by(Annex.uploaded_at, Annex.id)
-        )
-        if not parts:
+        try:
+            data = documents.bundle(current_actor(), dossier)
+        except DossierRefused:
+            abort(409, _("Un fichier du dossier ne correspond plus à son empreinte."))
+        if data is None:
             flash(_("Ce dossier n'a encore ni accusé de réception ni annexe à rassembler."), "info")
             return self.back(dossier)
-        for part in parts:
-            data = store.read(part.storage_key)
-            if storage.sha256_of(data) != part.sha256:
-                current_app.logger.error("Part %s of dossier %s altered", part, dossier.id)
-                abort(409, _("Un fichier du dossier ne correspond plus à son empreinte."))
-            writer.append(io.BytesIO(data))
-        out = io.BytesIO()
-        writer.write(out)
-        audit("dossier.bundle", dossier)
         return send_file(
-            io.BytesIO(out.getvalue()),
+            io.BytesIO(data),
             mimetype="application/pdf",
             as_attachment=True,
             download_name=f"dossier-{dossier.reference}.pdf",
@@ -382,16 +378,13 @@ def procedures():
 def agent_options():
     if not has_request_context():
         return []
-    return [(str(a.id), a.full_name) for a in processing.agents()]
+    return [(str(a.id), a.full_name) for a in operations.agents()]
 
 
-def serve(key, sha256, name, inline=False):
-    """A stored PDF, checked against its SHA-256; `inline` opens it in the browser's viewer,
-    sandboxed (no script, no same-origin access) since its content comes from a company."""
-    data = storage.get_storage().read(key)
-    if storage.sha256_of(data) != sha256:
-        current_app.logger.error("Stored file %s does not match its SHA-256", key)
-        abort(409, _("Ce fichier ne correspond plus à son empreinte ; il n'est pas servi."))
+def serve(data, name, inline=False):
+    """A stored PDF (already checked against its SHA-256); `inline` opens it in the browser's
+    viewer, sandboxed (no script, no same-origin access) since its content comes from a
+    company."""
     response = send_file(
         io.BytesIO(data), mimetype="application/pdf", as_attachment=not inline, download_name=name
     )
@@ -418,20 +411,20 @@ def detail_context(dossier):
         "signature": Signature.get_or_none(Signature.dossier == dossier),
         "receipt": Document.latest(dossier, Document.RECEIPT),
         "letter": Document.current_letter(dossier),
-        "next_actions": processing.available_actions(dossier),
+        "next_actions": operations.available_actions(current_staff(), dossier),
         "transition_form": processing.TransitionForm(),
         "assign_form": assign_form(),
         "complement_form": processing.ComplementForm(),
         "is_supervisor": current_staff().staff_role.value == "supervisor",
-        "can_request": dossier.state in (DossierStatus.RECEIVED, DossierStatus.PROCESSING),
+        "can_request": dossier.in_instruction,
         "draft": MultiDict(),
-        "max_text": processing.MAX_TEXT,
+        "max_text": operations.MAX_TEXT,
     }
 
 
 def assign_form():
     form = processing.AssignForm()
     form.agent.choices = [(0, _("— personne —"))] + [
-        (a.id, a.full_name) for a in processing.agents()
+        (a.id, a.full_name) for a in operations.agents()
     ]
     return form

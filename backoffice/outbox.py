@@ -10,11 +10,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 
-import jobs
 import notifications
-from backoffice.access import StaffModelView, audit
+from auth import current_actor
+from backoffice.access import StaffModelView
 from backoffice.columns import datetime_column
-from models import OutboxMessage, OutboxStatus, StaffRole, write_transaction
+from models import OutboxMessage, OutboxStatus, StaffRole
 
 STATUS_LABELS = {
     OutboxStatus.PENDING: _l("En attente"),
@@ -59,17 +59,9 @@ def error_column(view, context, model, name):
 
 def retry_messages(messages):
     """Put the failed ones back in the queue, each with its audit row; (retried, skipped)."""
-    retried, skipped = [], []
-    for message in messages:
-        with write_transaction():
-            if notifications.retry(message):
-                audit("outbox.retry", message, event=message.event, to=message.to_email)
-                retried.append(message)
-            else:
-                skipped.append(message)
-    if retried:
-        jobs.wake_outbox()
-    return retried, skipped
+    actor = current_actor()
+    retried = [m for m in messages if notifications.retry(actor, m)]
+    return retried, [m for m in messages if m not in retried]
 
 
 class OutboxView(StaffModelView):

@@ -1,38 +1,19 @@
-"""What staff do to a dossier: transitions, assignment, complement requests, reopening — each
-through the model (`Dossier.transition`, procedures.messages) and each audited."""
+"""The forms of what staff do to a dossier (transitions, assignment, complement requests,
+reopening), single and in bulk; the operations themselves are `dossiers.processing`'s and
+`dossiers.messages`'s."""
 
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-import jobs
-from auth import current_staff
-from backoffice.access import audit
-from models import (
-    TRANSITIONS,
-    Actor,
-    Decision,
-    DossierStatus,
-    StaffRole,
-    StaffUser,
-    TransitionError,
-    write_transaction,
-)
-from procedures import messages
+from auth import current_actor
+from dossiers import DossierRefused
+from dossiers.processing import MAX_TEXT
+from models import Decision
 
-S = DossierStatus
-STAFF_ACTIONS = {
-    (S.SUBMITTED, S.RECEIVED): _l("Réceptionner"),
-    (S.RECEIVED, S.PROCESSING): _l("Mettre en traitement"),
-    (S.PROCESSING, S.CLOSED): _l("Clôturer"),
-    (S.CLOSED, S.PROCESSING): _l("Rouvrir"),
-}
-del S
 BULK_LIMIT = 500
-MAX_TEXT = 5000  # characters of a motivation, a reason or a message
 
 
 class TransitionForm(FlaskForm):
@@ -102,85 +83,11 @@ class BulkReopenForm(FlaskForm):
     )
 
 
-def agents():
-    return (
-        StaffUser.select()
-        .where(
-            StaffUser.active == True,  # noqa: E712
-            StaffUser.role.in_([StaffRole.AGENT.value, StaffRole.SUPERVISOR.value]),
-        )
-        .order_by(StaffUser.full_name)
-    )
-
-
-def transition(dossier, to, comment=None, decision=None):
-    """Apply one staff transition with its audit row; an error message, or None."""
+def attempt(operation, *args):
+    """Run one `dossiers` service for the current staff member: None when done, else the
+    reason it was refused (the bulk result page lists one per dossier)."""
     try:
-        to = DossierStatus(to)
-    except ValueError:
-        return _("ce changement de statut n'existe pas.")
-    if to == DossierStatus.CLOSED and dossier.state == DossierStatus.PROCESSING:
-        if not decision:
-            return _("choisissez une décision (accordé, refusé ou sans suite).")
-        if not (comment and comment.strip()):
-            return _("écrivez la motivation de la décision ; elle figure dans le courrier.")
-    try:
-        with write_transaction():
-            dossier.transition(
-                to, Actor.staff_member(current_staff()), comment=comment, decision=decision
-            )
-            audit("dossier.transition", dossier, to=str(to), decision=decision, comment=comment)
-    except TransitionError as exc:
-        return explain(exc, dossier, to)
-    if dossier.state == DossierStatus.CLOSED:
-        jobs.letter_soon(dossier.id)
+        operation(current_actor(), *args)
+    except DossierRefused as refused:
+        return str(refused)
     return None
-
-
-def explain(error, dossier, to):
-    """A refused transition told in the staff member's language."""
-    if error.reason == "role":
-        if dossier.state == DossierStatus.CLOSED:
-            return _("seul un superviseur rouvre un dossier clôturé.")
-        return _("votre rôle ne permet pas ce changement.")
-    if error.reason == "reason_required":
-        return _("indiquez la raison.")
-    if error.reason == "decision_required":
-        return _("choisissez une décision (accordé, refusé ou sans suite).")
-    if error.reason == "concurrent":
-        return _("un autre changement est arrivé avant le vôtre ; rechargez la page.")
-    return _(
-        "le dossier est « %(status)s » : il ne peut pas passer à « %(to)s ».",
-        status=dossier.state.label,
-        to=to.label,
-    )
-
-
-def assign(dossier, agent):
-    if current_staff().staff_role != StaffRole.SUPERVISOR:
-        return _("Seul un superviseur assigne les dossiers.")
-    with write_transaction():
-        dossier.assign(agent)
-        audit("dossier.assign", dossier, agent=agent.email if agent else None)
-    return None
-
-
-def request_complement(dossier, body, annexes):
-    try:
-        messages.send_to_company(
-            dossier, current_staff(), body, complement=True, requested_annexes=annexes
-        )
-    except messages.MessageRefused as exc:
-        return str(exc)
-    audit("dossier.complement_request", dossier, annexes=annexes)
-    return None
-
-
-def available_actions(dossier):
-    """(target status, label) of the transitions open to the current staff member."""
-    role = current_staff().staff_role
-    return [
-        (to, label)
-        for (origin, to), label in STAFF_ACTIONS.items()
-        if origin == dossier.state and role in TRANSITIONS[(origin, to)].staff_roles
-    ]

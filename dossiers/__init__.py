@@ -13,3 +13,11 @@ class DossierRefused(Exception):
 
     def __init__(self, message):
         super().__init__(str(message))
+
+
+class DossierNotFound(DossierRefused):
+    """No such dossier for this actor: the interfaces answer 404, never saying whether it
+    exists in another company."""
+
+    def __init__(self, dossier_id=None):
+        super().__init__(f"dossier {dossier_id} not found")

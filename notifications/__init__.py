@@ -15,7 +15,16 @@ from flask_babel import lazy_gettext as _l
 from flask_mail import Mail, Message
 
 import storage
-from models import Decision, Document, OutboxMessage, OutboxStatus, utcnow
+from models import (
+    AuditEvent,
+    Decision,
+    Document,
+    OutboxMessage,
+    OutboxStatus,
+    outbox_queued,
+    utcnow,
+    write_transaction,
+)
 from notifications.events import (  # the one function per event that writes its emails
     access_changed,
     complement_answered,
@@ -231,13 +240,23 @@ def deliver_due(now=None):
     return sent
 
 
-def retry(message):
-    """Staff action: put a failed message back in the queue now."""
-    return (
-        OutboxMessage.update(
-            status=OutboxStatus.PENDING.value, next_attempt_at=utcnow(), claimed_until=None
+def retry(actor, message):
+    """Staff action: put a failed message back in the queue now, audited; False when it is
+    not failed (any more). The worker is woken at the end of the request."""
+    with write_transaction():
+        done = (
+            OutboxMessage.update(
+                status=OutboxStatus.PENDING.value, next_attempt_at=utcnow(), claimed_until=None
+            )
+            .where(
+                OutboxMessage.id == message.id, OutboxMessage.status == OutboxStatus.FAILED.value
+            )
+            .execute()
+            == 1
         )
-        .where(OutboxMessage.id == message.id, OutboxMessage.status == OutboxStatus.FAILED.value)
-        .execute()
-        == 1
-    )
+        if done:
+            AuditEvent.record(
+                "outbox.retry", actor, message, event=message.event, to=message.to_email
+            )
+            outbox_queued.send(OutboxMessage, message=message)
+    return done

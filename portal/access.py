@@ -5,7 +5,9 @@ from functools import wraps
 from flask import abort, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
-from auth import current_person, login_is_fresh
+from auth import current_actor, current_person, login_is_fresh
+from dossiers import DossierNotFound, DossierRefused
+from dossiers.access import member_for
 from models import Company, Dossier, Membership, Role
 
 COMPANY_KEY = "company_id"
@@ -115,17 +117,16 @@ def fresh_login_required(back):
 
 
 def load_dossier(dossier_id, need=Role.CONSULT):
-    """The dossier if the current person holds `need` in its company, else 404.
-
-    404 rather than 403, so that a user of another company learns nothing of the dossier.
-    """
-    person = current_person()
+    """The dossier if the current person holds `need` in its company, else 404 (rather than
+    403, so that a user of another company learns nothing of the dossier); 403 until their
+    professional address there is validated."""
     dossier = Dossier.get_or_none(Dossier.id == dossier_id)
-    if person is None or dossier is None:
+    if dossier is None or current_person() is None:
         abort(404)
-    membership = person.membership_in(dossier.company_id)
-    if membership is None or not membership.allows(need):
+    try:
+        member_for(current_actor(), dossier, need)
+    except DossierNotFound:
         abort(404)
-    if membership.notification_email is None:
-        abort(403, _("Validez d'abord votre adresse e-mail professionnelle dans cette entreprise."))
+    except DossierRefused as refused:
+        abort(403, str(refused))
     return dossier

@@ -6,6 +6,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
+from dossiers import filling, messages
 from models import (
     Document,
     Dossier,
@@ -17,8 +18,7 @@ from models import (
     StatusChange,
 )
 from portal.access import company_required, current_membership, load_dossier
-from procedures import definition_of, engine, messages
-from procedures import dossiers as filling
+from procedures import definition_of, engine
 
 bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
 PAGE_SIZE = 25
@@ -110,7 +110,7 @@ def show(dossier_id):
         .order_by(StatusChange.created_at, StatusChange.id)
     )
     tasks, needs = [], []
-    if dossier.state in (DossierStatus.DRAFT, DossierStatus.COMPLETE):
+    if dossier.is_editable:
         tasks, needs = task_list(dossier)
     return render_template(
         "dossiers/detail.html",
@@ -126,7 +126,7 @@ def show(dossier_id):
         letter=Document.current_letter(dossier),
         thread=Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
         open_request=messages.open_request(dossier),
-        can_write=dossier.state in messages.OPEN_STATUSES,
+        can_write=dossier.in_instruction,
         form=FlaskForm(),
     )
 
@@ -141,5 +141,4 @@ def task_list(dossier):
         for s in definition.sections
         if engine.section_visible(s, dossier.answers)
     ]
-    needs = engine.annex_needs(definition, dossier.answers, filling.annex_counts(dossier))
-    return tasks, needs
+    return tasks, filling.annex_needs(dossier)

@@ -1,12 +1,11 @@
 """Following a dossier after it is filled: documents, messages and complements, archiving,
-deleting a draft."""
+deleting a draft (each change made by the `dossiers` services)."""
 
 import io
 
 from flask import (
     Blueprint,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -17,32 +16,24 @@ from flask import (
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
-import jobs
-import storage
-from auth import current_person
-from documents.pdf_check import PdfRejected
-from models import (
-    Actor,
-    Annex,
-    AuditEvent,
-    Document,
-    DossierStatus,
-    Role,
-    write_transaction,
-)
+from auth import current_actor
+from dossiers import DossierRefused, documents, lifecycle, messages
+from models import Document, Role
 from portal.access import company_required, load_dossier
-from portal.annexes import display_name, read_pdf, refusal
-from procedures import messages
+from portal.annexes import read_upload
 
 bp = Blueprint("followup", __name__, url_prefix="/dossiers")
-DRAFTS = (DossierStatus.DRAFT, DossierStatus.COMPLETE)
 DOCUMENTS = {
     "accuse-de-reception": Document.RECEIPT,
     "courrier-de-decision": Document.DECISION_LETTER,
 }
 
 
-def back(dossier):
+def back(dossier, refused=None, success=None):
+    if refused is not None:
+        flash(str(refused), "error")
+    elif success:
+        flash(success, "success")
     return redirect(url_for("dossiers.show", dossier_id=dossier.id))
 
 
@@ -51,17 +42,9 @@ def back(dossier):
 def document(dossier_id, name):
     dossier = load_dossier(dossier_id)
     kind = DOCUMENTS.get(name) or abort(404)
-    if kind == Document.DECISION_LETTER:
-        doc = Document.current_letter(dossier)
-    else:
-        doc = Document.latest(dossier, kind)
-    if doc is None:
-        abort(404, _("Ce document n'est pas encore disponible. Réessayez dans un instant."))
-    data = storage.get_storage().read(doc.storage_key)
-    if storage.sha256_of(data) != doc.sha256:
-        current_app.logger.error(
-            "Document %s of dossier %s altered: not served", doc.id, dossier.id
-        )
+    try:
+        doc, data = documents.document_file(current_actor(), dossier, kind)
+    except DossierRefused:
         abort(
             409,
             _(
@@ -69,6 +52,8 @@ def document(dossier_id, name):
                 "servi. L'incident est signalé à l'administration."
             ),
         )
+    if doc is None:
+        abort(404, _("Ce document n'est pas encore disponible. Réessayez dans un instant."))
     return send_file(
         io.BytesIO(data),
         mimetype="application/pdf",
@@ -91,95 +76,46 @@ def unarchive(dossier_id):
 
 def set_archived(dossier_id, archived):
     dossier = load_dossier(dossier_id, need=Role.ENCODE)
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    if dossier.state in DRAFTS:
-        flash(
-            _("Un dossier non soumis ne s'archive pas : supprimez-le s'il n'est plus utile."),
-            "error",
-        )
-        return back(dossier)
-    dossier.set_archived(archived)
-    flash(
-        _("Le dossier est archivé : il reste consultable dans l'onglet « Archivés ».")
+    try:
+        lifecycle.set_archived(current_actor(), dossier, archived)
+    except DossierRefused as refused:
+        return back(dossier, refused)
+    return back(
+        dossier,
+        success=_("Le dossier est archivé : il reste consultable dans l'onglet « Archivés ».")
         if archived
         else _("Le dossier est de retour parmi vos dossiers actifs."),
-        "success",
     )
-    return back(dossier)
 
 
 @bp.route("/<int:dossier_id>/supprimer", methods=["GET", "POST"])
 @company_required(need=Role.ENCODE)
 def delete(dossier_id):
     dossier = load_dossier(dossier_id, need=Role.ENCODE)
-    if dossier.state not in DRAFTS:
+    if not dossier.is_editable:
         flash(_("Un dossier soumis ne peut pas être supprimé ; vous pouvez l'archiver."), "error")
         return back(dossier)
-    form = FlaskForm()
     if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        keys = [a.storage_key for a in Annex.select().where(Annex.dossier == dossier)]
-        with write_transaction():
-            AuditEvent.record(
-                "dossier.delete",
-                Actor.applicant(current_person()),
-                target=dossier,
-                ip_address=request.remote_addr,
-                title=dossier.definition.title,
-            )
-            dossier.delete_instance(recursive=True)
-        for key in keys:
-            storage.get_storage().delete(key)
+        try:
+            lifecycle.delete_draft(current_actor(), dossier)
+        except DossierRefused as refused:
+            return back(dossier, refused)
         flash(
             _("Le brouillon « %(title)s » est supprimé.", title=dossier.definition.title), "success"
         )
         return redirect(url_for("dossiers.index"))
-    return render_template("followup/delete.html", dossier=dossier, form=form)
+    return render_template("followup/delete.html", dossier=dossier, form=FlaskForm())
 
 
 @bp.post("/<int:dossier_id>/messages")
 @company_required(need=Role.ENCODE)
 def reply(dossier_id):
     dossier = load_dossier(dossier_id, need=Role.ENCODE)
-    if not FlaskForm().validate_on_submit():
-        abort(400)
-    body = (request.form.get("body") or "").strip()
-    files = [f for f in request.files.getlist("files") if f and f.filename]
-    if not body:
-        flash(_("Écrivez votre message avant de l'envoyer."), "error")
-        return back(dossier)
-    store, stored, refused = storage.get_storage(), [], None
-    for upload in files:
-        try:
-            data, info = read_pdf(upload)
-        except PdfRejected as exc:
-            refused = refusal(upload, exc)
-            break
-        stored.append(
-            (
-                store.put(data),
-                storage.sha256_of(data),
-                len(data),
-                info.pages,
-                display_name(upload.filename),
-            )
-        )
-    if refused:
-        for key, *_rest in stored:
-            store.delete(key)
-        flash(
-            refused + " " + _("Votre message n'est pas envoyé ; joignez des PDF valables."), "error"
-        )
-        return back(dossier)
+    files = [
+        (f.filename, read_upload(f)) for f in request.files.getlist("files") if f and f.filename
+    ]
     try:
-        messages.reply_from_company(dossier, current_person(), body, stored)
-    except messages.MessageRefused as exc:
-        for key, *_rest in stored:
-            store.delete(key)
-        flash(str(exc), "error")
-        return back(dossier)
-    jobs.wake_outbox()
-    flash(_("Votre message est envoyé à l'administration."), "success")
-    return back(dossier)
+        messages.reply(current_actor(), dossier, request.form.get("body"), files)
+    except DossierRefused as refused:
+        return back(dossier, refused)
+    return back(dossier, success=_("Votre message est envoyé à l'administration."))

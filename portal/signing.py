@@ -1,18 +1,17 @@
 """Signing and submitting a complete dossier: Signature role, a fresh login, a declaration on
 honour; a double click or two concurrent submits give one submission."""
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
-import jobs
-from auth import current_person, current_session, login_is_fresh
-from models import ConcurrentTransitionError, DossierStatus, Role
+from auth import current_actor, current_person, current_session, login_is_fresh
+from dossiers import DossierRefused, filling, submission
+from models import ConcurrentTransitionError, Role
 from portal.access import company_required, current_membership, load_dossier, login_url
-from procedures import definition_of, engine, submission
-from procedures import dossiers as filling
+from procedures import definition_of
 
 bp = Blueprint("signing", __name__, url_prefix="/dossiers")
 
@@ -32,7 +31,7 @@ def already_submitted(dossier):
 @company_required(need=Role.SIGN)
 def sign(dossier_id):
     dossier = load_dossier(dossier_id, need=Role.SIGN)
-    if dossier.state not in (DossierStatus.DRAFT, DossierStatus.COMPLETE):
+    if not dossier.is_editable:
         return already_submitted(dossier)
     if not login_is_fresh():
         flash(_("Pour signer, confirmez votre identité en vous connectant à nouveau."), "warning")
@@ -41,9 +40,8 @@ def sign(dossier_id):
     context = filling.prefill_context(dossier, current_person(), current_membership())
     issues = filling.issues(dossier, context)
     form = SignForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
+    if form.is_submitted():
+        form.validate()  # the token is checked app-wide; this readies the fields' errors
         if issues:
             flash(_("Le dossier n'est pas complet : il ne peut pas encore être soumis."), "error")
         elif not form.declaration.data:
@@ -56,20 +54,18 @@ def sign(dossier_id):
         definition=definition,
         issues=issues,
         form=form,
-        needs=engine.annex_needs(definition, dossier.answers, filling.annex_counts(dossier)),
-    ), (400 if form.errors or (request.method == "POST" and issues) else 200)
+        needs=filling.annex_needs(dossier),
+    ), (400 if form.errors or (form.is_submitted() and issues) else 200)
 
 
 def submit(dossier, context):
     try:
-        signature = submission.submit(dossier, current_person(), current_session(), context)
+        signature = submission.submit(current_actor(), dossier, current_session(), context)
     except ConcurrentTransitionError:
         return already_submitted(load_dossier(dossier.id))
-    except submission.SubmissionRefused as exc:
-        flash(str(exc), "error")
+    except DossierRefused as refused:
+        flash(str(refused), "error")
         return redirect(url_for(".sign", dossier_id=dossier.id))
-    jobs.receipt_soon(dossier.id)
-    jobs.wake_outbox()
     flash(
         _(
             "Votre dossier est signé et soumis sous la référence %(ref)s. L'accusé de réception "

@@ -5,15 +5,14 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
-from auth import current_person
-from models import DossierStatus, ProcedureDefinition, Role
+from auth import current_actor, current_person
+from dossiers import DossierRefused, filling
+from models import ProcedureDefinition, Role
 from portal import forms_builder
 from portal.access import company_required, current_membership, load_dossier
 from procedures import definition_of, engine
-from procedures import dossiers as filling
 
 bp = Blueprint("wizard", __name__, url_prefix="/dossiers")
-START_ROLES = {"consult": Role.CONSULT, "encode": Role.ENCODE, "sign": Role.SIGN}
 
 
 def latest_procedures():
@@ -37,13 +36,11 @@ def new():
 @bp.post("/nouveau/<code>")
 @company_required(need=Role.ENCODE)
 def create(code):
-    if not FlaskForm().validate_on_submit():
-        abort(400)
     row = ProcedureDefinition.latest_published(code) or abort(404)
-    membership = current_membership()
-    if not membership.allows(START_ROLES[definition_of(row).start_role]):
-        abort(403, _("Votre rôle ne permet pas d'introduire cette démarche."))
-    dossier, created = filling.create(row, membership.company, current_person(), membership)
+    try:
+        dossier, created = filling.create(current_actor(), current_membership(), row)
+    except DossierRefused as refused:
+        abort(403, str(refused))
     if not created:
         flash(
             _(
@@ -57,7 +54,7 @@ def create(code):
 
 def editable(dossier_id):
     dossier = load_dossier(dossier_id, need=Role.ENCODE)
-    if dossier.state not in (DossierStatus.DRAFT, DossierStatus.COMPLETE):
+    if not dossier.is_editable:
         flash(_("Ce dossier est soumis : ses réponses ne peuvent plus être modifiées."), "error")
         return dossier, redirect(url_for("dossiers.show", dossier_id=dossier.id))
     return dossier, None
@@ -121,7 +118,11 @@ def section(dossier_id, key):
     action = request.form.get("action", "save")
     values = apply_group_action(definition, action, values)
     before = [f.key for f in forms_builder.rendered_fields(definition, section, dossier.answers)]
-    filling.save_section(dossier, section.key, values, context)
+    try:
+        filling.save_section(current_actor(), dossier, section.key, values, context)
+    except DossierRefused as refused:  # submitted meanwhile, from another tab
+        flash(str(refused), "error")
+        return redirect(url_for("dossiers.show", dossier_id=dossier.id))
     after = [f.key for f in forms_builder.rendered_fields(definition, section, dossier.answers)]
     if errors or action != "save" or before != after:
         if errors:
@@ -178,7 +179,7 @@ def check(dossier_id):
         definition=definition,
         context=context,
         issues=filling.issues(dossier, context),
-        needs=engine.annex_needs(definition, dossier.answers, filling.annex_counts(dossier)),
+        needs=filling.annex_needs(dossier),
         visible_fields=engine.visible_fields,
         options_for=engine.options_for,
     )

@@ -2,12 +2,12 @@
 its email together; each refusal says why and writes nothing."""
 
 import pytest
-from helpers import make_company, make_member, make_person, make_staff, national_number
 
 import notifications
 import sources
 import verification
 from access import AccessRefused, members, professional_email
+from helpers import make_company, make_member, make_person, make_staff, national_number
 from models import Actor, AuditEvent, Membership, OutboxMessage, Person, Role, StaffRole
 
 AGENCE = "0566988259"  # sample register: legal representative Marie Dubois
@@ -192,7 +192,7 @@ def test_someone_elses_link_is_refused_and_stays_usable(rctx):
     company = make_company()
     owner = make_member(company, verified=False)
     membership = owner.membership_in(company.id)
-    code, token = verification.issue(
+    _code, token = verification.issue(
         professional_email.PURPOSE,
         str(membership.id),
         "email",

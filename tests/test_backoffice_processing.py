@@ -79,8 +79,8 @@ def test_detail_renders_answers_and_annexes(agent, client, app):
 
 
 def test_closed_dossier_offers_its_decision_letter(agent, client, app):
+    from dossiers.documents import produce_letter
     from models import Document
-    from procedures.receipts import produce_letter
 
     dossier = make_dossier(DossierStatus.CLOSED)
     assert "Courrier de décision" not in text(detail(client, dossier))
@@ -262,8 +262,8 @@ def test_no_dossier_content_for_helpdesk_and_admin(app, client, role):
 def test_reopening_clears_the_decision_and_the_next_closing_has_its_own_letter(app, client):
     import notifications
     import storage
+    from dossiers.documents import produce_letter
     from models import Actor, Document
-    from procedures.receipts import produce_letter
 
     company = make_company()
     dossier = make_dossier(DossierStatus.CLOSED, company=company, person=make_member(company))

@@ -89,7 +89,7 @@ def test_back_off_doubles_then_gives_up_after_window(app, ctx):
     assert now - row.created_at <= timedelta(hours=48)
     assert row.attempts == len(delays)
 
-    assert notifications.retry(row)
+    assert notifications.retry(Actor.system(), row)
     assert OutboxMessage.get_by_id(row.id).status == OutboxStatus.PENDING.value
 
 

@@ -11,6 +11,7 @@ from test_pdf_check import blank_pdf
 from test_wizard import PREFILLED, install, post_section, start
 
 import models
+from dossiers import DossierRefused, messages, submission
 from helpers import (
     csrf_from,
     login_person,
@@ -21,6 +22,7 @@ from helpers import (
     text,
 )
 from models import (
+    Actor,
     Annex,
     ConcurrentTransitionError,
     Document,
@@ -33,7 +35,6 @@ from models import (
     Signature,
     UserSession,
 )
-from procedures import messages, submission
 
 
 def complete(client):
@@ -161,8 +162,9 @@ def test_concurrent_submits_one_wins(signer, client, app):
             copy = Dossier.get_by_id(dossier.id)
             barrier.wait()
             try:
-                results.append(submission.submit(copy, person, None))
-            except (ConcurrentTransitionError, submission.SubmissionRefused) as exc:
+                signer = Actor.applicant(person, fresh_login=True)
+                results.append(submission.submit(signer, copy, None))
+            except (ConcurrentTransitionError, DossierRefused) as exc:
                 results.append(exc)
             finally:
                 models.db.close()
@@ -205,8 +207,8 @@ def test_complement_request_and_reply(signer, client):
     Dossier.update(assigned_to=agent).where(Dossier.id == dossier.id).execute()
     dossier = Dossier.get_by_id(dossier.id)
     messages.send_to_company(
+        Actor.staff_member(agent),
         dossier,
-        agent,
         "Merci de joindre vos statuts.",
         complement=True,
         requested_annexes=["Statuts"],
@@ -260,7 +262,7 @@ def test_reminders_fire_once_at_30_and_7_days(signer, client, ctx, app):
     assert Dossier.get(Dossier.definition == registration).decision == Decision.GRANTED.value
     other = make_company()
     make_member(other, Role.SIGN)
-    from procedures import reminders
+    from dossiers import reminders
 
     app.config["REPORT_DUE_MONTH_DAY"] = (3, 31)
     assert reminders.send_due(date(2027, 2, 28)) == 0
@@ -275,8 +277,8 @@ def test_reminders_fire_once_at_30_and_7_days(signer, client, ctx, app):
 
 def test_no_reminder_once_the_report_is_submitted(signer, client, ctx, app):
     company, person = signer
+    from dossiers import reminders
     from models import ProcedureDefinition
-    from procedures import reminders
 
     registration = ProcedureDefinition.create(
         code="enregistrement",

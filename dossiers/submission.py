@@ -1,30 +1,31 @@
 """Signing and submitting a complete dossier: what is signed (canonical answers and every
 annex, by SHA-256), the signature record, the frozen annexes, the reference and the status —
-all in one transaction, of which two concurrent submits can only win one."""
+all in one transaction, of which two concurrent submits can only win one. The sealed receipt
+is then made by the worker (asked for by `Dossier.transition`)."""
 
 import hashlib
 import json
 
+from flask_babel import gettext as _
+
 import storage
+from dossiers import DossierRefused
+from dossiers.access import member_for
+from dossiers.filling import issues
 from models import (
-    Actor,
     Annex,
     Dossier,
     DossierStatus,
+    Role,
     Signature,
     utcnow,
     write_transaction,
 )
-from procedures import dossiers as filling
 
 DECLARATION = (
     "Je déclare sur l'honneur que les informations fournies dans ce formulaire et ses annexes "
     "sont exactes et complètes, et je le signe et le soumets au nom de l'entreprise."
 )
-
-
-class SubmissionRefused(Exception):
-    """The dossier cannot be submitted now; `str()` says why, for the user."""
 
 
 def canonical_answers(answers):
@@ -44,14 +45,18 @@ def combined_digest(answers_sha256, annex_hashes):
 
 def annex_records(dossier):
     """Every annex with its hash, re-checked against the stored bytes before signing."""
-    store = storage.get_storage()
     records = []
     for annex in Annex.select().where(Annex.dossier == dossier).order_by(Annex.id):
-        if storage.sha256_of(store.read(annex.storage_key)) != annex.sha256:
-            raise SubmissionRefused(
-                f"L'annexe « {annex.original_name} » ne correspond plus au fichier déposé : "
-                "retirez-la et déposez-la à nouveau."
-            )
+        try:
+            storage.read_verified(annex.storage_key, annex.sha256)
+        except storage.Altered as exc:
+            raise DossierRefused(
+                _(
+                    "L'annexe « %(name)s » ne correspond plus au fichier déposé : retirez-la et "
+                    "déposez-la à nouveau.",
+                    name=annex.original_name,
+                )
+            ) from exc
         records.append(
             {
                 "id": annex.id,
@@ -64,21 +69,27 @@ def annex_records(dossier):
     return records
 
 
-def submit(dossier, person, session_row, context=None):
-    """Sign and submit; returns the Signature. Raises SubmissionRefused (with the reasons) or
-    models.ConcurrentTransitionError when another submit came first."""
+def submit(actor, dossier, session_row, context=None):
+    """Sign and submit as `actor` (Signature role, login of less than 15 minutes); returns the
+    Signature. Raises DossierRefused (with the reasons) or models.ConcurrentTransitionError
+    when another submit came first."""
+    member_for(actor, dossier, Role.SIGN)
+    if not actor.fresh_login:
+        raise DossierRefused(
+            _("Pour signer, confirmez votre identité en vous connectant à nouveau.")
+        )
     fresh = Dossier.get_by_id(dossier.id)
     if fresh.state != DossierStatus.COMPLETE:
-        issues = filling.issues(fresh, context)
-        detail = " ".join(i.message for i in issues[:5])
-        raise SubmissionRefused(f"Le dossier n'est pas complet. {detail}".strip())
+        found = issues(fresh, context)
+        detail = " ".join(str(i.message) for i in found[:5])
+        raise DossierRefused((_("Le dossier n'est pas complet.") + " " + detail).strip())
     annexes = annex_records(fresh)
     answers_sha = sha256_text(canonical_answers(fresh.answers))
     with write_transaction():
-        fresh.transition(DossierStatus.SUBMITTED, Actor.applicant(person))
+        fresh.transition(DossierStatus.SUBMITTED, actor)
         signature = Signature.create(
             dossier=fresh,
-            person=person,
+            person=actor.person,
             auth_method=session_row.auth_method if session_row else None,
             auth_level=session_row.auth_level if session_row else None,
             auth_time=session_row.auth_time if session_row else None,

@@ -2,24 +2,25 @@
 between En cours and Complet in step with the answers and annexes."""
 
 from flask import current_app
+from flask_babel import gettext as _
 from peewee import fn
 
+from dossiers import DossierRefused
+from dossiers.access import member_for
 from models import (
     Actor,
     Annex,
     Dossier,
     DossierStatus,
     ProcedureDefinition,
+    Role,
     utcnow,
     write_transaction,
 )
 from procedures import definition_of, engine, prefill
 
 SAVED_KEY = "_saved"  # bookkeeping: sections the user has saved at least once
-
-
-class NotEditable(Exception):
-    """The dossier is no longer a draft: answers and annexes are frozen."""
+START_ROLES = {"consult": Role.CONSULT, "encode": Role.ENCODE, "sign": Role.SIGN}
 
 
 def prefill_context(dossier_or_company, person, membership):
@@ -41,18 +42,25 @@ def existing_for(definition, company, answers):
     return next((d for d in candidates if d.answers.get(definition.one_per) == value), None)
 
 
-def create(row, company, person, membership):
-    """A new draft on the definition version `row`, pre-filled from the sources.
-
-    Returns (dossier, created): an existing one when `one_per` forbids a second."""
+def create(actor, membership, row):
+    """A new draft of the company of `membership` on the definition version `row`, pre-filled
+    from the sources. Returns (dossier, created): an existing one when `one_per` forbids a
+    second. Refused when the member's roles do not allow starting this procedure."""
     definition = definition_of(row)
-    answers = prefill.initial_answers(definition, prefill_context(company, person, membership))
+    if actor.person is None or membership.person_id != actor.person.id:
+        raise DossierRefused(_("Votre rôle ne permet pas d'introduire cette démarche."))
+    if not membership.allows(START_ROLES[definition.start_role]):
+        raise DossierRefused(_("Votre rôle ne permet pas d'introduire cette démarche."))
+    company = membership.company
+    answers = prefill.initial_answers(
+        definition, prefill_context(company, actor.person, membership)
+    )
     existing = existing_for(definition, company, answers)
     if existing is not None:
         return existing, False
     with write_transaction():
         dossier = Dossier.create(
-            company=company, definition=row, created_by=person, answers=answers
+            company=company, definition=row, created_by=actor.person, answers=answers
         )
     return dossier, True
 
@@ -71,6 +79,12 @@ def issues(dossier, context=None):
     return engine.all_issues(definition, dossier.answers, annex_counts(dossier), context)
 
 
+def annex_needs(dossier):
+    """The annexes the dossier's answers call for, with what is attached to each."""
+    definition = definition_of(dossier.definition)
+    return engine.annex_needs(definition, dossier.answers, annex_counts(dossier))
+
+
 def refresh_status(dossier, context=None):
     """Move the dossier between En cours and Complet to match its answers and annexes."""
     found = issues(dossier, context)
@@ -83,13 +97,16 @@ def refresh_status(dossier, context=None):
 
 
 def check_editable(dossier):
-    if dossier.state not in (DossierStatus.DRAFT, DossierStatus.COMPLETE):
-        raise NotEditable(dossier.id)
+    if not dossier.is_editable:
+        raise DossierRefused(
+            _("Ce dossier est soumis : ses réponses ne peuvent plus être modifiées.")
+        )
 
 
-def save_section(dossier, section_key, values, context=None):
+def save_section(actor, dossier, section_key, values, context=None):
     """Merge the section's valid values into the answers, drop what is now hidden, record the
-    section as saved and refresh the status — all in one transaction."""
+    section as saved and refresh the status — all in one transaction. Returns the issues."""
+    member_for(actor, dossier, Role.ENCODE)
     check_editable(dossier)
     definition = definition_of(dossier.definition)
     with write_transaction():

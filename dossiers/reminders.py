@@ -7,13 +7,14 @@ from datetime import date, timedelta
 from flask import current_app
 from peewee import IntegrityError
 
+import notifications
 from models import (
+    STAFF_STATUSES,
     Company,
     Decision,
     Dossier,
     DossierStatus,
     Membership,
-    OutboxMessage,
     Person,
     ProcedureDefinition,
     ReminderSent,
@@ -50,7 +51,7 @@ def report_submitted(company, reference_year):
         .where(
             Dossier.company == company,
             ProcedureDefinition.code == REPORT,
-            Dossier.status.not_in([DossierStatus.DRAFT.value, DossierStatus.COMPLETE.value]),
+            Dossier.status.in_([s.value for s in STAFF_STATUSES]),
         )
     )
     return any(d.answers.get("reference_year") == reference_year for d in reports)
@@ -85,18 +86,9 @@ def send_due(today=None):
         try:
             with db.atomic():
                 ReminderSent.create(company=company, year=reference_year, step=step)
-                for person, address in recipients(company):
-                    OutboxMessage.queue(
-                        "report_reminder",
-                        address,
-                        person=person,
-                        language=person.language,
-                        company=company.name,
-                        recipient=person.full_name,
-                        year=reference_year,
-                        due=due.strftime("%d/%m/%Y"),
-                        days=step,
-                    )
+                notifications.report_reminder(
+                    company, recipients(company), reference_year, due, step
+                )
         except IntegrityError:
             continue  # already reminded for this year and step
         sent += 1

@@ -1,0 +1,158 @@
+"""Documents of a dossier: the sealed receipt of a submission (made once) and the decision
+letter of each closing, made by the worker; and the stored files read back for people, each
+checked against its SHA-256 (and the staff's readings audited)."""
+
+import io
+
+from pypdf import PdfWriter
+
+import storage
+from documents import letter, receipt
+from dossiers import DossierNotFound, DossierRefused
+from dossiers.access import member_for, require_staff
+from models import Annex, AuditEvent, Document, Dossier, Role, Signature, StatusChange
+from procedures import definition_of, prefill
+
+DEFAULT_LETTER = (
+    "Objet : {procedure} — dossier {reference}\n\n"
+    "Madame, Monsieur,\n\n"
+    "Nous avons examiné la demande introduite par {company} sous la référence {reference}. "
+    "Décision du {date} : {decision}."
+)
+
+
+def signature_summary(signature):
+    return {
+        "signed_by": signature.person.full_name,
+        "national_number": signature.person.national_number,
+        "method": signature.auth_method,
+        "level": signature.auth_level,
+        "signed_at": signature.signed_at,
+        "answers_sha256": signature.answers_sha256,
+        "annexes": signature.annexes,
+        "digest": signature.digest,
+    }
+
+
+def issue(dossier, kind, data):
+    """Store a PDF made for the dossier and record it as a Document."""
+    stored = storage.store(data)
+    return Document.create(
+        dossier=dossier,
+        kind=kind,
+        storage_key=stored.key,
+        sha256=stored.sha256,
+        size=stored.size,
+    )
+
+
+def produce_receipt(dossier_id):
+    """Make and store the sealed receipt unless it exists; returns its Document."""
+    dossier = Dossier.get_by_id(dossier_id)
+    existing = Document.latest(dossier, Document.RECEIPT)
+    if existing is not None:
+        return existing
+    signature = Signature.get(Signature.dossier == dossier)
+    membership = signature.person.membership_in(dossier.company_id)
+    context = prefill.context(dossier.company, signature.person, membership)
+    data = receipt.make_receipt(
+        dossier, definition_of(dossier.definition), context, signature_summary(signature)
+    )
+    return issue(dossier, Document.RECEIPT, data)
+
+
+def produce_letter(dossier_id):
+    """Make and store the sealed decision letter of a closed dossier (a new one after each
+    closing, since a reopened dossier is decided again); returns its Document."""
+    dossier = Dossier.get_by_id(dossier_id)
+    closing = (
+        StatusChange.select()
+        .where(StatusChange.dossier == dossier, StatusChange.to_status == "closed")
+        .order_by(StatusChange.created_at.desc(), StatusChange.id.desc())
+        .first()
+    )
+    existing = Document.latest(dossier, Document.DECISION_LETTER)
+    if closing is None or (existing is not None and existing.created_at >= closing.created_at):
+        return existing
+    definition = definition_of(dossier.definition)
+    data = letter.make_decision_letter(
+        dossier,
+        definition.title,
+        definition.decision_letter or DEFAULT_LETTER,
+        str(dossier.decision_label),
+        closing.comment or "",
+        closing.actor_name,
+    )
+    return issue(dossier, Document.DECISION_LETTER, data)
+
+
+PRODUCERS = {Document.RECEIPT: produce_receipt, Document.DECISION_LETTER: produce_letter}
+
+
+def current(dossier, kind):
+    """The receipt, or the letter of the dossier's current closing, or None."""
+    if kind == Document.DECISION_LETTER:
+        return Document.current_letter(dossier)
+    return Document.latest(dossier, kind)
+
+
+def read(stored):
+    """The bytes of an Annex or a Document, or DossierRefused when they were altered (the
+    incident is logged by storage)."""
+    try:
+        return storage.read_verified(stored.storage_key, stored.sha256)
+    except storage.Altered as exc:
+        raise DossierRefused(
+            "Ce fichier ne correspond plus à celui qui a été déposé ou produit ; il n'est pas "
+            "servi. L'incident est signalé à l'administration."
+        ) from exc
+
+
+def for_reader(actor, dossier):
+    """Check that the actor may read the dossier's files: a company user with Consultation,
+    or processing staff."""
+    if actor.staff is not None:
+        require_staff(actor, dossier)
+    else:
+        member_for(actor, dossier, Role.CONSULT)
+
+
+def annex_file(actor, dossier, annex_id, inline=False):
+    """(annex, bytes) of one annex; staff readings are audited."""
+    for_reader(actor, dossier)
+    annex = Annex.get_or_none(Annex.id == annex_id, Annex.dossier == dossier)
+    if annex is None:
+        raise DossierNotFound(dossier.id)
+    data = read(annex)
+    if actor.staff is not None:
+        action = "dossier.annex_view" if inline else "dossier.annex_download"
+        AuditEvent.record(action, actor, dossier, annex=annex.id)
+    return annex, data
+
+
+def document_file(actor, dossier, kind):
+    """(document, bytes) of the receipt or the current decision letter, or (None, None)."""
+    for_reader(actor, dossier)
+    document = current(dossier, kind)
+    if document is None:
+        return None, None
+    return document, read(document)
+
+
+def bundle(actor, dossier):
+    """The receipt and every annex merged into one PDF (None when there is neither), for
+    reading or archiving; audited."""
+    require_staff(actor, dossier)
+    receipt_row = Document.latest(dossier, Document.RECEIPT)
+    parts = ([receipt_row] if receipt_row else []) + list(
+        Annex.select().where(Annex.dossier == dossier).order_by(Annex.uploaded_at, Annex.id)
+    )
+    if not parts:
+        return None
+    writer = PdfWriter()
+    for part in parts:
+        writer.append(io.BytesIO(read(part)))
+    out = io.BytesIO()
+    writer.write(out)
+    AuditEvent.record("dossier.bundle", actor, dossier)
+    return out.getvalue()

@@ -1,0 +1,108 @@
+"""The message thread of a dossier: staff write to the company (possibly asking for
+complements), the company answers with text and PDF annexes. Sent messages never change."""
+
+from flask_babel import gettext as _
+
+import notifications
+import storage
+from dossiers import DossierRefused
+from dossiers.access import member_for, require_staff
+from dossiers.annexes import check_files, display_name
+from models import Annex, AuditEvent, Message, Role, utcnow, write_transaction
+
+
+def open_request(dossier):
+    """The complement request still waiting for the company's answer, or None."""
+    return (
+        Message.select()
+        .where(
+            Message.dossier == dossier,
+            Message.is_complement_request == True,  # noqa: E712
+            Message.answered_at.is_null(),
+        )
+        .order_by(Message.created_at.desc())
+        .first()
+    )
+
+
+def send_to_company(actor, dossier, body, complement=False, requested_annexes=()):
+    """A message from staff; a complement request only while the dossier is received or being
+    processed. The company's users are told by email; the request is audited."""
+    require_staff(actor, dossier)
+    if complement and not dossier.in_instruction:
+        raise DossierRefused(
+            _(
+                "Des compléments ne peuvent être demandés qu'à un dossier réceptionné ou en "
+                "traitement."
+            )
+        )
+    requested = list(requested_annexes)
+    with write_transaction():
+        message = Message.create(
+            dossier=dossier,
+            direction=Message.TO_COMPANY,
+            author_staff=actor.staff,
+            body=body,
+            is_complement_request=complement,
+            requested_annexes=requested,
+        )
+        if complement:
+            notifications.complement_requested(dossier, body, requested)
+            AuditEvent.record("dossier.complement_request", actor, dossier, annexes=requested)
+        else:
+            notifications.message_to_company(dossier, body)
+            AuditEvent.record("dossier.message", actor, dossier)
+    return message
+
+
+def request_complement(actor, dossier, body, requested_annexes):
+    return send_to_company(actor, dossier, body, True, requested_annexes)
+
+
+def reply(actor, dossier, body, files=()):
+    """The company's answer with PDF annexes (filename, bytes): every file is checked before
+    anything is stored; the open complement request is closed and the agent told."""
+    member_for(actor, dossier, Role.ENCODE)
+    body = (body or "").strip()
+    if not body:
+        raise DossierRefused(_("Écrivez votre message avant de l'envoyer."))
+    if not dossier.in_instruction:
+        raise DossierRefused(_("Ce dossier n'attend pas de message de votre part."))
+    try:
+        checked = check_files(files)
+    except DossierRefused as refused:
+        raise DossierRefused(
+            f"{refused} " + _("Votre message n'est pas envoyé ; joignez des PDF valables.")
+        ) from refused
+    stored = [(name, storage.store(data), info) for name, data, info in checked]
+    try:
+        with write_transaction():
+            request = open_request(dossier)
+            message = Message.create(
+                dossier=dossier,
+                direction=Message.FROM_COMPANY,
+                author_person=actor.person,
+                body=body,
+                in_reply_to=request,
+            )
+            for name, kept, info in stored:
+                Annex.create(
+                    dossier=dossier,
+                    requirement="complement",
+                    original_name=display_name(name),
+                    storage_key=kept.key,
+                    sha256=kept.sha256,
+                    size=kept.size,
+                    pages=info.pages,
+                    uploaded_by=actor.person,
+                    frozen=True,
+                    message=message,
+                )
+            if request is not None:
+                Message.update(answered_at=utcnow()).where(Message.id == request.id).execute()
+            notifications.complement_answered(dossier, body, len(stored))
+    except Exception:
+        for _name, kept, _info in stored:
+            storage.get_storage().delete(kept.key)
+        raise
+    return message

@@ -1,0 +1,183 @@
+"""New versions of a procedure's definition: written from the latest one (checked at the line
+before anything is saved), then published for new dossiers. Versions never change once saved:
+a correction is a new version, and dossiers keep the version they began with."""
+
+import re
+
+from flask_babel import gettext as _
+from peewee import IntegrityError
+
+from models import AuditEvent, ProcedureDefinition, write_transaction
+from procedures import definition_of
+from procedures.definition import DefinitionError, Problem, load_document, parse_definition
+
+TITLE_MAX = ProcedureDefinition.title.max_length
+VERSION_LINE = re.compile(r"^(version:[ \t]*)\d+", re.MULTILINE)
+
+
+class PublishRefused(Exception):
+    """The version cannot be published; `str()` says why, in the user's language."""
+
+
+def latest_version(code):
+    """The highest version of a procedure, published or not."""
+    return (
+        ProcedureDefinition.select()
+        .where(ProcedureDefinition.code == code)
+        .order_by(ProcedureDefinition.version.desc())
+        .first()
+    )
+
+
+def newer_published(row):
+    return (
+        ProcedureDefinition.select()
+        .where(
+            ProcedureDefinition.code == row.code,
+            ProcedureDefinition.published == True,  # noqa: E712
+            ProcedureDefinition.version > row.version,
+        )
+        .exists()
+    )
+
+
+def same_text(a, b):
+    """Equal but for line endings and trailing blanks."""
+
+    def norm(text):
+        return [line.rstrip() for line in text.replace("\r\n", "\n").strip().split("\n")]
+
+    return norm(a) == norm(b)
+
+
+def with_version(text, version):
+    """The YAML with its top-level `version:` set to `version` (comments and layout kept)."""
+    return VERSION_LINE.sub(lambda m: f"{m.group(1)}{version}", text, count=1)
+
+
+def continuity_problems(latest, definition, text):
+    """What keeps a valid definition from following `latest`: the code and the reference prefix
+    stay, the version is the next number, the title fits its column."""
+    _data, lines = load_document(text)
+    problems = []
+    if same_text(with_version(text, latest.version), latest.yaml_text):
+        problems.append(
+            Problem(
+                "",
+                None,
+                _(
+                    "ce texte est identique à la version %(version)s : changez-le avant de "
+                    "l'enregistrer comme nouvelle version",
+                    version=latest.version,
+                ),
+            )
+        )
+    if definition.code != latest.code:
+        problems.append(
+            Problem(
+                "code",
+                lines.get(("code",)),
+                _(
+                    "le code ne change pas d'une version à l'autre : gardez « %(code)s » "
+                    "(une autre procédure ne se crée pas ici)",
+                    code=latest.code,
+                ),
+            )
+        )
+    if definition.reference_prefix != latest.reference_prefix:
+        problems.append(
+            Problem(
+                "reference_prefix",
+                lines.get(("reference_prefix",)),
+                _(
+                    "le préfixe des références ne change pas d'une version à l'autre : "
+                    "gardez « %(prefix)s »",
+                    prefix=latest.reference_prefix,
+                ),
+            )
+        )
+    if definition.version != latest.version + 1:
+        problems.append(
+            Problem(
+                "version",
+                lines.get(("version",)),
+                _(
+                    "la nouvelle version porte le numéro %(next)s (la dernière est la "
+                    "%(last)s) : écrivez « version: %(next)s »",
+                    next=latest.version + 1,
+                    last=latest.version,
+                ),
+            )
+        )
+    if len(definition.title) > TITLE_MAX:
+        problems.append(
+            Problem(
+                "title",
+                lines.get(("title",)),
+                _("le titre dépasse %(max)s caractères", max=TITLE_MAX),
+            )
+        )
+    return problems
+
+
+def save_version(actor, latest, text):
+    """Check `text` and save it as the next, unpublished, version, audited; DefinitionError
+    (with the problems at their lines) otherwise."""
+    definition = parse_definition(text)
+    problems = continuity_problems(latest, definition, text)
+    if problems:
+        raise DefinitionError(problems)
+    try:
+        with write_transaction():
+            row = ProcedureDefinition.create(
+                code=definition.code,
+                version=definition.version,
+                title=definition.title,
+                reference_prefix=definition.reference_prefix,
+                yaml_text=text,
+                published=False,
+            )
+            AuditEvent.record("definition.save", actor, row, code=row.code, version=row.version)
+    except IntegrityError:
+        raise DefinitionError(
+            [
+                Problem(
+                    "version",
+                    None,
+                    _(
+                        "la version %(version)s vient d'être enregistrée par quelqu'un d'autre : "
+                        "rouvrez « Nouvelle version » pour partir de la plus récente",
+                        version=definition.version,
+                    ),
+                )
+            ]
+        ) from None
+    return row
+
+
+def check_publishable(row):
+    """PublishRefused when a newer version is published or `row` is not valid."""
+    if newer_published(row):
+        raise PublishRefused(
+            _(
+                "Une version plus récente est déjà publiée : publier celle-ci ne changerait "
+                "rien. Créez plutôt une nouvelle version."
+            )
+        )
+    try:
+        definition_of(row)
+    except DefinitionError:
+        raise PublishRefused(
+            _("Cette version n'est pas valide et ne peut pas être publiée.")
+        ) from None
+
+
+def publish(actor, row):
+    """Make `row` the version new dossiers take, audited; True if this call published it
+    (False when a concurrent publisher did first)."""
+    check_publishable(row)
+    with write_transaction():
+        done = row.publish()
+        if done:
+            AuditEvent.record("definition.publish", actor, row, code=row.code, version=row.version)
+    return done
