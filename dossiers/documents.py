@@ -3,6 +3,7 @@ letter of each closing, made by the worker; and the stored files read back for p
 checked against its SHA-256 (and the staff's readings audited)."""
 
 import io
+import logging
 
 from pypdf import PdfWriter
 
@@ -13,6 +14,7 @@ from dossiers.access import member_for, require_staff
 from models import Annex, AuditEvent, Document, Dossier, Role, Signature, StatusChange
 from procedures import definition_of, prefill
 
+log = logging.getLogger(__name__)
 DEFAULT_LETTER = (
     "Objet : {procedure} — dossier {reference}\n\n"
     "Madame, Monsieur,\n\n"
@@ -52,7 +54,10 @@ def produce_receipt(dossier_id):
     existing = Document.latest(dossier, Document.RECEIPT)
     if existing is not None:
         return existing
-    signature = Signature.get(Signature.dossier == dossier)
+    signature = Signature.get_or_none(Signature.dossier == dossier)
+    if signature is None:  # submitted without signing: only data loaded by hand
+        log.warning("Dossier %s is submitted without a signature: no receipt", dossier_id)
+        return None
     membership = signature.person.membership_in(dossier.company_id)
     context = prefill.context(dossier.company, signature.person, membership)
     data = receipt.make_receipt(
