@@ -350,6 +350,11 @@ class DossierStatus(enum.StrEnum):
     def is_closed(self):
         return self == DossierStatus.CLOSED
 
+    @property
+    def awaiting_decision(self):
+        """Submitted and not closed: the administration still has to decide."""
+        return self.visible_to_staff and not self.is_closed
+
 
 STATUS_LABELS = {
     DossierStatus.DRAFT: _l("En cours"),
@@ -360,6 +365,7 @@ STATUS_LABELS = {
     DossierStatus.CLOSED: _l("Clôturé"),
 }
 STAFF_STATUSES = tuple(s for s in DossierStatus if s.visible_to_staff)
+AWAITING_STATUSES = tuple(s for s in DossierStatus if s.awaiting_decision)
 
 
 class Decision(enum.StrEnum):

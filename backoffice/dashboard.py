@@ -7,15 +7,15 @@ from flask import current_app
 from peewee import fn
 
 from models import (
+    AWAITING_STATUSES,
     STAFF_STATUSES,
     Company,
     Dossier,
-    DossierStatus,
     ProcedureDefinition,
     utcnow,
 )
 
-OPEN = [s.value for s in STAFF_STATUSES if s != DossierStatus.CLOSED]
+OPEN = [s.value for s in AWAITING_STATUSES]
 
 
 def counts_by_status_and_procedure():
