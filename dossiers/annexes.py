@@ -46,6 +46,21 @@ def checked_pdf(filename, data):
         ) from exc
 
 
+def new_annex(dossier, requirement, filename, stored, info, person, **extra):
+    """The Annex row of a checked PDF (`info`) kept in storage (`stored`)."""
+    return Annex.create(
+        dossier=dossier,
+        requirement=requirement,
+        original_name=display_name(filename),
+        storage_key=stored.key,
+        sha256=stored.sha256,
+        size=stored.size,
+        pages=info.pages,
+        uploaded_by=person,
+        **extra,
+    )
+
+
 def not_editable():
     return DossierRefused(_("Ce dossier est soumis : ses annexes ne peuvent plus changer."))
 
@@ -74,16 +89,7 @@ def attach(actor, dossier, requirement, filename, data):
                     Annex.select().where(Annex.dossier == dossier, Annex.requirement == need.key)
                 )
                 Annex.delete().where(Annex.id.in_([a.id for a in replaced])).execute()
-            annex = Annex.create(
-                dossier=dossier,
-                requirement=need.key,
-                original_name=display_name(filename),
-                storage_key=stored.key,
-                sha256=stored.sha256,
-                size=stored.size,
-                pages=info.pages,
-                uploaded_by=actor.person,
-            )
+            annex = new_annex(dossier, need.key, filename, stored, info, actor.person)
             refresh_status(dossier)
     except Exception:
         storage.get_storage().delete(stored.key)  # the row was not written: keep no orphan

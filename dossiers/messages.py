@@ -7,8 +7,10 @@ import notifications
 import storage
 from dossiers import DossierRefused
 from dossiers.access import member_for, require_staff
-from dossiers.annexes import check_files, display_name
-from models import Annex, AuditEvent, Message, Role, utcnow, write_transaction
+from dossiers.annexes import check_files, new_annex
+from models import AuditEvent, Message, Role, utcnow, write_transaction
+
+REPLY_REQUIREMENT = "complement"  # the annexes of the company's replies
 
 
 def open_request(dossier):
@@ -86,15 +88,13 @@ def reply(actor, dossier, body, files=()):
                 in_reply_to=request,
             )
             for name, kept, info in stored:
-                Annex.create(
-                    dossier=dossier,
-                    requirement="complement",
-                    original_name=display_name(name),
-                    storage_key=kept.key,
-                    sha256=kept.sha256,
-                    size=kept.size,
-                    pages=info.pages,
-                    uploaded_by=actor.person,
+                new_annex(
+                    dossier,
+                    REPLY_REQUIREMENT,
+                    name,
+                    kept,
+                    info,
+                    actor.person,
                     frozen=True,
                     message=message,
                 )
