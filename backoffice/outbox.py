@@ -141,8 +141,6 @@ class OutboxView(StaffModelView):
     @expose("/retry/<int:message_id>", methods=("POST",))
     def retry_view(self, message_id):
         message = OutboxMessage.get_or_none(OutboxMessage.id == message_id) or abort(404)
-        if not FlaskForm().validate_on_submit():
-            abort(400)
         retried, _skipped = retry_messages([message])
         if retried:
             flash(_("L'e-mail à %(to)s est remis en file d'envoi.", to=message.to_email), "success")

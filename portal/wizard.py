@@ -110,8 +110,6 @@ def section(dossier_id, key):
     form, fields = forms_builder.build(definition, section, dossier.answers, context, formdata)
     if request.method == "GET":
         return render_section(dossier, definition, section, context, form, fields, {})
-    if not form.validate_on_submit() and form.csrf_token.errors:
-        abort(400)
     values, errors = forms_builder.read_values(
         definition, section, dossier.answers, context, form, fields, request.form
     )
