@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 import jobs
 from auth import current_staff
 from backoffice import processing
-from backoffice.access import audit
+from backoffice.base import audit
 from models import AuditEvent, Dossier, DossierStatus, StaffRole
 
 SUPERVISOR_ACTIONS = frozenset({"reopen", "assign_me"})

@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 
 from access import AccessRefused, professional_email
 from auth import current_actor, current_staff
-from backoffice.access import StaffModelView
+from backoffice.base import StaffModelView
 from backoffice.columns import datetime_column, yes_no_column
 from models import Company, Membership, Person, StaffRole, fold
 

@@ -15,7 +15,7 @@ from peewee import IntegrityError, fn
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from backoffice.access import StaffModelView, audit
+from backoffice.base import StaffModelView, audit
 from backoffice.columns import datetime_column
 from backoffice.preview import ConditionText, source_label, start_role_label, type_label
 from models import ProcedureDefinition, StaffRole, write_transaction

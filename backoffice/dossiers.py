@@ -34,7 +34,7 @@ import jobs
 import storage
 from auth import current_staff
 from backoffice import processing
-from backoffice.access import StaffModelView, audit
+from backoffice.base import StaffModelView, audit
 from backoffice.bulk import BulkActions
 from models import (
     PROCESSING_ROLES,

@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 import jobs
 import notifications
-from backoffice.access import StaffModelView, audit
+from backoffice.base import StaffModelView, audit
 from backoffice.columns import datetime_column
 from models import OutboxMessage, OutboxStatus, StaffRole, write_transaction
 

@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired, Length, Optional
 
 import jobs
 from auth import current_staff
-from backoffice.access import audit
+from backoffice.base import audit
 from models import (
     TRANSITIONS,
     Actor,

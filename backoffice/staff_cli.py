@@ -1,6 +1,6 @@
 """`flask --app run staff ...`: create staff accounts, reset their second factor, list them.
 
-New accounts have no TOTP secret: their owner enrols at first login (backoffice/access.py).
+New accounts have no TOTP secret: their owner enrols at first login (backoffice/login.py).
 """
 
 import sys

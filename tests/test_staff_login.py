@@ -11,7 +11,7 @@ from test_concurrency import race
 
 import models
 from auth import verify_password
-from backoffice.access import PENDING_KEY, matching_step, provisioning_uri
+from backoffice.login import PENDING_KEY, matching_step, provisioning_uri
 from helpers import (
     STAFF_PASSWORD,
     csrf_from,

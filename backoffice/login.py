@@ -1,5 +1,5 @@
-"""Access to the back-office: staff login (password, then a TOTP code), and one base view that
-checks the staff role.
+"""The back-office's index view: the dashboard, the staff login (password, then a TOTP code, or
+the TOTP enrolment at the first login) and the logout.
 
 Login happens in two steps. A correct password only writes `{"staff_id", "at"}` under
 `PENDING_KEY` in the Flask session (plus, while enrolling, the candidate TOTP secret that the page
@@ -22,13 +22,10 @@ from datetime import timedelta
 
 import pyotp
 import segno
-from flask import abort, flash, make_response, redirect, request, session, url_for
+from flask import flash, make_response, redirect, request, session, url_for
 from flask_admin import AdminIndexView, expose
-from flask_admin.contrib.peewee import ModelView
-from flask_admin.model.filters import BaseDateTimeBetweenFilter, BaseDateTimeFilter
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import to_utc
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from peewee import fn
@@ -37,8 +34,8 @@ from wtforms.validators import DataRequired, Regexp
 
 from auth import current_staff, end_session, limiter, start_session, verify_password
 from backoffice import dashboard
+from backoffice.base import audit
 from models import (
-    Actor,
     AuditEvent,
     StaffUser,
     db,
@@ -54,17 +51,6 @@ PENDING_MINUTES = 5
 TOTP_ISSUER = "Guichet"
 TOTP_METHOD = "password+totp"
 REPLAY_MEMORY = timedelta(minutes=5)
-
-
-def audit(action, target=None, **details):
-    """Record a staff action in the append-only audit log."""
-    return AuditEvent.record(
-        action,
-        Actor.staff_member(current_staff()),
-        target=target,
-        ip_address=request.remote_addr,
-        **details,
-    )
 
 
 def _digits_only(value):
@@ -89,49 +75,6 @@ class TotpCodeForm(FlaskForm):
             Regexp(r"^\d{6}$", message=_l("Le code compte exactement 6 chiffres.")),
         ],
     )
-
-
-class StaffModelView(ModelView):
-    """Every back-office model view: staff only, with the roles listed in `allowed_roles`."""
-
-    allowed_roles = frozenset()
-    form_base_class = FlaskForm
-    can_create = False
-    can_edit = False
-    can_delete = False
-    simple_list_pager = True
-    page_size = 50
-
-    def is_accessible(self):
-        staff = current_staff()
-        return staff is not None and staff.staff_role in self.allowed_roles
-
-    def get_filters(self):
-        """Dates typed in a filter are Brussels time; the database holds UTC."""
-        filters = super().get_filters()
-        for flt in filters or ():
-            is_date = isinstance(flt, BaseDateTimeFilter | BaseDateTimeBetweenFilter)
-            if is_date and not getattr(flt, "in_utc", False):  # filters may be shared: once
-                flt.clean = brussels_to_utc(flt.clean)
-                flt.in_utc = True
-        return filters
-
-    def inaccessible_callback(self, name, **kwargs):
-        if current_staff() is None:
-            return redirect(url_for("admin.login", next=request.full_path))
-        abort(403)
-
-
-def brussels_to_utc(clean):
-    """Wrap a date filter's `clean` so that its datetime(s) come out in naive UTC."""
-
-    def cleaned(value):
-        result = clean(value)
-        if isinstance(result, list | tuple):
-            return [to_utc(v) for v in result]
-        return to_utc(result)
-
-    return cleaned
 
 
 def safe_next(target):
