@@ -261,12 +261,6 @@ class MembershipView(DirectoryView):
             .switch(Membership)
         )
 
-    def _handle_join(self, query, field, joins):
-        model = getattr(field, "model", None)
-        if model is not None and model.__name__ in self.prejoined:
-            return query
-        return super()._handle_join(query, field, joins)
-
     def get_one(self, id):
         return self.get_query().where(Membership.id == id).first()
 
