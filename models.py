@@ -10,7 +10,7 @@ import secrets
 import unicodedata
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from blinker import signal
 from flask_babel import lazy_gettext as _l
@@ -241,6 +241,10 @@ STAFF_ROLE_LABELS = {
 }
 
 
+MAX_FAILED_LOGINS = 5  # failed passwords or codes in a row that lock a staff account
+LOCK_MINUTES = 15
+
+
 class StaffUser(UserMixin, BaseModel):
     """An account of the administration's staff, for the back-office only."""
 
@@ -269,6 +273,48 @@ class StaffUser(UserMixin, BaseModel):
     @property
     def staff_role(self):
         return StaffRole(self.role)
+
+    def is_locked(self, now):
+        return self.locked_until is not None and self.locked_until > now
+
+    def lock_row(self):
+        """This account read again and locked until the transaction ends (SELECT ... FOR UPDATE
+        on PostgreSQL; SQLite's IMMEDIATE write lock already is one)."""
+        query = StaffUser.select().where(StaffUser.id == self.id)
+        return (query.for_update() if db.for_update else query).get()
+
+    def record_failed_login(self, now):
+        """One more failed password or code, counted in the database so that concurrent
+        failures all count; the MAX_FAILED_LOGINS-th locks the account for LOCK_MINUTES and
+        starts the count again. True when this failure locked it."""
+        with write_transaction():
+            StaffUser.update(failed_logins=StaffUser.failed_logins + 1).where(
+                StaffUser.id == self.id
+            ).execute()
+            row = self.lock_row()
+            locked = row.failed_logins >= MAX_FAILED_LOGINS
+            if locked:
+                row.failed_logins, row.locked_until = 0, now + timedelta(minutes=LOCK_MINUTES)
+                row.save(only=[StaffUser.failed_logins, StaffUser.locked_until])
+        self.failed_logins, self.locked_until = row.failed_logins, row.locked_until
+        return locked
+
+    def record_login(self, now):
+        """A login completed: the failure count starts again."""
+        self.failed_logins, self.last_login_at = 0, now
+        self.save(only=[StaffUser.failed_logins, StaffUser.last_login_at])
+
+    def save_first_totp_secret(self, secret):
+        """Keep `secret` as the account's TOTP secret unless one was saved meanwhile (two
+        enrolments at once: the first wins). True if this one was saved."""
+        saved = (
+            StaffUser.update(totp_secret=secret)
+            .where(StaffUser.id == self.id, StaffUser.totp_secret.is_null())
+            .execute()
+        )
+        if saved:
+            self.totp_secret = secret
+        return saved == 1
 
 
 # --- procedures and dossiers ----------------------------------------------------------------

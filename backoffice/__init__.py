@@ -5,11 +5,11 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
-from backoffice.access import StaffIndexView
 from backoffice.audit_log import AuditLogView
 from backoffice.companies import CompanyView, MembershipView, PersonView
 from backoffice.definitions import DefinitionView
 from backoffice.dossiers import DossierView
+from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
 from models import (
     AuditEvent,

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from peewee import JOIN
 
-from backoffice.access import StaffModelView
+from backoffice.base import StaffModelView
 from backoffice.columns import datetime_column
 from models import ActorKind, AuditEvent, Dossier, Person, StaffRole, StaffUser
 

@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 
 from access import AccessRefused, professional_email
 from auth import current_actor, current_staff
-from backoffice.access import StaffModelView
+from backoffice.base import StaffModelView
 from backoffice.columns import datetime_column, yes_no_column
 from models import Company, Membership, Person, StaffRole, fold
 
@@ -260,12 +260,6 @@ class MembershipView(DirectoryView):
             .join(Company)
             .switch(Membership)
         )
-
-    def _handle_join(self, query, field, joins):
-        model = getattr(field, "model", None)
-        if model is not None and model.__name__ in self.prejoined:
-            return query
-        return super()._handle_join(query, field, joins)
 
     def get_one(self, id):
         return self.get_query().where(Membership.id == id).first()

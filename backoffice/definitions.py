@@ -14,7 +14,7 @@ from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from auth import current_actor
-from backoffice.access import StaffModelView
+from backoffice.base import StaffModelView
 from backoffice.columns import datetime_column
 from backoffice.preview import ConditionText, source_label, start_role_label, type_label
 from models import ProcedureDefinition, StaffRole

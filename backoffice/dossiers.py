@@ -8,7 +8,6 @@ import re
 from flask import (
     abort,
     flash,
-    has_request_context,
     redirect,
     request,
     send_file,
@@ -30,7 +29,7 @@ from werkzeug.datastructures import MultiDict
 
 from auth import current_actor, current_staff
 from backoffice import processing
-from backoffice.access import StaffModelView
+from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
 from dossiers import DossierNotFound, DossierRefused, documents, messages
 from dossiers import processing as operations
@@ -178,12 +177,6 @@ class DossierView(BulkActions, StaffModelView):
     def search_placeholder(self):
         return _("Référence, n° d'entreprise ou nom de l'entreprise")
 
-    def _get_filter_groups(self):
-        # Flask-Admin reads filter options once, when the view is built (before the database
-        # may even exist): read the procedures and agents again for each page instead.
-        self._refresh_filters_cache()
-        return super()._get_filter_groups()
-
     def staff_query(self, *columns):
         return (
             Dossier.select(*columns)
@@ -203,12 +196,6 @@ class DossierView(BulkActions, StaffModelView):
 
     def full_query(self):
         return self.staff_query(Dossier, Company, ProcedureDefinition, StaffUser)
-
-    def _handle_join(self, query, field, joins):
-        model = getattr(field, "model", None)
-        if model is not None and model.__name__ in self.prejoined:
-            return query
-        return super()._handle_join(query, field, joins)
 
     def get_list(self, page, sort_column, sort_desc, search, filters, *args, **kwargs):
         if sort_column is not None and sort_column not in self._sortable_columns:
@@ -363,8 +350,6 @@ def first_error(form):
 
 def procedures():
     """(code, title) of each procedure, by the title of its latest version."""
-    if not has_request_context():
-        return []  # the view is being built: see DossierView._get_filter_groups
     titles = {}
     for code, title in (
         ProcedureDefinition.select(ProcedureDefinition.code, ProcedureDefinition.title)
@@ -376,8 +361,6 @@ def procedures():
 
 
 def agent_options():
-    if not has_request_context():
-        return []
     return [(str(a.id), a.full_name) for a in operations.agents()]
 
 

@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 import notifications
 from auth import current_actor
-from backoffice.access import StaffModelView
+from backoffice.base import StaffModelView
 from backoffice.columns import datetime_column
 from models import OutboxMessage, OutboxStatus, StaffRole
 

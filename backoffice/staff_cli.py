@@ -1,6 +1,6 @@
 """`flask --app run staff ...`: create staff accounts, reset their second factor, list them.
 
-New accounts have no TOTP secret: their owner enrols at first login (backoffice/access.py).
+New accounts have no TOTP secret: their owner enrols at first login (backoffice/login.py).
 """
 
 import sys
@@ -9,10 +9,10 @@ import click
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask.cli import AppGroup
-from peewee import IntegrityError, fn
+from peewee import fn
 
-from auth import hash_password
-from models import Actor, AuditEvent, StaffRole, StaffUser, UserSession, utcnow, write_transaction
+from access import staff as access_staff
+from models import Actor, StaffRole, StaffUser, utcnow
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -67,16 +67,8 @@ def create_command(email, name, role, password_stdin):
     password = read_password(password_stdin)
     if len(password) < MIN_PASSWORD_LENGTH:
         fail(f"mot de passe trop faible : il faut au moins {MIN_PASSWORD_LENGTH} caractères.")
-    try:
-        with write_transaction():
-            staff = StaffUser.create(
-                email=email,
-                full_name=name.strip(),
-                role=role,
-                password_hash=hash_password(password),
-            )
-            AuditEvent.record("staff.created", Actor.system(), target=staff, role=role, via="cli")
-    except IntegrityError:
+    staff = access_staff.create_account(Actor.system(), email, name, role, password)
+    if staff is None:
         fail(f"un compte existe déjà pour {email}.")
     click.echo(
         f"Compte créé : {staff.email} ({staff.full_name}, {role}). La double authentification "
@@ -94,17 +86,7 @@ def reset_totp_command(email):
     if not staff.totp_secret:
         click.echo(f"{staff.email} n'a pas de second facteur enregistré : rien à effacer.")
         return
-    with write_transaction():
-        StaffUser.update(totp_secret=None).where(StaffUser.id == staff.id).execute()
-        # Whoever holds the old device must not keep a session opened with it.
-        revoked = (
-            UserSession.update(revoked_at=utcnow())
-            .where(UserSession.staff == staff.id, UserSession.revoked_at.is_null())
-            .execute()
-        )
-        AuditEvent.record(
-            "staff.totp_reset", Actor.system(), target=staff, via="cli", sessions_revoked=revoked
-        )
+    revoked = access_staff.reset_second_factor(Actor.system(), staff)
     click.echo(
         f"Second facteur effacé pour {staff.email} ({revoked} session(s) fermée(s)) : "
         "nouvel enrôlement à la prochaine connexion."

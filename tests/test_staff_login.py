@@ -10,8 +10,9 @@ import pytest
 from test_concurrency import race
 
 import models
+from access.staff import matching_step, provisioning_uri
 from auth import verify_password
-from backoffice.access import PENDING_KEY, matching_step, provisioning_uri
+from backoffice.login import PENDING_KEY
 from helpers import (
     STAFF_PASSWORD,
     csrf_from,
