@@ -25,7 +25,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from peewee import JOIN
-from werkzeug.datastructures import MultiDict
 
 from auth import current_actor, current_staff
 from backoffice import processing
@@ -223,7 +222,6 @@ class DossierView(BulkActions, StaffModelView):
             details_columns=self._details_columns,
             get_value=self.get_detail_value,
             return_url=self.get_url(".index_view"),
-            draft=request.form,
         )
 
     def dossier_or_404(self, dossier_id):
@@ -264,7 +262,7 @@ class DossierView(BulkActions, StaffModelView):
     @expose("/assign/<int:dossier_id>", methods=("POST",))
     def assign_view(self, dossier_id):
         dossier = self.dossier_or_404(dossier_id)
-        form = assign_form()
+        form = assign_form(dossier)
         if not form.validate_on_submit():
             abort(400)
         agent = StaffUser.get_by_id(form.agent.data) if form.agent.data else None
@@ -279,11 +277,10 @@ class DossierView(BulkActions, StaffModelView):
     @expose("/complement/<int:dossier_id>", methods=("POST",))
     def complement_view(self, dossier_id):
         dossier = self.dossier_or_404(dossier_id)
-        form = processing.ComplementForm()
+        form = processing.ComplementForm.for_definition(definition_of(dossier.definition))
         if not form.validate_on_submit():
             return self.detail_again(dossier, first_error(form))
-        offered = {a.label for a in definition_of(dossier.definition).annexes}
-        annexes = form.requested_list(offered)
+        annexes = form.requested_list({value for value, _label in form.requested.choices})
         error = processing.attempt(messages.request_complement, dossier, form.body.data, annexes)
         if error:
             return self.detail_again(dossier, error)
@@ -396,18 +393,19 @@ def detail_context(dossier):
         "letter": Document.current_letter(dossier),
         "next_actions": operations.available_actions(current_staff(), dossier),
         "transition_form": processing.TransitionForm(),
-        "assign_form": assign_form(),
-        "complement_form": processing.ComplementForm(),
+        "assign_form": assign_form(dossier),
+        "complement_form": processing.ComplementForm.for_definition(definition),
         "is_supervisor": current_staff().staff_role.value == "supervisor",
         "can_request": dossier.in_instruction,
-        "draft": MultiDict(),
-        "max_text": operations.MAX_TEXT,
     }
 
 
-def assign_form():
+def assign_form(dossier):
+    """The agents to choose from, the one assigned now chosen (until a choice is posted)."""
     form = processing.AssignForm()
     form.agent.choices = [(0, _("— personne —"))] + [
         (a.id, a.full_name) for a in operations.agents()
     ]
+    if not form.is_submitted():
+        form.agent.data = dossier.assigned_to_id or 0
     return form

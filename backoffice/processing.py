@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from auth import current_actor
 from dossiers import DossierRefused
@@ -44,12 +45,24 @@ class ComplementForm(FlaskForm):
             Length(max=MAX_TEXT, message=_l("%(max)d caractères au plus.")),
         ],
     )
-    # The annexes of the dossier's definition, ticked; checked against it in the view.
-    requested = SelectMultipleField(_l("Annexes demandées"), validate_choice=False)
+    # Check boxes of the annexes of the dossier's definition (`for_definition`); in bulk the
+    # dossiers' definitions differ, so there are none and any label is taken as typed.
+    requested = SelectMultipleField(
+        _l("Annexes demandées"),
+        validate_choice=False,
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
     annexes = StringField(
         _l("Autres documents demandés (séparés par des virgules)"),
         validators=[Optional(), Length(max=1000)],
     )
+
+    @classmethod
+    def for_definition(cls, definition):
+        form = cls()
+        form.requested.choices = [(a.label, a.label) for a in definition.annexes]
+        return form
 
     def requested_list(self, offered=None):
         """The ticked annexes (those `offered`, when given) then the typed ones, once each."""
