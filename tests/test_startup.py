@@ -91,7 +91,6 @@ def test_secure_cookies_in_production(monkeypatch, production_env):
     "name, value, message",
     [
         ("FAS_STANDIN_ENABLED", "1", "stand-in identity provider"),
-        ("SMS_GATEWAY", "log", "SMS_GATEWAY=log"),
         ("OIDC_ISSUER", "", "OIDC_ISSUER is not set"),
     ],
 )
@@ -101,6 +100,24 @@ def test_production_refuses_stand_ins(monkeypatch, production_env, name, value, 
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
         ProductionConfig()
+
+
+def test_production_refuses_a_stand_in_backend_at_start(tmp_path, monkeypatch, production_env):
+    """The `log` SMS gateway is registered as a stand-in: create_app refuses it in production."""
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
+    monkeypatch.setenv("GUICHET_INSTANCE_DIR", str(tmp_path / "instance"))
+    monkeypatch.setenv("SMS_GATEWAY", "log")
+    with pytest.raises(ConfigError, match=r"SMS_GATEWAY=log is a stand-in.*one of http"):
+        create_app(ProductionConfig())
+
+
+def test_production_start_message_names_the_stand_in_setting(tmp_path, production_env):
+    """run.py reports the refusal in one line (the seal files come from `production_env`)."""
+    env = {**PRODUCTION_ENV, "SMS_GATEWAY": "log", "SECRET_KEY": "x" * 40}
+    result = run_py(tmp_path, GUICHET_ENV="production", DATABASE_URL=UNREACHABLE, **env)
+    assert result.returncode == 1
+    assert "SMS_GATEWAY=log is a stand-in" in result.stderr
 
 
 def test_healthz_ok(client):
