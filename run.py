@@ -13,7 +13,7 @@ from pathlib import Path
 from flask import Flask, current_app, request
 from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -74,6 +74,16 @@ ERRORS = {
     ),
 }
 
+# A form whose CSRF token is missing or no longer matches the session (Flask-WTF's own words
+# are English and technical).
+CSRF_FAILED = (
+    _l("Formulaire expiré"),
+    _l(
+        "Le formulaire envoyé n'est plus valable (la session a peut-être pris fin). "
+        "Rechargez la page, puis recommencez."
+    ),
+)
+
 
 def instance_secret_key(instance_path):
     """The development secret key kept in the instance folder, made on first start."""
@@ -120,16 +130,20 @@ def create_app(config=None):
 
     def error_page(error):
         """One wording for both sides; each side draws the page in its own layout."""
-        if not isinstance(error, HTTPException):
-            error = InternalServerError()
-        title, message = ERRORS.get(error.code, ERRORS[500])
-        if error.description != type(error).description:
-            message = error.description  # a message written for this case
+        if isinstance(error, CSRFError):
+            title, message = CSRF_FAILED
+        else:
+            if not isinstance(error, HTTPException):
+                error = InternalServerError()
+            title, message = ERRORS.get(error.code, ERRORS[500])
+            if error.description != type(error).description:
+                message = error.description  # a message written for this case
         side = backoffice_errors if request.path.startswith("/admin") else portal
         return side.error_page(error.code, title, message)
 
     for code in ERRORS:
         app.register_error_handler(code, error_page)
+    app.register_error_handler(CSRFError, error_page)
 
     @app.after_request
     def _security_headers(response):

@@ -304,8 +304,7 @@ class DefinitionView(StaffModelView):
         except DefinitionError:
             flash(_("Cette version n'est pas valide et ne peut pas être publiée."), "error")
             return redirect(back)
-        form = FlaskForm()
-        if form.validate_on_submit():
+        if request.method == "POST":
             with write_transaction():
                 if row.publish():
                     audit("definition.publish", row, code=row.code, version=row.version)
@@ -321,7 +320,6 @@ class DefinitionView(StaffModelView):
             return redirect(url_for(".index_view"))
         return self.render(
             "backoffice/confirm.html",
-            form=form,
             title=_(
                 "Publier la version %(version)s de « %(title)s » ?",
                 version=row.version,

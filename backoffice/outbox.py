@@ -7,7 +7,6 @@ from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 
 import jobs
@@ -142,15 +141,12 @@ class OutboxView(StaffModelView):
 
     def render(self, template, **kwargs):
         if template == self.details_template and kwargs.get("model") is not None:
-            kwargs["retry_form"] = FlaskForm()
             kwargs["can_retry"] = kwargs["model"].status == OutboxStatus.FAILED.value
         return super().render(template, **kwargs)
 
     @expose("/retry/<int:message_id>", methods=("POST",))
     def retry_view(self, message_id):
         message = OutboxMessage.get_or_none(OutboxMessage.id == message_id) or abort(404)
-        if not FlaskForm().validate_on_submit():
-            abort(400)
         retried, _skipped = retry_messages([message])
         if retried:
             flash(_("L'e-mail à %(to)s est remis en file d'envoi.", to=message.to_email), "success")

@@ -149,3 +149,10 @@ def test_unknown_page_is_a_french_404(client):
     page = client.get("/nulle-part")
     assert page.status_code == 404
     assert "Page introuvable" in page.text
+
+
+def test_a_post_without_the_csrf_token_gets_the_french_page_of_the_portal(client):
+    response = client.post("/auth/logout")
+    assert response.status_code == 400
+    assert "Formulaire expiré" in response.text and "Rechargez la page" in response.text
+    assert "CSRF" not in response.text and "Guichet — back-office" not in response.text
