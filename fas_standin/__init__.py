@@ -1,7 +1,7 @@
 """Stand-in for the federal authentication service (FAS): a real OpenID Connect provider on
-test identities, offering the three means of the seed (eID card and PIN, itsme, one-time code
-by SMS or email). Development and tests only: mounted at /fas when FAS_STANDIN_ENABLED is set,
-which the production config refuses."""
+test identities, offering the FAS's three means of logging in (eID card and PIN, itsme,
+one-time code by SMS or email). Development and tests only: mounted at /fas when
+FAS_STANDIN_ENABLED is set, which the production config refuses."""
 
 import hashlib
 

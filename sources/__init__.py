@@ -284,7 +284,7 @@ def company_register():
 
 
 def load_sample_if_empty():
-    """Load the bundled fictional sample when the register table is empty (demo seed);
+    """Load the bundled fictional sample when the register table is empty (`seed-demo`);
     returns the LoadSummary, or None when the table already has entries."""
     if RegisterEntry.select().exists():
         return None

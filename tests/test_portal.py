@@ -31,7 +31,7 @@ def test_mes_dossiers_lists_only_companies_where_the_user_holds_a_role(app, clie
     assert "Visible par l'administration" in page.text.replace("&#39;", "'")
 
 
-def test_status_remark_and_action_follow_the_seed(app, client):
+def test_status_remark_and_action_per_status(app, client):
     company = make_company()
     person = make_member(company, Role.SIGN)
     make_dossier(DossierStatus.DRAFT, company=company, person=person)
