@@ -1,6 +1,5 @@
 """Configuration classes; every value comes from the environment."""
 
-import hashlib
 import os
 import secrets
 from pathlib import Path
@@ -25,21 +24,15 @@ def env_int(name, default):
     return int(value) if value not in (None, "") else default
 
 
-def development_secret_key(instance_dir):
-    """Read the development secret from instance/, generating it on first run."""
-    path = Path(instance_dir) / "secret_key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
 class Config:
+    """Values read from the environment, nothing else: building one writes no file."""
+
     ENV_NAME = "base"
     # Development conveniences, never on in production.
-    DEV_LOGIN = False
     DEV_MAIL_PAGE = False
+    # When set, the app makes what is missing of SECRET_KEY and the seal in its instance folder
+    # as it starts (`run.create_app`, `documents.seal.init_app`); production requires them.
+    INSTANCE_DEFAULTS = False
     WORKER_IN_PROCESS_DEFAULT = False
     SESSION_COOKIE_SECURE_DEFAULT = False
     SMS_GATEWAY_DEFAULT = "log"
@@ -135,7 +128,7 @@ class Config:
         )
 
         # The electronic seal of receipts and decision letters: certificate and private key
-        # (PEM or DER files); development and tests make a self-signed one when these are unset.
+        # (PEM or DER files); development makes a self-signed one when these are unset.
         self.SEAL_CERT_FILE = env.get("SEAL_CERT_FILE") or None
         self.SEAL_KEY_FILE = env.get("SEAL_KEY_FILE") or None
         self.SEAL_KEY_PASSPHRASE = env.get("SEAL_KEY_PASSPHRASE") or None
@@ -151,30 +144,11 @@ class DevelopmentConfig(Config):
     WORKER_IN_PROCESS_DEFAULT = True
     FAS_STANDIN_DEFAULT = True
     EMAIL_ALLOW_TEST_DOMAINS = True
+    INSTANCE_DEFAULTS = True
 
     def load(self):
-        if not self.SECRET_KEY:
-            self.SECRET_KEY = development_secret_key(self.INSTANCE_DIR)
-        self.default_client_secret()
-        self.default_seal()
-
-    def default_client_secret(self):
-        if not self.OIDC_CLIENT_SECRET:
-            # The stand-in FAS and the portal share this development-only client secret.
-            self.OIDC_CLIENT_SECRET = hashlib.sha256(
-                ("oidc-client|" + self.SECRET_KEY).encode()
-            ).hexdigest()
-
-    def default_seal(self):
-        """Without a seal certificate, seal with a self-signed one kept in the instance folder
-        (made on first start, then reused)."""
-        if self.SEAL_CERT_FILE or self.SEAL_KEY_FILE:
-            if not (self.SEAL_CERT_FILE and self.SEAL_KEY_FILE):
-                raise ConfigError("Set both SEAL_CERT_FILE and SEAL_KEY_FILE, or neither.")
-            return
-        from documents.seal import development_seal_files
-
-        self.SEAL_CERT_FILE, self.SEAL_KEY_FILE = development_seal_files(self.INSTANCE_DIR)
+        if bool(self.SEAL_CERT_FILE) != bool(self.SEAL_KEY_FILE):
+            raise ConfigError("Set both SEAL_CERT_FILE and SEAL_KEY_FILE, or neither.")
 
 
 class TestingConfig(DevelopmentConfig):
@@ -183,11 +157,10 @@ class TestingConfig(DevelopmentConfig):
     WORKER_IN_PROCESS_DEFAULT = False
 
     def load(self):
+        super().load()
         self.WORKER_IN_PROCESS = False
         if not self.SECRET_KEY:
-            self.SECRET_KEY = secrets.token_urlsafe(32)
-        self.default_client_secret()
-        self.default_seal()
+            self.SECRET_KEY = secrets.token_urlsafe(32)  # kept in memory: one per test app
 
 
 class ProductionConfig(Config):
@@ -197,13 +170,13 @@ class ProductionConfig(Config):
     SMS_GATEWAY_DEFAULT = "http"
 
     def load(self):
+        # A stand-in backend (SMS_GATEWAY=log, ...) is refused by its registry as the app
+        # starts (`registry.Registry.select`), where the flag of each backend is known.
         if self.FAS_STANDIN_ENABLED:
             raise ConfigError(
                 "FAS_STANDIN_ENABLED is set: the stand-in identity provider is for development "
                 "and tests only; production logs in through the real FAS (OIDC_ISSUER)."
             )
-        if self.SMS_GATEWAY == "log":
-            raise ConfigError("SMS_GATEWAY=log keeps SMS in the database: use a real gateway.")
         for name in ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET"):
             if not getattr(self, name):
                 raise ConfigError(f"{name} is not set: production logs in through the FAS.")

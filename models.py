@@ -71,7 +71,8 @@ class BaseModel(Model):
 
 
 class Role(enum.IntFlag):
-    """Roles of a company user; each includes the ones before it (SPEC, Actors)."""
+    """Roles of a company user; each includes the ones before it: Signature can also
+    encode and consult, Encodage can also consult."""
 
     CONSULT = 1
     ENCODE = 2
@@ -175,7 +176,7 @@ class Membership(BaseModel):
     is_access_manager = BooleanField(default=False)
     is_main_access_manager = BooleanField(default=False)
     # The professional address, entered and validated at the first login in the company's
-    # space (seed, step 3); no dossier action before it is validated.
+    # space; no dossier action before it is validated.
     professional_email = CharField(max_length=254, null=True)
     professional_email_verified_at = DateTimeField(null=True)
     invited_email = CharField(max_length=254, null=True)
@@ -579,7 +580,7 @@ class Dossier(BaseModel):
 
     @classmethod
     def staff_visible(cls):
-        """What staff may see: never drafts (SPEC, Dossier statuses)."""
+        """What staff may see: never a dossier that is not submitted yet."""
         return cls.select().where(cls.status.in_([s.value for s in STAFF_STATUSES]))
 
     # --- the state machine ----------------------------------------------------------------
@@ -902,7 +903,8 @@ class OutboxMessage(BaseModel):
 
     @classmethod
     def queue_for_dossier(cls, dossier, event, comment=None, **extra):
-        """The event's email to every recipient of the dossier (SPEC, Notifications)."""
+        """The event's email to every recipient of the dossier: the submitter and every
+        company user holding a role, at their validated professional address."""
         for person, address in dossier.notification_recipients():
             cls.queue(
                 event,

@@ -6,12 +6,14 @@
 
 import logging
 import os
+import secrets
 import sys
+from pathlib import Path
 
 from flask import Flask, current_app, request
 from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import CSRFProtect
+from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -31,6 +33,7 @@ import storage
 from backoffice import errors as backoffice_errors
 from backoffice import staff_cli
 from config import Config, ConfigError, load_config
+from documents import seal
 
 csrf = CSRFProtect()
 
@@ -71,13 +74,36 @@ ERRORS = {
     ),
 }
 
+# A form whose CSRF token is missing or no longer matches the session (Flask-WTF's own words
+# are English and technical).
+CSRF_FAILED = (
+    _l("Formulaire expiré"),
+    _l(
+        "Le formulaire envoyé n'est plus valable (la session a peut-être pris fin). "
+        "Rechargez la page, puis recommencez."
+    ),
+)
+
+
+def instance_secret_key(instance_path):
+    """The development secret key kept in the instance folder, made on first start."""
+    path = Path(instance_path) / "secret_key"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
 
 def create_app(config=None):
-    """Build the application; `config` is a Config object, a config name, or None (GUICHET_ENV)."""
+    """Build the application; `config` is a Config object, a config name, or None (GUICHET_ENV).
+
+    What development needs in the instance folder (secret key, seal) is made here, once."""
     cfg = config if isinstance(config, Config) else load_config(config)
     app = Flask(__name__, instance_path=cfg.INSTANCE_DIR, static_folder=None)
     app.config.from_object(cfg)
     os.makedirs(app.instance_path, exist_ok=True)
+    if app.config["INSTANCE_DEFAULTS"] and not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if hops := app.config["PROXY_FIX_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     logging.basicConfig(
@@ -87,6 +113,7 @@ def create_app(config=None):
     Babel(app, locale_selector=select_locale)
     app.add_template_global(get_locale)
     csrf.init_app(app)
+    seal.init_app(app)
     database.init_app(app)
     auth.init_app(app)
     notifications.init_app(app)
@@ -103,16 +130,20 @@ def create_app(config=None):
 
     def error_page(error):
         """One wording for both sides; each side draws the page in its own layout."""
-        if not isinstance(error, HTTPException):
-            error = InternalServerError()
-        title, message = ERRORS.get(error.code, ERRORS[500])
-        if error.description != type(error).description:
-            message = error.description  # a message written for this case
+        if isinstance(error, CSRFError):
+            title, message = CSRF_FAILED
+        else:
+            if not isinstance(error, HTTPException):
+                error = InternalServerError()
+            title, message = ERRORS.get(error.code, ERRORS[500])
+            if error.description != type(error).description:
+                message = error.description  # a message written for this case
         side = backoffice_errors if request.path.startswith("/admin") else portal
         return side.error_page(error.code, title, message)
 
     for code in ERRORS:
         app.register_error_handler(code, error_page)
+    app.register_error_handler(CSRFError, error_page)
 
     @app.after_request
     def _security_headers(response):

@@ -11,7 +11,6 @@ from flask_admin.contrib.peewee.filters import BasePeeweeFilter
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 
 from access import AccessRefused, professional_email
 from auth import current_actor, current_staff
@@ -286,8 +285,7 @@ class MembershipView(DirectoryView):
         if not (membership.professional_email or membership.professional_email_verified_at):
             flash(_("Aucune adresse professionnelle à réinitialiser."), "info")
             return redirect(back)
-        form = FlaskForm()
-        if form.validate_on_submit():
+        if request.method == "POST":  # the token is checked app-wide
             try:
                 professional_email.reset(current_actor(), membership)
             except AccessRefused as refused:
@@ -305,7 +303,6 @@ class MembershipView(DirectoryView):
             return redirect(back)
         return self.render(
             "backoffice/confirm.html",
-            form=form,
             title=_(
                 "Réinitialiser l'adresse e-mail professionnelle de %(name)s chez %(company)s ?",
                 name=membership.person.full_name,
@@ -334,8 +331,7 @@ class MembershipView(DirectoryView):
         if not membership.professional_email or membership.notification_email:
             flash(_("Aucune adresse professionnelle n'attend de validation."), "info")
             return redirect(back)
-        form = FlaskForm()
-        if form.validate_on_submit():
+        if request.method == "POST":  # the token is checked app-wide
             try:
                 professional_email.resend_validation(current_actor(), membership)
             except AccessRefused as refused:
@@ -352,7 +348,6 @@ class MembershipView(DirectoryView):
             return redirect(back)
         return self.render(
             "backoffice/confirm.html",
-            form=form,
             title=_(
                 "Renvoyer la validation de l'adresse %(email)s ?",
                 email=membership.professional_email,

@@ -152,15 +152,14 @@ class DefinitionView(StaffModelView):
         if row.published:
             flash(_("Cette version est déjà publiée."), "info")
             return redirect(back)
-        form = FlaskForm()
         try:
             versions.check_publishable(row)
-            if form.validate_on_submit():
+            if request.method == "POST":  # the token is checked app-wide
                 versions.publish(current_actor(), row)
         except versions.PublishRefused as refused:
             flash(str(refused), "error")
             return redirect(back)
-        if form.is_submitted():  # and so published: the token is checked app-wide
+        if request.method == "POST":
             flash(
                 _(
                     "Version %(version)s de « %(title)s » publiée : les nouveaux dossiers "
@@ -173,7 +172,6 @@ class DefinitionView(StaffModelView):
             return redirect(url_for(".index_view"))
         return self.render(
             "backoffice/confirm.html",
-            form=form,
             title=_(
                 "Publier la version %(version)s de « %(title)s » ?",
                 version=row.version,

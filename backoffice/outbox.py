@@ -7,7 +7,6 @@ from flask_admin.actions import action
 from flask_admin.contrib.peewee.filters import FilterEqual
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 
 import notifications
@@ -134,7 +133,6 @@ class OutboxView(StaffModelView):
 
     def render(self, template, **kwargs):
         if template == self.details_template and kwargs.get("model") is not None:
-            kwargs["retry_form"] = FlaskForm()
             kwargs["can_retry"] = kwargs["model"].status == OutboxStatus.FAILED.value
         return super().render(template, **kwargs)
 

@@ -2,8 +2,8 @@
 
 Each receipt and decision letter gets one certification signature made with the seal
 certificate and key named by SEAL_CERT_FILE / SEAL_KEY_FILE (SEAL_KEY_PASSPHRASE when the key is
-encrypted). Development and tests, when those are unset, use a self-signed certificate made once
-into `instance/seal/` (see `config.DevelopmentConfig.default_seal`); production refuses to start
+encrypted). Development, when those are unset, uses a self-signed certificate made once into
+the instance folder's `seal/` as the app starts (`init_app`); production refuses to start
 without a real one.
 
 The signature certifies the document with DocMDP "fill forms and sign" rather than "no
@@ -152,6 +152,16 @@ def _load_signer(cert_file, key_file, passphrase, _stamp):
 @lru_cache(maxsize=4)
 def _certificate(cert_file, _stamp):
     return load_cert_from_pemder(cert_file)
+
+
+def init_app(app):
+    """Without SEAL_CERT_FILE and SEAL_KEY_FILE, development seals with the self-signed
+    certificate of the instance folder (made on first start, then reused)."""
+    config = app.config
+    if config["INSTANCE_DEFAULTS"] and not (config["SEAL_CERT_FILE"] or config["SEAL_KEY_FILE"]):
+        config["SEAL_CERT_FILE"], config["SEAL_KEY_FILE"] = development_seal_files(
+            app.instance_path
+        )
 
 
 def development_seal_files(instance_dir):

@@ -175,14 +175,13 @@ def itsme_confirm():
     identity = identities.by_national_number(session.get("fas_itsme", ""))
     if identity is None:
         return redirect(url_for(".login_itsme"))
-    form = FlaskForm()
-    if form.validate_on_submit():
+    if request.method == "POST":
         session.pop("fas_itsme")
         if request.form.get("decision") == "approve":
             return logged_in(identity, "itsme")
         flash(_("Connexion refusée dans l'application itsme."), "error")
         return redirect(url_for(".login"))
-    return render_template("fas/itsme_confirm.html", form=form, identity=identity)
+    return render_template("fas/itsme_confirm.html", identity=identity)
 
 
 class CodeRequestForm(FlaskForm):

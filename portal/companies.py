@@ -38,10 +38,9 @@ def index():
 @bp.post("/choisir")
 @person_required
 def choose():
-    form = FlaskForm()
     company_id = request.form.get("company_id", type=int)
     membership = current_person().membership_in(company_id) if company_id else None
-    if not form.validate_on_submit() or membership is None:
+    if membership is None:
         abort(404)
     choose_company(company_id)
     flash(_("Vous agissez pour %(name)s.", name=membership.company.name), "success")

@@ -23,7 +23,8 @@ from procedures import definition_of, engine
 bp = Blueprint("dossiers", __name__, url_prefix="/dossiers")
 PAGE_SIZE = 25
 
-# The seed's status table: remark and action required, per status.
+# "Mes dossiers" shows, per status, a remark (whether the administration sees the dossier)
+# and the action expected of the applicant.
 REMARKS = {
     DossierStatus.DRAFT: _l("NON ENVOYÉ"),
     DossierStatus.COMPLETE: _l("NON ENVOYÉ"),

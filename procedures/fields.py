@@ -3,6 +3,7 @@ field with its validators, and converts between the form's data and the stored J
 
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import cache
 
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
@@ -26,25 +27,16 @@ from wtforms.validators import Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from procedures import validators
+from registry import Registry
 
-TYPES = {}
-
-
-def register(type_id):
-    """Class decorator adding a field type; a duplicate id is refused at start-up."""
-
-    def decorate(cls):
-        if type_id in TYPES:
-            raise ValueError(f"Field type {type_id!r} is registered twice.")
-        cls.id = type_id
-        TYPES[type_id] = cls()
-        return cls
-
-    return decorate
+TYPES = Registry("field type")
+register = TYPES.register
 
 
+@cache
 def get(type_id):
-    return TYPES[type_id]
+    """The field type `type_id`, one shared instance (field types hold no state)."""
+    return TYPES.get(type_id)()
 
 
 def exists(type_id):
@@ -52,7 +44,7 @@ def exists(type_id):
 
 
 def ids():
-    return sorted(TYPES)
+    return TYPES.ids()
 
 
 def choices(field, options):
@@ -61,6 +53,7 @@ def choices(field, options):
 
 class FieldType:
     id = None
+    label = None
     has_input = True
 
     def wtforms_field(self, field, options):
@@ -83,7 +76,7 @@ class FieldType:
         return "" if self.is_empty(value) else str(value)
 
 
-@register("text")
+@register("text", label=_l("Texte (une ligne)"))
 class Text(FieldType):
     def wtforms_field(self, field, options):
         length = [Length(max=field.max_length)] if field.max_length else [Length(max=500)]
@@ -93,7 +86,7 @@ class Text(FieldType):
         return (data or "").strip() or None
 
 
-@register("textarea")
+@register("textarea", label=_l("Texte long"))
 class TextArea(Text):
     def wtforms_field(self, field, options):
         return TextAreaField(field.label, [Optional(), Length(max=field.max_length or 10_000)])
@@ -105,13 +98,13 @@ def number_range(field):
     return [NumberRange(min=field.min, max=field.max)]
 
 
-@register("integer")
+@register("integer", label=_l("Nombre entier"))
 class Integer(FieldType):
     def wtforms_field(self, field, options):
         return IntegerField(field.label, [Optional(), *number_range(field)])
 
 
-@register("number")
+@register("number", label=_l("Nombre"))
 class Number(FieldType):
     def wtforms_field(self, field, options):
         return DecimalField(field.label, [Optional(), *number_range(field)])
@@ -129,7 +122,7 @@ class Number(FieldType):
         return "" if self.is_empty(value) else format_decimal(Decimal(str(value)))
 
 
-@register("amount")
+@register("amount", label=_l("Montant (EUR)"))
 class Amount(Number):
     def wtforms_field(self, field, options):
         low = field.min if field.min is not None else 0
@@ -144,7 +137,7 @@ class Amount(Number):
         return "" if self.is_empty(value) else f"{format_decimal(Decimal(value), '#,##0.00')} €"
 
 
-@register("date")
+@register("date", label=_l("Date"))
 class DateType(FieldType):
     def wtforms_field(self, field, options):
         return DateField(field.label, [Optional()])
@@ -159,19 +152,19 @@ class DateType(FieldType):
         return "" if not value else date.fromisoformat(str(value)).strftime("%d/%m/%Y")
 
 
-@register("email")
+@register("email", label=_l("Adresse e-mail"))
 class Email(Text):
     def wtforms_field(self, field, options):
         return EmailField(field.label, [Optional(), validators.EmailAddress()])
 
 
-@register("phone")
+@register("phone", label=_l("Téléphone"))
 class Phone(Text):
     def wtforms_field(self, field, options):
         return TelField(field.label, [Optional(), validators.Phone()])
 
 
-@register("enterprise_number")
+@register("enterprise_number", label=_l("Numéro d'entreprise"))
 class EnterpriseNumber(Text):
     def wtforms_field(self, field, options):
         return StringField(field.label, [Optional(), validators.enterprise_number()])
@@ -181,7 +174,7 @@ class EnterpriseNumber(Text):
         return f"{v[:4]}.{v[4:7]}.{v[7:]}" if len(v) == 10 else v
 
 
-@register("national_number")
+@register("national_number", label=_l("Numéro de registre national"))
 class NationalNumber(Text):
     def wtforms_field(self, field, options):
         return StringField(field.label, [Optional(), validators.national_number()])
@@ -191,7 +184,7 @@ class NationalNumber(Text):
         return f"{v[:2]}.{v[2:4]}.{v[4:6]}-{v[6:9]}.{v[9:]}" if len(v) == 11 else v
 
 
-@register("iban")
+@register("iban", label=_l("Compte bancaire (IBAN)"))
 class Iban(Text):
     def wtforms_field(self, field, options):
         return StringField(field.label, [Optional(), validators.iban_number()])
@@ -204,7 +197,7 @@ class Iban(Text):
 YES_NO = [SelectChoice("true", _l("Oui")), SelectChoice("false", _l("Non"))]
 
 
-@register("yesno")
+@register("yesno", label=_l("Oui / Non"))
 class YesNo(FieldType):
     def wtforms_field(self, field, options):
         return RadioField(field.label, [Optional()], choices=YES_NO)
@@ -219,7 +212,7 @@ class YesNo(FieldType):
         return "" if value is None else str(_l("Oui") if value else _l("Non"))
 
 
-@register("declaration")
+@register("declaration", label=_l("Déclaration (case à cocher)"))
 class Declaration(FieldType):
     def wtforms_field(self, field, options):
         return BooleanField(field.label, [Optional()])
@@ -235,7 +228,7 @@ def label_of(value, options):
     return next((o["label"] for o in options if o["value"] == value), value)
 
 
-@register("choice")
+@register("choice", label=_l("Choix unique"))
 class Choice(FieldType):
     def wtforms_field(self, field, options):
         kind = SelectField if len(options) > 7 else RadioField
@@ -252,7 +245,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-@register("multichoice")
+@register("multichoice", label=_l("Choix multiple"))
 class MultiChoice(FieldType):
     def wtforms_field(self, field, options):
         return CheckboxesField(field.label, [Optional()], choices=choices(field, options))
@@ -279,7 +272,7 @@ class AddressForm(Form):
 ADDRESS_PARTS = ("street", "number", "box", "postcode", "municipality", "country")
 
 
-@register("address")
+@register("address", label=_l("Adresse"))
 class Address(FieldType):
     def wtforms_field(self, field, options):
         return FormField(AddressForm, label=field.label)
@@ -304,7 +297,7 @@ class Address(FieldType):
         return ", ".join(p for p in (line, place, value.get("country")) if p)
 
 
-@register("display")
+@register("display", label=_l("Affichage (lecture seule)"))
 class Display(FieldType):
     """A read-only value (normally pre-filled from an authentic source)."""
 
@@ -323,7 +316,7 @@ class Display(FieldType):
         return "" if value is None else str(value)
 
 
-@register("group")
+@register("group", label=_l("Bloc répétable"))
 class Group(FieldType):
     """A repeatable block; its rows are built by the engine from the sub-fields."""
 

@@ -4,28 +4,19 @@ and `http` (a configurable HTTP gateway). The config's SMS_GATEWAY picks one."""
 import phonenumbers
 from flask import current_app
 
-GATEWAYS = {}
+from registry import Registry
+
+GATEWAYS = Registry("SMS gateway", setting="SMS_GATEWAY")
+register = GATEWAYS.register
 
 
 class SmsError(RuntimeError):
     """The SMS could not be handed to the gateway."""
 
 
-def register(gateway_id):
-    """Class decorator adding a gateway under `gateway_id`; a duplicate id is refused."""
-
-    def decorate(cls):
-        if gateway_id in GATEWAYS:
-            raise ValueError(f"SMS gateway {gateway_id!r} is registered twice.")
-        cls.id = gateway_id
-        GATEWAYS[gateway_id] = cls
-        return cls
-
-    return decorate
-
-
 class SmsGateway:
     id = None
+    label = None
     stand_in = False
 
     def __init__(self, config):
@@ -57,7 +48,4 @@ def send(to_phone, text):
 def init_app(app):
     from sms import http, log  # noqa: F401  (registers the gateways)
 
-    name = app.config["SMS_GATEWAY"]
-    if name not in GATEWAYS:
-        raise RuntimeError(f"SMS_GATEWAY={name!r} is unknown; use one of {', '.join(GATEWAYS)}.")
-    app.extensions["sms"] = GATEWAYS[name](app.config)
+    app.extensions["sms"] = GATEWAYS.select(app.config)(app.config)

@@ -1,11 +1,12 @@
 """A generic HTTP SMS gateway: POST {"to": ..., "text": ...} with a bearer token."""
 
 import requests
+from flask_babel import lazy_gettext as _l
 
 from sms import SmsError, SmsGateway, register
 
 
-@register("http")
+@register("http", label=_l("Passerelle SMS HTTP"))
 class HttpGateway(SmsGateway):
     def send(self, to_phone, text):
         url = self.config.get("SMS_HTTP_URL")

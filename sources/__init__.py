@@ -6,7 +6,6 @@ the public KBO Open Data files); `flask --app run register load DIR` loads a fol
 """
 
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field, is_dataclass
 from datetime import date
 
@@ -18,30 +17,20 @@ from stdnum.be import vat
 from stdnum.exceptions import ValidationError
 
 from models import RegisterEntry
+from registry import Registry
 
-REGISTERS = {}
 DEFAULT_REGISTER = "kbo-open-data"
+REGISTERS = Registry("company register", setting="COMPANY_REGISTER", default=DEFAULT_REGISTER)
+register = REGISTERS.register
 
 
 class RegisterFileError(RuntimeError):
     """The folder or one of its files cannot be loaded at all; the message says what is wrong."""
 
 
-def register(register_id):
-    """Class decorator adding an adapter under `register_id`; a duplicate id is refused."""
-
-    def decorate(cls):
-        if register_id in REGISTERS:
-            raise ValueError(f"Company register {register_id!r} is registered twice.")
-        cls.id = register_id
-        REGISTERS[register_id] = cls
-        return cls
-
-    return decorate
-
-
 class CompanyRegister:
     id = None
+    label = None
     stand_in = False
 
     def __init__(self, config):
@@ -283,19 +272,10 @@ def _load_adapters():
 
 
 def get_register(app_or_config):
-    """The adapter named by COMPANY_REGISTER in a Flask app's config or a config object."""
+    """The adapter named by COMPANY_REGISTER in a Flask app's config or a config mapping."""
     _load_adapters()
     config = getattr(app_or_config, "config", app_or_config)
-    if isinstance(config, Mapping):
-        name = config.get("COMPANY_REGISTER")
-    else:
-        name = getattr(config, "COMPANY_REGISTER", None)
-    name = name or DEFAULT_REGISTER
-    if name not in REGISTERS:
-        raise RuntimeError(
-            f"COMPANY_REGISTER={name!r} is unknown; use one of {', '.join(sorted(REGISTERS))}."
-        )
-    return REGISTERS[name](config)
+    return REGISTERS.select(config)(config)
 
 
 def company_register():
@@ -304,7 +284,7 @@ def company_register():
 
 
 def load_sample_if_empty():
-    """Load the bundled fictional sample when the register table is empty (demo seed);
+    """Load the bundled fictional sample when the register table is empty (`seed-demo`);
     returns the LoadSummary, or None when the table already has entries."""
     if RegisterEntry.select().exists():
         return None

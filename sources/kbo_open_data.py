@@ -25,6 +25,7 @@ from functools import lru_cache
 from operator import itemgetter
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
 from stdnum.be import nn, vat
 
 from models import RegisterEntry, utcnow, write_transaction
@@ -383,7 +384,7 @@ def write_batch(records):
         ).execute()
 
 
-@register("kbo-open-data")
+@register("kbo-open-data", label=_l("BCE — fichiers KBO Open Data"))
 class KboOpenData(CompanyRegister):
     """The KBO Open Data files of a folder, loaded into the RegisterEntry table."""
 

@@ -21,22 +21,12 @@ from typing import BinaryIO
 
 from flask import current_app
 
-BACKENDS = {}
+from registry import Registry
+
 DEFAULT_BACKEND = "local"
+BACKENDS = Registry("storage backend", setting="STORAGE_BACKEND", default=DEFAULT_BACKEND)
+register = BACKENDS.register
 KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
-
-
-def register(backend_id):
-    """Class decorator adding a backend under `backend_id`; a duplicate id is refused."""
-
-    def decorate(cls):
-        if backend_id in BACKENDS:
-            raise ValueError(f"Storage backend {backend_id!r} is registered twice.")
-        cls.id = backend_id
-        BACKENDS[backend_id] = cls
-        return cls
-
-    return decorate
 
 
 def new_key():
@@ -62,6 +52,7 @@ class Storage:
     `check_key` refuses and FileNotFoundError (`open`, `read`) for one that is not stored."""
 
     id = None
+    label = None
     stand_in = False
 
     def __init__(self, config):
@@ -90,12 +81,7 @@ class Storage:
 def init_app(app):
     from storage import local  # noqa: F401  (registers the backend)
 
-    name = app.config.get("STORAGE_BACKEND") or DEFAULT_BACKEND
-    if name not in BACKENDS:
-        raise RuntimeError(
-            f"STORAGE_BACKEND={name!r} is unknown; use one of {', '.join(sorted(BACKENDS))}."
-        )
-    app.extensions["storage"] = BACKENDS[name](app.config)
+    app.extensions["storage"] = BACKENDS.select(app.config)(app.config)
 
 
 def get_storage() -> Storage:

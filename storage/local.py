@@ -11,13 +11,15 @@ import os
 import tempfile
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
+
 from storage import Storage, check_key, new_key, register
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 
 
-@register("local")
+@register("local", label=_l("Fichiers sur le disque local (STORAGE_DIR)"))
 class LocalStorage(Storage):
     def __init__(self, config):
         super().__init__(config)

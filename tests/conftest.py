@@ -43,9 +43,21 @@ POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 
 
+SEAL_FILES = []  # (cert, key) of the session's development seal
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_seal(tmp_path_factory):
+    """One self-signed seal for every test app: an RSA-3072 key takes a moment to make."""
+    from documents.seal import development_seal_files
+
+    SEAL_FILES[:] = development_seal_files(tmp_path_factory.mktemp("seal"))
+
+
 def make_config(tmp_path, database_url, **overrides):
     config = TestingConfig()
     config.INSTANCE_DIR = str(tmp_path / "instance")
+    config.SEAL_CERT_FILE, config.SEAL_KEY_FILE = SEAL_FILES
     config.DATABASE_URL = database_url
     config.HUEY_IMMEDIATE = True
     config.STORAGE_DIR = str(tmp_path / "storage")

@@ -156,3 +156,14 @@ def test_portal_errors_keep_the_portal_page(client):
     assert response.status_code in (302, 404)
     missing = client.get("/nowhere")
     assert missing.status_code == 404 and "Guichet — back-office" not in missing.text
+
+
+def test_a_post_without_the_csrf_token_gets_the_french_page_of_the_back_office(app, client):
+    login_staff(client, make_staff(StaffRole.AGENT))
+    dossier = make_dossier(DossierStatus.SUBMITTED)
+    response = client.post(f"/admin/dossiers/transition/{dossier.id}", data={"to": "received"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert '<h1 class="h3">Formulaire expiré</h1>' in page
+    assert "Rechargez la page" in page and "Se déconnecter" in page
+    assert "CSRF" not in page

@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
+from flask import Flask
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pypdf import PdfReader
 
-import config
 from config import ConfigError, ProductionConfig
 from documents import letter, receipt, seal
 from helpers import make_company, make_definition, make_dossier, make_member
@@ -272,7 +272,7 @@ def test_one_altered_byte_breaks_the_seal(ctx, definition):
     assert not status.valid
 
 
-def test_development_seal_is_made_once_and_kept(tmp_path, monkeypatch):
+def test_development_seal_is_made_once_and_kept(tmp_path):
     first = seal.development_seal_files(tmp_path)
     again = seal.development_seal_files(tmp_path)
     assert first == again == (str(tmp_path / "seal/cert.pem"), str(tmp_path / "seal/key.pem"))
@@ -286,13 +286,20 @@ def test_development_seal_is_made_once_and_kept(tmp_path, monkeypatch):
     lifetime = certificate.not_valid_after_utc - certificate.not_valid_before_utc
     assert 5 * 365 <= lifetime.days <= 5 * 366
 
-    monkeypatch.setenv("GUICHET_INSTANCE_DIR", str(tmp_path))
-    monkeypatch.delenv("SEAL_CERT_FILE", raising=False)
-    monkeypatch.delenv("SEAL_KEY_FILE", raising=False)
-    settings = config.TestingConfig()
-    assert first == (settings.SEAL_CERT_FILE, settings.SEAL_KEY_FILE)
-    reloaded = x509.load_pem_x509_certificate(Path(settings.SEAL_CERT_FILE).read_bytes())
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config.update(INSTANCE_DEFAULTS=True, SEAL_CERT_FILE=None, SEAL_KEY_FILE=None)
+    seal.init_app(app)
+    assert first == (app.config["SEAL_CERT_FILE"], app.config["SEAL_KEY_FILE"])
+    reloaded = x509.load_pem_x509_certificate(Path(app.config["SEAL_CERT_FILE"]).read_bytes())
     assert reloaded.fingerprint(hashes.SHA256()) == certificate.fingerprint(hashes.SHA256())
+
+
+def test_without_instance_defaults_no_seal_is_made(tmp_path):
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config.update(INSTANCE_DEFAULTS=False, SEAL_CERT_FILE=None, SEAL_KEY_FILE=None)
+    seal.init_app(app)
+    assert app.config["SEAL_CERT_FILE"] is None
+    assert not any(tmp_path.iterdir())
 
 
 PRODUCTION_ENV = {

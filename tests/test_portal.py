@@ -31,7 +31,7 @@ def test_mes_dossiers_lists_only_companies_where_the_user_holds_a_role(app, clie
     assert "Visible par l'administration" in page.text.replace("&#39;", "'")
 
 
-def test_status_remark_and_action_follow_the_seed(app, client):
+def test_status_remark_and_action_per_status(app, client):
     company = make_company()
     person = make_member(company, Role.SIGN)
     make_dossier(DossierStatus.DRAFT, company=company, person=person)
@@ -149,3 +149,10 @@ def test_unknown_page_is_a_french_404(client):
     page = client.get("/nulle-part")
     assert page.status_code == 404
     assert "Page introuvable" in page.text
+
+
+def test_a_post_without_the_csrf_token_gets_the_french_page_of_the_portal(client):
+    response = client.post("/auth/logout")
+    assert response.status_code == 400
+    assert "Formulaire expiré" in response.text and "Rechargez la page" in response.text
+    assert "CSRF" not in response.text and "Guichet — back-office" not in response.text

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import config
 from config import ConfigError, DevelopmentConfig, ProductionConfig
 from conftest import make_config
 from run import create_app
@@ -24,12 +25,11 @@ PRODUCTION_ENV = {
 
 
 @pytest.fixture
-def production_env(monkeypatch, tmp_path):
-    from documents.seal import development_seal_files
+def production_env(monkeypatch):
+    from conftest import SEAL_FILES
 
-    cert, key = development_seal_files(tmp_path)
-    monkeypatch.setenv("SEAL_CERT_FILE", str(cert))
-    monkeypatch.setenv("SEAL_KEY_FILE", str(key))
+    monkeypatch.setenv("SEAL_CERT_FILE", SEAL_FILES[0])
+    monkeypatch.setenv("SEAL_KEY_FILE", SEAL_FILES[1])
     for name, value in PRODUCTION_ENV.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("FAS_STANDIN_ENABLED", raising=False)
@@ -68,13 +68,52 @@ def test_unreachable_database_at_start_names_database_url(tmp_path):
     assert "secret" not in result.stderr, "the password is redacted"
 
 
-def test_development_generates_and_keeps_secret_key(tmp_path, monkeypatch):
-    monkeypatch.delenv("SECRET_KEY", raising=False)
+def checkout_files():
+    """Every file of the checkout, outside .git and the caches."""
+    skip = {".git", ".venv", "__pycache__", ".pytest_cache", ".ruff_cache"}
+    found = set()
+    for root, dirs, names in os.walk(ROOT):
+        dirs[:] = [d for d in dirs if d not in skip]
+        found.update(os.path.join(root, name) for name in names)
+    return found
+
+
+def test_building_a_config_writes_nothing(tmp_path, monkeypatch, production_env):
+    """Every Config class only reads the environment: no instance folder, no secret, no seal,
+    neither where GUICHET_INSTANCE_DIR points nor in the checkout."""
+    before = checkout_files()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GUICHET_INSTANCE_DIR", str(tmp_path / "instance"))
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
+    ProductionConfig()
+    for name in ("SECRET_KEY", "SEAL_CERT_FILE", "SEAL_KEY_FILE", "OIDC_CLIENT_SECRET"):
+        monkeypatch.delenv(name)
+    for instance in (str(tmp_path / "instance"), ""):  # "": the checkout's instance/
+        monkeypatch.setenv("GUICHET_INSTANCE_DIR", instance)
+        settings = DevelopmentConfig()
+        assert settings.SECRET_KEY is None and settings.SEAL_CERT_FILE is None
+        assert config.TestingConfig().SECRET_KEY
+    assert list(tmp_path.iterdir()) == []
+    assert checkout_files() == before
+
+
+def test_create_app_makes_the_development_secrets_in_the_instance_folder(tmp_path, monkeypatch):
+    """The secret key and the seal are made by create_app in its instance folder, once."""
+    for name in ("SECRET_KEY", "SEAL_CERT_FILE", "SEAL_KEY_FILE", "OIDC_CLIENT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("GUICHET_INSTANCE_DIR", str(tmp_path))
-    first = DevelopmentConfig().SECRET_KEY
-    assert len(first) >= 32
+    before = checkout_files()
+    app = create_app(DevelopmentConfig())
+    secret = app.config["SECRET_KEY"]
+    assert len(secret) >= 32
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
-    assert first == DevelopmentConfig().SECRET_KEY
+    assert app.config["SEAL_CERT_FILE"] == str(tmp_path / "seal" / "cert.pem")
+    assert app.config["OIDC_CLIENT_SECRET"], "the stand-in FAS and the portal share one"
+    again = create_app(DevelopmentConfig())
+    assert again.config["SECRET_KEY"] == secret
+    assert again.config["SEAL_KEY_FILE"] == app.config["SEAL_KEY_FILE"]
+    assert checkout_files() == before
 
 
 def test_secure_cookies_in_production(monkeypatch, production_env):
@@ -91,7 +130,6 @@ def test_secure_cookies_in_production(monkeypatch, production_env):
     "name, value, message",
     [
         ("FAS_STANDIN_ENABLED", "1", "stand-in identity provider"),
-        ("SMS_GATEWAY", "log", "SMS_GATEWAY=log"),
         ("OIDC_ISSUER", "", "OIDC_ISSUER is not set"),
     ],
 )
@@ -101,6 +139,24 @@ def test_production_refuses_stand_ins(monkeypatch, production_env, name, value, 
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
         ProductionConfig()
+
+
+def test_production_refuses_a_stand_in_backend_at_start(tmp_path, monkeypatch, production_env):
+    """The `log` SMS gateway is registered as a stand-in: create_app refuses it in production."""
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
+    monkeypatch.setenv("GUICHET_INSTANCE_DIR", str(tmp_path / "instance"))
+    monkeypatch.setenv("SMS_GATEWAY", "log")
+    with pytest.raises(ConfigError, match=r"SMS_GATEWAY=log is a stand-in.*one of http"):
+        create_app(ProductionConfig())
+
+
+def test_production_start_message_names_the_stand_in_setting(tmp_path, production_env):
+    """run.py reports the refusal in one line (the seal files come from `production_env`)."""
+    env = {**PRODUCTION_ENV, "SMS_GATEWAY": "log", "SECRET_KEY": "x" * 40}
+    result = run_py(tmp_path, GUICHET_ENV="production", DATABASE_URL=UNREACHABLE, **env)
+    assert result.returncode == 1
+    assert "SMS_GATEWAY=log is a stand-in" in result.stderr
 
 
 def test_healthz_ok(client):

@@ -19,7 +19,7 @@ from models import (
 )
 
 S = DossierStatus
-# The table of SPEC, written out independently of models.TRANSITIONS:
+# The transition table, written out again by hand, independently of models.TRANSITIONS:
 # (from, to) -> (actor kind, staff role that may do it, email event)
 EXPECTED = {
     (S.DRAFT, S.COMPLETE): (ActorKind.SYSTEM, None, None),
