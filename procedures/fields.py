@@ -26,6 +26,7 @@ from wtforms.validators import Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from procedures import validators
+from procedures.display import format_address
 
 TYPES = {}
 
@@ -297,11 +298,7 @@ class Address(FieldType):
     def display(self, value, field, options):
         if not value:
             return ""
-        line = " ".join(p for p in (value.get("street"), value.get("number")) if p)
-        if value.get("box"):
-            line += f" bte {value['box']}"
-        place = " ".join(p for p in (value.get("postcode"), value.get("municipality")) if p)
-        return ", ".join(p for p in (line, place, value.get("country")) if p)
+        return format_address(**{k: value.get(k) for k in ADDRESS_PARTS})
 
 
 @register("display")

@@ -5,18 +5,23 @@ the procedure's own dates."""
 from datetime import date
 
 from models import Decision, Dossier, DossierStatus, ProcedureDefinition
+from procedures.display import format_address
 
 SERVICES_FIELD = "services"
 
 
 def _address_text(address):
+    """An address as the register keeps it (`sources.Address` as a dict), written out."""
     if not address:
         return ""
-    line = " ".join(p for p in (address.get("street"), address.get("house_number")) if p)
-    if address.get("box"):
-        line += f" bte {address['box']}"
-    place = " ".join(p for p in (address.get("zipcode"), address.get("municipality")) if p)
-    return ", ".join(p for p in (line, place, address.get("country")) if p)
+    return format_address(
+        street=address.get("street"),
+        number=address.get("house_number"),
+        box=address.get("box"),
+        postcode=address.get("zipcode"),
+        municipality=address.get("municipality"),
+        country=address.get("country"),
+    )
 
 
 def _granted(company, code):
