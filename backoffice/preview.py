@@ -1,5 +1,5 @@
-"""A procedure definition put into words for the preview page: field types, sources and
-JsonLogic conditions as an administrator checks them before publishing."""
+"""A procedure definition put into words for the preview page: sources and JsonLogic
+conditions as an administrator checks them before publishing."""
 
 import json
 
@@ -8,26 +8,6 @@ from flask_babel import lazy_gettext as _l
 
 from models import Role
 
-TYPE_LABELS = {
-    "text": _l("Texte (une ligne)"),
-    "textarea": _l("Texte long"),
-    "integer": _l("Nombre entier"),
-    "number": _l("Nombre"),
-    "amount": _l("Montant (EUR)"),
-    "date": _l("Date"),
-    "email": _l("Adresse e-mail"),
-    "phone": _l("Téléphone"),
-    "yesno": _l("Oui / Non"),
-    "choice": _l("Choix unique"),
-    "multichoice": _l("Choix multiple"),
-    "declaration": _l("Déclaration (case à cocher)"),
-    "enterprise_number": _l("Numéro d'entreprise"),
-    "national_number": _l("Numéro de registre national"),
-    "iban": _l("Compte bancaire (IBAN)"),
-    "address": _l("Adresse"),
-    "group": _l("Bloc répétable"),
-    "display": _l("Affichage (lecture seule)"),
-}
 SOURCES = {
     "company": _l("Banque-Carrefour des Entreprises"),
     "person": _l("demandeur connecté"),
@@ -46,10 +26,6 @@ COMPARISONS = {
 }
 ARITHMETIC = {"+", "-", "*", "/", "%"}
 LISTS = {"multichoice", "group"}
-
-
-def type_label(type_id):
-    return TYPE_LABELS.get(type_id, type_id)
 
 
 def source_label(path):

@@ -62,6 +62,7 @@ def choices(field, options):
 
 class FieldType:
     id = None
+    label = ""  # the type as an administrator reads it (definition preview)
     has_input = True
 
     def wtforms_field(self, field, options):
@@ -81,11 +82,14 @@ class FieldType:
         return value in (None, "", [], {})
 
     def display(self, value, field, options):
+        """The answer as people read it ("" when unanswered)."""
         return "" if self.is_empty(value) else str(value)
 
 
 @register("text")
 class Text(FieldType):
+    label = _l("Texte (une ligne)")
+
     def wtforms_field(self, field, options):
         length = [Length(max=field.max_length)] if field.max_length else [Length(max=500)]
         return StringField(field.label, [*self.validators(field), *length])
@@ -96,8 +100,16 @@ class Text(FieldType):
 
 @register("textarea")
 class TextArea(Text):
+    label = _l("Texte long")
+
     def wtforms_field(self, field, options):
         return TextAreaField(field.label, [Optional(), Length(max=field.max_length or 10_000)])
+
+
+def with_unit(text, field):
+    """« 12 travailleurs », « 25 % »: the number and the unit the definition gives, if any."""
+    unit = getattr(field, "unit", "")
+    return f"{text} {unit}" if text and unit else text
 
 
 def number_range(field):
@@ -108,12 +120,19 @@ def number_range(field):
 
 @register("integer")
 class Integer(FieldType):
+    label = _l("Nombre entier")
+
     def wtforms_field(self, field, options):
         return IntegerField(field.label, [Optional(), *number_range(field)])
+
+    def display(self, value, field, options):
+        return "" if self.is_empty(value) else with_unit(format_decimal(value), field)
 
 
 @register("number")
 class Number(FieldType):
+    label = _l("Nombre")
+
     def wtforms_field(self, field, options):
         return DecimalField(field.label, [Optional(), *number_range(field)])
 
@@ -127,11 +146,15 @@ class Number(FieldType):
             return None
 
     def display(self, value, field, options):
-        return "" if self.is_empty(value) else format_decimal(Decimal(str(value)))
+        if self.is_empty(value):
+            return ""
+        return with_unit(format_decimal(Decimal(str(value))), field)
 
 
 @register("amount")
 class Amount(Number):
+    label = _l("Montant (EUR)")
+
     def wtforms_field(self, field, options):
         low = field.min if field.min is not None else 0
         return DecimalField(
@@ -147,6 +170,8 @@ class Amount(Number):
 
 @register("date")
 class DateType(FieldType):
+    label = _l("Date")
+
     def wtforms_field(self, field, options):
         return DateField(field.label, [Optional()])
 
@@ -162,18 +187,24 @@ class DateType(FieldType):
 
 @register("email")
 class Email(Text):
+    label = _l("Adresse e-mail")
+
     def wtforms_field(self, field, options):
         return EmailField(field.label, [Optional(), validators.EmailAddress()])
 
 
 @register("phone")
 class Phone(Text):
+    label = _l("Téléphone")
+
     def wtforms_field(self, field, options):
         return TelField(field.label, [Optional(), validators.Phone()])
 
 
 @register("enterprise_number")
 class EnterpriseNumber(Text):
+    label = _l("Numéro d'entreprise")
+
     def wtforms_field(self, field, options):
         return StringField(field.label, [Optional(), validators.enterprise_number()])
 
@@ -184,6 +215,8 @@ class EnterpriseNumber(Text):
 
 @register("national_number")
 class NationalNumber(Text):
+    label = _l("Numéro de registre national")
+
     def wtforms_field(self, field, options):
         return StringField(field.label, [Optional(), validators.national_number()])
 
@@ -194,6 +227,8 @@ class NationalNumber(Text):
 
 @register("iban")
 class Iban(Text):
+    label = _l("Compte bancaire (IBAN)")
+
     def wtforms_field(self, field, options):
         return StringField(field.label, [Optional(), validators.iban_number()])
 
@@ -207,6 +242,8 @@ YES_NO = [SelectChoice("true", _l("Oui")), SelectChoice("false", _l("Non"))]
 
 @register("yesno")
 class YesNo(FieldType):
+    label = _l("Oui / Non")
+
     def wtforms_field(self, field, options):
         return RadioField(field.label, [Optional()], choices=YES_NO)
 
@@ -222,6 +259,8 @@ class YesNo(FieldType):
 
 @register("declaration")
 class Declaration(FieldType):
+    label = _l("Déclaration (case à cocher)")
+
     def wtforms_field(self, field, options):
         return BooleanField(field.label, [Optional()])
 
@@ -238,6 +277,8 @@ def label_of(value, options):
 
 @register("choice")
 class Choice(FieldType):
+    label = _l("Choix unique")
+
     def wtforms_field(self, field, options):
         kind = SelectField if len(options) > 7 else RadioField
         return kind(
@@ -255,6 +296,8 @@ class CheckboxesField(SelectMultipleField):
 
 @register("multichoice")
 class MultiChoice(FieldType):
+    label = _l("Choix multiple")
+
     def wtforms_field(self, field, options):
         return CheckboxesField(field.label, [Optional()], choices=choices(field, options))
 
@@ -282,6 +325,8 @@ ADDRESS_PARTS = ("street", "number", "box", "postcode", "municipality", "country
 
 @register("address")
 class Address(FieldType):
+    label = _l("Adresse")
+
     def wtforms_field(self, field, options):
         return FormField(AddressForm, label=field.label)
 
@@ -305,6 +350,7 @@ class Address(FieldType):
 class Display(FieldType):
     """A read-only value (normally pre-filled from an authentic source)."""
 
+    label = _l("Affichage (lecture seule)")
     has_input = False
 
     def wtforms_field(self, field, options):
@@ -323,6 +369,8 @@ class Display(FieldType):
 @register("group")
 class Group(FieldType):
     """A repeatable block; its rows are built by the engine from the sub-fields."""
+
+    label = _l("Bloc répétable")
 
     def wtforms_field(self, field, options):
         return None
