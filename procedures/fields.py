@@ -308,7 +308,7 @@ class MultiChoice(FieldType):
         return list(value or [])
 
     def display(self, value, field, options):
-        return ", ".join(str(label_of(v, options)) for v in value or [])
+        return "\n".join(str(label_of(v, options)) for v in value or [])
 
 
 class AddressForm(Form):
