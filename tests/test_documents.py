@@ -191,6 +191,15 @@ def test_receipt_restates_the_dossier(ctx, definition):
         assert annex["name"] in text
         assert annex["sha256"] in text
     assert "Statuts" in text, "the annex's requirement is named"
+    for label in (
+        "L'agence est une personne morale (société, association)",
+        "En Belgique",
+        "Recherche d'emploi Placement d'artistes de spectacle",
+        "Preuve de compétence professionnelle (CV, diplômes)",
+    ):
+        assert label in text, label
+    for key in ("legal", "belgium", "job_search", "competence_proof", "2123456789"):
+        assert key not in text, key
     assert "page 1 / " in text
 
 
