@@ -2,7 +2,7 @@
 the field types' own display, for the check-answers page, the back-office detail and the
 receipt; the label of an annex kind; the one way an address is written."""
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
@@ -29,7 +29,7 @@ class Row:
 
     field: object
     value: str
-    items: list = field(default_factory=list)
+    items: list | tuple = ()
 
     @property
     def label(self):
