@@ -16,7 +16,7 @@ from wtforms.validators import DataRequired, Length
 from auth import current_actor
 from backoffice.base import StaffModelView
 from backoffice.columns import datetime_column
-from backoffice.preview import ConditionText, source_label, start_role_label, type_label
+from backoffice.preview import ConditionText, source_label, start_role_label
 from models import ProcedureDefinition, StaffRole
 from procedures import definition_of, versions
 from procedures.definition import DefinitionError
@@ -138,7 +138,6 @@ class DefinitionView(StaffModelView):
             definition=definition,
             problems=problems,
             condition=ConditionText(definition) if definition else None,
-            type_label=type_label,
             source_label=source_label,
             start_role_label=start_role_label,
             can_publish=definition is not None and not row.published and not newer,

@@ -46,7 +46,7 @@ from models import (
     StatusChange,
     fold,
 )
-from procedures import definition_of, engine
+from procedures import definition_of, display, prefill
 
 LIST_COLUMNS = (
     Dossier.id,
@@ -378,10 +378,10 @@ def detail_context(dossier):
     definition = definition_of(dossier.definition)
     return {
         "definition": definition,
-        "answers": dossier.answers,
-        "visible_fields": engine.visible_fields,
-        "options_for": engine.options_for,
-        "context": {},
+        "answer_sections": display.answer_rows(
+            definition, dossier.answers, prefill.company_context(dossier.company)
+        ),
+        "annex_label": display.annex_label,
         "history": StatusChange.select()
         .where(StatusChange.dossier == dossier)
         .order_by(StatusChange.created_at, StatusChange.id),

@@ -1,5 +1,5 @@
-"""A procedure definition put into words for the preview page: field types, sources and
-JsonLogic conditions as an administrator checks them before publishing."""
+"""A procedure definition put into words for the preview page: sources and JsonLogic
+conditions as an administrator checks them before publishing."""
 
 import json
 
@@ -7,7 +7,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from models import Role
-from procedures import fields as field_types
 
 SOURCES = {
     "company": _l("Banque-Carrefour des Entreprises"),
@@ -27,10 +26,6 @@ COMPARISONS = {
 }
 ARITHMETIC = {"+", "-", "*", "/", "%"}
 LISTS = {"multichoice", "group"}
-
-
-def type_label(type_id):
-    return field_types.TYPES.label(type_id)
 
 
 def source_label(path):

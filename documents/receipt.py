@@ -14,7 +14,7 @@ from fpdf.enums import TableBordersLayout
 
 from documents import seal
 from documents.layout import FAMILY, LINE, MUTED, TEXT_SIZE, GuichetPdf, clean, long_datetime
-from procedures import engine
+from procedures import display
 from procedures import fields as field_types
 
 METHODS = {
@@ -76,37 +76,28 @@ def _brussels_time(moment):
     return _("%(when)s (heure de Bruxelles)", when=long_datetime(moment))
 
 
-def display(field, value, context):
-    """An answer as the form's summary page shows it."""
-    return field.kind.display(value, field, engine.options_for(field, context))
-
-
 def _answers(pdf, definition, answers, context):
     pdf.heading(_("Réponses"), level=1)
-    for section in definition.sections:
-        shown = engine.visible_fields(definition, section, answers)
-        if not shown:
-            continue
-        pdf.heading(section.title, level=2)
-        for field in shown:
-            if field.is_group:
-                _group(pdf, field, answers.get(field.key) or [], context)
+    for block in display.answer_rows(definition, answers, context):
+        pdf.heading(block.title, level=2)
+        for row in block.rows:
+            if row.field.is_group:
+                _group(pdf, row)
             else:
-                pdf.labelled(field.label, display(field, answers.get(field.key), context))
+                pdf.labelled(row.label, row.value)
 
 
-def _group(pdf, field, rows, context):
+def _group(pdf, row):
     """A repeated block: each row numbered, its answers one per line."""
     pdf.keep_room(3 * LINE)
-    pdf.paragraph(field.label, size=9, bold=True, color=MUTED)
-    if not rows:
-        pdf.paragraph("—")
-    for n, item in enumerate(rows, start=1):
-        present = [sub for sub in field.fields if item.get(sub.key) is not None]
-        pdf.keep_room((1 + len(present)) * LINE + 1)  # a row on one page when it fits
-        pdf.paragraph(f"{field.item_label or field.label} {n}", bold=True, indent=4)
-        for sub in present:
-            pdf.paragraph(f"{sub.label} : {display(sub, item[sub.key], context)}", indent=8)
+    pdf.paragraph(row.label, size=9, bold=True, color=MUTED)
+    if not row.items:
+        pdf.paragraph(display.EMPTY)
+    for item in row.items:
+        pdf.keep_room((1 + len(item.rows)) * LINE + 1)  # a row on one page when it fits
+        pdf.paragraph(item.title, bold=True, indent=4)
+        for sub in item.rows:
+            pdf.paragraph(f"{sub.label} : {sub.value}", indent=8)
         pdf.ln(1.5)
     pdf.ln(1)
 
@@ -116,7 +107,6 @@ def _annexes(pdf, definition, annexes):
     if not annexes:
         pdf.paragraph(_("Aucune annexe."))
         return
-    labels = {spec.key: spec.label for spec in definition.annexes}
     pdf.set_font(FAMILY, "", HASH_SIZE)
     hash_width = pdf.get_string_width("0" * 64) + 4
     widths = (9, 14, hash_width)
@@ -139,7 +129,7 @@ def _annexes(pdf, definition, annexes):
             row = table.row()
             row.cell(str(n))
             name = clean(annex.get("name"))
-            label = labels.get(annex.get("requirement"))
+            label = display.annex_label(definition, annex.get("requirement"))
             row.cell(f"{name}\n{label}" if label else name)
             row.cell(str(annex.get("pages", "")))
             row.cell(clean(annex.get("sha256")), style=FontFace(size_pt=HASH_SIZE))

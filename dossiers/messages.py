@@ -9,8 +9,7 @@ from dossiers import DossierRefused
 from dossiers.access import member_for, require_staff
 from dossiers.annexes import check_files, new_annex
 from models import AuditEvent, Message, Role, utcnow, write_transaction
-
-REPLY_REQUIREMENT = "complement"  # the annexes of the company's replies
+from procedures import display
 
 
 def open_request(dossier):
@@ -90,7 +89,7 @@ def reply(actor, dossier, body, files=()):
             for name, kept, info in stored:
                 new_annex(
                     dossier,
-                    REPLY_REQUIREMENT,
+                    display.COMPLEMENT,
                     name,
                     kept,
                     info,

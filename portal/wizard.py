@@ -10,7 +10,7 @@ from dossiers import DossierRefused, filling
 from models import ProcedureDefinition, Role
 from portal import forms_builder
 from portal.access import company_required, current_membership, load_dossier
-from procedures import definition_of, engine
+from procedures import definition_of, display, engine
 
 bp = Blueprint("wizard", __name__, url_prefix="/dossiers")
 
@@ -90,7 +90,11 @@ def render_section(
         answers=answers,
         context=context,
         rule_messages=[i.message for i in found if i.field is None],
-        options_for=engine.options_for,
+        shown={
+            f.key: display.answer_text(f, answers.get(f.key), context)
+            for f in fields
+            if not f.is_group and not forms_builder.is_input(f)
+        },
         is_input=forms_builder.is_input,
     ), status
 
@@ -175,9 +179,7 @@ def check(dossier_id):
         "wizard/check.html",
         dossier=dossier,
         definition=definition,
-        context=context,
+        sections=display.answer_rows(definition, dossier.answers, context),
         issues=filling.issues(dossier, context),
         needs=filling.annex_needs(dossier),
-        visible_fields=engine.visible_fields,
-        options_for=engine.options_for,
     )

@@ -73,6 +73,7 @@ class Field:
     min: float | None = None
     max: float | None = None
     max_length: int | None = None
+    unit: str = ""
     min_items: int = 0
     max_items: int | None = None
     item_label: str = ""
@@ -271,6 +272,7 @@ def _field(raw, section, group=None):
         min=raw.get("min"),
         max=raw.get("max"),
         max_length=raw.get("max_length"),
+        unit=raw.get("unit", ""),
         min_items=raw.get("min_items", 0),
         max_items=raw.get("max_items"),
         item_label=raw.get("item_label", ""),
@@ -364,6 +366,10 @@ def _semantic_problems(data, lines):
                 raw.get("options") or raw.get("options_from")
             ):
                 report(fpath, "un choix a besoin de « options » ou de « options_from »")
+            if raw.get("unit") and raw["type"] not in ("integer", "number"):
+                report(
+                    (*fpath, "unit"), "« unit » ne s'emploie qu'avec un nombre (integer, number)"
+                )
             if raw["type"] == "group":
                 if not raw.get("fields"):
                     report(fpath, "un groupe a besoin de « fields »")

@@ -27,6 +27,7 @@ from wtforms.validators import Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from procedures import validators
+from procedures.display import format_address
 from registry import Registry
 
 TYPES = Registry("field type")
@@ -53,7 +54,7 @@ def choices(field, options):
 
 class FieldType:
     id = None
-    label = None
+    label = ""  # the type as an administrator reads it (definition preview): set by register
     has_input = True
 
     def wtforms_field(self, field, options):
@@ -73,6 +74,7 @@ class FieldType:
         return value in (None, "", [], {})
 
     def display(self, value, field, options):
+        """The answer as people read it ("" when unanswered)."""
         return "" if self.is_empty(value) else str(value)
 
 
@@ -92,6 +94,12 @@ class TextArea(Text):
         return TextAreaField(field.label, [Optional(), Length(max=field.max_length or 10_000)])
 
 
+def with_unit(text, field):
+    """« 12 travailleurs », « 25 % »: the number and the unit the definition gives, if any."""
+    unit = getattr(field, "unit", "")
+    return f"{text} {unit}" if text and unit else text
+
+
 def number_range(field):
     if field.min is None and field.max is None:
         return []
@@ -102,6 +110,9 @@ def number_range(field):
 class Integer(FieldType):
     def wtforms_field(self, field, options):
         return IntegerField(field.label, [Optional(), *number_range(field)])
+
+    def display(self, value, field, options):
+        return "" if self.is_empty(value) else with_unit(format_decimal(value), field)
 
 
 @register("number", label=_l("Nombre"))
@@ -119,7 +130,9 @@ class Number(FieldType):
             return None
 
     def display(self, value, field, options):
-        return "" if self.is_empty(value) else format_decimal(Decimal(str(value)))
+        if self.is_empty(value):
+            return ""
+        return with_unit(format_decimal(Decimal(str(value))), field)
 
 
 @register("amount", label=_l("Montant (EUR)"))
@@ -257,7 +270,7 @@ class MultiChoice(FieldType):
         return list(value or [])
 
     def display(self, value, field, options):
-        return ", ".join(str(label_of(v, options)) for v in value or [])
+        return "\n".join(str(label_of(v, options)) for v in value or [])
 
 
 class AddressForm(Form):
@@ -290,11 +303,7 @@ class Address(FieldType):
     def display(self, value, field, options):
         if not value:
             return ""
-        line = " ".join(p for p in (value.get("street"), value.get("number")) if p)
-        if value.get("box"):
-            line += f" bte {value['box']}"
-        place = " ".join(p for p in (value.get("postcode"), value.get("municipality")) if p)
-        return ", ".join(p for p in (line, place, value.get("country")) if p)
+        return format_address(**{k: value.get(k) for k in ADDRESS_PARTS})
 
 
 @register("display", label=_l("Affichage (lecture seule)"))

@@ -5,18 +5,25 @@ the procedure's own dates."""
 from datetime import date
 
 from models import Decision, Dossier, DossierStatus, ProcedureDefinition
+from procedures import definition_of
+from procedures.display import format_address
+from procedures.fields import label_of
 
 SERVICES_FIELD = "services"
 
 
 def _address_text(address):
+    """An address as the register keeps it (`sources.Address` as a dict), written out."""
     if not address:
         return ""
-    line = " ".join(p for p in (address.get("street"), address.get("house_number")) if p)
-    if address.get("box"):
-        line += f" bte {address['box']}"
-    place = " ".join(p for p in (address.get("zipcode"), address.get("municipality")) if p)
-    return ", ".join(p for p in (line, place, address.get("country")) if p)
+    return format_address(
+        street=address.get("street"),
+        number=address.get("house_number"),
+        box=address.get("box"),
+        postcode=address.get("zipcode"),
+        municipality=address.get("municipality"),
+        country=address.get("country"),
+    )
 
 
 def _granted(company, code):
@@ -35,10 +42,21 @@ def _granted(company, code):
 def context(company, person, membership, due_month_day=(3, 31), today=None):
     """Every prefill path with its value for this company and person."""
     today = today or date.today()
+    return {
+        **company_context(company),
+        "person.full_name": person.full_name,
+        "person.national_number": person.national_number,
+        "person.email": membership.notification_email if membership else person.login_email,
+        "procedure.reference_year": today.year - 1,
+        "procedure.due_date": date(today.year, *due_month_day).strftime("%d/%m/%Y"),
+    }
+
+
+def company_context(company):
+    """The `company.*` paths: enough for the options of every choice, whoever reads them."""
     register = company.register_data or {}
     registrations = _granted(company, "enregistrement")
     approvals = _granted(company, "agrement-interim")
-    services = sorted({s for d in registrations for s in (d.answers.get(SERVICES_FIELD) or [])})
     return {
         "company.enterprise_number": company.formatted_number,
         "company.name": company.name,
@@ -61,14 +79,20 @@ def context(company, person, membership, due_month_day=(3, 31), today=None):
         "company.person_type": "natural" if register.get("is_natural_person") else "legal",
         "company.is_commercial_form": bool(register.get("is_commercial_form")),
         "company.registrations": ", ".join(d.reference for d in registrations + approvals),
-        "company.registered_services": [{"value": s, "label": s} for s in services],
+        "company.registered_services": _services(registrations),
         "company.has_approval": bool(approvals),
-        "person.full_name": person.full_name,
-        "person.national_number": person.national_number,
-        "person.email": membership.notification_email if membership else person.login_email,
-        "procedure.reference_year": today.year - 1,
-        "procedure.due_date": date(today.year, *due_month_day).strftime("%d/%m/%Y"),
     }
+
+
+def _services(registrations):
+    """The services of the granted registrations, each with its label in the registration's
+    definition."""
+    labels = {}
+    for dossier in registrations:
+        field = definition_of(dossier.definition).fields_by_key.get(SERVICES_FIELD)
+        for value in dossier.answers.get(SERVICES_FIELD) or []:
+            labels.setdefault(value, label_of(value, field.options if field else []))
+    return [{"value": s, "label": labels[s]} for s in sorted(labels)]
 
 
 def _unit(number):

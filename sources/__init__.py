@@ -17,6 +17,7 @@ from stdnum.be import vat
 from stdnum.exceptions import ValidationError
 
 from models import RegisterEntry
+from procedures.display import format_address
 from registry import Registry
 
 DEFAULT_REGISTER = "kbo-open-data"
@@ -115,10 +116,14 @@ class Address:
     country: str
 
     def __str__(self):
-        number = " ".join(
-            p for p in (self.house_number, f"bte {self.box}" if self.box else "") if p
+        return format_address(
+            street=self.street,
+            number=self.house_number,
+            box=self.box,
+            postcode=self.zipcode,
+            municipality=self.municipality,
+            country=self.country,
         )
-        return f"{self.street} {number}, {self.zipcode} {self.municipality}, {self.country}"
 
     @classmethod
     def from_dict(cls, data):

@@ -10,6 +10,7 @@ from helpers import (
     make_dossier,
     make_member,
     make_staff,
+    text,
 )
 from models import AuditEvent, Dossier, DossierStatus, OutboxMessage, StaffRole, StaffUser
 
@@ -237,3 +238,54 @@ def test_script_in_answers_file_names_and_messages_is_escaped_pages_and_emails(a
         assert "<script>" not in body and "<b>x</b>" not in body
     assert "&lt;script&gt;alert(5)" in html["closed"]
     assert "&lt;script&gt;alert(4)" in html["complement"]
+
+
+def test_detail_shows_choices_sourced_options_and_annex_kinds_by_their_labels(app, client):
+    import procedures
+    from models import Annex
+
+    registration = next(d for d in procedures.sync_builtin() if d.code == "enregistrement")
+    company = make_company(
+        register_data={
+            "establishments": [{"number": "2123456789", "name": "Siège de Namur", "address": None}]
+        }
+    )
+    person = make_member(company)
+    dossier = make_dossier(
+        DossierStatus.SUBMITTED, company=company, person=person, definition=registration
+    )
+    answers = {
+        "person_type": "legal",
+        "established": "belgium",
+        "services": ["job_search", "artists"],
+        "collects_fees": True,
+        "fee_basis": "percentage",
+        "fee_percentage": "12.5",
+        "walloon_units": ["2123456789"],
+    }
+    Dossier.update(answers=answers).where(Dossier.id == dossier.id).execute()
+    for requirement in ("statutes", "complement"):
+        Annex.create(
+            dossier=dossier,
+            requirement=requirement,
+            original_name=f"{requirement}.pdf",
+            storage_key=requirement,
+            sha256="0" * 64,
+            size=1,
+            pages=1,
+            uploaded_by=person,
+        )
+    login_staff(client, make_staff())
+    page = text(client.get(f"/admin/dossiers/details/?id={dossier.id}"))
+    for shown in (
+        "une personne morale (société, association)",
+        "En Belgique",
+        "Recherche d'emploi\nPlacement d'artistes de spectacle",
+        "12,5 %",
+        "2.123.456.789 — Siège de Namur",
+        "— Statuts, 1 page(s)",
+        "— Complément, 1 page(s)",
+    ):
+        assert shown in page, shown
+    for key in ("legal", "belgium", "job_search", "2123456789", "— statutes", "— complement"):
+        assert key not in page, key

@@ -22,7 +22,7 @@ from config import ConfigError, ProductionConfig
 from documents import letter, receipt, seal
 from helpers import make_company, make_definition, make_dossier, make_member
 from models import Annex, DossierStatus
-from procedures import engine
+from procedures import display
 from procedures.definition import parse_definition
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,16 +182,24 @@ def test_receipt_restates_the_dossier(ctx, definition):
         signature["digest"],
     ]:
         assert flat(expected) in text, expected
-    for section in definition.sections:
-        for field in engine.visible_fields(definition, section, dossier.answers):
-            assert flat(field.label) in text, field.label
-            if not field.is_group:
-                shown = receipt.display(field, dossier.answers.get(field.key), CONTEXT)
-                assert flat(shown or "—") in text, field.key
+    for block in display.answer_rows(definition, dossier.answers, CONTEXT):
+        for row in block.rows:
+            assert flat(row.label) in text, row.label
+            if not row.items:
+                assert flat(row.value) in text, row.key
     for annex in signature["annexes"]:
         assert annex["name"] in text
         assert annex["sha256"] in text
     assert "Statuts" in text, "the annex's requirement is named"
+    for label in (
+        "L'agence est une personne morale (société, association)",
+        "En Belgique",
+        "Recherche d'emploi Placement d'artistes de spectacle",
+        "Preuve de compétence professionnelle (CV, diplômes)",
+    ):
+        assert label in text, label
+    for key in ("legal", "belgium", "job_search", "competence_proof", "2123456789"):
+        assert key not in text, key
     assert "page 1 / " in text
 
 

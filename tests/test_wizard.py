@@ -1,6 +1,8 @@
 """Filling a dossier in the portal: creation with prefill, sections, groups without JavaScript,
 completeness both ways, hidden and extra answers, and isolation between companies."""
 
+import re
+
 import pytest
 from test_definitions import BASE
 
@@ -94,6 +96,8 @@ def test_complete_and_back_to_draft(filler, client):
     assert history == [("complete", "system"), ("draft", "system")]
     check = text(client.get(f"/dossiers/{dossier.id}/verifier"))
     assert "« Montant » est à compléter." in check
+    assert "En Belgique" in check and "belgium" not in check, "a choice by its label"
+    assert "Service 1 Reçues : 5" in " ".join(re.sub("<[^>]+>", " ", check).split())
 
 
 def test_invalid_value_is_refused_and_valid_ones_kept(filler, client):
@@ -216,3 +220,27 @@ def test_submitted_dossier_is_frozen(filler, client):
     response = client.get(f"/dossiers/{dossier.id}/section/agence")
     assert response.status_code == 302
     assert "ne peuvent plus être modifiées" in text(client.get(f"/dossiers/{dossier.id}"))
+
+
+PERSON_TYPE = NO_ANNEX.replace(
+    "        prefill: company.name\n",
+    """        prefill: company.name
+      - key: person_type
+        type: choice
+        label: L'agence est
+        prefill: company.person_type
+        options:
+          - {value: legal, label: une personne morale}
+          - {value: natural, label: une personne physique}
+""",
+)
+
+
+def test_a_prefilled_choice_is_shown_by_its_label(filler, client):
+    ProcedureDefinition.update(yaml_text=PERSON_TYPE).execute()
+    dossier = start(client)
+    assert dossier.answers["person_type"] == "legal"
+    page = text(client.get(f"/dossiers/{dossier.id}/section/agence"))
+    assert '<p class="readonly-value">une personne morale</p>' in page
+    check = text(client.get(f"/dossiers/{dossier.id}/verifier"))
+    assert "une personne morale" in check and ">legal<" not in check
