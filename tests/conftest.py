@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
-from live import LiveServer
+from live import LiveServer, serve_in_process
 
 import database
 import models
@@ -102,9 +102,27 @@ def database_url(request, tmp_path):
     return url
 
 
+# The Flask test client's own host, so that the URLs the app builds from its config and from
+# the request agree.
+BASE_URL = "http://localhost"
+
+
 @pytest.fixture
-def app(tmp_path, database_url):
-    """The app, also served on a local port so that its own OIDC token call crosses real HTTP."""
+def app(tmp_path, database_url, monkeypatch):
+    """The app on no port: its own HTTP calls to the stand-in FAS (the OIDC token, userinfo and
+    keys) are handed to it in-process (see `live.serve_in_process`)."""
+    app = create_app(make_config(tmp_path, database_url, PUBLIC_BASE_URL=BASE_URL))
+    app.test_client_class = FreshContextClient
+    serve_in_process(monkeypatch, app)
+    yield app
+    if not models.db.is_closed():
+        models.db.close()
+
+
+@pytest.fixture
+def live_app(tmp_path, database_url):
+    """The app also served on a free loopback port, for a test whose calls must cross real
+    HTTP; the port is at `app.config["PUBLIC_BASE_URL"]`."""
     server = LiveServer()
     app = create_app(make_config(tmp_path, database_url, PUBLIC_BASE_URL=server.url))
     app.test_client_class = FreshContextClient
