@@ -8,8 +8,10 @@ from empty tables (a fresh copy of the SQLite file, or TRUNCATE on PostgreSQL).
 import contextvars
 import os
 import shutil
+from urllib.parse import urlsplit
 
 import jinja2
+import psycopg2
 import pytest
 from flask import Flask
 from flask.globals import _cv_app
@@ -92,16 +94,37 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
+def worker_database(url):
+    """Under pytest-xdist, the worker's own database beside TEST_DATABASE_URL's on the same
+    server (guichet_test_gw0, ...), created on first use; otherwise `url` itself."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/')}_{worker}"
+    connection = psycopg2.connect(url)
+    connection.autocommit = True  # CREATE DATABASE refuses to run in a transaction
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        connection.close()
+    return parts._replace(path=f"/{name}").geturl()
+
+
 @pytest.fixture(scope="session")
 def postgres_schema():
     """Drop and rebuild the test database's schema with the migrations, once."""
-    db = database.open_database(POSTGRES_URL)
+    url = worker_database(POSTGRES_URL)
+    db = database.open_database(url)
     db.connect()
     db.execute_sql("DROP SCHEMA public CASCADE")
     db.execute_sql("CREATE SCHEMA public")
     db.close()
-    migrate(POSTGRES_URL)
-    return POSTGRES_URL
+    migrate(url)
+    return url
 
 
 def truncate_all(url):
