@@ -13,12 +13,14 @@ from urllib.parse import urlsplit
 import jinja2
 import psycopg2
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
 from live import LiveServer, serve_in_process
 from werkzeug.routing import Rule
 
+import auth
 import database
 import models
 from config import TestingConfig
@@ -61,6 +63,10 @@ def shared_url_builder(rule, append_unknown=True):
 
 
 Rule._compile_builder = shared_url_builder
+
+# Argon2 at its production cost takes a quarter of a second of CPU per staff login, most of the
+# back-office tests' time; what they check is that the password is verified, not its cost.
+auth.password_hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
