@@ -2,7 +2,9 @@
 
 Every test that takes `app` (directly or through `client`) runs once per database backend.
 The schema is built by the real migrations once per session and backend; each test then starts
-from empty tables (a fresh copy of the SQLite file, or TRUNCATE on PostgreSQL).
+from empty tables (a fresh copy of the SQLite file, or TRUNCATE on PostgreSQL); under
+pytest-xdist each worker has a PostgreSQL database of its own. The app serves no port: `live_app`
+and the browser tests' `live_server` do, for what must cross real HTTP.
 """
 
 import contextvars
