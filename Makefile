@@ -21,8 +21,11 @@ run: $(VENV)/.installed
 	$(BIN)/flask seed-demo
 	PORT=$(PORT) $(BIN)/python run.py
 
+# On every core (pytest-xdist: one PostgreSQL database per worker, the browser journeys on one
+# worker); TEST_WORKERS=0 runs in this process, e.g. with PYTEST_ARGS="tests/test_login.py".
+TEST_WORKERS ?= auto
 test: $(VENV)/.installed
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Timings at volume (not part of `make test`): BENCH_ARGS="--dossiers 20000" or --database-url.
 bench: $(VENV)/.installed

@@ -2,20 +2,27 @@
 
 Every test that takes `app` (directly or through `client`) runs once per database backend.
 The schema is built by the real migrations once per session and backend; each test then starts
-from empty tables (a fresh copy of the SQLite file, or TRUNCATE on PostgreSQL).
+from empty tables (a fresh copy of the SQLite file, or TRUNCATE on PostgreSQL); under
+pytest-xdist each worker has a PostgreSQL database of its own. The app serves no port: `live_app`
+and the browser tests' `live_server` do, for what must cross real HTTP.
 """
 
 import contextvars
 import os
 import shutil
+from urllib.parse import urlsplit
 
 import jinja2
+import psycopg2
 import pytest
+from argon2 import PasswordHasher
 from flask import Flask
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
-from live import LiveServer
+from live import LiveServer, serve_in_process
+from werkzeug.routing import Rule
 
+import auth
 import database
 import models
 from config import TestingConfig
@@ -38,6 +45,30 @@ class SharedBytecodeCache(jinja2.BytecodeCache):
 
 
 Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": SharedBytecodeCache()}
+
+_compile_builder = Rule._compile_builder
+_builders = {}
+
+
+def shared_url_builder(rule, append_unknown=True):
+    """Werkzeug generates and compiles Python code to build each route's URLs: ~1,300 routes,
+    most of each test's app set-up. The code depends only on the rule's parsed form, so each
+    is compiled once for the session and shared by the apps of every test."""
+    defaults = tuple(
+        (name, rule._converters[name].to_url(value) if name in rule._converters else repr(value))
+        for name, value in sorted((rule.defaults or {}).items())
+    )
+    key = (rule.rule, tuple(rule._trace), defaults, append_unknown)
+    if key not in _builders:
+        _builders[key] = _compile_builder(rule, append_unknown)
+    return _builders[key]
+
+
+Rule._compile_builder = shared_url_builder
+
+# Argon2 at its production cost takes a quarter of a second of CPU per staff login, most of the
+# back-office tests' time; what they check is that the password is verified, not its cost.
+auth.password_hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
 
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
@@ -83,16 +114,37 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
+def worker_database(url):
+    """Under pytest-xdist, the worker's own database beside TEST_DATABASE_URL's on the same
+    server (guichet_test_gw0, ...), created on first use; otherwise `url` itself."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    parts = urlsplit(url)
+    name = f"{parts.path.lstrip('/')}_{worker}"
+    connection = psycopg2.connect(url)
+    connection.autocommit = True  # CREATE DATABASE refuses to run in a transaction
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        connection.close()
+    return parts._replace(path=f"/{name}").geturl()
+
+
 @pytest.fixture(scope="session")
 def postgres_schema():
     """Drop and rebuild the test database's schema with the migrations, once."""
-    db = database.open_database(POSTGRES_URL)
+    url = worker_database(POSTGRES_URL)
+    db = database.open_database(url)
     db.connect()
     db.execute_sql("DROP SCHEMA public CASCADE")
     db.execute_sql("CREATE SCHEMA public")
     db.close()
-    migrate(POSTGRES_URL)
-    return POSTGRES_URL
+    migrate(url)
+    return url
 
 
 def truncate_all(url):
@@ -114,9 +166,27 @@ def database_url(request, tmp_path):
     return url
 
 
+# The Flask test client's own host, so that the URLs the app builds from its config and from
+# the request agree.
+BASE_URL = "http://localhost"
+
+
 @pytest.fixture
-def app(tmp_path, database_url):
-    """The app, also served on a local port so that its own OIDC token call crosses real HTTP."""
+def app(tmp_path, database_url, monkeypatch):
+    """The app on no port: its own HTTP calls to the stand-in FAS (the OIDC token, userinfo and
+    keys) are handed to it in-process (see `live.serve_in_process`)."""
+    app = create_app(make_config(tmp_path, database_url, PUBLIC_BASE_URL=BASE_URL))
+    app.test_client_class = FreshContextClient
+    serve_in_process(monkeypatch, app)
+    yield app
+    if not models.db.is_closed():
+        models.db.close()
+
+
+@pytest.fixture
+def live_app(tmp_path, database_url):
+    """The app also served on a free loopback port, for a test whose calls must cross real
+    HTTP; the port is at `app.config["PUBLIC_BASE_URL"]`."""
     server = LiveServer()
     app = create_app(make_config(tmp_path, database_url, PUBLIC_BASE_URL=server.url))
     app.test_client_class = FreshContextClient

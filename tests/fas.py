@@ -1,4 +1,5 @@
-"""Drive the stand-in FAS login with the Flask test client (the token call crosses real HTTP)."""
+"""Drive the stand-in FAS login with the Flask test client (the portal's own calls to the
+stand-in's token and userinfo endpoints are answered in-process, or over a port with live_app)."""
 
 import re
 from urllib.parse import urlsplit

@@ -70,7 +70,13 @@ FORBIDDEN_GETS = [
 FORBIDDEN_POSTS = [
     (url, role) for url, roles in POSTS.items() for role in StaffRole if role not in roles
 ]
-LISTS = [(url, role) for url, roles in PAGES.items() if url.endswith("/") for role in roles]
+LISTS = [
+    (url, role)
+    for url, roles in PAGES.items()
+    if url.endswith("/")
+    for role in StaffRole
+    if role in roles
+]
 
 V2 = """\
 code: enregistrement

@@ -44,6 +44,15 @@ def test_eid_login_creates_person_and_binds_identity(client):
     assert logged_in_as(client)
 
 
+def test_eid_login_with_the_token_call_over_real_http(live_app):
+    """Elsewhere the app's calls to the stand-in are handed to it in-process; here they cross a
+    real socket, as in production."""
+    client = live_app.test_client()
+    assert fas.login_eid(client).headers["Location"].endswith("/entreprises/")
+    assert UserSession.get().auth_method == "eid"
+    assert logged_in_as(client)
+
+
 def test_itsme_login(client):
     response = fas.login_itsme(client)
     assert response.status_code == 302
