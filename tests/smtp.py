@@ -24,13 +24,23 @@ class Sink:
 
 class SMTPServer:
     def __init__(self, port=None):
+        self.fixed = port is not None
         self.port = port or free_port()
         self.sink = Sink()
         self.controller = None
 
-    def start(self):
-        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
+    def start(self, attempts=5):
+        """Serve on the port; when it was drawn here and another process (a parallel test
+        worker) took it between the draw and the bind, draw another one."""
+        for attempt in range(attempts):
+            self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
+            try:
+                self.controller.start()
+                return self
+            except (OSError, RuntimeError):
+                if self.fixed or attempt == attempts - 1:
+                    raise
+                self.port = free_port()
         return self
 
     def stop(self):
