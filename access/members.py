@@ -43,6 +43,10 @@ def manager_of(actor, company_id):
         raise AccessRefused(
             _("Seuls les gestionnaires d'accès de l'entreprise ont accès à cette page.")
         )
+    if membership.notification_email is None:
+        raise AccessRefused(
+            _("Validez d'abord votre adresse e-mail professionnelle dans cette entreprise.")
+        )
     return membership
 
 

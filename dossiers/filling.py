@@ -51,6 +51,10 @@ def create(actor, membership, row):
         raise DossierRefused(_("Votre rôle ne permet pas d'introduire cette démarche."))
     if not membership.allows(START_ROLES[definition.start_role]):
         raise DossierRefused(_("Votre rôle ne permet pas d'introduire cette démarche."))
+    if membership.notification_email is None:
+        raise DossierRefused(
+            _("Validez d'abord votre adresse e-mail professionnelle dans cette entreprise.")
+        )
     company = membership.company
     answers = prefill.initial_answers(
         definition, prefill_context(company, actor.person, membership)

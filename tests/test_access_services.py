@@ -229,3 +229,12 @@ def test_helpdesk_reset_and_resend(rctx):
     assert AuditEvent.get(AuditEvent.action == "membership.email_reset").actor_staff_id
     with pytest.raises(AccessRefused, match="Aucune adresse professionnelle à réinitialiser"):
         professional_email.reset(helpdesk, fresh_row)
+
+
+def test_a_manager_without_a_validated_address_changes_nothing(team):
+    company, _gap = team
+    manager = make_member(company, manager=True, verified=False)
+    before = counts()
+    with pytest.raises(AccessRefused, match="Validez d'abord"):
+        members.invite(fresh(manager), company.id, new_person(), int(Role.ENCODE))
+    assert counts() == before

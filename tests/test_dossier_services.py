@@ -293,3 +293,11 @@ def test_files_read_back_checked_and_staff_readings_audited(member, staff):
         documents.annex_file(actor, dossier, annex.id)
     with pytest.raises(DossierNotFound):
         documents.bundle(actor, dossier)  # a company user has no bundle
+
+
+def test_create_needs_a_validated_professional_address(member):
+    actor, membership = member
+    membership.professional_email_verified_at = None
+    with pytest.raises(DossierRefused, match="Validez d'abord"):
+        filling.create(actor, membership, install(PREFILLED))
+    assert Dossier.select().count() == 0
