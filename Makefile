@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := run
 
-.PHONY: run test lint format lock clean bench
+.PHONY: run test lint format lock clean bench i18n translations
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)." % sys.version.split()[0])'
@@ -16,7 +16,19 @@ $(VENV)/.installed: requirements.lock | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --require-hashes --no-deps -r requirements.lock
 	touch $@
 
-run: $(VENV)/.installed
+# The compiled catalogues (.mo) are made from the committed .po files by every set-up.
+translations: $(VENV)/.installed
+	@$(BIN)/pybabel compile --use-fuzzy -d translations --statistics 2>&1 | grep -v "^compiling" || true
+
+# Extract the texts of the code and templates (French, the source language) and update every
+# catalogue; then translate the new entries of translations/<lang>/LC_MESSAGES/messages.po.
+i18n: $(VENV)/.installed
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--ignore-dirs=".* _* .venv tests bench migrations instance" -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --no-fuzzy-matching
+	$(BIN)/pybabel compile -d translations --statistics
+
+run: $(VENV)/.installed translations
 	$(BIN)/flask migrate
 	$(BIN)/flask seed-demo
 	PORT=$(PORT) $(BIN)/python run.py
@@ -24,7 +36,7 @@ run: $(VENV)/.installed
 # On every core (pytest-xdist: one PostgreSQL database per worker, the browser journeys on one
 # worker); TEST_WORKERS=0 runs in this process, e.g. with PYTEST_ARGS="tests/test_login.py".
 TEST_WORKERS ?= auto
-test: $(VENV)/.installed
+test: $(VENV)/.installed translations
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 # Timings at volume (not part of `make test`): BENCH_ARGS="--dossiers 20000" or --database-url.
