@@ -10,7 +10,7 @@ import secrets
 import sys
 from pathlib import Path
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request, session
 from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -38,16 +38,31 @@ from documents import seal
 csrf = CSRFProtect()
 
 
-def select_locale():
-    """The person's language when it is available, else French (the service's first language).
+LANGUAGE_KEY = "lang"
 
-    Other languages are offered once their catalogues are complete; until then a partial
-    translation would mix languages on one page.
-    """
+
+def remember_language():
+    """`?lang=de` on any page chooses the language for the rest of the visit (the switcher's
+    links); a language that is not offered is ignored."""
+    chosen = request.args.get(LANGUAGE_KEY)
+    if chosen in current_app.config["LANGUAGES_READY"]:
+        session[LANGUAGE_KEY] = chosen
+
+
+def select_locale():
+    """The language of the page, among those offered (`LANGUAGES_READY`): the one chosen with
+    the switcher, else the person's own, else the browser's, else French (the service's first
+    language). A language is offered once its catalogue is complete: a partial translation
+    would mix languages on one page."""
+    ready = current_app.config["LANGUAGES_READY"]
+    if not has_request_context():
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    if session.get(LANGUAGE_KEY) in ready:
+        return session[LANGUAGE_KEY]
     person = auth.current_person()
-    if person is not None and person.language in current_app.config["LANGUAGES_READY"]:
+    if person is not None and person.language in ready:
         return person.language
-    return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return request.accept_languages.best_match(ready) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
 # Error pages: one wording for the portal and the back-office (each draws its own layout).
@@ -111,6 +126,7 @@ def create_app(config=None):
     )
 
     Babel(app, locale_selector=select_locale)
+    app.before_request(remember_language)
     app.add_template_global(get_locale)
     csrf.init_app(app)
     seal.init_app(app)

@@ -9,9 +9,9 @@ from wtforms.fields import SelectChoice
 from access import identity
 from auth import current_person
 from portal.access import person_required
+from portal.languages import LANGUAGE_NAMES
 
 bp = Blueprint("profile", __name__, url_prefix="/profil")
-LANGUAGE_NAMES = {"fr": "Français", "de": "Deutsch", "en": "English", "nl": "Nederlands"}
 
 
 class ProfileForm(FlaskForm):

@@ -1,0 +1,41 @@
+"""Which language a page is in: the switcher's choice, else the person's, else the browser's,
+else French; only languages that are offered (LANGUAGES_READY)."""
+
+import pytest
+
+from helpers import login_person, make_person
+
+
+@pytest.fixture
+def bilingual(app):
+    app.config["LANGUAGES_READY"] = ("fr", "de")
+    return app
+
+
+def lang_of(response):
+    return response.text.split('<html lang="', 1)[1].split('"', 1)[0]
+
+
+def test_only_french_and_no_switcher_while_one_language_is_offered(client):
+    page = client.get("/?lang=de", headers={"Accept-Language": "de"})
+    assert lang_of(page) == "fr"
+    assert 'hreflang="de"' not in page.text
+
+
+def test_browser_language_then_switcher_choice(bilingual, client):
+    assert lang_of(client.get("/", headers={"Accept-Language": "de-BE,de;q=0.9"})) == "de"
+    assert lang_of(client.get("/", headers={"Accept-Language": "en, nl;q=0.5"})) == "fr"
+    page = client.get("/")
+    assert 'hreflang="de"' in page.text and 'aria-current="true">Français' in page.text
+    assert lang_of(client.get("/?lang=de")) == "de"
+    assert lang_of(client.get("/")) == "de", "the choice holds for the visit"
+    assert lang_of(client.get("/?lang=xx")) == "de", "an unknown language is ignored"
+    assert lang_of(client.get("/?lang=fr")) == "fr"
+
+
+def test_the_persons_language_when_nothing_was_chosen(bilingual, client, app):
+    with app.app_context():
+        person = make_person(language="de")
+        login_person(client, person)
+    assert lang_of(client.get("/", headers={"Accept-Language": "fr"})) == "de"
+    assert lang_of(client.get("/?lang=fr")) == "fr"
