@@ -5,6 +5,7 @@ checked against its SHA-256 (and the staff's readings audited)."""
 import io
 import logging
 
+from flask_babel import gettext as _
 from pypdf import PdfWriter
 
 import storage
@@ -108,8 +109,10 @@ def read(stored):
         return storage.read_verified(stored.storage_key, stored.sha256)
     except storage.Altered as exc:
         raise DossierRefused(
-            "Ce fichier ne correspond plus à celui qui a été déposé ou produit ; il n'est pas "
-            "servi. L'incident est signalé à l'administration."
+            _(
+                "Ce fichier ne correspond plus à celui qui a été déposé ou produit ; il n'est "
+                "pas servi. L'incident est signalé à l'administration."
+            )
         ) from exc
 
 

@@ -7,6 +7,7 @@ import hashlib
 import json
 
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 import storage
 from dossiers import DossierRefused
@@ -22,7 +23,8 @@ from models import (
     write_transaction,
 )
 
-DECLARATION = (
+# Shown to the signer in their language and kept, as they read it, in the signature.
+DECLARATION = _l(
     "Je déclare sur l'honneur que les informations fournies dans ce formulaire et ses annexes "
     "sont exactes et complètes, et je le signe et le soumets au nom de l'entreprise."
 )
@@ -94,7 +96,7 @@ def submit(actor, dossier, session_row, context=None):
             auth_level=session_row.auth_level if session_row else None,
             auth_time=session_row.auth_time if session_row else None,
             signed_at=utcnow(),
-            declaration=DECLARATION,
+            declaration=str(DECLARATION),
             answers_sha256=answers_sha,
             annexes=annexes,
             digest=combined_digest(answers_sha, [a["sha256"] for a in annexes]),

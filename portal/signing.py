@@ -3,7 +3,6 @@ honour; a double click or two concurrent submits give one submission."""
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField
 
@@ -17,7 +16,7 @@ bp = Blueprint("signing", __name__, url_prefix="/dossiers")
 
 
 class SignForm(FlaskForm):
-    declaration = BooleanField(_l(submission.DECLARATION))
+    declaration = BooleanField(submission.DECLARATION)
 
 
 def already_submitted(dossier):

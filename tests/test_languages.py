@@ -39,3 +39,13 @@ def test_the_persons_language_when_nothing_was_chosen(bilingual, client, app):
         login_person(client, person)
     assert lang_of(client.get("/", headers={"Accept-Language": "fr"})) == "de"
     assert lang_of(client.get("/?lang=fr")) == "fr"
+
+
+@pytest.mark.parametrize(
+    "code, words", [("de", ["Anmelden", "Zum Inhalt"]), ("en", ["Sign in", "Skip to main content"])]
+)
+def test_the_compiled_catalogues_translate_the_pages(app, client, code, words):
+    app.config["LANGUAGES_READY"] = ("fr", code)
+    page = client.get(f"/?lang={code}").text
+    assert all(word in page for word in words)
+    assert "Se connecter" not in page
