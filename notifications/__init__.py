@@ -78,10 +78,17 @@ def message_id_header(message):
     return f"<{message.message_id}@{current_app.config['MAIL_MESSAGE_ID_DOMAIN']}>"
 
 
+def email_language(language):
+    """The recipient's language when it is offered (as on the pages), else French: a partial
+    translation would mix languages in one email."""
+    config = current_app.config
+    return language if language in config["LANGUAGES_READY"] else config["BABEL_DEFAULT_LOCALE"]
+
+
 def render(message):
     """Subject, text and HTML of `message` in its recipient's language."""
     context = dict(message.context, base_url=current_app.config["PUBLIC_BASE_URL"])
-    with force_locale(message.language or "fr"):
+    with force_locale(email_language(message.language)):
         if context.get("decision"):
             context["decision_label"] = str(Decision(context["decision"]).label)
         subject = str(SUBJECTS[message.event]) % defaultdict(str, context)

@@ -151,3 +151,11 @@ def test_a_sent_code_does_not_stay_in_the_outbox(app, ctx, smtp):
     assert row.context["recipient"] == "Marie Dubois"
     other = OutboxMessage.get(OutboxMessage.dossier == dossier)
     assert other.body_text and other.context["reference"] == dossier.reference
+
+
+def test_email_in_the_recipients_language_once_it_is_offered(app, ctx, smtp):
+    app.config["LANGUAGES_READY"] = ("fr", "de")
+    received_dossier(language="de")
+    notifications.deliver_due()
+    [message] = smtp.messages
+    assert "Guten Tag" in message.get_body(("plain",)).get_content()
