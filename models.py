@@ -581,7 +581,12 @@ class Dossier(BaseModel):
     @classmethod
     def staff_visible(cls):
         """What staff may see: never a dossier that is not submitted yet."""
-        return cls.select().where(cls.status.in_([s.value for s in STAFF_STATUSES]))
+        return cls.select().where(cls.is_staff_visible())
+
+    @classmethod
+    def is_staff_visible(cls):
+        """The condition of `staff_visible`, for queries that select their own columns."""
+        return cls.status.in_([s.value for s in STAFF_STATUSES])
 
     # --- the state machine ----------------------------------------------------------------
 

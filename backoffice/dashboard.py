@@ -23,7 +23,7 @@ def counts_by_status_and_procedure():
     (definition, status) index, then added up by title (the versions of one procedure)."""
     rows = (
         Dossier.select(Dossier.definition, Dossier.status, fn.COUNT(Dossier.id))
-        .where(Dossier.status.in_([s.value for s in STAFF_STATUSES]))
+        .where(Dossier.is_staff_visible())
         .group_by(Dossier.definition, Dossier.status)
         .tuples()
     )

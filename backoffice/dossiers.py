@@ -185,7 +185,7 @@ class DossierView(BulkActions, StaffModelView):
             .switch(Dossier)
             .join(StaffUser, JOIN.LEFT_OUTER)
             .switch(Dossier)
-            .where(Dossier.status.in_([s.value for s in STAFF_STATUSES]))
+            .where(Dossier.is_staff_visible())
         )
 
     def get_query(self):

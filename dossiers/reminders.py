@@ -9,7 +9,6 @@ from peewee import IntegrityError
 
 import notifications
 from models import (
-    STAFF_STATUSES,
     Company,
     Decision,
     Dossier,
@@ -51,7 +50,7 @@ def report_submitted(company, reference_year):
         .where(
             Dossier.company == company,
             ProcedureDefinition.code == REPORT,
-            Dossier.status.in_([s.value for s in STAFF_STATUSES]),
+            Dossier.is_staff_visible(),
         )
     )
     return any(d.answers.get("reference_year") == reference_year for d in reports)
