@@ -18,7 +18,8 @@ def _dossier_context(dossier):
     }
 
 
-def _to_member(event, membership, actor_name, change, address=None, **context):
+def _to_member(event, membership, address=None, **context):
+    """The event's email to a member, at `address` or where access changes reach them."""
     address = address or membership.contact_address
     if not address:
         return None
@@ -29,34 +30,23 @@ def _to_member(event, membership, actor_name, change, address=None, **context):
         language=membership.person.language,
         company=membership.company.name,
         recipient=membership.person.full_name,
-        actor=actor_name,
-        change=change,
         **context,
     )
 
 
 def member_invited(membership, actor_name, roles_text):
     """The invitation of a new member, at the address the access manager gave."""
-    return _to_member("invitation", membership, actor_name, roles_text)
+    return _to_member("invitation", membership, actor=actor_name, change=roles_text)
 
 
 def access_changed(membership, actor_name, change):
     """A change of the member's access (roles, co-manager, GAP, revocation, email reset)."""
-    return _to_member("access_changed", membership, actor_name, change)
+    return _to_member("access_changed", membership, actor=actor_name, change=change)
 
 
 def email_validation(membership, address, code, link_path):
     """The code and link that validate a professional address, sent to that address."""
-    return OutboxMessage.queue(
-        "email_verification",
-        address,
-        person=membership.person,
-        language=membership.person.language,
-        company=membership.company.name,
-        recipient=membership.person.full_name,
-        code=code,
-        link_path=link_path,
-    )
+    return _to_member("email_verification", membership, address, code=code, link_path=link_path)
 
 
 def login_code(address, language, recipient, code):
