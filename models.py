@@ -82,6 +82,11 @@ class Role(enum.IntFlag):
     def label(self):
         return ROLE_LABELS[self]
 
+    @staticmethod
+    def describe(roles):
+        """ "Consultation, Encodage" in the current language; "aucun rôle" for none."""
+        return ", ".join(str(r.label) for r in Role if r & roles) or str(_l("aucun rôle"))
+
 
 ROLE_LABELS = {
     Role.CONSULT: _l("Consultation"),

@@ -23,6 +23,7 @@ import database
 import demo
 import fas_standin
 import jobs
+import languages
 import models
 import notifications
 import portal
@@ -128,6 +129,9 @@ def create_app(config=None):
     Babel(app, locale_selector=select_locale)
     app.before_request(remember_language)
     app.add_template_global(get_locale)
+    app.add_template_global(languages.language_links)
+    app.add_template_filter(languages.short_date)
+    app.add_template_filter(languages.amount)
     csrf.init_app(app)
     seal.init_app(app)
     database.init_app(app)

@@ -26,7 +26,7 @@ class NewPerson:
 
 
 def roles_text(roles):
-    return ", ".join(str(r.label) for r in Role if r & roles) or _("aucun rôle")
+    return Role.describe(roles)
 
 
 def require_fresh_login(actor):
@@ -90,9 +90,8 @@ def invite(actor, company_id, new, roles):
             invited_email=new.email.strip().lower(),
             invited_by=actor.person,
         )
-        text = roles_text(roles)
-        audit(actor, membership, "access.invite", roles=roles, change=text)
-        notifications.member_invited(membership, actor.name, text)
+        audit(actor, membership, "access.invite", roles=roles, change=roles_text(roles))
+        notifications.member_invited(membership, actor.name, roles)
     return membership
 
 
@@ -108,7 +107,7 @@ def change_roles(actor, membership, roles):
         membership.roles = roles
         membership.save(only=[Membership.roles])
         audit(actor, membership, "access.roles", before=before, after=roles, change=change)
-        notifications.access_changed(membership, actor.name, change)
+        notifications.access_changed(membership, actor.name, "roles", roles=roles)
     return True
 
 
@@ -135,7 +134,8 @@ def set_co_manager(actor, membership, co_manager):
         membership.is_access_manager = co_manager
         membership.save(only=[Membership.is_access_manager])
         audit(actor, membership, "access.co_manager", co_manager=co_manager, change=change)
-        notifications.access_changed(membership, actor.name, change)
+        kind = "co_manager" if co_manager else "co_manager_ended"
+        notifications.access_changed(membership, actor.name, kind)
     return change
 
 
@@ -153,7 +153,7 @@ def revoke(actor, membership):
     change = _("Vous n'avez plus accès à l'espace de l'entreprise.")
     with write_transaction():
         audit(actor, membership, "access.revoke", change=change)
-        notifications.access_changed(membership, actor.name, change)
+        notifications.access_changed(membership, actor.name, "revoked")
         Membership.delete().where(Membership.id == membership.id).execute()
 
 
@@ -225,7 +225,7 @@ def name_gap(actor, company, gap_person, email):
             old.save()
             change = _("Vous n'êtes plus gestionnaire d'accès principal.")
             audit(actor, old, "access.gap_replaced", change=change)
-            notifications.access_changed(old, actor.name, change)
+            notifications.access_changed(old, actor.name, "gap_replaced")
     membership.is_access_manager = True
     membership.is_main_access_manager = True
     if email and not membership.invited_email:
@@ -234,5 +234,5 @@ def name_gap(actor, company, gap_person, email):
     membership.save()
     change = _("Vous êtes gestionnaire d'accès principal.")
     audit(actor, membership, "access.gap_named", change=change)
-    notifications.access_changed(membership, actor.name, change)
+    notifications.access_changed(membership, actor.name, "gap_named")
     return membership

@@ -102,14 +102,7 @@ def reset(actor, membership):
         raise AccessRefused(_("Aucune adresse professionnelle à réinitialiser."))
     previous = membership.professional_email
     with write_transaction():
-        notifications.access_changed(
-            membership,
-            _("Le helpdesk du Guichet"),
-            _(
-                "votre adresse e-mail professionnelle a été réinitialisée. À votre prochaine "
-                "connexion dans cet espace, indiquez-en une et validez-la."
-            ),
-        )
+        notifications.access_changed(membership, notifications.HELPDESK, "email_reset")
         membership.forget_professional_email()
         audit(actor, membership, "membership.email_reset", previous_email=previous)
 
@@ -123,12 +116,6 @@ def resend_validation(actor, membership):
     with write_transaction():
         issue_validation(membership, address)
         notifications.access_changed(
-            membership,
-            _("Le helpdesk du Guichet"),
-            _(
-                "un nouveau code de validation de votre adresse professionnelle a été envoyé "
-                "à %(email)s.",
-                email=address,
-            ),
+            membership, notifications.HELPDESK, "validation_resent", email=address
         )
         audit(actor, membership, "membership.email_validation_resent", email=address)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from fpdf import FPDF, FontFace, ViewerPreferences
 from fpdf.enums import TableBordersLayout, XPos, YPos
 
@@ -50,6 +51,24 @@ def brussels(moment):
 def long_date(moment):
     """`27 novembre 2026` in the current language, for a naive UTC datetime, in Brussels."""
     return format_datetime(brussels(moment), "d MMMM y", rebase=False)
+
+
+# The languages a document can be written in, named in the document's own language.
+LANGUAGE_IN_TEXT = {
+    "fr": _l("français"),
+    "de": _l("allemand"),
+    "en": _l("anglais"),
+    "nl": _l("néerlandais"),
+}
+
+
+def language_note():
+    """What the documents say of their language: the submitter's."""
+    language = str(get_locale() or "fr")
+    return _(
+        "Document établi en %(language)s, la langue de la personne qui a soumis le dossier.",
+        language=LANGUAGE_IN_TEXT.get(language, language),
+    )
 
 
 def long_datetime(moment):

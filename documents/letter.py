@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from documents import seal
-from documents.layout import LINE, GuichetPdf, long_date
+from documents.layout import LINE, MUTED, GuichetPdf, language_note, long_date
 from models import utcnow
 
 LETTER_REASON = _l("Courrier de décision — Service public de Wallonie")
@@ -77,6 +77,8 @@ def render_decision_letter(
     if signed_by:
         pdf.ln(LINE)
         pdf.paragraph(signed_by, bold=True)
+    pdf.ln(LINE)
+    pdf.paragraph(language_note(), size=8, color=MUTED)
     return pdf.output_bytes()
 
 

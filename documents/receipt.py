@@ -13,7 +13,16 @@ from fpdf import FontFace
 from fpdf.enums import TableBordersLayout
 
 from documents import seal
-from documents.layout import FAMILY, LINE, MUTED, TEXT_SIZE, GuichetPdf, clean, long_datetime
+from documents.layout import (
+    FAMILY,
+    LINE,
+    MUTED,
+    TEXT_SIZE,
+    GuichetPdf,
+    clean,
+    language_note,
+    long_datetime,
+)
 from procedures import display
 from procedures import fields as field_types
 
@@ -66,6 +75,7 @@ def render_receipt(dossier, definition, context, signature) -> bytes:
             (_("Soumis le"), _brussels_time(submitted_at)),
         ]
     )
+    pdf.paragraph(language_note(), size=9, color=MUTED)
     _answers(pdf, definition, dossier.answers or {}, context or {})
     _annexes(pdf, definition, signature.get("annexes") or [])
     _signature(pdf, signature)

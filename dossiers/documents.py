@@ -5,7 +5,10 @@ checked against its SHA-256 (and the staff's readings audited)."""
 import io
 import logging
 
+from flask import current_app
+from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from pypdf import PdfWriter
 
 import storage
@@ -16,12 +19,21 @@ from models import Annex, AuditEvent, Document, Dossier, Role, Signature, Status
 from procedures import definition_of, prefill
 
 log = logging.getLogger(__name__)
-DEFAULT_LETTER = (
+DEFAULT_LETTER = _l(
     "Objet : {procedure} — dossier {reference}\n\n"
     "Madame, Monsieur,\n\n"
-    "Nous avons examiné la demande introduite par {company} sous la référence {reference}. "
-    "Décision du {date} : {decision}."
+    "Nous avons examiné la demande introduite au nom de l'entreprise {company} sous la "
+    "référence {reference}. Décision du {date} : {decision}."
 )
+
+
+def document_language(dossier):
+    """The language of the dossier's documents: its submitter's, when it is offered, else
+    French (the receipt and the letter say which language they are in and why)."""
+    person = dossier.submitted_by
+    language = person.language if person is not None else None
+    config = current_app.config
+    return language if language in config["LANGUAGES_READY"] else config["BABEL_DEFAULT_LOCALE"]
 
 
 def signature_summary(signature):
@@ -60,10 +72,11 @@ def produce_receipt(dossier_id):
         log.warning("Dossier %s is submitted without a signature: no receipt", dossier_id)
         return None
     membership = signature.person.membership_in(dossier.company_id)
-    context = prefill.context(dossier.company, signature.person, membership)
-    data = receipt.make_receipt(
-        dossier, definition_of(dossier.definition), context, signature_summary(signature)
-    )
+    with force_locale(document_language(dossier)):
+        context = prefill.context(dossier.company, signature.person, membership)
+        data = receipt.make_receipt(
+            dossier, definition_of(dossier.definition), context, signature_summary(signature)
+        )
     return issue(dossier, Document.RECEIPT, data)
 
 
@@ -80,15 +93,16 @@ def produce_letter(dossier_id):
     existing = Document.latest(dossier, Document.DECISION_LETTER)
     if closing is None or (existing is not None and existing.created_at >= closing.created_at):
         return existing
-    definition = definition_of(dossier.definition)
-    data = letter.make_decision_letter(
-        dossier,
-        definition.title,
-        definition.decision_letter or DEFAULT_LETTER,
-        str(dossier.decision_label),
-        closing.comment or "",
-        closing.actor_name,
-    )
+    with force_locale(document_language(dossier)):
+        definition = definition_of(dossier.definition)
+        data = letter.make_decision_letter(
+            dossier,
+            definition.title,
+            definition.decision_letter or str(DEFAULT_LETTER),
+            str(dossier.decision_label),
+            closing.comment or "",
+            closing.actor_name,
+        )
     return issue(dossier, Document.DECISION_LETTER, data)
 
 

@@ -14,18 +14,25 @@ from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from flask_mail import Mail, Message
 
+import languages
+import procedures
 import storage
 from models import (
     AuditEvent,
     Decision,
     Document,
+    Dossier,
     OutboxMessage,
     OutboxStatus,
+    Role,
     outbox_queued,
     utcnow,
     write_transaction,
 )
 from notifications.events import (  # the one function per event that writes its emails
+    ACCESS_CHANGES,
+    HELPDESK,
+    HELPDESK_NAME,
     access_changed,
     complement_answered,
     complement_requested,
@@ -37,6 +44,7 @@ from notifications.events import (  # the one function per event that writes its
 )
 
 __all__ = [
+    "HELPDESK",
     "access_changed",
     "complement_answered",
     "complement_requested",
@@ -85,12 +93,34 @@ def email_language(language):
     return language if language in config["LANGUAGES_READY"] else config["BABEL_DEFAULT_LOCALE"]
 
 
+def localized(context):
+    """The message's values that are written in the recipient's language, made in the current
+    one: the procedure's title, dates, roles, the change of access, the helpdesk's name."""
+    if context.get("dossier_id"):
+        dossier = Dossier.get_or_none(Dossier.id == context["dossier_id"])
+        if dossier is not None:
+            context["procedure"] = procedures.title_of(dossier.definition)
+    if context.get("decision"):
+        context["decision_label"] = str(Decision(context["decision"]).label)
+    if context.get("due"):
+        context["due"] = languages.short_date(context["due"])
+    if context.get("roles") is not None:
+        context["change"] = Role.describe(context["roles"])
+    if context.get("change_kind") in ACCESS_CHANGES:
+        params = dict(context.get("change_params") or {})
+        if "roles" in params:
+            params["roles"] = Role.describe(params["roles"])
+        context["change"] = str(ACCESS_CHANGES[context["change_kind"]]) % params
+    if context.get("actor") == HELPDESK:
+        context["actor"] = str(HELPDESK_NAME)
+    return context
+
+
 def render(message):
     """Subject, text and HTML of `message` in its recipient's language."""
     context = dict(message.context, base_url=current_app.config["PUBLIC_BASE_URL"])
     with force_locale(email_language(message.language)):
-        if context.get("decision"):
-            context["decision_label"] = str(Decision(context["decision"]).label)
+        context = localized(context)
         subject = str(SUBJECTS[message.event]) % defaultdict(str, context)
         text = render_template(f"emails/{message.event}.txt", **context)
         html = render_template(f"emails/{message.event}.html", subject=subject, **context)

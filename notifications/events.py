@@ -6,7 +6,30 @@ The status emails of a dossier (Soumission, Réception, Traitement, Clôture) ar
 `Dossier.transition` itself, in the transaction of the change.
 """
 
+from flask_babel import lazy_gettext as _l
+
 from models import OutboxMessage
+
+# The changes of access a member is told of, written in the recipient's language when the email
+# is rendered (the parameters are kept, never a text in the actor's language).
+ACCESS_CHANGES = {
+    "roles": _l("Vos rôles : %(roles)s."),
+    "co_manager": _l("Vous êtes co-gestionnaire d'accès."),
+    "co_manager_ended": _l("Vous n'êtes plus co-gestionnaire d'accès."),
+    "revoked": _l("Vous n'avez plus accès à l'espace de l'entreprise."),
+    "gap_replaced": _l("Vous n'êtes plus gestionnaire d'accès principal."),
+    "gap_named": _l("Vous êtes gestionnaire d'accès principal."),
+    "email_reset": _l(
+        "votre adresse e-mail professionnelle a été réinitialisée. À votre prochaine "
+        "connexion dans cet espace, indiquez-en une et validez-la."
+    ),
+    "validation_resent": _l(
+        "un nouveau code de validation de votre adresse professionnelle a été envoyé à %(email)s."
+    ),
+}
+# The author of the changes the helpdesk makes, named in the recipient's language.
+HELPDESK = "@helpdesk"
+HELPDESK_NAME = _l("Le helpdesk du Guichet")
 
 
 def _dossier_context(dossier):
@@ -34,14 +57,19 @@ def _to_member(event, membership, address=None, **context):
     )
 
 
-def member_invited(membership, actor_name, roles_text):
+def member_invited(membership, actor_name, roles):
     """The invitation of a new member, at the address the access manager gave."""
-    return _to_member("invitation", membership, actor=actor_name, change=roles_text)
+    return _to_member("invitation", membership, actor=actor_name, roles=int(roles))
 
 
-def access_changed(membership, actor_name, change):
-    """A change of the member's access (roles, co-manager, GAP, revocation, email reset)."""
-    return _to_member("access_changed", membership, actor=actor_name, change=change)
+def access_changed(membership, actor_name, change, **params):
+    """A change of the member's access (roles, co-manager, GAP, revocation, email reset): `change`
+    is a key of ACCESS_CHANGES, `params` its values (`roles` as the Role flags)."""
+    if "roles" in params:
+        params["roles"] = int(params["roles"])
+    return _to_member(
+        "access_changed", membership, actor=actor_name, change_kind=change, change_params=params
+    )
 
 
 def email_validation(membership, address, code, link_path):
@@ -96,6 +124,6 @@ def report_reminder(company, recipients, year, due, days):
             company=company.name,
             recipient=person.full_name,
             year=year,
-            due=due.strftime("%d/%m/%Y"),
+            due=due.isoformat(),
             days=days,
         )

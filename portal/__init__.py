@@ -12,7 +12,6 @@ from portal import (
     gate,
     health,
     home,
-    languages,
     login,
     profile,
     signing,
@@ -34,7 +33,6 @@ def error_page(code, title, message):
 def init_app(app):
     app.add_template_global(status_label)
     app.add_template_global(current_membership)
-    app.add_template_global(languages.language_links)
     app.register_blueprint(home.bp)
     app.register_blueprint(dossiers.bp)
     app.register_blueprint(health.bp)

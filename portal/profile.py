@@ -8,8 +8,8 @@ from wtforms.fields import SelectChoice
 
 from access import identity
 from auth import current_person
+from languages import LANGUAGE_NAMES
 from portal.access import person_required
-from portal.languages import LANGUAGE_NAMES
 
 bp = Blueprint("profile", __name__, url_prefix="/profil")
 

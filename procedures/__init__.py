@@ -23,6 +23,11 @@ def definition_of(row):
     return _parsed(row.yaml_text)
 
 
+def title_of(row):
+    """The procedure's title in the current language."""
+    return definition_of(row).title
+
+
 def builtin_files():
     return sorted(DEFINITIONS_DIR.glob("*.yaml"))
 

@@ -26,6 +26,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
+import languages
 from procedures import validators
 from procedures.display import format_address
 from registry import Registry
@@ -147,7 +148,7 @@ class Amount(Number):
         return None if data is None else str(Decimal(data).quantize(Decimal("0.01")))
 
     def display(self, value, field, options):
-        return "" if self.is_empty(value) else f"{format_decimal(Decimal(value), '#,##0.00')} €"
+        return "" if self.is_empty(value) else languages.amount(value)
 
 
 @register("date", label=_l("Date"))
@@ -162,7 +163,7 @@ class DateType(FieldType):
         return date.fromisoformat(value) if value else None
 
     def display(self, value, field, options):
-        return "" if not value else date.fromisoformat(str(value)).strftime("%d/%m/%Y")
+        return languages.short_date(value)
 
 
 @register("email", label=_l("Adresse e-mail"))

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 
+import notifications
 from helpers import (
     csrf_from,
     login_person,
@@ -377,7 +378,9 @@ def test_helpdesk_reset_brings_back_the_email_gate(app, client):
     assert event.details["previous_email"] == "ancienne@agence.test"
     notice = OutboxMessage.get(OutboxMessage.event == "access_changed")
     assert notice.to_email == "ancienne@agence.test" and notice.person_id == person.id
-    assert "réinitialisée" in notice.context["change"]
+    with app.app_context():
+        _subject, body, _html = notifications.render(notice)
+    assert "Le helpdesk du Guichet a modifié vos accès" in body and "réinitialisée" in body
 
 
 def test_helpdesk_resends_a_pending_validation(app, client):

@@ -3,6 +3,7 @@ management by the GAP, and isolation between companies."""
 
 import pytest
 
+import notifications
 import sources
 from helpers import (
     csrf_from,
@@ -259,7 +260,7 @@ def gap_client(client):
     return company, gap
 
 
-def test_gap_invites_and_changes_roles_with_audit_and_email(client):
+def test_gap_invites_and_changes_roles_with_audit_and_email(app, client):
     company, gap = gap_client(client)  # noqa: RUF059
     response = post(
         client,
@@ -289,7 +290,8 @@ def test_gap_invites_and_changes_roles_with_audit_and_email(client):
     actions = [a.action for a in AuditEvent.select().order_by(AuditEvent.id)]
     assert actions == ["access.invite", "access.roles"]
     changed = OutboxMessage.select().where(OutboxMessage.event == "access_changed").get()
-    assert "Signature" in changed.context["change"]
+    with app.app_context():
+        assert "Vos rôles : Consultation, Signature." in notifications.render(changed)[1]
 
 
 @pytest.mark.parametrize(

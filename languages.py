@@ -1,0 +1,57 @@
+"""The languages Guichet speaks: the switcher shared by the portal, the stand-in FAS and the
+back-office, and dates and amounts written as each language writes them (Babel's CLDR data).
+
+A language is offered (`LANGUAGES_READY`) once its catalogue and the procedures are complete;
+`LANGUAGES` lists those the project knows."""
+
+from datetime import date, datetime
+from decimal import Decimal
+from urllib.parse import urlencode
+
+from babel.numbers import format_currency
+from flask import current_app, request
+from flask_babel import format_date, get_locale
+
+# Each language named in itself, as a switcher shows it.
+LANGUAGE_NAMES = {"fr": "Français", "de": "Deutsch", "en": "English", "nl": "Nederlands"}
+
+# A date in a form or a table, as Belgians write it in each language (CLDR's "short" pattern
+# for German and English has a two-digit year, and American order for English).
+SHORT_DATE = {"fr": "dd/MM/y", "de": "dd.MM.y", "en": "d MMM y", "nl": "d/MM/y"}
+
+
+def current_language():
+    return str(get_locale() or "fr")
+
+
+def language_links():
+    """(code, name, URL of this page in that language, is current) for each language offered;
+    empty while only one is."""
+    ready = current_app.config["LANGUAGES_READY"]
+    if len(ready) < 2:
+        return []
+    current = current_language()
+    args = {k: v for k, v in request.args.items() if k != "lang"}
+    return [
+        (code, LANGUAGE_NAMES[code], "?" + urlencode({**args, "lang": code}), code == current)
+        for code in ready
+    ]
+
+
+def short_date(value):
+    """`02/12/2026`, `02.12.2026`, `2 Dec 2026` for a date (or an ISO date text); "" for none."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = date.fromisoformat(value[:10])
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_date(value, SHORT_DATE.get(current_language(), SHORT_DATE["fr"]))
+
+
+def amount(value, currency="EUR"):
+    """`1 234,50 €`, `1.234,50 €`, `€1,234.50`: an amount in the current language (Belgian
+    conventions for French and German)."""
+    language = current_language()
+    locale = f"{language}_BE" if language in ("fr", "de", "nl") else language
+    return format_currency(Decimal(str(value)), currency, locale=locale)
