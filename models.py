@@ -110,6 +110,8 @@ class Person(UserMixin, BaseModel):
     given_name = CharField(max_length=200)
     login_email = CharField(max_length=254, null=True)
     language = CharField(max_length=2, default="fr")
+    # Chosen by the person (profile, switcher): the login's prefLanguage no longer changes it.
+    language_chosen = BooleanField(default=False)
     notifications_opt_out = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
     search_name = CharField(max_length=401, default="", index=True)  # fold(full name), by save()

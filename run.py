@@ -31,6 +31,7 @@ import procedures
 import sms
 import sources
 import storage
+from access import identity
 from backoffice import errors as backoffice_errors
 from backoffice import staff_cli
 from config import Config, ConfigError, load_config
@@ -44,10 +45,14 @@ LANGUAGE_KEY = "lang"
 
 def remember_language():
     """`?lang=de` on any page chooses the language for the rest of the visit (the switcher's
-    links); a language that is not offered is ignored."""
+    links), and for the pages and emails of the person logged in; a language that is not
+    offered is ignored."""
     chosen = request.args.get(LANGUAGE_KEY)
     if chosen in current_app.config["LANGUAGES_READY"]:
         session[LANGUAGE_KEY] = chosen
+        person = auth.current_person()
+        if person is not None:
+            identity.choose_language(person, chosen)
 
 
 def select_locale():

@@ -25,7 +25,7 @@ def person_from_claims(claims, languages):
         person.given_name = claims.get("givenName") or person.given_name
         person.login_email = claims.get("mail") or person.login_email
         language = (claims.get("prefLanguage") or "").lower()[:2]
-        if language in languages:
+        if language in languages and not person.language_chosen:
             person.language = language
         person.save()
         bind_identity(person, claims["iss"], claims["sub"])
@@ -49,6 +49,16 @@ def bind_identity(person, issuer, subject):
 def update_preferences(person, language, notifications_opt_out):
     """The person's language of pages and emails, and their opt-out of dossier emails."""
     person.language = language
+    person.language_chosen = True
     person.notifications_opt_out = notifications_opt_out
-    person.save(only=[Person.language, Person.notifications_opt_out])
+    person.save(only=[Person.language, Person.language_chosen, Person.notifications_opt_out])
+    return person
+
+
+def choose_language(person, language):
+    """The language the person chose with the switcher, kept for their pages and emails."""
+    if person.language != language or not person.language_chosen:
+        person.language = language
+        person.language_chosen = True
+        person.save(only=[Person.language, Person.language_chosen])
     return person

@@ -3,7 +3,11 @@ else French; only languages that are offered (LANGUAGES_READY)."""
 
 import pytest
 
-from helpers import login_person, make_person
+from access import identity
+from helpers import login_person, make_person, national_number
+from models import Person
+
+NN = national_number(7)
 
 
 @pytest.fixture
@@ -49,3 +53,23 @@ def test_the_compiled_catalogues_translate_the_pages(app, client, code, words):
     page = client.get(f"/?lang={code}").text
     assert all(word in page for word in words)
     assert "Se connecter" not in page
+
+
+def test_the_switchers_choice_is_kept_in_the_persons_profile(bilingual, client, app):
+    with app.app_context():
+        person = make_person(language="fr")
+        login_person(client, person)
+    assert lang_of(client.get("/?lang=de")) == "de"
+    with app.app_context():
+        saved = Person.get_by_id(person.id)
+        assert saved.language == "de" and saved.language_chosen
+
+
+def test_the_logins_language_counts_until_the_person_chooses(bilingual, app):
+    claims = {"iss": "https://fas.test", "sub": "s-1", "egovNRN": NN}
+    with app.app_context():
+        person = identity.person_from_claims({**claims, "prefLanguage": "DE"}, ("fr", "de"))
+        assert person.language == "de", "the login's prefLanguage when nothing was chosen"
+        identity.update_preferences(person, "fr", False)
+        again = identity.person_from_claims({**claims, "prefLanguage": "de"}, ("fr", "de"))
+        assert again.id == person.id and again.language == "fr", "the person's choice holds"
