@@ -10,6 +10,8 @@ import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
+from config import Config
+
 ROOT = Path(__file__).resolve().parent.parent
 CATALOGUES = sorted((ROOT / "translations").glob("*/LC_MESSAGES/messages.po"))
 
@@ -63,3 +65,17 @@ def test_catalogue_compiles(path):
     errors = [(m.id, e) for m, e in catalogue.check()]
     assert not errors
     write_mo(io.BytesIO(), catalogue)
+
+
+# German and English are complete; a language is offered only once it is complete too.
+COMPLETE = {"de", "en"} | set(Config.LANGUAGES_READY) - {Config.BABEL_DEFAULT_LOCALE}
+
+
+@pytest.mark.parametrize("code", sorted(COMPLETE))
+def test_complete_catalogues_have_no_empty_or_fuzzy_entry(code):
+    with (ROOT / "translations" / code / "LC_MESSAGES" / "messages.po").open("rb") as source:
+        catalogue = read_po(source)
+    empty = [m.id for m in catalogue if m.id and not m.string]
+    fuzzy = [m.id for m in catalogue if m.id and "fuzzy" in m.flags]
+    assert not empty, f"{code}: {len(empty)} untranslated, e.g. {empty[:3]}"
+    assert not fuzzy, f"{code}: {len(fuzzy)} fuzzy, e.g. {fuzzy[:3]}"
