@@ -4,6 +4,7 @@ from flask_wtf import FlaskForm
 from wtforms import Form
 
 from procedures import engine, logic
+from procedures.fields import TranslatedMeta
 
 
 class SectionForm(FlaskForm):
@@ -12,6 +13,8 @@ class SectionForm(FlaskForm):
 
 class ItemForm(Form):
     """Base of a repeatable group's row (no CSRF of its own)."""
+
+    Meta = TranslatedMeta
 
 
 def depends_on_section(field, section):

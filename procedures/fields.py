@@ -7,6 +7,7 @@ from functools import cache
 
 from flask_babel import format_decimal
 from flask_babel import lazy_gettext as _l
+from flask_wtf.i18n import translations as wtforms_translations
 from wtforms import (
     BooleanField,
     DateField,
@@ -23,6 +24,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.fields import SelectChoice
+from wtforms.meta import DefaultMeta
 from wtforms.validators import Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -274,7 +276,17 @@ class MultiChoice(FieldType):
         return "\n".join(str(label_of(v, options)) for v in value or [])
 
 
+class TranslatedMeta(DefaultMeta):
+    """WTForms' own messages ("Not a valid date value.") in the page's language, as FlaskForm
+    gives them, for the forms nested in a page's form (address parts, rows of a group)."""
+
+    def get_translations(self, form):
+        return wtforms_translations
+
+
 class AddressForm(Form):
+    Meta = TranslatedMeta
+
     street = StringField(_l("Rue"), [Optional(), Length(max=200)])
     number = StringField(_l("Numéro"), [Optional(), Length(max=20)])
     box = StringField(_l("Boîte"), [Optional(), Length(max=20)])

@@ -73,3 +73,27 @@ def test_the_logins_language_counts_until_the_person_chooses(bilingual, app):
         identity.update_preferences(person, "fr", False)
         again = identity.person_from_claims({**claims, "prefLanguage": "de"}, ("fr", "de"))
         assert again.id == person.id and again.language == "fr", "the person's choice holds"
+
+
+@pytest.mark.parametrize(
+    "code, words",
+    [("de", "Feld kann nicht länger als 5 Zeichen sein"), ("fr", "ne peut pas contenir plus")],
+)
+def test_wtforms_own_messages_in_nested_forms_follow_the_page(bilingual, code, words):
+    """A row of a group and an address are forms nested in the page's form: WTForms' own
+    messages there are in the page's language too."""
+    from werkzeug.datastructures import MultiDict
+    from wtforms import StringField
+    from wtforms.validators import Length
+
+    from portal.forms_builder import ItemForm
+    from procedures.fields import AddressForm
+
+    row = type("Row", (ItemForm,), {"name": StringField("Nom", [Length(max=5)])})
+    with bilingual.test_request_context(f"/?lang={code}"):
+        bilingual.preprocess_request()
+        form = row(MultiDict({"name": "trop long"}))
+        address = AddressForm(MultiDict({"postcode": "1" * 30}))
+        assert not form.validate() and not address.validate()
+        assert words in form.name.errors[0]
+        assert address.postcode.errors[0] != "Field cannot be longer than 20 characters."
