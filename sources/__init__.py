@@ -224,14 +224,14 @@ class CompanyRecord:
 # --- loading --------------------------------------------------------------------------------
 
 SKIP_REASONS = {
-    "invalid_number": "numéro d'entreprise ou d'unité d'établissement invalide",
-    "invalid_national_number": "numéro de registre national invalide",
-    "invalid_date": "date invalide",
-    "unknown_enterprise": "entreprise inconnue",
-    "unknown_establishment": "unité d'établissement inconnue",
-    "duplicate": "ligne en double",
-    "out_of_order": "ligne hors ordre (le fichier doit être trié par numéro)",
-    "malformed": "ligne mal formée",
+    "invalid_number": "invalid enterprise or establishment unit number",
+    "invalid_national_number": "invalid national register number",
+    "invalid_date": "invalid date",
+    "unknown_enterprise": "unknown enterprise",
+    "unknown_establishment": "unknown establishment unit",
+    "duplicate": "duplicate line",
+    "out_of_order": "line out of order (the file must be sorted by number)",
+    "malformed": "malformed line",
 }
 
 
@@ -254,18 +254,18 @@ class LoadSummary:
             self.skipped[reason] += count
 
     def report(self):
-        """The summary as French lines, for the CLI."""
+        """The summary as lines for the CLI (in English, as every operator command)."""
         lines = [
-            f"Entreprises chargées : {self.enterprises}",
-            f"Dénominations : {self.denominations}",
-            f"Adresses : {self.addresses}",
-            f"Activités : {self.activities}",
-            f"Unités d'établissement : {self.establishments}",
-            f"Fonctions : {self.functions}",
-            f"Entreprises retirées (absentes des fichiers) : {self.removed}",
-            f"Lignes ignorées : {sum(self.skipped.values())}",
+            f"Enterprises loaded: {self.enterprises}",
+            f"Denominations: {self.denominations}",
+            f"Addresses: {self.addresses}",
+            f"Activities: {self.activities}",
+            f"Establishment units: {self.establishments}",
+            f"Functions: {self.functions}",
+            f"Enterprises removed (absent from the files): {self.removed}",
+            f"Lines skipped: {sum(self.skipped.values())}",
         ]
-        lines += [f"  - {SKIP_REASONS.get(r, r)} : {n}" for r, n in sorted(self.skipped.items())]
+        lines += [f"  - {SKIP_REASONS.get(r, r)}: {n}" for r, n in sorted(self.skipped.items())]
         return lines + self.notes
 
 
@@ -304,7 +304,7 @@ class _ProgressBar:
 
     def __call__(self, done, total):
         if self.bar is None:
-            self.bar = click.progressbar(length=total, label="Chargement du registre")
+            self.bar = click.progressbar(length=total, label="Loading the register")
             self.bar.__enter__()
         self.bar.update(done - self.bar.pos)
 
@@ -316,40 +316,40 @@ class _ProgressBar:
 def _print_record(record):
     click.echo(f"{record.formatted_number} — {record.name}")
     if record.is_natural_person:
-        click.echo("Personne physique")
+        click.echo("Natural person")
     else:
-        kind = "commerciale" if record.is_commercial_form else "non commerciale"
-        click.echo(f"Forme juridique : {record.legal_form_label} ({record.legal_form}), {kind}")
-    state = "active" if record.is_active else "arrêtée"
-    click.echo(f"Situation juridique : {record.legal_situation_label} — entreprise {state}")
-    start = record.start_date.strftime("%d-%m-%Y") if record.start_date else "?"
-    click.echo(f"Date de début : {start}")
-    click.echo(f"Siège : {record.address or 'inconnu'}")
-    click.echo(f"Unités d'établissement : {len(record.establishments)}")
+        kind = "commercial" if record.is_commercial_form else "not commercial"
+        click.echo(f"Legal form: {record.legal_form_label} ({record.legal_form}), {kind}")
+    state = "active" if record.is_active else "stopped"
+    click.echo(f"Legal situation: {record.legal_situation_label} — enterprise {state}")
+    start = record.start_date.isoformat() if record.start_date else "?"
+    click.echo(f"Start date: {start}")
+    click.echo(f"Registered office: {record.address or 'unknown'}")
+    click.echo(f"Establishment units: {len(record.establishments)}")
     for e in record.establishments:
         name = f" {e.name}" if e.name else ""
-        click.echo(f"  {e.formatted_number}{name} — {e.address or 'adresse inconnue'}")
-    click.echo("Activités (NACE-BEL) :")
+        click.echo(f"  {e.formatted_number}{name} — {e.address or 'address unknown'}")
+    click.echo("Activities (NACE-BEL):")
     for a in record.nace:
         click.echo(f"  {a.code} ({a.version}, {a.classification}) {a.label or ''}")
-    click.echo("Fonctions :")
+    click.echo("Functions:")
     for f in record.functions:
         click.echo(f"  {f.given_name} {f.surname} ({f.national_number}) — {f.label or f.code}")
 
 
 def init_app(app):
     app.extensions["company_register"] = get_register(app)
-    group = AppGroup("register", help="Registre des entreprises (BCE/KBO).")
+    group = AppGroup("register", help="The company register (BCE/KBO).")
 
     @group.command("load")
     @click.argument("folder")
     def load_command(folder):
-        """Charger les fichiers du registre (KBO Open Data) du dossier FOLDER."""
+        """Load the register's files (KBO Open Data) from the folder FOLDER."""
         bar = _ProgressBar()
         try:
             summary = company_register().load(folder, progress=bar)
         except RegisterFileError as exc:
-            click.echo(f"Erreur : {exc}", err=True)
+            click.echo(f"Error: {exc}", err=True)
             raise SystemExit(1) from None
         finally:
             bar.close()
@@ -359,14 +359,15 @@ def init_app(app):
     @group.command("show")
     @click.argument("number")
     def show_command(number):
-        """Afficher l'entreprise NUMBER telle que le registre chargé la décrit."""
+        """Show the enterprise NUMBER as the loaded register describes it."""
         try:
-            record = company_register().lookup(number)
-        except ValueError as exc:
-            click.echo(f"Erreur : {exc}", err=True)
+            digits = normalize_enterprise_number(number)
+        except ValueError:
+            click.echo(f"Error: {number!r} is not a valid enterprise number.", err=True)
             raise SystemExit(1) from None
+        record = company_register().lookup(digits)
         if record is None:
-            click.echo(f"Le registre chargé ne contient pas l'entreprise {number}.", err=True)
+            click.echo(f"The loaded register has no enterprise {number}.", err=True)
             raise SystemExit(1)
         _print_record(record)
 

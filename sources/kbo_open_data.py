@@ -147,12 +147,12 @@ def format_nace(code):
 def check_folder(folder):
     """Refuse a folder that lacks a file or a column before anything is written."""
     if not folder.is_dir():
-        raise RegisterFileError(f"Le dossier « {folder} » n'existe pas.")
+        raise RegisterFileError(f"The folder {folder} does not exist.")
     for name, columns in COLUMNS.items():
         if not (folder / name).is_file():
             raise RegisterFileError(
-                f"Le dossier « {folder} » ne contient pas {name} ; il faut les fichiers "
-                f"{', '.join(COLUMNS)} de KBO Open Data (et, si possible, {FUNCTION_FILE})."
+                f"The folder {folder} has no {name}: it needs the KBO Open Data files "
+                f"{', '.join(COLUMNS)} (and, if possible, {FUNCTION_FILE})."
             )
         read_header(folder / name, columns)
     if (folder / FUNCTION_FILE).is_file():
@@ -324,7 +324,7 @@ def enterprise_cursors(folder, summary, tmp):
             folder, FUNCTION_FILE, parse_function, summary, orphan, FUNCTION_COLUMNS
         )
     else:
-        summary.notes.append(f"{FUNCTION_FILE} absent : aucune fonction chargée.")
+        summary.notes.append(f"{FUNCTION_FILE} absent: no function loaded.")
     return cursors
 
 
@@ -401,7 +401,7 @@ class KboOpenData(CompanyRegister):
         total = count_lines(folder / "enterprise.csv")
         if not total:
             # Loading an empty file would remove every entry of the table.
-            raise RegisterFileError(f"{folder / 'enterprise.csv'} ne contient aucune entreprise.")
+            raise RegisterFileError(f"{folder / 'enterprise.csv'} holds no enterprise.")
         started = utcnow()
         done, batch = 0, []
         with tempfile.TemporaryDirectory(prefix="kbo-") as tmp:

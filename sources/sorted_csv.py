@@ -36,7 +36,7 @@ def read_header(path, columns):
         header = next(csv.reader(f), [])
     missing = [c for c in columns if c not in header]
     if missing:
-        raise RegisterFileError(f"{path.name} : colonnes manquantes : {', '.join(missing)}.")
+        raise RegisterFileError(f"{path.name}: missing columns: {', '.join(missing)}.")
     return header
 
 

@@ -224,7 +224,7 @@ def test_a_folder_without_enterprise_csv_is_refused(runner, tmp_path):
     (folder / "enterprise.csv").unlink()
     result = runner.invoke(args=["register", "load", str(folder)])
     assert result.exit_code != 0
-    assert "ne contient pas enterprise.csv" in result.output
+    assert "has no enterprise.csv" in result.output
     assert RegisterEntry.select().count() == 0
 
 
@@ -234,7 +234,7 @@ def test_an_empty_enterprise_file_does_not_empty_the_table(loaded, register, tmp
     (folder / "enterprise.csv").write_text(
         (SAMPLE / "enterprise.csv").read_text(encoding="utf-8").splitlines()[0] + "\n"
     )
-    with pytest.raises(RegisterFileError, match="aucune entreprise"):
+    with pytest.raises(RegisterFileError, match="holds no enterprise"):
         register.load(folder)
     assert RegisterEntry.select().count() == loaded.enterprises
 
@@ -279,12 +279,12 @@ def test_malformed_lines_are_skipped_and_counted(runner, register, tmp_path):
     assert result.exit_code == 0, result.output
     assert set(entries()) == {"0314595348", "0582060970"}
     for line in (
-        "Entreprises chargées : 2",
-        "Lignes ignorées : 4",
-        "numéro d'entreprise ou d'unité d'établissement invalide : 1",
-        "date invalide : 1",
-        "entreprise inconnue : 1",
-        "numéro de registre national invalide : 1",
+        "Enterprises loaded: 2",
+        "Lines skipped: 4",
+        "invalid enterprise or establishment unit number: 1",
+        "invalid date: 1",
+        "unknown enterprise: 1",
+        "invalid national register number: 1",
     ):
         assert line in result.output
     mons = register.lookup("0582060970")
@@ -309,11 +309,11 @@ def test_show_prints_a_record_and_refuses_unknown_or_invalid_numbers(loaded, run
 
     unknown = runner.invoke(args=["register", "show", enterprise_number(7_654_321)])
     assert unknown.exit_code == 1
-    assert "ne contient pas" in unknown.output
+    assert "has no enterprise" in unknown.output
 
     invalid = runner.invoke(args=["register", "show", "0566.988.258"])
     assert invalid.exit_code == 1
-    assert "n'est pas un numéro d'entreprise valide" in invalid.output
+    assert "is not a valid enterprise number" in invalid.output
 
 
 def test_load_sample_if_empty_loads_once(ctx):
