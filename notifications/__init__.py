@@ -35,6 +35,7 @@ from notifications.events import (  # the one function per event that writes its
     message_to_company,
     report_reminder,
 )
+from procedures import title_of
 
 __all__ = [
     "access_changed",
@@ -89,6 +90,8 @@ def render(message):
     """Subject, text and HTML of `message` in its recipient's language."""
     context = dict(message.context, base_url=current_app.config["PUBLIC_BASE_URL"])
     with force_locale(email_language(message.language)):
+        if message.dossier_id is not None:  # the procedure's title in the recipient's language
+            context["procedure"] = title_of(message.dossier.definition)
         if context.get("decision"):
             context["decision_label"] = str(Decision(context["decision"]).label)
         subject = str(SUBJECTS[message.event]) % defaultdict(str, context)

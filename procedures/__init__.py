@@ -40,7 +40,7 @@ def title_of(row, lang=None):
     definition. A row read without its text (a list that selects a few columns) has it read
     once per request."""
     text = row.__data__.get("yaml_text")
-    if text is None:
+    if text is None and row.id is not None:
         memo = g.setdefault("_procedure_texts", {}) if has_app_context() else {}
         if row.id not in memo:
             memo[row.id] = (
@@ -49,6 +49,8 @@ def title_of(row, lang=None):
                 .scalar()
             )
         text = memo[row.id]
+    if text is None:
+        return row.title
     try:
         return _parsed(text, lang or current_language()).title
     except DefinitionError:  # a draft version saved before a check was added
