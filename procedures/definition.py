@@ -177,6 +177,7 @@ def _lines(node, path=(), out=None):
     if isinstance(node, yaml.MappingNode):
         for key_node, value in node.value:
             _lines(value, (*path, key_node.value), out)
+            out[(*path, key_node.value)] = key_node.start_mark.line + 1  # where its key is
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _lines(item, (*path, index), out)

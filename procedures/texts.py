@@ -116,7 +116,7 @@ def language_problems(data):
                     path,
                     _(
                         "texte manquant en %(missing)s (la définition est en %(languages)s)",
-                        missing=", ".join(f"« {code} »" for code in missing),
+                        missing=", ".join(missing),
                         languages=declared,
                     ),
                 )
