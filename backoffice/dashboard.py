@@ -14,6 +14,7 @@ from models import (
     ProcedureDefinition,
     utcnow,
 )
+from procedures import title_of
 
 OPEN = [s.value for s in AWAITING_STATUSES]
 
@@ -27,9 +28,12 @@ def counts_by_status_and_procedure():
         .group_by(Dossier.definition, Dossier.status)
         .tuples()
     )
-    titles = dict(
-        ProcedureDefinition.select(ProcedureDefinition.id, ProcedureDefinition.title).tuples()
-    )
+    titles = {
+        row.id: title_of(row)
+        for row in ProcedureDefinition.select(
+            ProcedureDefinition.id, ProcedureDefinition.title, ProcedureDefinition.yaml_text
+        )
+    }
     table = {}
     for definition_id, status, count in rows:
         counts = table.setdefault(titles[definition_id], {})

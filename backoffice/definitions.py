@@ -18,7 +18,7 @@ from backoffice.base import StaffModelView
 from backoffice.columns import datetime_column
 from backoffice.preview import ConditionText, source_label, start_role_label
 from models import ProcedureDefinition, StaffRole
-from procedures import definition_of, versions
+from procedures import definition_of, title_of, versions
 from procedures.definition import DefinitionError
 
 MAX_YAML_CHARS = 200_000
@@ -109,7 +109,7 @@ class DefinitionView(StaffModelView):
                         "Version %(version)s de « %(title)s » enregistrée, non publiée. "
                         "Vérifiez-la ici, puis publiez-la.",
                         version=row.version,
-                        title=row.title,
+                        title=title_of(row),
                     ),
                     "success",
                 )
@@ -164,7 +164,7 @@ class DefinitionView(StaffModelView):
                     "Version %(version)s de « %(title)s » publiée : les nouveaux dossiers "
                     "l'utilisent ; les dossiers existants gardent leur version.",
                     version=row.version,
-                    title=row.title,
+                    title=title_of(row),
                 ),
                 "success",
             )
@@ -174,7 +174,7 @@ class DefinitionView(StaffModelView):
             title=_(
                 "Publier la version %(version)s de « %(title)s » ?",
                 version=row.version,
-                title=row.title,
+                title=title_of(row),
             ),
             explanations=[
                 _("Les nouveaux dossiers de cette procédure utiliseront cette version."),

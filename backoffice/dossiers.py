@@ -46,7 +46,7 @@ from models import (
     StatusChange,
     fold,
 )
-from procedures import definition_of, display, prefill
+from procedures import definition_of, display, prefill, title_of
 
 LIST_COLUMNS = (
     Dossier.id,
@@ -161,6 +161,7 @@ class DossierView(BulkActions, StaffModelView):
     )
     column_formatters = {
         "status": status_formatter,
+        "definition": lambda v, c, m, n: f"{title_of(m.definition)} (v{m.definition.version})",
         "decision": lambda v, c, m, n: m.decision_label or "",
         "archived": lambda v, c, m, n: _("oui") if m.archived else _("non"),
         **{name: datetime_formatter for name in ("submitted_at", "updated_at", "closed_at")},
@@ -348,12 +349,10 @@ def first_error(form):
 def procedures():
     """(code, title) of each procedure, by the title of its latest version."""
     titles = {}
-    for code, title in (
-        ProcedureDefinition.select(ProcedureDefinition.code, ProcedureDefinition.title)
-        .order_by(ProcedureDefinition.version)
-        .tuples()
-    ):
-        titles[code] = title
+    for row in ProcedureDefinition.select(
+        ProcedureDefinition.id, ProcedureDefinition.code, ProcedureDefinition.title
+    ).order_by(ProcedureDefinition.version):
+        titles[row.code] = title_of(row)
     return sorted(titles.items(), key=lambda item: item[1])
 
 

@@ -92,7 +92,9 @@ def index():
         remark=remark,
         actions=ACTIONS,
         waiting=waiting,
-        procedures=ProcedureDefinition.select(ProcedureDefinition.code, ProcedureDefinition.title)
+        procedures=ProcedureDefinition.select(
+            ProcedureDefinition.id, ProcedureDefinition.code, ProcedureDefinition.title
+        )
         .where(ProcedureDefinition.published == True)  # noqa: E712
         .distinct()
         .order_by(ProcedureDefinition.title),

@@ -21,6 +21,7 @@ from dossiers import DossierRefused, documents, lifecycle, messages
 from models import Document, Role
 from portal.access import company_required, load_dossier
 from portal.annexes import read_upload
+from procedures import title_of
 
 bp = Blueprint("followup", __name__, url_prefix="/dossiers")
 DOCUMENTS = {
@@ -101,7 +102,8 @@ def delete(dossier_id):
         except DossierRefused as refused:
             return back(dossier, refused)
         flash(
-            _("Le brouillon « %(title)s » est supprimé.", title=dossier.definition.title), "success"
+            _("Le brouillon « %(title)s » est supprimé.", title=title_of(dossier.definition)),
+            "success",
         )
         return redirect(url_for("dossiers.index"))
     return render_template("followup/delete.html", dossier=dossier, form=FlaskForm())

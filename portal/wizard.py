@@ -10,7 +10,7 @@ from dossiers import DossierRefused, filling
 from models import ProcedureDefinition, Role
 from portal import forms_builder
 from portal.access import company_required, current_membership, load_dossier
-from procedures import definition_of, display, engine
+from procedures import definition_of, display, engine, title_of
 
 bp = Blueprint("wizard", __name__, url_prefix="/dossiers")
 
@@ -24,7 +24,7 @@ def latest_procedures():
     latest = {}
     for row in rows:
         latest.setdefault(row.code, row)
-    return sorted(latest.values(), key=lambda r: r.title)
+    return sorted(latest.values(), key=title_of)
 
 
 @bp.get("/nouveau")
@@ -45,7 +45,7 @@ def create(code):
         flash(
             _(
                 "Un dossier « %(title)s » existe déjà pour cette période : le voici.",
-                title=row.title,
+                title=title_of(row),
             ),
             "warning",
         )
@@ -64,6 +64,10 @@ def context_of(dossier):
     return filling.prefill_context(dossier, current_person(), current_membership())
 
 
+def saved_sections(dossier):
+    return set(dossier.answers.get(filling.SAVED_KEY) or [])
+
+
 def next_section(definition, section, answers):
     keys = [s.key for s in definition.sections if engine.section_visible(s, answers)]
     index = keys.index(section.key) if section.key in keys else -1
@@ -78,6 +82,7 @@ def render_section(
         f.key: forms_builder.group_rows(f, context, answers, formdata) for f in fields if f.is_group
     }
     found = [i for i in filling.issues(dossier, context) if i.section == section.key]
+    reached = section.key in saved_sections(dossier)
     return render_template(
         "wizard/section.html",
         dossier=dossier,
@@ -89,7 +94,9 @@ def render_section(
         errors=errors,
         answers=answers,
         context=context,
-        rule_messages=[i.message for i in found if i.field is None],
+        # A section's warnings wait until it has been saved once: none on a first visit.
+        rule_messages=[i.message for i in found if i.field is None] if reached else [],
+        need=engine.requirements(definition, answers),
         shown={
             f.key: display.answer_text(f, answers.get(f.key), context)
             for f in fields
@@ -180,6 +187,8 @@ def check(dossier_id):
         dossier=dossier,
         definition=definition,
         sections=display.answer_rows(definition, dossier.answers, context),
-        issues=filling.issues(dossier, context),
+        issues=engine.reached_issues(
+            definition, dossier.answers, saved_sections(dossier), filling.issues(dossier, context)
+        ),
         needs=filling.annex_needs(dossier),
     )

@@ -6,6 +6,9 @@ from functools import lru_cache
 from pathlib import Path
 
 import click
+from flask import g, has_app_context
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from models import ProcedureDefinition, db, utcnow
 from procedures.definition import DefinitionError, parse_definition
@@ -13,19 +16,45 @@ from procedures.definition import DefinitionError, parse_definition
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
 
 
-@lru_cache(maxsize=256)
-def _parsed(text):
-    return parse_definition(text)
+@lru_cache(maxsize=1024)
+def _parsed(text, language=None):
+    return parse_definition(text, language)
 
 
-def definition_of(row):
-    """The parsed definition of a ProcedureDefinition row (cached: versions never change)."""
-    return _parsed(row.yaml_text)
+def current_language():
+    """The language of the page, email or PDF being made (`force_locale` included); None
+    outside a request or task."""
+    locale = get_locale()
+    return locale.language if locale is not None else None
 
 
-def title_of(row):
-    """The procedure's title in the current language."""
-    return definition_of(row).title
+def definition_of(row, lang=None):
+    """The parsed definition of a ProcedureDefinition row with its texts in `lang` (default:
+    the current language; the definition's source language when it is not written in it).
+    Cached per text and language: versions never change."""
+    return _parsed(row.yaml_text, lang or current_language())
+
+
+def title_of(row, lang=None):
+    """The title of a procedure version in `lang` (default: the current language), from its
+    definition. A row read without its text (a list that selects a few columns) has it read
+    once per request."""
+    text = row.__data__.get("yaml_text")
+    if text is None and row.id is not None:
+        memo = g.setdefault("_procedure_texts", {}) if has_app_context() else {}
+        if row.id not in memo:
+            memo[row.id] = (
+                ProcedureDefinition.select(ProcedureDefinition.yaml_text)
+                .where(ProcedureDefinition.id == row.id)
+                .scalar()
+            )
+        text = memo[row.id]
+    if text is None:
+        return row.title
+    try:
+        return _parsed(text, lang or current_language()).title
+    except DefinitionError:  # a draft version saved before a check was added
+        return row.title
 
 
 def builtin_files():
@@ -77,6 +106,7 @@ def init_app(app):
             raise DefinitionError(
                 [replace(p, path=f"{path.name}: {p.path}") for p in result.problems]
             )
+    app.add_template_filter(title_of, "procedure_title")
     group = click.Group("procedures", help="Procedure definitions.")
 
     @group.command("sync")
@@ -104,8 +134,16 @@ def init_app(app):
             for row in ProcedureDefinition.select().order_by(
                 ProcedureDefinition.code, ProcedureDefinition.version
             ):
-                state = "publiée" if row.published else "brouillon"
-                click.echo(f"  en base : {row.code} v{row.version} ({state})")
+                state = _("publiée") if row.published else _("brouillon")
+                click.echo(
+                    "  "
+                    + _(
+                        "en base : %(code)s v%(version)s (%(state)s)",
+                        code=row.code,
+                        version=row.version,
+                        state=state,
+                    )
+                )
         if failed:
             raise SystemExit(1)
 

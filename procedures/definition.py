@@ -6,14 +6,16 @@ YAML in the back-office sees where to look.
 
 import json
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import yaml
+from flask_babel import gettext as _
 from jsonschema import Draft202012Validator
 
 from procedures import fields as field_types
-from procedures import logic
+from procedures import logic, texts
+from procedures.problems import DefinitionError, Problem, schema_problem_text, yaml_problem_text
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "schema.json"
 PREFILL_PATHS = {
@@ -38,31 +40,14 @@ PREFILL_PATHS = {
 }
 
 
-@dataclass(frozen=True)
-class Problem:
-    path: str
-    line: int | None
-    message: str
-
-    def __str__(self):
-        where = f"ligne {self.line}, " if self.line else ""
-        return f"{where}{self.path or 'document'} : {self.message}"
-
-
-class DefinitionError(ValueError):
-    """The definition cannot be used; `problems` lists each error with its path and line."""
-
-    def __init__(self, problems):
-        self.problems = list(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
-
-
 @dataclass
 class Field:
     key: str
     type: str
     label: str
     help: str = ""
+    placeholder: str = ""
+    reason: str = ""  # why it is required, shown only while required_if holds
     required: bool = False
     required_if: object = None
     visible_if: object = None
@@ -135,6 +120,8 @@ class Definition:
     one_per: str | None = None
     decision_letter: str = ""
     text: str = ""
+    languages: tuple = texts.DEFAULT_LANGUAGES  # the first is the source language
+    language: str = texts.DEFAULT_LANGUAGES[0]  # the language of the texts of this object
 
     def __post_init__(self):
         self.fields_by_key = {}
@@ -171,7 +158,11 @@ class _LineLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
                         Problem(
                             str(key),
                             key_node.start_mark.line + 1,
-                            f"clé « {key} » répétée (déjà à la ligne {seen[key]})",
+                            _(
+                                "clé « %(key)s » répétée (déjà à la ligne %(line)s)",
+                                key=key,
+                                line=seen[key],
+                            ),
                         )
                     ]
                 )
@@ -186,6 +177,7 @@ def _lines(node, path=(), out=None):
     if isinstance(node, yaml.MappingNode):
         for key_node, value in node.value:
             _lines(value, (*path, key_node.value), out)
+            out[(*path, key_node.value)] = key_node.start_mark.line + 1  # where its key is
     elif isinstance(node, yaml.SequenceNode):
         for index, item in enumerate(node.value):
             _lines(item, (*path, index), out)
@@ -196,46 +188,6 @@ def _path_text(path):
     return "".join(
         f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path)
     )
-
-
-# PyYAML's (libyaml's) problems, told in French; anything else is quoted as it comes.
-YAML_PROBLEMS = (
-    ("tab character", "tabulation interdite : indentez avec des espaces"),
-    (
-        "cannot start any token",
-        "caractère interdit à cet endroit (une tabulation ? indentez avec des espaces)",
-    ),
-    (
-        "did not find expected key",
-        "indentation incohérente : une clé est attendue ici, alignée sur celles du même niveau",
-    ),
-    (
-        "did not find expected '-' indicator",
-        "indentation incohérente : un élément de liste (« - ») est attendu ici",
-    ),
-    (
-        "mapping values are not allowed",
-        "« : » inattendu (une valeur contenant « : » doit être entre guillemets)",
-    ),
-    ("found unexpected end of stream", "fin du texte atteinte avant la fin d'un élément"),
-    ("did not find expected ',' or ']'", "liste entre [ ] non refermée"),
-    ("did not find expected ',' or '}'", "objet entre { } non refermé"),
-    ("found undefined alias", "alias (*nom) inconnu"),
-)
-OPENED = {
-    "while scanning a quoted scalar": "guillemet ouvert",
-    "while parsing a flow sequence": "« [ » ouvert",
-    "while parsing a flow mapping": "« { » ouvert",
-}
-
-
-def yaml_problem_text(exc):
-    problem = exc.problem or ""
-    text = next((fr for en, fr in YAML_PROBLEMS if en in problem), problem)
-    opened = OPENED.get(exc.context or "")
-    if opened and exc.context_mark is not None:
-        text += f" ({opened} à la ligne {exc.context_mark.line + 1})"
-    return f"YAML invalide : {text}"
 
 
 def load_document(text):
@@ -252,7 +204,9 @@ def load_document(text):
     finally:
         loader.dispose()
     if not isinstance(data, dict):
-        raise DefinitionError([Problem("", 1, "le document doit être un objet YAML (clé: valeur)")])
+        raise DefinitionError(
+            [Problem("", 1, _("le document doit être un objet YAML (clé: valeur)"))]
+        )
     return data, _lines(node)
 
 
@@ -262,6 +216,8 @@ def _field(raw, section, group=None):
         type=raw["type"],
         label=raw["label"],
         help=raw.get("help", ""),
+        placeholder=raw.get("placeholder", ""),
+        reason=raw.get("reason", ""),
         required=raw.get("required", False),
         required_if=raw.get("required_if"),
         visible_if=raw.get("visible_if"),
@@ -282,7 +238,7 @@ def _field(raw, section, group=None):
     )
 
 
-def _build(data, text):
+def _build(data, text, language):
     sections = [
         Section(
             key=s["key"],
@@ -330,6 +286,8 @@ def _build(data, text):
         rules=rules,
         annexes=annexes,
         text=text,
+        languages=texts.declared_languages(data),
+        language=language,
     )
 
 
@@ -342,12 +300,21 @@ def _semantic_problems(data, lines):
     def report(path, message):
         problems.append(Problem(_path_text(path), lines.get(path), message))
 
+    def not_group(key):
+        return _("« %(key)s » n'est pas un groupe", key=key)
+
+    for path, message in texts.language_problems(data):
+        report(path, message)
+
     def walk_fields(raw_fields, path, group_keys=None):
         for i, raw in enumerate(raw_fields):
             fpath = (*path, i)
             key = raw["key"]
             if key in all_keys:
-                report((*fpath, "key"), f"champ « {key} » déjà défini ({all_keys[key]})")
+                report(
+                    (*fpath, "key"),
+                    _("champ « %(key)s » déjà défini (%(where)s)", key=key, where=all_keys[key]),
+                )
             all_keys[key] = _path_text(fpath)
             if group_keys is None:
                 top_keys.add(key)
@@ -356,23 +323,28 @@ def _semantic_problems(data, lines):
             if not field_types.exists(raw["type"]):
                 report(
                     (*fpath, "type"),
-                    f"type de champ inconnu « {raw['type']} » "
-                    f"(connus : {', '.join(field_types.ids())})",
+                    _(
+                        "type de champ inconnu « %(type)s » (connus : %(known)s)",
+                        type=raw["type"],
+                        known=", ".join(field_types.ids()),
+                    ),
                 )
             for path_key in ("prefill", "options_from"):
                 if raw.get(path_key) and raw[path_key] not in PREFILL_PATHS:
-                    report((*fpath, path_key), f"source inconnue « {raw[path_key]} »")
+                    report(
+                        (*fpath, path_key), _("source inconnue « %(path)s »", path=raw[path_key])
+                    )
             if raw["type"] in ("choice", "multichoice") and not (
                 raw.get("options") or raw.get("options_from")
             ):
-                report(fpath, "un choix a besoin de « options » ou de « options_from »")
+                report(fpath, _("un choix a besoin de « options » ou de « options_from »"))
             if raw.get("unit") and raw["type"] not in ("integer", "number"):
                 report(
-                    (*fpath, "unit"), "« unit » ne s'emploie qu'avec un nombre (integer, number)"
+                    (*fpath, "unit"), _("« unit » ne s'emploie qu'avec un nombre (integer, number)")
                 )
             if raw["type"] == "group":
                 if not raw.get("fields"):
-                    report(fpath, "un groupe a besoin de « fields »")
+                    report(fpath, _("un groupe a besoin de « fields »"))
                 walk_fields(raw.get("fields", []), (*fpath, "fields"), set())
 
     for si, section in enumerate(data["sections"]):
@@ -393,7 +365,7 @@ def _semantic_problems(data, lines):
         for name in logic.variables(expr):
             root = name.split(".")[0]
             if root not in known and root not in extra:
-                report(path, f"la condition porte sur un champ inconnu « {name} »")
+                report(path, _("la condition porte sur un champ inconnu « %(name)s »", name=name))
 
     for si, section in enumerate(data["sections"]):
         check_logic(section.get("visible_if"), ("sections", si, "visible_if"))
@@ -411,29 +383,34 @@ def _semantic_problems(data, lines):
         extra = set()
         if rule.get("for_each"):
             if rule["for_each"] not in groups:
-                report(("rules", ri, "for_each"), f"« {rule['for_each']} » n'est pas un groupe")
+                report(("rules", ri, "for_each"), not_group(rule["for_each"]))
             extra = groups.get(rule["for_each"], set()) | {"n"}
         for cond in ("assert", "when"):
             check_logic(rule.get(cond), ("rules", ri, cond), extra)
         if rule.get("section") and rule["section"] not in section_keys:
-            report(("rules", ri, "section"), f"section inconnue « {rule['section']} »")
+            report(
+                ("rules", ri, "section"),
+                _("section inconnue « %(section)s »", section=rule["section"]),
+            )
     for ai, annex in enumerate(data.get("annexes", [])):
         check_logic(annex.get("required_if"), ("annexes", ai, "required_if"))
         if annex.get("per_item") and annex["per_item"] not in groups:
-            report(("annexes", ai, "per_item"), f"« {annex['per_item']} » n'est pas un groupe")
+            report(("annexes", ai, "per_item"), not_group(annex["per_item"]))
     if data.get("one_per") and data["one_per"] not in top_keys:
-        report(("one_per",), f"« {data['one_per']} » n'est pas un champ")
+        report(("one_per",), _("« %(key)s » n'est pas un champ", key=data["one_per"]))
     return problems
 
 
-def parse_definition(text):
-    """The Definition of a YAML text; DefinitionError lists every problem with path and line."""
+@lru_cache(maxsize=256)
+def checked_document(text):
+    """The data of a YAML text that passes every check (cached: a text never changes);
+    DefinitionError lists every problem with its path and line."""
     data, lines = load_document(text)
     problems = [
         Problem(
             _path_text(tuple(error.absolute_path)),
             lines.get(tuple(error.absolute_path)),
-            error.message,
+            schema_problem_text(error),
         )
         for error in sorted(schema_validator().iter_errors(data), key=lambda e: list(e.path))
     ]
@@ -442,4 +419,11 @@ def parse_definition(text):
     problems = _semantic_problems(data, lines)
     if problems:
         raise DefinitionError(problems)
-    return _build(data, text)
+    return data
+
+
+def parse_definition(text, language=None):
+    """The Definition of a YAML text with its texts in `language` (the source language when
+    None or not declared); DefinitionError lists every problem with path and line."""
+    data, used = texts.localized(checked_document(text), language)
+    return _build(data, text, used)

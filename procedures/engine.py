@@ -4,6 +4,8 @@ the server is the authority, and the same conditions run in the browser for comf
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+
 from procedures import logic
 
 NOT_STARTED, IN_PROGRESS, COMPLETED = "not_started", "in_progress", "completed"
@@ -74,9 +76,37 @@ def field_visible(field, data):
 
 
 def field_required(field, data):
+    """Whether the field must be answered, as its rules say for these answers (`data`: the
+    answers as conditions see them, with a group's row)."""
     if field.required_if is not None:
         return logic.evaluate(field.required_if, data)
     return field.required
+
+
+@dataclass(frozen=True)
+class Requirement:
+    required: bool
+    reason: str  # the field's `reason`, only while it is required
+
+
+def requirement(field, data):
+    required = field_required(field, data)
+    return Requirement(required, field.reason if required else "")
+
+
+def requirements(definition, answers):
+    """`need(field, row=None)`: the Requirement of a field for the saved answers (a group's
+    sub-field: with the answers of its row `row`), for the labels of a section page."""
+    data = logic_data(definition, answers)
+
+    def need(field, row=None):
+        seen = data
+        items = answers.get(field.group) if field.group else None
+        if isinstance(items, list) and row is not None and row < len(items):
+            seen = {**data, **logic_data(definition, items[row])}
+        return requirement(field, seen)
+
+    return need
 
 
 def visible_fields(definition, section, answers):
@@ -132,7 +162,11 @@ def field_issues(definition, answers, context=None):
                         Issue(
                             section.key,
                             field.key,
-                            f"{field.label} : au moins {field.min_items} à encoder.",
+                            _(
+                                "%(label)s : au moins %(count)s à encoder.",
+                                label=field.label,
+                                count=field.min_items,
+                            ),
                         )
                     )
                 for n, item in enumerate(rows, start=1):
@@ -145,15 +179,19 @@ def field_issues(definition, answers, context=None):
                                 Issue(
                                     section.key,
                                     f"{field.key}-{n - 1}-{sub.key}",
-                                    f"{field.item_label or field.label} {n} : "
-                                    f"« {sub.label} » est à compléter.",
+                                    _(
+                                        "%(item)s %(n)s : « %(label)s » est à compléter.",
+                                        item=field.item_label or field.label,
+                                        n=n,
+                                        label=sub.label,
+                                    ),
                                 )
                             )
             elif _missing(field, value, data_all, options_for(field, context)):
                 message = (
-                    f"« {field.label} » doit être coché."
+                    _("« %(label)s » doit être coché.", label=field.label)
                     if field.type == "declaration"
-                    else f"« {field.label} » est à compléter."
+                    else _("« %(label)s » est à compléter.", label=field.label)
                 )
                 issues.append(Issue(section.key, field.key, message))
     return issues
@@ -191,7 +229,7 @@ def _shown(definition, field, answers):
 
 
 def _printable(data):
-    words = {True: "oui", False: "non", None: "?"}
+    words = {True: _("oui"), False: _("non"), None: "?"}
     return {
         k: words[v]
         if v is None or isinstance(v, bool)
@@ -215,7 +253,7 @@ def annex_needs(definition, answers, have=None):
         count = 1
         if spec.per_item:
             count = max(len(answers.get(spec.per_item) or []), 1)
-        reason = spec.reason or ("Toujours obligatoire." if required else "Facultative.")
+        reason = _annex_reason(spec, required)
         needs.append(
             AnnexNeed(
                 spec.key,
@@ -231,12 +269,28 @@ def annex_needs(definition, answers, have=None):
     return needs
 
 
+def _annex_reason(spec, required):
+    """Why the annex is asked for: its `reason` only while it is required."""
+    if not required:
+        return _("Facultative.")
+    if spec.reason:
+        return spec.reason
+    if spec.required_if is None:
+        return _("Toujours obligatoire.")
+    return _("Obligatoire pour les réponses données.")
+
+
 def annex_issues(definition, answers, have):
     return [
         Issue(
             "annexes",
             need.key,
-            f"Annexe « {need.label} » : {need.missing} fichier(s) manquant(s). {need.reason}",
+            _(
+                "Annexe « %(label)s » : %(count)s fichier(s) manquant(s). %(reason)s",
+                label=need.label,
+                count=need.missing,
+                reason=need.reason,
+            ).strip(),
         )
         for need in annex_needs(definition, answers, have)
         if need.missing
@@ -259,3 +313,24 @@ def section_status(definition, section, answers, saved, issues):
     if any(i.section == section.key for i in issues):
         return IN_PROGRESS
     return COMPLETED
+
+
+def reached_issues(definition, answers, saved, issues):
+    """The issues as a person should read them: those of the sections they have saved and of
+    the annexes; a visible section not saved yet is one line (« not filled in yet »), not its
+    warnings."""
+    shown, told = [], set()
+    for issue in issues:
+        section = definition.section(issue.section) if issue.section else None
+        if section is None or section.key in saved:
+            shown.append(issue)
+        elif section.key not in told:
+            told.add(section.key)
+            shown.append(
+                Issue(
+                    section.key,
+                    None,
+                    _("« %(section)s » : pas encore rempli.", section=section.title),
+                )
+            )
+    return shown

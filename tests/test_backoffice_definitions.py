@@ -50,7 +50,7 @@ def test_invalid_yaml_is_not_saved_and_shown_at_its_line(app, client):
         assert bad in shown  # the text typed stays in the textarea
         messages.append(shown)
     assert "type de champ inconnu « texte »" in messages[0]
-    assert "'colour' was unexpected" in messages[1]
+    assert "clé inconnue : colour" in messages[1]
     assert "YAML invalide" in messages[2]
     assert ProcedureDefinition.select().count() == 1
     assert not AuditEvent.select().where(AuditEvent.action == "definition.save").exists()

@@ -41,6 +41,14 @@
       var show = !!window.jsonLogic.apply(rule, data);
       box.hidden = !show;
     });
+    // Required or optional as the rules say for the answers on the page: the "(facultatif)"
+    // marker while required_if is false, the field's reason while it is true.
+    form.querySelectorAll("[data-optional-unless]").forEach(function (mark) {
+      mark.hidden = !!window.jsonLogic.apply(JSON.parse(mark.getAttribute("data-optional-unless")), data);
+    });
+    form.querySelectorAll("[data-shown-if]").forEach(function (reason) {
+      reason.hidden = !window.jsonLogic.apply(JSON.parse(reason.getAttribute("data-shown-if")), data);
+    });
   }
 
   form.addEventListener("change", refresh);
