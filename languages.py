@@ -4,13 +4,14 @@ back-office, and dates and amounts written as each language writes them (Babel's
 A language is offered (`LANGUAGES_READY`) once its catalogue and the procedures are complete;
 `LANGUAGES` lists those the project knows."""
 
+import functools
 from datetime import date, datetime
 from decimal import Decimal
 from urllib.parse import urlencode
 
 from babel.numbers import format_currency
 from flask import current_app, request
-from flask_babel import format_date, get_locale
+from flask_babel import force_locale, format_date, get_locale
 
 # Each language named in itself, as a switcher shows it.
 LANGUAGE_NAMES = {"fr": "Français", "de": "Deutsch", "en": "English", "nl": "Nederlands"}
@@ -18,6 +19,23 @@ LANGUAGE_NAMES = {"fr": "Français", "de": "Deutsch", "en": "English", "nl": "Ne
 # A date in a form or a table, as Belgians write it in each language (CLDR's "short" pattern
 # for German and English has a two-digit year, and American order for English).
 SHORT_DATE = {"fr": "dd/MM/y", "de": "dd.MM.y", "en": "d MMM y", "nl": "d/MM/y"}
+
+
+# The operators' commands (`flask ...`) speak one language: their help, their output, and the
+# messages of the services they call.
+OPERATOR_LANGUAGE = "en"
+
+
+def operator_command(function):
+    """A CLI command whose translated messages (definition problems, refusals of a service) come
+    out in the operators' language."""
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        with force_locale(OPERATOR_LANGUAGE):
+            return function(*args, **kwargs)
+
+    return run
 
 
 def current_language():

@@ -7,9 +7,11 @@ from pathlib import Path
 
 import click
 from flask import g, has_app_context
+from flask.cli import AppGroup
 from flask_babel import get_locale
-from flask_babel import gettext as _
+from peewee import DatabaseError
 
+from languages import operator_command
 from models import ProcedureDefinition, db, utcnow
 from procedures.definition import DefinitionError, parse_definition
 
@@ -107,7 +109,7 @@ def init_app(app):
                 [replace(p, path=f"{path.name}: {p.path}") for p in result.problems]
             )
     app.add_template_filter(title_of, "procedure_title")
-    group = click.Group("procedures", help="Procedure definitions.")
+    group = AppGroup("procedures", help="Procedure definitions.")
 
     @group.command("sync")
     def sync_command():
@@ -119,6 +121,7 @@ def init_app(app):
 
     @group.command("check")
     @click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False))
+    @operator_command
     def check_command(files):
         """Validate definition files (default: the shipped ones) and list procedures."""
         failed = False
@@ -130,20 +133,15 @@ def init_app(app):
                     click.echo(f"    {problem}")
             else:
                 click.echo(f"✓ {path}: {result.code} v{result.version} — {result.title}")
-        with db.connection_context():
-            for row in ProcedureDefinition.select().order_by(
-                ProcedureDefinition.code, ProcedureDefinition.version
-            ):
-                state = _("publiée") if row.published else _("brouillon")
-                click.echo(
-                    "  "
-                    + _(
-                        "en base : %(code)s v%(version)s (%(state)s)",
-                        code=row.code,
-                        version=row.version,
-                        state=state,
-                    )
-                )
+        try:
+            with db.connection_context():
+                for row in ProcedureDefinition.select().order_by(
+                    ProcedureDefinition.code, ProcedureDefinition.version
+                ):
+                    state = "published" if row.published else "draft"
+                    click.echo(f"  in the database: {row.code} v{row.version} ({state})")
+        except DatabaseError:
+            click.echo("  (no database to list: run `flask migrate` first)")
         if failed:
             raise SystemExit(1)
 

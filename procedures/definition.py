@@ -414,6 +414,8 @@ def checked_document(text):
         )
         for error in sorted(schema_validator().iter_errors(data), key=lambda e: list(e.path))
     ]
+    # jsonschema reports a missing key once per key; its words name them all at once.
+    problems = list({(p.path, p.line, str(p.message)): p for p in problems}.values())
     if problems:
         raise DefinitionError(problems)
     problems = _semantic_problems(data, lines)

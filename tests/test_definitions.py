@@ -217,4 +217,14 @@ def test_check_command_reports_errors(runner, tmp_path):
     bad.write_text(textwrap.dedent(BASE.replace("type: yesno", "type: oui_non")))
     result = runner.invoke(args=["procedures", "check", str(bad)])
     assert result.exit_code == 1
-    assert "type de champ inconnu" in result.output and "ligne" in result.output
+    # The operators' commands speak English, the definition problems included.
+    assert "unknown field type" in result.output and "line" in result.output
+    assert "type de champ inconnu" not in result.output
+
+
+def test_check_command_names_each_missing_key_once(runner, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("code: x-y\nversion: 1\n")
+    result = runner.invoke(args=["procedures", "check", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.count("missing required key: title, reference_prefix, sections") == 1
