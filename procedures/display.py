@@ -4,6 +4,7 @@ receipt; the label of an annex kind; the one way an address is written."""
 
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from procedures import engine
@@ -108,6 +109,8 @@ def format_address(
     they come from (an address answer, the register's record)."""
     line = " ".join(p for p in (street, number) if p)
     if box:
-        line = f"{line} bte {box}" if line else f"bte {box}"
+        # "bte" in French, "Bf." in German, "box" in English: the abbreviation of each language.
+        box = _("bte %(box)s", box=box)
+        line = f"{line} {box}" if line else box
     place = " ".join(p for p in (postcode, municipality) if p)
     return ", ".join(p for p in (line, place, country) if p)

@@ -292,7 +292,9 @@ class AddressForm(Form):
     box = StringField(_l("Boîte"), [Optional(), Length(max=20)])
     postcode = StringField(_l("Code postal"), [Optional(), Length(max=20)])
     municipality = StringField(_l("Commune"), [Optional(), Length(max=120)])
-    country = StringField(_l("Pays"), [Optional(), Length(max=80)], default="Belgique")
+    country = StringField(
+        _l("Pays"), [Optional(), Length(max=80)], default=lambda: str(_l("Belgique"))
+    )
 
 
 ADDRESS_PARTS = ("street", "number", "box", "postcode", "municipality", "country")

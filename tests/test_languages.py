@@ -97,3 +97,24 @@ def test_wtforms_own_messages_in_nested_forms_follow_the_page(bilingual, code, w
         assert not form.validate() and not address.validate()
         assert words in form.name.errors[0]
         assert address.postcode.errors[0] != "Field cannot be longer than 20 characters."
+
+
+@pytest.mark.parametrize(
+    "code, address, date_text, amount_text",
+    [
+        ("fr", "Rue de Fer 1 bte 2, 5000 Namur", "02/12/2026", "1\u202f250,50\xa0€"),
+        ("de", "Rue de Fer 1 Bf. 2, 5000 Namur", "02.12.2026", "1.250,50\xa0€"),
+        ("en", "Rue de Fer 1 box 2, 5000 Namur", "2 Dec 2026", "€1,250.50"),
+    ],
+)
+def test_answers_are_written_as_the_language_writes_them(
+    app, code, address, date_text, amount_text
+):
+    from procedures import display, fields
+
+    app.config["LANGUAGES_READY"] = ("fr", "de", "en")
+    with app.test_request_context(f"/?lang={code}"):
+        app.preprocess_request()
+        assert display.format_address("Rue de Fer", "1", "2", "5000", "Namur") == address
+        assert fields.get("date").display("2026-12-02", None, []) == date_text
+        assert fields.get("amount").display("1250.50", None, []) == amount_text
