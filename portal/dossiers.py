@@ -13,6 +13,7 @@ from models import (
     DossierStatus,
     Message,
     ProcedureDefinition,
+    RegistrationNumber,
     Role,
     Signature,
     StatusChange,
@@ -97,6 +98,7 @@ def index():
         .distinct()
         .order_by(ProcedureDefinition.title),
         statuses=list(DossierStatus),
+        registrations=list(RegistrationNumber.of_company(current_membership().company_id)),
         chosen={"procedure": procedure, "statut": status},
     )
 
@@ -125,6 +127,7 @@ def show(dossier_id):
         signature=Signature.get_or_none(Signature.dossier == dossier),
         receipt=Document.latest(dossier, Document.RECEIPT),
         letter=Document.current_letter(dossier),
+        registration=RegistrationNumber.of_dossier(dossier),
         thread=Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
         open_request=messages.open_request(dossier),
         can_write=dossier.in_instruction,
