@@ -219,6 +219,25 @@ class Membership(BaseModel):
     def role_list(self):
         return [r for r in Role if r & self.roles]
 
+    @classmethod
+    def signers(cls, company):
+        """The members of `company` who hold the Signature role, by name."""
+        return (
+            cls.select(cls, Person)
+            .join(Person)
+            .where(cls.company == company, cls.roles.bin_and(int(Role.SIGN)) != 0)
+            .order_by(Person.surname, Person.given_name)
+        )
+
+    @classmethod
+    def access_managers(cls, company):
+        return (
+            cls.select(cls, Person)
+            .join(Person)
+            .where(cls.company == company, cls.is_access_manager == True)  # noqa: E712
+            .order_by(Person.surname, Person.given_name)
+        )
+
 
 # --- staff ----------------------------------------------------------------------------------
 

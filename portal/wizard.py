@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 
 from auth import current_actor, current_person
 from dossiers import DossierRefused, filling
-from models import ProcedureDefinition, Role
+from models import Membership, ProcedureDefinition, Role
 from portal import forms_builder
 from portal.access import company_required, current_membership, load_dossier
 from procedures import definition_of, display, engine
@@ -175,6 +175,7 @@ def check(dossier_id):
     dossier = load_dossier(dossier_id)
     definition = definition_of(dossier.definition)
     context = context_of(dossier)
+    membership = current_membership()
     return render_template(
         "wizard/check.html",
         dossier=dossier,
@@ -182,4 +183,7 @@ def check(dossier_id):
         sections=display.answer_rows(definition, dossier.answers, context),
         issues=filling.issues(dossier, context),
         needs=filling.annex_needs(dossier),
+        can_sign=membership.allows(Role.SIGN),
+        signers=[m.person for m in Membership.signers(dossier.company_id)],
+        managers=[m.person for m in Membership.access_managers(dossier.company_id)],
     )
