@@ -1,6 +1,7 @@
 """WTForms forms built at request time from a section of a procedure definition."""
 
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import Form
 
 from procedures import engine, logic
@@ -121,3 +122,26 @@ def _read_group(group, context, answers, formdata):
                 item[sub.key] = sub.kind.to_answer(wt.data)
         rows.append({k: v for k, v in item.items() if v is not None})
     return rows, errors
+
+
+def formdata_after(action, formdata, answers):
+    """The submitted values as the page shows them again, so that a value refused by its check
+    stays where it was typed: after a group action (`add:<group>`, `remove:<group>:<n>`) the
+    rows are numbered as in the saved `answers`."""
+    verb, _sep, rest = action.partition(":")
+    group, _sep, index = rest.partition(":")
+    if verb not in ("add", "remove") or not group:
+        return formdata
+    removed = int(index) if verb == "remove" and index.isdigit() else None
+    shown = MultiDict()
+    for key, value in formdata.items(multi=True):
+        n, _sep, sub = key.removeprefix(f"{group}-").partition("-")
+        if not key.startswith(f"{group}-") or not n.isdigit() or not sub:
+            shown.add(key, value)
+            continue
+        if removed is not None and int(n) == removed:
+            continue
+        n = int(n) - 1 if removed is not None and int(n) > removed else int(n)
+        shown.add(f"{group}-{n}-{sub}", value)
+    shown[f"{group}-count"] = str(len(answers.get(group) or []))
+    return shown

@@ -132,7 +132,10 @@ def section(dossier_id, key):
                 _("Les réponses correctes sont enregistrées ; corrigez les erreurs signalées."),
                 "error",
             )
-        formdata = request.form if errors and action == "save" else None
+        # refused values stay in their fields, with their messages; else the saved answers
+        formdata = (
+            forms_builder.formdata_after(action, request.form, dossier.answers) if errors else None
+        )
         form, fields = forms_builder.build(definition, section, dossier.answers, context, formdata)
         return render_section(
             dossier,
