@@ -19,10 +19,12 @@ from flask_babel import lazy_gettext as _l
 
 from documents import seal
 from documents.layout import LINE, GuichetPdf, long_date
+from grammar import de_name
 from models import RegistrationNumber, utcnow
 
 LETTER_REASON = _l("Courrier de décision — Service public de Wallonie")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
+ELIDED_COMPANY = re.compile(r"\bde \{company\}")
 SOFT_WRAP = 72
 
 
@@ -89,7 +91,10 @@ def render_decision_letter(
 
 
 def fill(text, values):
-    """`text` with the known {placeholders} replaced; unknown ones stay as written."""
+    """`text` with the known {placeholders} replaced; unknown ones stay as written. "de
+    {company}" is elided as French wants it ("d'Agence Alpha")."""
+    if "company" in values:
+        text = ELIDED_COMPANY.sub(lambda m: de_name(values["company"], french=True), text)
     return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
 
 
