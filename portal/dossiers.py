@@ -128,6 +128,7 @@ def show(dossier_id):
         receipt=Document.latest(dossier, Document.RECEIPT),
         letter=Document.current_letter(dossier),
         registration=RegistrationNumber.of_dossier(dossier),
+        overdue=filling.overdue_since(dossier),
         thread=Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
         open_request=messages.open_request(dossier),
         can_write=dossier.in_instruction,

@@ -96,6 +96,7 @@ def render_section(
             if not f.is_group and not forms_builder.is_input(f)
         },
         is_input=forms_builder.is_input,
+        overdue=filling.overdue_since(dossier),
     ), status
 
 
@@ -186,6 +187,7 @@ def check(dossier_id):
         sections=display.answer_rows(definition, dossier.answers, context),
         issues=filling.issues(dossier, context),
         needs=filling.annex_needs(dossier),
+        overdue=filling.overdue_since(dossier),
         can_sign=membership.allows(Role.SIGN),
         signers=[m.person for m in Membership.signers(dossier.company_id)],
         managers=[m.person for m in Membership.access_managers(dossier.company_id)],
