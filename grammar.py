@@ -54,3 +54,8 @@ def de_name(name, french=None):
     if not french:
         return name
     return f"d'{name}" if starts_with_vowel_sound(name) else f"de {name}"
+
+
+def init_app(app):
+    """The Jinja filter `de_name` for every template: pages, emails, the back-office."""
+    app.add_template_filter(de_name, "de_name")

@@ -2,7 +2,6 @@
 
 from flask import render_template
 
-import grammar
 from models import DossierStatus
 from portal import (
     annexes,
@@ -34,7 +33,6 @@ def error_page(code, title, message):
 
 def init_app(app):
     app.add_template_global(status_label)
-    app.add_template_filter(grammar.de_name, "de_name")
     app.add_template_global(current_membership)
     app.add_template_global(languages.language_links)
     app.register_blueprint(home.bp)

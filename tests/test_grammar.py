@@ -1,7 +1,9 @@
 """French elision before names: "d'Agence Alpha", "de Brico SA", in pages and the letter."""
 
 import pytest
+from flask import render_template
 
+from documents.letter import fill
 from grammar import de_name
 from helpers import login_person, make_company, make_member, text
 from models import Role
@@ -40,3 +42,24 @@ def test_pages_elide_before_names(app, client):
     login_person(client, unverified, company)
     gate = text(client.get("/entreprise/email/", follow_redirects=True))
     assert "dans l'espace d'Agence Alpha" in gate and "de Agence" not in gate
+
+
+def test_the_report_reminder_email_elides(app):
+    with app.test_request_context():
+        body = render_template(
+            "emails/report_reminder.txt",
+            company="Agence Alpha",
+            year=2026,
+            due="31/03/2027",
+            days=30,
+            reference="RAP-2027-000001",
+            procedure="Rapport annuel d'activités",
+        )
+    assert "2026 d'Agence Alpha est à introduire" in body
+
+
+def test_the_decision_letter_elides_before_the_company():
+    assert fill("introduite au nom de {company}.", {"company": "Agence Alpha"}) == (
+        "introduite au nom d'Agence Alpha."
+    )
+    assert fill("au nom de {company}.", {"company": "Brico SA"}) == "au nom de Brico SA."
