@@ -124,24 +124,34 @@ def _read_group(group, context, answers, formdata):
     return rows, errors
 
 
+def key_after(action, key):
+    """Where the value or error named `key` (`<group>-<n>-<sub>`) stands after the group
+    action `remove:<group>:<n>`: the rows below the removed one move up; None when it was in
+    the removed row. Any other key or action leaves it where it is."""
+    verb, _sep, rest = action.partition(":")
+    group, _sep, index = rest.partition(":")
+    n, _sep, sub = key.removeprefix(f"{group}-").partition("-")
+    if verb != "remove" or not index.isdigit() or not key.startswith(f"{group}-"):
+        return key
+    if not n.isdigit() or not sub:
+        return key
+    if int(n) == int(index):
+        return None
+    return f"{group}-{int(n) - 1}-{sub}" if int(n) > int(index) else key
+
+
 def formdata_after(action, formdata, answers):
     """The submitted values as the page shows them again, so that a value refused by its check
     stays where it was typed: after a group action (`add:<group>`, `remove:<group>:<n>`) the
-    rows are numbered as in the saved `answers`."""
+    rows are numbered, and counted, as in the saved `answers`."""
     verb, _sep, rest = action.partition(":")
-    group, _sep, index = rest.partition(":")
+    group = rest.partition(":")[0]
     if verb not in ("add", "remove") or not group:
         return formdata
-    removed = int(index) if verb == "remove" and index.isdigit() else None
     shown = MultiDict()
     for key, value in formdata.items(multi=True):
-        n, _sep, sub = key.removeprefix(f"{group}-").partition("-")
-        if not key.startswith(f"{group}-") or not n.isdigit() or not sub:
-            shown.add(key, value)
-            continue
-        if removed is not None and int(n) == removed:
-            continue
-        n = int(n) - 1 if removed is not None and int(n) > removed else int(n)
-        shown.add(f"{group}-{n}-{sub}", value)
+        moved = key_after(action, key)
+        if moved is not None:
+            shown.add(moved, value)
     shown[f"{group}-count"] = str(len(answers.get(group) or []))
     return shown

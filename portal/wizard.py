@@ -127,6 +127,12 @@ def section(dossier_id, key):
         flash(str(refused), "error")
         return redirect(url_for("dossiers.show", dossier_id=dossier.id))
     after = [f.key for f in forms_builder.rendered_fields(definition, section, dossier.answers)]
+    typed_errors = errors  # what the rows hold after the action: a removed row takes its errors
+    errors = {
+        moved: messages
+        for key, messages in errors.items()
+        if (moved := forms_builder.key_after(action, key)) is not None
+    }
     if errors or action != "save" or before != after:
         if errors:
             flash(
@@ -135,7 +141,9 @@ def section(dossier_id, key):
             )
         # refused values stay in their fields, with their messages; else the saved answers
         formdata = (
-            forms_builder.formdata_after(action, request.form, dossier.answers) if errors else None
+            forms_builder.formdata_after(action, request.form, dossier.answers)
+            if typed_errors
+            else None
         )
         form, fields = forms_builder.build(definition, section, dossier.answers, context, formdata)
         return render_section(

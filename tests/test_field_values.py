@@ -105,6 +105,7 @@ def test_a_refused_value_survives_adding_or_removing_a_row(dossier, client, acti
     else:
         assert value_of(page, "people-0-name") == "Bravo"
         assert value_of(page, "people-0-number") == BAD_NN
+        assert 'id="people-0-number-error"' in page, "the message moved up with its row"
         assert 'name="people-1-name"' not in page
 
 
