@@ -151,6 +151,7 @@ def test_the_number_is_on_the_letter_and_shown_to_company_and_staff(app, client)
 
     login_person(client, person, company)
     assert number in text(client.get(f"/dossiers/{dossier.id}"))
+    assert number in text(client.get("/entreprises/")), "on the company's card"
     listing = text(client.get("/dossiers/"))
     assert "Vos numéros d'enregistrement et d'agrément" in listing and number in listing
 
