@@ -49,11 +49,23 @@ def build(definition, section, answers, context, formdata=None):
     return form, fields
 
 
+# Numbers shown in their field as the check page writes them (85.07.30-033.61, 0123.456.789,
+# BE71 0961 2345 6769); their validators take them back in that form.
+FORMATTED_IN_FIELD = {"enterprise_number", "national_number", "iban"}
+
+
+def form_value(field, value):
+    """The stored answer as its field shows it."""
+    if field.type in FORMATTED_IN_FIELD and value:
+        return field.kind.display(value, field, [])
+    return field.kind.to_form(value)
+
+
 def _initial(fields, answers):
     data = {}
     for field in fields:
         if is_input(field) and not field.is_group and field.key in answers:
-            data[field.key] = field.kind.to_form(answers[field.key])
+            data[field.key] = form_value(field, answers[field.key])
     return data
 
 
@@ -74,9 +86,7 @@ def group_rows(group, context, answers, formdata=None):
         row_class = type("GroupRow", (ItemForm,), attrs)
         item = rows[n] if n < len(rows) else {}
         data = {
-            s.key: s.kind.to_form(item[s.key])
-            for s in group.fields
-            if s.key in item and is_input(s)
+            s.key: form_value(s, item[s.key]) for s in group.fields if s.key in item and is_input(s)
         }
         prefix = f"{group.key}-{n}-"
         forms.append(row_class(formdata=formdata, data=None if formdata else data, prefix=prefix))

@@ -182,9 +182,6 @@ class EnterpriseNumber(Text):
     def wtforms_field(self, field, options):
         return StringField(field.label, [Optional(), validators.enterprise_number()])
 
-    def to_form(self, value):  # shown in the field as on the check page
-        return self.display(value, None, None) or None
-
     def display(self, value, field, options):
         v = str(value or "")
         return f"{v[:4]}.{v[4:7]}.{v[7:]}" if len(v) == 10 else v
@@ -195,9 +192,6 @@ class NationalNumber(Text):
     def wtforms_field(self, field, options):
         return StringField(field.label, [Optional(), validators.national_number()])
 
-    def to_form(self, value):
-        return self.display(value, None, None) or None
-
     def display(self, value, field, options):
         v = str(value or "")
         return f"{v[:2]}.{v[2:4]}.{v[4:6]}-{v[6:9]}.{v[9:]}" if len(v) == 11 else v
@@ -207,9 +201,6 @@ class NationalNumber(Text):
 class Iban(Text):
     def wtforms_field(self, field, options):
         return StringField(field.label, [Optional(), validators.iban_number()])
-
-    def to_form(self, value):
-        return self.display(value, None, None) or None
 
     def display(self, value, field, options):
         v = str(value or "")
