@@ -88,12 +88,16 @@ def test_layout_at_1280(live_server, page):
     ).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mes dossiers")
 
-    for path in ("/dossiers/", f"/dossiers/{dossier.id}", f"/dossiers/{dossier.id}/verifier"):
-        page.goto(base + path)
-        assert one_row(page, ".header-inner"), f"the header wraps on {path}"
-        height = page.evaluate("document.querySelector('.site-header').offsetHeight")
-        assert height < 120, f"header {height}px high on {path}"
-        assert no_sideways_scroll(page), f"{path} scrolls sideways"
+    paths = ("/dossiers/", f"/dossiers/{dossier.id}", f"/dossiers/{dossier.id}/verifier")
+    # in French, then in German (longer words) with the language switcher in the header
+    live_server.app.config["LANGUAGES_READY"] = ("fr", "de", "en")
+    for lang in ("fr", "de", "fr"):
+        for path in paths:
+            page.goto(f"{base}{path}?lang={lang}")
+            assert one_row(page, ".header-inner"), f"the header wraps on {path} ({lang})"
+            height = page.evaluate("document.querySelector('.site-header').offsetHeight")
+            assert height < 120, f"header {height}px high on {path} ({lang})"
+            assert no_sideways_scroll(page), f"{path} scrolls sideways ({lang})"
 
     # "Modifier" stays right of the answer, on the label's line, never under the label
     row = page.locator(".summary > div", has=page.get_by_text("Personne de contact"))
