@@ -93,6 +93,7 @@ def index():
         remark=remark,
         actions=ACTIONS,
         waiting=waiting,
+        overdue={d.id: due for d in rows if (due := filling.overdue_since(d))},
         procedures=ProcedureDefinition.select(ProcedureDefinition.code, ProcedureDefinition.title)
         .where(ProcedureDefinition.published == True)  # noqa: E712
         .distinct()

@@ -34,6 +34,8 @@ def test_a_past_due_date_is_said_overdue_where_it_appears(app, client):
         page = text(client.get(url))
         assert f"en retard depuis le {shown}" in page, url
         assert "En retard" in page
+    listing = text(client.get("/dossiers/"))
+    assert f"en retard depuis le {shown}" in listing, "in the list too"
 
 
 def test_a_future_or_submitted_due_date_is_not_overdue(app, client):
