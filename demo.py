@@ -3,6 +3,7 @@
 import json
 import secrets
 from pathlib import Path
+from types import SimpleNamespace
 
 import click
 from flask import current_app
@@ -10,6 +11,8 @@ from flask import current_app
 import procedures
 import sources
 from auth import hash_password
+from documents.layout import GuichetPdf
+from dossiers import annexes, filling, processing, submission
 from fas_standin import identities
 from models import (
     Actor,
@@ -26,6 +29,7 @@ from models import (
     db,
     utcnow,
 )
+from procedures import definition_of, engine
 
 # Companies of the sample company register (sources/kbo_sample), activated for the demo.
 COMPANIES = ["0566988259", "0314595348", "0202239951"]
@@ -48,22 +52,93 @@ STAFF = [
     ("helpdesk@guichet.test", "Hélène Helpdesk", StaffRole.HELPDESK),
     ("admin@guichet.test", "Adrien Administrateur", StaffRole.ADMIN),
 ]
-# One dossier per status for the first company, walked through real transitions.
+# One dossier per status for the first company, each brought there by the services a person
+# or a staff member uses, so that what the portal says of it is true.
 DOSSIER_PATHS = [
     ("enregistrement", DossierStatus.DRAFT),
     ("agrement-interim", DossierStatus.COMPLETE),
     ("enregistrement", DossierStatus.SUBMITTED),
     ("rapport-activites", DossierStatus.RECEIVED),
     ("agrement-interim", DossierStatus.PROCESSING),
-    ("rapport-activites", DossierStatus.CLOSED),
+    ("enregistrement", DossierStatus.CLOSED),
 ]
-WALK = [
-    DossierStatus.COMPLETE,
-    DossierStatus.SUBMITTED,
-    DossierStatus.RECEIVED,
-    DossierStatus.PROCESSING,
-    DossierStatus.CLOSED,
-]
+# The sections a draft has been filled in so far (the others are "Pas commencé").
+DRAFT_SECTIONS = ("company", "applicant")
+CONTACT = {
+    "contact_name": "Marie Dubois",
+    "contact_phone": "+3242223344",
+    "contact_email": "marie.dubois@interim-liege.test",
+}
+PERSONS_IN_CHARGE = {
+    "persons_in_charge": [
+        {
+            "surname": "Dubois",
+            "given_name": "Marie",
+            "national_number": "93051822361",
+            "function": "Gérante",
+        }
+    ]
+}
+DECLARATIONS = {
+    key: True
+    for key in (
+        "declaration_no_fees",
+        "declaration_non_discrimination",
+        "declaration_data_protection",
+        "declaration_worker_information",
+    )
+}
+SERVICE_FIGURES = {
+    "received": 40,
+    "received_women": 22,
+    "received_men": 17,
+    "received_x": 1,
+    "received_under_25": 12,
+    "received_25_49": 21,
+    "received_50_plus": 7,
+    "placed": 15,
+    "on_file": 25,
+    "client_employers": 9,
+    "turnover": "48250.00",
+}
+# The answers of each section, as the form stores them; a multichoice filled from the
+# company's establishments takes the first one.
+ANSWERS = {
+    "enregistrement": {
+        "applicant": CONTACT,
+        "agency": {"established": "belgium"},
+        "placement_services": {"services": ["recruitment_selection", "outplacement"]},
+        "persons": PERSONS_IN_CHARGE,
+        "declarations": DECLARATIONS,
+    },
+    "agrement-interim": {
+        "applicant": CONTACT,
+        "agency": {"established": "belgium"},
+        "interim_activities": {"activities": ["general"]},
+        "persons": PERSONS_IN_CHARGE,
+        "competence": {
+            "competent_person": "Marie Dubois",
+            "management_years": 6,
+            "has_master": False,
+        },
+        "declarations": DECLARATIONS,
+    },
+    "rapport-activites": {
+        "applicant": CONTACT,
+        "placement_services": {
+            "services": [{"service": "recruitment_selection", **SERVICE_FIGURES}]
+        },
+        "temporary_work": {
+            "temp_workers": 12,
+            "temp_hours": 8400,
+            "user_companies": 5,
+            "main_sectors": "Logistique, industrie alimentaire.",
+        },
+        "fees": {"fees_collected": False},
+        "changes": {"has_changes": False},
+    },
+}
+MOTIVATION = "Le dossier est complet et l'agence remplit les conditions du décret."
 
 
 def logins_path():
@@ -130,25 +205,75 @@ def seed_staff():
     return saved
 
 
+def demo_pdf(title):
+    """A one-page PDF made here, to attach as a demo annex."""
+    pdf = GuichetPdf(title=title, running_title=title)
+    pdf.heading(title)
+    pdf.paragraph("Document de démonstration du Guichet : il ne contient aucune donnée réelle.")
+    return pdf.output_bytes()
+
+
+def fill(dossier, actor, membership, only=None):
+    """Save each visible section with its demo answers, as the wizard does, then attach a PDF
+    to every annex the answers call for."""
+    context = filling.prefill_context(dossier, actor.person, membership)
+    definition = definition_of(dossier.definition)
+    answers = ANSWERS[definition.code]
+    for section in definition.sections:
+        if only is not None and section.key not in only:
+            continue
+        if not engine.section_visible(section, dossier.answers):
+            continue
+        values = dict(answers.get(section.key, {}))
+        for field in section.fields:
+            if field.options_from and field.type == "multichoice" and field.key not in values:
+                options = engine.options_for(field, context)
+                values[field.key] = [options[0]["value"]] if options else None
+        filling.save_section(actor, dossier, section.key, values, context)
+    if only is not None:
+        return
+    for need in filling.annex_needs(dossier):
+        for n in range(need.missing):
+            name = f"{need.key}-{n + 1}.pdf"
+            annexes.attach(actor, dossier, need.key, name, demo_pdf(str(need.label)))
+
+
+def walk(dossier, target, applicant, agent):
+    """From Complet to `target` through the submission and the staff's services."""
+    steps = [
+        DossierStatus.SUBMITTED,
+        DossierStatus.RECEIVED,
+        DossierStatus.PROCESSING,
+        DossierStatus.CLOSED,
+    ]
+    for step in steps[: steps.index(target) + 1] if target in steps else []:
+        if step == DossierStatus.SUBMITTED:
+            # signed after a login with the stand-in FAS's eID card, as a real signing records it
+            login = SimpleNamespace(auth_method="eid", auth_level="high", auth_time=utcnow())
+            submission.submit(applicant, dossier, login)
+        elif step == DossierStatus.RECEIVED:
+            processing.receive(agent, dossier)
+        elif step == DossierStatus.PROCESSING:
+            processing.start_processing(agent, dossier)
+        else:
+            processing.close(agent, dossier, Decision.GRANTED, MOTIVATION)
+
+
 def seed_dossiers(people, companies):
     if Dossier.select().exists():
         return 0
-    applicant = Actor.applicant(people[0])
+    person, company = people[0], companies[0]
+    membership = Membership.get(Membership.person == person, Membership.company == company)
+    applicant = Actor.applicant(person, fresh_login=True)
     agent = Actor.staff_member(StaffUser.get(StaffUser.role == StaffRole.AGENT.value))
     for code, target in DOSSIER_PATHS:
-        dossier = Dossier.create(
-            company=companies[0],
-            definition=ProcedureDefinition.latest_published(code),
-            created_by=people[0],
-        )
-        for step in WALK[: WALK.index(target) + 1] if target in WALK else []:
-            actor = {
-                DossierStatus.COMPLETE: Actor.system(),
-                DossierStatus.SUBMITTED: applicant,
-            }.get(step, agent)
-            dossier.transition(
-                step, actor, decision=Decision.GRANTED if step == DossierStatus.CLOSED else None
-            )
+        row = ProcedureDefinition.latest_published(code)
+        dossier, _created = filling.create(applicant, membership, row)
+        if target == DossierStatus.DRAFT:
+            fill(dossier, applicant, membership, only=DRAFT_SECTIONS)
+            continue
+        fill(dossier, applicant, membership)
+        walk(dossier, target, applicant, agent)
     return len(DOSSIER_PATHS)
 
 

@@ -226,6 +226,25 @@ class Membership(BaseModel):
     def role_list(self):
         return [r for r in Role if r & self.roles]
 
+    @classmethod
+    def signers(cls, company):
+        """The members of `company` who hold the Signature role, by name."""
+        return (
+            cls.select(cls, Person)
+            .join(Person)
+            .where(cls.company == company, cls.roles.bin_and(int(Role.SIGN)) != 0)
+            .order_by(Person.surname, Person.given_name)
+        )
+
+    @classmethod
+    def access_managers(cls, company):
+        return (
+            cls.select(cls, Person)
+            .join(Person)
+            .where(cls.company == company, cls.is_access_manager == True)  # noqa: E712
+            .order_by(Person.surname, Person.given_name)
+        )
+
 
 # --- staff ----------------------------------------------------------------------------------
 
@@ -731,6 +750,101 @@ class ReferenceCounter(BaseModel):
         return f"{prefix}-{year}-{number:06d}"
 
 
+class RegistrationCounter(BaseModel):
+    """Last registration number given per procedure code and year (see RegistrationNumber)."""
+
+    code = CharField(max_length=40)
+    year = IntegerField()
+    last_number = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("code", "year"), True),)
+
+
+# The procedures whose granted decision gives a number, and the letters of its prefix.
+REGISTERED_PROCEDURES = {"enregistrement": "RE", "agrement-interim": "AI"}
+REGISTRATION_LABELS = {
+    "enregistrement": _l("Numéro d'enregistrement"),
+    "agrement-interim": _l("Numéro d'agrément"),
+}
+
+
+class RegistrationNumber(BaseModel):
+    """The number of a granted registration (`enregistrement`) or approval
+    (`agrement-interim`), which the agency must print in its advertisements.
+
+    Format `W.<letters>.<year>.<NNNN>`: W for Wallonia, RE (enregistrement) or AI (agrément
+    interim), the year of the first grant, then a sequence per procedure and year, at least
+    four digits — "W.RE.2026.0001". The sequence is taken from a RegistrationCounter row by
+    `UPDATE ... last_number + 1` inside the closing transaction (a row lock on PostgreSQL, the
+    write lock on SQLite), and `number` is unique: a number is never given twice. A dossier
+    keeps its number for life (one row per dossier): reopened and granted again, it gets the
+    same one. The number counts only while the dossier's decision is "accordé".
+    """
+
+    company = ForeignKeyField(Company, backref="registration_numbers", on_delete="RESTRICT")
+    dossier = ForeignKeyField(
+        Dossier, backref="registration_numbers", unique=True, on_delete="RESTRICT"
+    )
+    procedure_code = CharField(max_length=40)
+    number = CharField(max_length=32, unique=True)
+    granted_at = DateTimeField(default=utcnow)
+
+    def __str__(self):
+        return self.number
+
+    @property
+    def label(self):
+        return REGISTRATION_LABELS[self.procedure_code]
+
+    @classmethod
+    def grant(cls, dossier, when=None):
+        """The dossier's number (an existing one, else a new one), or None when its procedure
+        gives none; call inside the transaction that closes it."""
+        code = dossier.definition.code
+        letters = REGISTERED_PROCEDURES.get(code)
+        if letters is None:
+            return None
+        existing = cls.get_or_none(cls.dossier == dossier)
+        if existing is not None:
+            return existing
+        when = when or utcnow()
+        counter = RegistrationCounter
+        counter.insert(code=code, year=when.year, last_number=0).on_conflict_ignore().execute()
+        counter.update(last_number=counter.last_number + 1).where(
+            counter.code == code, counter.year == when.year
+        ).execute()
+        n = counter.get((counter.code == code) & (counter.year == when.year)).last_number
+        return cls.create(
+            company=dossier.company_id,
+            dossier=dossier,
+            procedure_code=code,
+            number=f"W.{letters}.{when.year}.{n:04d}",
+            granted_at=when,
+        )
+
+    @classmethod
+    def granted(cls):
+        """The numbers in force: their dossier is closed with the decision "accordé"."""
+        return (
+            cls.select(cls, Dossier)
+            .join(Dossier)
+            .where(
+                Dossier.status == DossierStatus.CLOSED.value,
+                Dossier.decision == Decision.GRANTED.value,
+            )
+            .order_by(cls.granted_at, cls.id)
+        )
+
+    @classmethod
+    def of_company(cls, company):
+        return cls.granted().where(cls.company == company)
+
+    @classmethod
+    def of_dossier(cls, dossier):
+        return cls.granted().where(cls.dossier == dossier).first()
+
+
 class Signature(BaseModel):
     """Who signed and submitted a dossier, how they had logged in, and what exactly they signed:
     the SHA-256 of the canonical answers and of every annex, and their combined digest."""
@@ -1100,6 +1214,8 @@ ALL_MODELS = [
     ProcedureDefinition,
     Dossier,
     ReferenceCounter,
+    RegistrationCounter,
+    RegistrationNumber,
     Signature,
     Document,
     Message,

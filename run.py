@@ -22,6 +22,7 @@ import backoffice
 import database
 import demo
 import fas_standin
+import grammar
 import jobs
 import languages
 import models
@@ -142,6 +143,7 @@ def create_app(config=None):
     database.init_app(app)
     auth.init_app(app)
     notifications.init_app(app)
+    grammar.init_app(app)
     jobs.init_app(app)
     sms.init_app(app)
     storage.init_app(app)

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 import notifications
 import sources
 from access import AccessRefused
+from grammar import de_name
 from models import AuditEvent, Company, Membership, Person, Role, utcnow, write_transaction
 
 
@@ -180,10 +181,10 @@ def register_record(person, enterprise_number):
     if not record.is_legal_representative(person.national_number):
         raise AccessRefused(
             _(
-                "Vous n'êtes pas repris comme représentant légal de %(name)s dans la BCE : seul un "
-                "représentant légal peut activer l'entreprise ou remplacer son gestionnaire "
+                "Vous n'êtes pas repris comme représentant légal %(de_name)s dans la BCE : seul "
+                "un représentant légal peut activer l'entreprise ou remplacer son gestionnaire "
                 "d'accès principal.",
-                name=record.name,
+                de_name=de_name(record.name),
             ),
             field="enterprise_number",
         )

@@ -1,9 +1,10 @@
 """The decision letter of a closed dossier (courrier de décision), sealed.
 
 The text is the procedure's `decision_letter` template with {company}, {reference}, {decision},
-{date} and {procedure} filled; any other {name} is printed as written. The motivation goes
-where the template says {motivation}, else in its own paragraph after the one that states the
-decision (or at the end of the text).
+{date}, {procedure} and {registration_number} (the number of a granted registration or
+approval, also printed at the head of the letter) filled; any other {name} is printed as
+written. The motivation goes where the template says {motivation}, else in its own paragraph
+after the one that states the decision (or at the end of the text).
 
 Blank lines separate paragraphs. Inside a paragraph, a template line of SOFT_WRAP characters or
 more goes on with the next one (the author's editor wrapped it); a shorter line ends where the
@@ -18,10 +19,12 @@ from flask_babel import lazy_gettext as _l
 
 from documents import seal
 from documents.layout import LINE, MUTED, GuichetPdf, language_note, long_date
-from models import utcnow
+from grammar import de_name
+from models import RegistrationNumber, utcnow
 
 LETTER_REASON = _l("Courrier de décision — Service public de Wallonie")
 PLACEHOLDER = re.compile(r"\{(\w+)\}")
+ELIDED_COMPANY = re.compile(r"\bde \{company\}")
 SOFT_WRAP = 72
 
 
@@ -42,7 +45,9 @@ def render_decision_letter(
     reference = dossier.reference or str(dossier)
     date = long_date(dossier.closed_at or utcnow())
     motivation = (motivation or "").strip()
+    registration = RegistrationNumber.of_dossier(dossier)
     values = {
+        "registration_number": registration.number if registration else "",
         "company": dossier.company.name,
         "reference": reference,
         "decision": str(decision_label),
@@ -65,6 +70,11 @@ def render_decision_letter(
     pdf.ln(LINE)
     pdf.paragraph(dossier.company.name, bold=True)
     pdf.paragraph(_("Numéro d'entreprise : %(number)s", number=dossier.company.formatted_number))
+    if registration is not None:
+        pdf.paragraph(
+            _("%(label)s : %(number)s", label=registration.label, number=registration.number),
+            bold=True,
+        )
     pdf.ln(2 * LINE)
     for paragraph in paragraphs:
         pdf.keep_room(2 * LINE)
@@ -83,7 +93,10 @@ def render_decision_letter(
 
 
 def fill(text, values):
-    """`text` with the known {placeholders} replaced; unknown ones stay as written."""
+    """`text` with the known {placeholders} replaced; unknown ones stay as written. "de
+    {company}" is elided as French wants it ("d'Agence Alpha")."""
+    if "company" in values:
+        text = ELIDED_COMPANY.sub(lambda m: de_name(values["company"], french=True), text)
     return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), m.group(0))), text)
 
 

@@ -1,6 +1,8 @@
 """Filling a dossier: creation with pre-filled answers, saving a section, keeping the status
 between En cours and Complet in step with the answers and annexes."""
 
+from datetime import date, datetime
+
 from flask import current_app
 from flask_babel import gettext as _
 from peewee import fn
@@ -98,6 +100,19 @@ def refresh_status(dossier, context=None):
     elif found and state == DossierStatus.COMPLETE:
         dossier.transition(DossierStatus.DRAFT, Actor.system())
     return found
+
+
+def overdue_since(dossier, today=None):
+    """The due date of a dossier that has one (the activity report's `due_date`) when it is
+    past and the dossier is not submitted yet, else None."""
+    raw = dossier.answers.get("due_date")
+    if not raw or not dossier.is_editable:
+        return None
+    try:
+        due = datetime.strptime(str(raw), "%d/%m/%Y").date()
+    except ValueError:
+        return None
+    return due if due < (today or date.today()) else None
 
 
 def check_editable(dossier):

@@ -11,7 +11,9 @@ from models import (
     PROCESSING_ROLES,
     TRANSITIONS,
     AuditEvent,
+    Decision,
     DossierStatus,
+    RegistrationNumber,
     StaffRole,
     StaffUser,
     TransitionError,
@@ -80,8 +82,17 @@ def transition(actor, dossier, to, comment=None, decision=None):
     try:
         with write_transaction():
             dossier.transition(to, actor, comment=comment, decision=decision)
+            number = None
+            if to == DossierStatus.CLOSED and Decision(decision) == Decision.GRANTED:
+                number = RegistrationNumber.grant(dossier, dossier.closed_at)
             AuditEvent.record(
-                "dossier.transition", actor, dossier, to=str(to), decision=decision, comment=comment
+                "dossier.transition",
+                actor,
+                dossier,
+                to=str(to),
+                decision=decision,
+                comment=comment,
+                **({"registration_number": number.number} if number else {}),
             )
     except TransitionError as exc:
         raise DossierRefused(explain(exc, dossier, to)) from exc
@@ -97,6 +108,8 @@ def start_processing(actor, dossier):
 
 
 def close(actor, dossier, decision, motivation):
+    """Close with a decision; a granted registration or approval gets its number (the one it
+    already had when it is granted again after a reopening), in the same transaction."""
     return transition(actor, dossier, DossierStatus.CLOSED, motivation, decision)
 
 

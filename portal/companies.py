@@ -11,7 +11,7 @@ from wtforms.validators import DataRequired, Optional
 
 from access import AccessRefused, members
 from auth import current_actor, current_person
-from models import Company, Membership
+from models import Company, Membership, RegistrationNumber
 from portal.access import (
     choose_company,
     company_home,
@@ -32,7 +32,14 @@ def index():
         .where(Membership.person == current_person())
         .order_by(Company.name)
     )
-    return render_template("companies/index.html", memberships=memberships, form=FlaskForm())
+    numbers = {}
+    for r in RegistrationNumber.granted().where(
+        RegistrationNumber.company.in_([m.company_id for m in memberships])
+    ):
+        numbers.setdefault(r.company_id, []).append(r)
+    return render_template(
+        "companies/index.html", memberships=memberships, numbers=numbers, form=FlaskForm()
+    )
 
 
 @bp.post("/choisir")

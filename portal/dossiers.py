@@ -13,6 +13,7 @@ from models import (
     DossierStatus,
     Message,
     ProcedureDefinition,
+    RegistrationNumber,
     Role,
     Signature,
     StatusChange,
@@ -92,6 +93,7 @@ def index():
         remark=remark,
         actions=ACTIONS,
         waiting=waiting,
+        overdue={d.id: due for d in rows if (due := filling.overdue_since(d))},
         procedures=ProcedureDefinition.select(
             ProcedureDefinition.id, ProcedureDefinition.code, ProcedureDefinition.title
         )
@@ -99,6 +101,7 @@ def index():
         .distinct()
         .order_by(ProcedureDefinition.title),
         statuses=list(DossierStatus),
+        registrations=list(RegistrationNumber.of_company(current_membership().company_id)),
         chosen={"procedure": procedure, "statut": status},
     )
 
@@ -127,6 +130,8 @@ def show(dossier_id):
         signature=Signature.get_or_none(Signature.dossier == dossier),
         receipt=Document.latest(dossier, Document.RECEIPT),
         letter=Document.current_letter(dossier),
+        registration=RegistrationNumber.of_dossier(dossier),
+        overdue=filling.overdue_since(dossier),
         thread=Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
         open_request=messages.open_request(dossier),
         can_write=dossier.in_instruction,

@@ -1,6 +1,7 @@
 """WTForms forms built at request time from a section of a procedure definition."""
 
 from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
 from wtforms import Form
 
 from procedures import engine, logic
@@ -51,11 +52,23 @@ def build(definition, section, answers, context, formdata=None):
     return form, fields
 
 
+# Numbers shown in their field as the check page writes them (85.07.30-033.61, 0123.456.789,
+# BE71 0961 2345 6769); their validators take them back in that form.
+FORMATTED_IN_FIELD = {"enterprise_number", "national_number", "iban"}
+
+
+def form_value(field, value):
+    """The stored answer as its field shows it."""
+    if field.type in FORMATTED_IN_FIELD and value:
+        return field.kind.display(value, field, [])
+    return field.kind.to_form(value)
+
+
 def _initial(fields, answers):
     data = {}
     for field in fields:
         if is_input(field) and not field.is_group and field.key in answers:
-            data[field.key] = field.kind.to_form(answers[field.key])
+            data[field.key] = form_value(field, answers[field.key])
     return data
 
 
@@ -76,9 +89,7 @@ def group_rows(group, context, answers, formdata=None):
         row_class = type("GroupRow", (ItemForm,), attrs)
         item = rows[n] if n < len(rows) else {}
         data = {
-            s.key: s.kind.to_form(item[s.key])
-            for s in group.fields
-            if s.key in item and is_input(s)
+            s.key: form_value(s, item[s.key]) for s in group.fields if s.key in item and is_input(s)
         }
         prefix = f"{group.key}-{n}-"
         forms.append(row_class(formdata=formdata, data=None if formdata else data, prefix=prefix))
@@ -124,3 +135,36 @@ def _read_group(group, context, answers, formdata):
                 item[sub.key] = sub.kind.to_answer(wt.data)
         rows.append({k: v for k, v in item.items() if v is not None})
     return rows, errors
+
+
+def key_after(action, key):
+    """Where the value or error named `key` (`<group>-<n>-<sub>`) stands after the group
+    action `remove:<group>:<n>`: the rows below the removed one move up; None when it was in
+    the removed row. Any other key or action leaves it where it is."""
+    verb, _sep, rest = action.partition(":")
+    group, _sep, index = rest.partition(":")
+    n, _sep, sub = key.removeprefix(f"{group}-").partition("-")
+    if verb != "remove" or not index.isdigit() or not key.startswith(f"{group}-"):
+        return key
+    if not n.isdigit() or not sub:
+        return key
+    if int(n) == int(index):
+        return None
+    return f"{group}-{int(n) - 1}-{sub}" if int(n) > int(index) else key
+
+
+def formdata_after(action, formdata, answers):
+    """The submitted values as the page shows them again, so that a value refused by its check
+    stays where it was typed: after a group action (`add:<group>`, `remove:<group>:<n>`) the
+    rows are numbered, and counted, as in the saved `answers`."""
+    verb, _sep, rest = action.partition(":")
+    group = rest.partition(":")[0]
+    if verb not in ("add", "remove") or not group:
+        return formdata
+    shown = MultiDict()
+    for key, value in formdata.items(multi=True):
+        moved = key_after(action, key)
+        if moved is not None:
+            shown.add(moved, value)
+    shown[f"{group}-count"] = str(len(answers.get(group) or []))
+    return shown

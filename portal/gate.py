@@ -10,6 +10,7 @@ from wtforms.validators import DataRequired
 
 from access import AccessRefused, professional_email
 from auth import current_actor
+from grammar import de_name
 from portal.access import (
     choose_company,
     company_home,
@@ -81,9 +82,9 @@ def code():
 def validated(membership):
     flash(
         _(
-            "Votre adresse e-mail professionnelle est validée. Bienvenue dans l'espace de "
-            "%(name)s.",
-            name=membership.company.name,
+            "Votre adresse e-mail professionnelle est validée. Bienvenue dans l'espace "
+            "%(de_name)s.",
+            de_name=de_name(membership.company.name),
         ),
         "success",
     )

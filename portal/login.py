@@ -9,6 +9,7 @@ from requests import RequestException
 
 from access import identity
 from auth import current_person, end_all_sessions, end_session, limiter, start_session
+from portal.access import COMPANY_KEY, choose_company
 from portal.urls import safe_next
 
 bp = Blueprint("login", __name__, url_prefix="/auth")
@@ -75,7 +76,11 @@ def callback():
     target = session.get(NEXT_KEY) or url_for("companies.index")
     id_claims = token["userinfo"]
     amr = id_claims.get("amr") or []
+    again = current_person() is not None and current_person().id == person.id
+    company_id = session.get(COMPANY_KEY) if again else None
     start_session(person, auth_method=amr[0] if amr else None, auth_level=id_claims.get("acr"))
+    if company_id is not None:  # logging in again (to sign): still acting for that company
+        choose_company(company_id)
     flash(_("Bienvenue, %(name)s.", name=person.full_name), "success")
     return redirect(target)
 

@@ -12,6 +12,7 @@ from wtforms.validators import DataRequired, ValidationError
 
 from access import AccessRefused, members
 from auth import current_actor
+from grammar import de_name
 from models import Company, Membership, Person, Role
 from portal.access import company_required, current_membership, fresh_login_required
 from procedures.validators import EmailAddress
@@ -136,8 +137,8 @@ def change_roles(membership_id):
         return back(refused)
     return back(
         success=_(
-            "Rôles de %(name)s : %(roles)s.",
-            name=m.person.full_name,
+            "Rôles %(de_name)s : %(roles)s.",
+            de_name=de_name(m.person.full_name),
             roles=members.roles_text(m.roles),
         )
     )
@@ -168,4 +169,4 @@ def revoke(membership_id):
         members.revoke(current_actor(), m)
     except AccessRefused as refused:
         return back(refused)
-    return back(success=_("L'accès de %(name)s est retiré.", name=m.person.full_name))
+    return back(success=_("L'accès %(de_name)s est retiré.", de_name=de_name(m.person.full_name)))

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 
 from auth import current_actor, current_person
 from dossiers import DossierRefused, filling
-from models import ProcedureDefinition, Role
+from models import Membership, ProcedureDefinition, Role
 from portal import forms_builder
 from portal.access import company_required, current_membership, load_dossier
 from procedures import definition_of, display, engine, title_of
@@ -103,6 +103,7 @@ def render_section(
             if not f.is_group and not forms_builder.is_input(f)
         },
         is_input=forms_builder.is_input,
+        overdue=filling.overdue_since(dossier),
     ), status
 
 
@@ -133,13 +134,24 @@ def section(dossier_id, key):
         flash(str(refused), "error")
         return redirect(url_for("dossiers.show", dossier_id=dossier.id))
     after = [f.key for f in forms_builder.rendered_fields(definition, section, dossier.answers)]
+    typed_errors = errors  # what the rows hold after the action: a removed row takes its errors
+    errors = {
+        moved: messages
+        for key, messages in errors.items()
+        if (moved := forms_builder.key_after(action, key)) is not None
+    }
     if errors or action != "save" or before != after:
         if errors:
             flash(
                 _("Les réponses correctes sont enregistrées ; corrigez les erreurs signalées."),
                 "error",
             )
-        formdata = request.form if errors and action == "save" else None
+        # refused values stay in their fields, with their messages; else the saved answers
+        formdata = (
+            forms_builder.formdata_after(action, request.form, dossier.answers)
+            if typed_errors
+            else None
+        )
         form, fields = forms_builder.build(definition, section, dossier.answers, context, formdata)
         return render_section(
             dossier,
@@ -182,6 +194,7 @@ def check(dossier_id):
     dossier = load_dossier(dossier_id)
     definition = definition_of(dossier.definition)
     context = context_of(dossier)
+    membership = current_membership()
     return render_template(
         "wizard/check.html",
         dossier=dossier,
@@ -191,4 +204,8 @@ def check(dossier_id):
             definition, dossier.answers, saved_sections(dossier), filling.issues(dossier, context)
         ),
         needs=filling.annex_needs(dossier),
+        overdue=filling.overdue_since(dossier),
+        can_sign=membership.allows(Role.SIGN),
+        signers=[m.person for m in Membership.signers(dossier.company_id)],
+        managers=[m.person for m in Membership.access_managers(dossier.company_id)],
     )

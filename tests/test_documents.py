@@ -384,7 +384,7 @@ def test_decision_letter(ctx):
         "Namur, le 27 novembre 2026",
         "Objet : Demande d'enregistrement d'une agence de placement",
         f"Référence du dossier : {dossier.reference}",
-        "introduite au nom de Agence Hélène, dont le texte continue sur cette ligne.",
+        "introduite au nom d'Agence Hélène, dont le texte continue sur cette ligne.",
         "Décision prise le 27 novembre 2026 : Accordé. Motivation de la décision : "
         "Le dossier est complet ; l’agence remplit les conditions du décret.",
         "Le champ {inconnu} reste tel quel.",
