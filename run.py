@@ -22,7 +22,6 @@ import backoffice
 import database
 import demo
 import fas_standin
-import grammar
 import jobs
 import languages
 import models
@@ -138,12 +137,12 @@ def create_app(config=None):
     app.add_template_global(languages.language_links)
     app.add_template_filter(languages.short_date)
     app.add_template_filter(languages.amount)
+    app.add_template_filter(languages.de_name)
     csrf.init_app(app)
     seal.init_app(app)
     database.init_app(app)
     auth.init_app(app)
     notifications.init_app(app)
-    grammar.init_app(app)
     jobs.init_app(app)
     sms.init_app(app)
     storage.init_app(app)

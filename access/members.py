@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 import notifications
 import sources
 from access import AccessRefused
-from grammar import de_name
+from languages import de_name
 from models import AuditEvent, Company, Membership, Person, Role, utcnow, write_transaction
 
 

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 
 from documents import seal
 from documents.layout import LINE, MUTED, GuichetPdf, language_note, long_date
-from grammar import de_name
+from languages import de_name
 from models import RegistrationNumber, utcnow
 
 LETTER_REASON = _l("Courrier de décision — Service public de Wallonie")

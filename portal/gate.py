@@ -10,7 +10,7 @@ from wtforms.validators import DataRequired
 
 from access import AccessRefused, professional_email
 from auth import current_actor
-from grammar import de_name
+from languages import de_name
 from portal.access import (
     choose_company,
     company_home,

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, ValidationError
 
 from access import AccessRefused, members
 from auth import current_actor
-from grammar import de_name
+from languages import de_name
 from models import Company, Membership, Person, Role
 from portal.access import company_required, current_membership, fresh_login_required
 from procedures.validators import EmailAddress

@@ -4,8 +4,8 @@ import pytest
 from flask import render_template
 
 from documents.letter import fill
-from grammar import de_name
 from helpers import login_person, make_company, make_member, text
+from languages import de_name
 from models import Role
 
 
