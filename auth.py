@@ -55,8 +55,12 @@ def _digest(token):
 
 
 def start_session(account, auth_method=None, auth_level=None):
-    """A new session for `account`: the old one (if any) is dropped, never reused."""
+    """A new session for `account`: the old one (if any) is dropped, never reused; the
+    language chosen for the visit (the switcher's `lang`) is kept."""
+    language = session.get("lang")
     end_session(flash_message=None)
+    if language is not None:
+        session["lang"] = language
     token = secrets.token_urlsafe(32)
     is_person = isinstance(account, Person)
     UserSession.create(

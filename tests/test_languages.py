@@ -118,3 +118,16 @@ def test_answers_are_written_as_the_language_writes_them(
         assert display.format_address("Rue de Fer", "1", "2", "5000", "Namur") == address
         assert fields.get("date").display("2026-12-02", None, []) == date_text
         assert fields.get("amount").display("1250.50", None, []) == amount_text
+
+
+def test_the_choice_made_before_logging_in_holds_after(bilingual, client):
+    """Logging in starts a new session (never the old one reused) but keeps the visit's
+    language: the person chose it on the home page, before the FAS."""
+    from fas import MARIE_CARD, MARIE_PIN, finish, follow, post_form
+
+    assert lang_of(client.get("/?lang=de")) == "de"
+    follow(client, client.get("/auth/login"))
+    response = post_form(client, "/fas/login/eid", {"card": MARIE_CARD, "pin": MARIE_PIN})
+    page, _ = follow(client, finish(client, response))
+    assert "Willkommen, Marie Dubois." in page.text, "logged in, and the page is German"
+    assert lang_of(page) == "de"
