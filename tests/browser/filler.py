@@ -4,6 +4,7 @@ with overrides per field key; works with and without JavaScript."""
 from playwright.sync_api import expect
 from test_pdf_check import blank_pdf
 
+from browser.words import tr, tr_re
 from procedures import engine
 
 DEFAULTS = {
@@ -67,7 +68,7 @@ def fill_section(page, definition, section, answers, context):
             rows = answers.get(field.key) or []
             for n, row in enumerate(rows):
                 if page.locator(f"[name='{field.key}-{n}-{field.fields[0].key}']").count() == 0:
-                    page.get_by_role("button", name=f"Ajouter : {field.item_label.lower()}").click()
+                    page.locator(f"button[name='action'][value='add:{field.key}']").click()
                 for sub in field.fields:
                     name = f"{field.key}-{n}-{sub.key}"
                     if page.locator(f"[name='{name}']").count() == 0:
@@ -84,8 +85,8 @@ def fill_section(page, definition, section, answers, context):
             value = default_for(field, context)
             if value is not None:
                 fill(page, field.key, field, value)
-    page.get_by_role("button", name="Enregistrer et continuer").click()
-    expect(page.get_by_text("Il y a un problème")).to_have_count(0)
+    page.get_by_role("button", name=tr("Enregistrer et continuer")).click()
+    expect(page.locator(".error-summary")).to_have_count(0)
 
 
 def fill_dossier(page, base, dossier_id, definition, answers, context):
@@ -109,8 +110,9 @@ def fill_dossier(page, base, dossier_id, definition, answers, context):
                     }
                 ]
             )
-            page.locator(f"#annexe-{need.key}").get_by_role("button", name="Joindre").click()
-            expect(page.get_by_text("est joint")).to_be_visible()
+            page.locator(f"#annexe-{need.key}").get_by_role("button", name=tr("Joindre")).click()
+            joined = tr_re("« %(name)s » est joint (%(pages)s page(s)).", name=f"{need.key}.pdf")
+            expect(page.get_by_text(joined)).to_be_visible()
 
 
 def context_answers(definition, context):

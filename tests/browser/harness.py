@@ -182,8 +182,9 @@ class Checker:
             violations = page.evaluate(AXE_RUN, AXE_TAGS)
             french = []
             if snap.lang == "de":
-                text = page.evaluate("document.body.innerText")
-                french = french_left(text, page_msgids(app, snap.templates), catalogue("de"))
+                nodes = [n for n in page.evaluate(VISIBLE_TEXT) if not is_data(n)]
+                msgids = page_msgids(app, snap.templates)
+                french = french_left(" ".join(nodes), msgids, catalogue("de"), nodes)
             self.cache[key] = (violations, french)
         violations, french = self.cache[key]
         return Finding(snap.path, snap.lang, violations, french)
@@ -193,6 +194,16 @@ class Checker:
             self.page.context.close()
 
 
+# The text of each visible text node of the page.
+VISIBLE_TEXT = """() => {
+    const nodes = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+        const node = walker.currentNode, text = node.textContent.trim();
+        if (text && node.parentElement && node.parentElement.checkVisibility()) nodes.push(text);
+    }
+    return nodes;
+}"""
 SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
 
 
@@ -268,6 +279,38 @@ def page_msgids(app, names):
     return ids
 
 
+LETTER = re.compile(r"[^\W\d_]")
+
+
+@cache
+def data_texts():
+    """The French texts of the shipped procedures (titles, labels, help, reasons): data shown
+    on a page, not the template's."""
+    import yaml
+
+    texts = set()
+
+    def walk(value):
+        if isinstance(value, str):
+            texts.add(" ".join(value.split()))
+        elif isinstance(value, dict):
+            for v in value.values():
+                walk(v)
+        elif isinstance(value, list):
+            for v in value:
+                walk(v)
+
+    for path in sorted((ROOT / "procedures" / "definitions").glob("*.yaml")):
+        walk(yaml.safe_load(path.read_text()))
+    return texts
+
+
+def is_data(node):
+    """Whether a text node of the page is (part of) a procedure's own text."""
+    node = " ".join(node.split())
+    return node in data_texts() or any(node in text for text in data_texts() if len(text) > 30)
+
+
 PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]|%[sdif]|<[^>]+>")
 
 
@@ -283,9 +326,14 @@ def msgid_pattern(msgid):
     return re.compile(r"(?<!\w)" + body.strip() + r"(?!\w)", re.DOTALL)
 
 
-def french_left(text, msgids, translations):
+def french_left(text, msgids, translations, nodes=None):
     """The French msgids shown in `text` although the page should be in the catalogue's
-    language: untranslated there, or translated differently."""
+    language: untranslated there, or translated differently.
+
+    A one-word msgid ("pour", "Obligatoire") counts only where it stands alone in its text node
+    (with figures or punctuation at most, as in a tag "Obligatoire — 1/2"): inside a sentence it
+    is most likely the data's own French (a procedure's texts), not the template's."""
+    nodes = [text] if nodes is None else nodes
     found = []
     for msgid in sorted(msgids):
         translated = translations.get(msgid, "")
@@ -296,7 +344,10 @@ def french_left(text, msgids, translations):
             continue
         if translated and pattern.search(translated):
             continue  # the translation itself contains the French (a name kept as is)
-        if pattern.search(text):
+        if len(PLACEHOLDER.sub(" ", msgid).split()) > 1:
+            if pattern.search(text):
+                found.append(msgid)
+        elif any(pattern.search(n) and not LETTER.search(pattern.sub("", n)) for n in nodes):
             found.append(msgid)
     return found
 

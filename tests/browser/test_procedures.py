@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from browser.filler import fill_dossier
 from browser.test_identity import login_eid
+from browser.words import tr, tr_re
 from helpers import make_member
 from models import Company, Dossier, DossierStatus, Person, ProcedureDefinition, Role
 from procedures import definition_of, sync_builtin
@@ -77,25 +78,40 @@ def agency(live_server):
     return company, person
 
 
+def start_procedure(page, code):
+    """Act for the agency, then start procedure `code` from "Nouvelle démarche"."""
+    page.get_by_role("button", name=tr("Agir pour %(name)s", name="Agence Intérim Liège")).click()
+    page.get_by_role("link", name=tr("Nouvelle démarche")).click()
+    row = ProcedureDefinition.latest_published(code)
+    page.locator(f"form[action$='/nouveau/{code}']").get_by_role("button").click()
+    return row
+
+
 @pytest.mark.parametrize(
-    "code, javascript",
+    "code, javascript, lang",
     [
-        ("enregistrement", True),
-        ("agrement-interim", True),
-        ("rapport-activites", True),
-        ("enregistrement", False),
+        ("enregistrement", True, "fr"),
+        ("agrement-interim", True, "fr"),
+        ("rapport-activites", True, "fr"),
+        ("enregistrement", False, "fr"),
+        ("agrement-interim", True, "de"),
+        ("enregistrement", False, "de"),
     ],
-    ids=["enregistrement", "agrement", "rapport", "enregistrement-no-js"],
+    ids=[
+        "enregistrement",
+        "agrement",
+        "rapport",
+        "enregistrement-no-js",
+        "agrement-de",
+        "no-js-de",
+    ],
 )
-def test_fill_to_complete(live_server, browser, agency, code, javascript):
+def test_fill_to_complete(live_server, browser, agency, code, javascript, lang):
     company, person = agency
     base = live_server.url
     page = browser.new_context(java_script_enabled=javascript).new_page()
     login_eid(page, base)
-    page.get_by_role("button", name="Agir pour Agence Intérim Liège").click()
-    page.get_by_role("link", name="Nouvelle démarche").click()
-    row = ProcedureDefinition.latest_published(code)
-    page.get_by_role("button", name=f"Commencer : {row.title}").click()
+    row = start_procedure(page, code)
     dossier = Dossier.select().order_by(Dossier.id.desc()).get()
     definition = definition_of(row)
     membership = person.membership_in(company.id)
@@ -103,7 +119,11 @@ def test_fill_to_complete(live_server, browser, agency, code, javascript):
         ctx = prefill_context(company, person, membership)
     fill_dossier(page, base, dossier.id, definition, CASES[code], ctx)
     page.goto(f"{base}/dossiers/{dossier.id}/verifier")
-    expect(page.get_by_text("Le dossier est complet")).to_be_visible()
+    complete = (
+        "Le dossier est complet. Il peut être signé et soumis par une personne ayant le rôle "
+        "Signature."
+    )
+    expect(page.get_by_text(tr(complete))).to_be_visible()
     assert Dossier.get_by_id(dossier.id).status == DossierStatus.COMPLETE.value
 
 
@@ -111,14 +131,11 @@ def test_fields_show_and_hide_live(live_server, browser, agency):
     base = live_server.url
     page = browser.new_context().new_page()
     login_eid(page, base)
-    page.get_by_role("button", name="Agir pour Agence Intérim Liège").click()
-    page.get_by_role("link", name="Nouvelle démarche").click()
-    row = ProcedureDefinition.latest_published("enregistrement")
-    page.get_by_role("button", name=f"Commencer : {row.title}").click()
+    start_procedure(page, "enregistrement")
     dossier = Dossier.select().order_by(Dossier.id.desc()).get()
     page.goto(f"{base}/dossiers/{dossier.id}/section/placement_services")
     page.locator("[name='services'][value='job_search']").check()
-    page.get_by_role("button", name="Enregistrer et continuer").click()
+    page.get_by_role("button", name=tr("Enregistrer et continuer")).click()
     expect(page).to_have_url(f"{base}/dossiers/{dossier.id}/section/fees")
     amount = page.locator("[name='fee_amount']")
     percentage = page.locator("[name='fee_percentage']")
@@ -133,31 +150,40 @@ def test_fields_show_and_hide_live(live_server, browser, agency):
     expect(percentage).to_be_visible()
     expect(amount).to_be_hidden()
     percentage.fill("12")
-    page.get_by_role("button", name="Enregistrer et continuer").click()
+    page.get_by_role("button", name=tr("Enregistrer et continuer")).click()
     answers = Dossier.get_by_id(dossier.id).answers
     assert answers["fee_basis"] == "percentage" and answers["fee_percentage"] == "12"
     assert "fee_amount" not in answers
 
 
 def sign_and_submit(page):
-    page.get_by_role("link", name="Signer et soumettre").click()
-    page.get_by_label("Je déclare sur l'honneur").check()
-    page.get_by_role("button", name="Signer et soumettre").click()
-    expect(page.get_by_text("Votre dossier est signé et soumis sous la référence")).to_be_visible()
+    page.get_by_role("link", name=tr("Signer et soumettre")).click()
+    page.locator("[name='declaration']").check()
+    page.get_by_role("button", name=tr("Signer et soumettre")).click()
+    signed = tr_re(
+        "Votre dossier est signé et soumis sous la référence %(ref)s. L'accusé de réception "
+        "scellé vous est envoyé par e-mail et reste disponible ici."
+    )
+    expect(page.get_by_text(signed)).to_be_visible()
 
 
-@pytest.mark.parametrize("code", ["enregistrement", "agrement-interim", "rapport-activites"])
-def test_sign_submit_and_receipt(live_server, browser, agency, code):
+@pytest.mark.parametrize(
+    "code, lang",
+    [
+        ("enregistrement", "fr"),
+        ("agrement-interim", "fr"),
+        ("rapport-activites", "fr"),
+        ("enregistrement", "de"),
+    ],
+)
+def test_sign_submit_and_receipt(live_server, browser, agency, code, lang):
     from documents.seal import verify_seal
 
     company, person = agency
     base = live_server.url
     page = browser.new_context(accept_downloads=True).new_page()
     login_eid(page, base)
-    page.get_by_role("button", name="Agir pour Agence Intérim Liège").click()
-    page.get_by_role("link", name="Nouvelle démarche").click()
-    row = ProcedureDefinition.latest_published(code)
-    page.get_by_role("button", name=f"Commencer : {row.title}").click()
+    row = start_procedure(page, code)
     dossier = Dossier.select().order_by(Dossier.id.desc()).get()
     with live_server.app.app_context():
         ctx = prefill_context(company, person, person.membership_in(company.id))
@@ -176,6 +202,6 @@ def test_sign_submit_and_receipt(live_server, browser, agency, code):
 
     page.reload()
     with page.expect_download() as download:
-        page.get_by_role("link", name="Télécharger l'accusé de réception (PDF scellé)").click()
+        page.get_by_role("link", name=tr("Télécharger l'accusé de réception (PDF scellé)")).click()
     data = Path(download.value.path()).read_bytes()
     assert verify_seal(data).valid
