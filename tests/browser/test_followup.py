@@ -2,14 +2,18 @@
 back-office, each email arrives (the Clôture one with the sealed decision letter); the company
 archives the closed dossier and deletes a draft."""
 
+import re
+
 from playwright.sync_api import expect
 
 from browser.test_backoffice_journeys import staff_login
 from browser.test_identity import login_eid
+from browser.words import both_languages, in_any_language, tr, tr_re
 from helpers import make_company, make_dossier, make_member, make_staff
 from models import Dossier, DossierStatus, Role
 
 
+@both_languages
 def test_staff_statuses_emails_archive_and_delete(live_server, browser):
     from documents.seal import verify_seal
 
@@ -24,41 +28,45 @@ def test_staff_statuses_emails_archive_and_delete(live_server, browser):
 
     staff = staff_login(browser, base, agent)
     details = f"{base}/admin/dossiers/details/?id={dossier.id}"
+    ref = dossier.reference
     for button, subject in (
-        ("Réceptionner", "réceptionné"),
-        ("Mettre en traitement", "en traitement"),
+        ("Réceptionner", "Votre dossier %(reference)s a été réceptionné"),
+        ("Mettre en traitement", "Votre dossier %(reference)s est en traitement"),
     ):
         staff.goto(details)
-        staff.get_by_role("button", name=button).click()
-        live_server.wait_for_mail(lambda m, s=subject: s in m["Subject"])
+        staff.get_by_role("button", name=tr(button)).click()
+        pattern = in_any_language(subject, reference=ref)
+        live_server.wait_for_mail(lambda m, p=pattern: p.fullmatch(m["Subject"]))
     staff.goto(details)
-    staff.get_by_label("Décision").select_option("granted")
-    staff.get_by_label("Motivation").fill("Toutes les conditions du décret sont remplies.")
-    staff.get_by_role("button", name="Clôturer").click()
-    mails = live_server.wait_for_mail(lambda m: "clôturé" in m["Subject"], timeout=30)
-    closing = next(m for m in mails if "clôturé" in m["Subject"])
+    staff.get_by_label(tr("Décision")).select_option("granted")
+    staff.get_by_label(tr("Motivation")).fill("Toutes les conditions du décret sont remplies.")
+    staff.get_by_role("button", name=tr("Clôturer")).click()
+    closed = in_any_language("Votre dossier %(reference)s est clôturé", reference=ref)
+    mails = live_server.wait_for_mail(lambda m: closed.fullmatch(m["Subject"]), timeout=30)
+    closing = next(m for m in mails if closed.fullmatch(m["Subject"]))
     assert closing["To"] == person.login_email
     [letter] = list(closing.iter_attachments())
     assert verify_seal(letter.get_content()).valid
-    assert "Accordé" in closing.get_body(("plain",)).get_content()
+    assert re.search("Accordé|Bewilligt|Granted", closing.get_body(("plain",)).get_content())
 
     page = browser.new_context().new_page()
     login_eid(page, base)
-    page.get_by_role("button", name="Agir pour Suivi SA").click()
+    page.get_by_role("button", name=tr("Agir pour %(name)s", name="Suivi SA")).click()
     page.goto(f"{base}/dossiers/{dossier.id}")
     expect(
-        page.get_by_role("link", name="Télécharger le courrier de décision (PDF scellé)")
+        page.get_by_role("link", name=tr("Télécharger le courrier de décision (PDF scellé)"))
     ).to_be_visible()
-    page.get_by_role("button", name="Archiver").click()
-    expect(page.get_by_text("Le dossier est archivé")).to_be_visible()
+    page.get_by_role("button", name=tr("Archiver")).click()
+    archived = "Le dossier est archivé : il reste consultable dans l'onglet « Archivés »."
+    expect(page.get_by_text(tr(archived))).to_be_visible()
     page.goto(f"{base}/dossiers/")
     expect(page.get_by_text(dossier.reference)).to_have_count(0)
-    page.get_by_role("link", name="Archivés").click()
+    page.get_by_role("link", name=tr("Archivés")).click()
     expect(page.get_by_text(dossier.reference)).to_be_visible()
 
     page.goto(f"{base}/dossiers/{draft.id}")
-    page.get_by_role("link", name="Supprimer le brouillon").click()
-    page.get_by_role("button", name="Oui, supprimer le brouillon").click()
-    expect(page.get_by_text("est supprimé")).to_be_visible()
+    page.get_by_role("link", name=tr("Supprimer le brouillon")).click()
+    page.get_by_role("button", name=tr("Oui, supprimer le brouillon")).click()
+    expect(page.get_by_text(tr_re("Le brouillon « %(title)s » est supprimé."))).to_be_visible()
     assert Dossier.get_or_none(Dossier.id == draft.id) is None
     assert Dossier.get_by_id(dossier.id).archived

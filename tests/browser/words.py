@@ -69,3 +69,15 @@ def _pattern(text, values):
         else:
             pattern += ".+?"
     return re.compile(pattern)
+
+
+def trn(singular, plural, num):
+    """The plural form for `num`, as ngettext with `%(num)d`."""
+    if language() == "fr":
+        text = singular if num < 2 else plural
+    else:
+        catalogue = _catalogue(language())
+        if (singular, 0) not in catalogue._catalog:
+            raise KeyError(f"not a plural text of the catalogue: {singular!r}")
+        text = catalogue.ngettext(singular, plural, num)
+    return text % {"num": num}
