@@ -71,12 +71,39 @@ def jwks():
     return jsonify(public_jwks())
 
 
+def relying_party():
+    """Where a person who reached the stand-in by mistake goes back to: the portal."""
+    return (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/") + "/"
+
+
+# The pages of a login, which make sense only while a site waits for one.
+LOGIN_PAGES = {
+    "fas.login",
+    "fas.login_eid",
+    "fas.login_itsme",
+    "fas.itsme_confirm",
+    "fas.login_code",
+    "fas.login_code_verify",
+}
+
+
+@bp.before_request
+def login_requested():
+    """A login page opened directly (a bookmark, the back button after logging in): say so in
+    words, with the way back, instead of a form that would lead nowhere."""
+    if request.endpoint in LOGIN_PAGES and not session.get(PENDING):
+        return render_template("fas/no_request.html", back=relying_party()), 400
+    return None
+
+
 @bp.get("/authorize")
 def authorize():
     try:
         server().get_consent_grant(end_user=None)
     except OAuth2Error as exc:
-        return render_template("fas/error.html", error=exc.error, description=exc.description), 400
+        # The error code only: OAuth's descriptions are English, for the relying party's logs.
+        current_app.logger.warning("FAS authorization refused: %s", exc.description)
+        return render_template("fas/error.html", error=exc.error, back=relying_party()), 400
     pending = session.get(USER)
     if pending is None or session.get(PENDING) != request.full_path:
         session[PENDING] = request.full_path
@@ -100,14 +127,6 @@ def userinfo():
 
 @bp.get("/login")
 def login():
-    if not session.get(PENDING):
-        return render_template(
-            "fas/error.html",
-            error="no_request",
-            description=_(
-                "Aucune demande de connexion en cours : repartez du site qui vous a envoyé ici."
-            ),
-        ), 400
     return render_template("fas/login.html")
 
 

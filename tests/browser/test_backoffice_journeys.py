@@ -206,7 +206,7 @@ def test_admin_publishes_a_new_version_used_by_new_dossiers_only(live_server, br
         == 1
     )
 
-    editor.fill(source.replace(f"label: {old_label}", f"label: {new_label}"))
+    editor.fill(source.replace(f"fr: {old_label}", f"fr: {new_label}"))
     save.click()
     expect(page).to_have_url(re.compile(r"/admin/definitions/preview/\d+$"))
     new_row = ProcedureDefinition.get(code="enregistrement", version=2)
