@@ -13,6 +13,7 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
     url_for,
 )
 from flask_babel import gettext as _
@@ -25,6 +26,8 @@ from portal.access import company_required, load_dossier
 from procedures import definition_of
 
 bp = Blueprint("annexes", __name__, url_prefix="/dossiers")
+# A refused upload, shown once on the annexes page: in the error summary and at its file field.
+REFUSED = "annex_refused"
 
 
 def read_upload(upload):
@@ -50,8 +53,12 @@ def files_by_requirement(dossier):
 @company_required(need=Role.CONSULT)
 def index(dossier_id):
     dossier = load_dossier(dossier_id)
+    refused = session.pop(REFUSED, None)
+    if refused is not None and refused.get("dossier") != dossier.id:
+        refused = None
     return render_template(
         "wizard/annexes.html",
+        refused=refused,
         dossier=dossier,
         definition=definition_of(dossier.definition),
         needs=filling.annex_needs(dossier),
@@ -63,8 +70,10 @@ def index(dossier_id):
     )
 
 
-def back(dossier_id, refused=None, success=None):
-    if refused is not None:
+def back(dossier_id, refused=None, success=None, requirement=None):
+    if refused is not None and requirement is not None:
+        session[REFUSED] = {"dossier": dossier_id, "key": requirement, "message": str(refused)}
+    elif refused is not None:
         flash(str(refused), "error")
     else:
         flash(success, "success")
@@ -88,7 +97,7 @@ def upload(dossier_id):
     except annexes.UnknownRequirement:
         abort(400)
     except DossierRefused as refused:
-        return back(dossier_id, refused)
+        return back(dossier_id, refused, requirement=requirement)
     return back(
         dossier_id,
         success=_(
