@@ -15,7 +15,9 @@ live server's CSS and, when the journey had JavaScript, its scripts) and:
 
 import base64
 import hashlib
+import io
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -355,16 +357,24 @@ def french_left(text, msgids, translations, nodes=None):
 # --- screenshots kept as test artefacts -------------------------------------------------------
 
 ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+DOCS = ROOT / "docs" / "screenshots"
 
 
-def shoot(page, name):
-    """A screenshot of what `page` shows now, under test-artifacts/screenshots/<test>/ (kept
-    by CI as an artefact; not committed)."""
-    import os
-
+def shoot(page, name, docs=False):
+    """A screenshot of what `page` shows now, under test-artifacts/screenshots/<test>/ (not
+    committed; CI can keep the folder). With `docs` and UPDATE_DOCS_SCREENSHOTS=1 in the
+    environment, the visible part (1280 px wide) also replaces docs/screenshots/<name>.png, in
+    256 colours to stay small."""
     test = os.environ.get("PYTEST_CURRENT_TEST", "journey").split(" ")[0]
     folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", test.split("::", 1)[-1])
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
+    if docs and os.environ.get("UPDATE_DOCS_SCREENSHOTS"):
+        from PIL import Image
+
+        visible = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
+        visible.quantize(colors=256, method=Image.Quantize.MEDIANCUT).save(
+            DOCS / f"{name}.png", optimize=True
+        )
     return path

@@ -44,7 +44,7 @@ def test_a_failed_section_puts_the_focus_on_the_error_summary(live_server, brows
     expect(page.locator("#contact_email")).to_have_attribute(
         "aria-describedby", re.compile("contact_email-error")
     )
-    shoot(page, "section-with-errors")
+    shoot(page, "formulaire-avec-erreur", docs=javascript)
 
 
 @pytest.mark.usefixtures("agency")

@@ -6,6 +6,7 @@ import pytest
 from playwright.sync_api import expect
 
 from browser.filler import fill_dossier
+from browser.harness import shoot
 from browser.test_identity import login_eid
 from browser.words import tr, tr_re
 from helpers import make_member
@@ -124,6 +125,7 @@ def test_fill_to_complete(live_server, browser, agency, code, javascript, lang):
         "Signature."
     )
     expect(page.get_by_text(tr(complete))).to_be_visible()
+    shoot(page, "verifier")
     assert Dossier.get_by_id(dossier.id).status == DossierStatus.COMPLETE.value
 
 
@@ -190,6 +192,7 @@ def test_sign_submit_and_receipt(live_server, browser, agency, code, lang):
     fill_dossier(page, base, dossier.id, definition_of(row), CASES[code], ctx)
     page.goto(f"{base}/dossiers/{dossier.id}")
     sign_and_submit(page)
+    shoot(page, "soumis")
     dossier = Dossier.get_by_id(dossier.id)
     assert dossier.state == DossierStatus.SUBMITTED and dossier.reference
 

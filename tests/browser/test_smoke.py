@@ -4,6 +4,7 @@ import re
 
 from playwright.sync_api import expect
 
+from browser.harness import shoot
 from browser.test_backoffice_journeys import staff_login
 from browser.test_identity import login_eid
 from helpers import make_company, make_dossier, make_member, make_staff
@@ -21,15 +22,18 @@ def test_portal_to_backoffice_smoke(live_server, page, browser):
 
     page.goto(base + "/")
     expect(page.get_by_role("heading", level=1)).to_have_text("Mon espace entreprise")
+    shoot(page, "accueil")
     login_eid(page, base)
     page.get_by_role("button", name="Agir pour Agence Fumée").click()
     expect(page).to_have_url(re.compile(r"/dossiers/$"))
     expect(page.get_by_role("cell", name=dossier.reference)).to_be_visible()
     expect(page.get_by_text("Visible par l'administration")).to_be_visible()
+    shoot(page, "mes-dossiers", docs=True)
 
     # the list asked, the login on the way, then back on the list
     staff_page = staff_login(browser, base, agent, start="/admin/dossiers/")
     expect(staff_page.get_by_text(dossier.reference)).to_be_visible()
+    shoot(staff_page, "backoffice-dossiers", docs=True)
     staff_page.goto(f"{base}/admin/dossiers/details/?id={dossier.id}")
     staff_page.get_by_role("button", name="Réceptionner").click()
     expect(staff_page.get_by_text("Réceptionné").first).to_be_visible()
