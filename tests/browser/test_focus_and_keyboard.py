@@ -151,3 +151,45 @@ def test_from_the_login_to_the_check_page_with_the_keyboard_alone(live_server, b
     tab_to(page, page.get_by_role("link", name=tr("Vérifier vos réponses"))).press("Enter")
     expect(page).to_have_url(re.compile(rf"/dossiers/{dossier.id}/verifier$"))
     expect(page.get_by_text("Marie Dubois").first).to_be_visible()
+
+
+FOCUS_RING = """e => {
+    const style = getComputedStyle(e);
+    let back = e.parentElement;  // the colour around the element, where the ring is drawn
+    while (back && getComputedStyle(back).backgroundColor === 'rgba(0, 0, 0, 0)') {
+        back = back.parentElement;
+    }
+    return [style.outlineStyle, parseFloat(style.outlineWidth), style.outlineColor,
+            back ? getComputedStyle(back).backgroundColor : 'rgb(255, 255, 255)'];
+}"""
+
+
+def luminance(css):
+    r, g, b = (int(v) / 255 for v in re.findall(r"\d+", css)[:3])
+    return sum(
+        w * (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4)
+        for w, c in zip((0.2126, 0.7152, 0.0722), (r, g, b), strict=True)
+    )
+
+
+def contrast(a, b):
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def test_the_fas_pages_have_a_skip_link_and_a_focus_ring_of_3_to_1(live_server, browser):
+    base = live_server.url
+    page = browser.new_context().new_page()
+    page.goto(base + "/auth/login")
+    targets = [
+        page.locator("a.skip-link"),
+        page.locator("header").get_by_role("link", name="Deutsch"),
+        page.get_by_role("link", name=tr("Carte d'identité électronique")),
+    ]
+    for target in targets:
+        tab_to(page, target)
+        style, width, colour, around = target.evaluate(FOCUS_RING)
+        assert style == "solid" and width >= 2, (target, style, width)
+        assert contrast(colour, around) >= 3, (target, colour, around)
+    tab_to(page, page.locator("a.skip-link"), key="Shift+Tab").press("Enter")
+    expect(page.locator("main#contenu")).to_be_focused()
