@@ -7,11 +7,11 @@ import pytest
 from playwright.sync_api import expect
 
 import sources
-from browser.words import both_languages, in_any_language, language, tr, tr_re
+from browser.words import both_languages, de_name, in_any_language, language, tr, tr_re
 from models import SmsMessage
 
 EMAIL_VALIDATED = (
-    "Votre adresse e-mail professionnelle est validée. Bienvenue dans l'espace de %(name)s."
+    "Votre adresse e-mail professionnelle est validée. Bienvenue dans l'espace %(de_name)s."
 )
 VALIDATION = in_any_language("Validez votre adresse e-mail professionnelle pour %(company)s")
 
@@ -164,11 +164,15 @@ def test_activate_invite_validate_and_revoke(live_server, browser, register):
     row = marie.get_by_role("row").filter(has_text="Jean Lambert")
     row.get_by_label(tr("Encodage")).uncheck()
     row.get_by_role(
-        "button", name=tr("Enregistrer les rôles de %(name)s", name="Jean Lambert")
+        "button", name=tr("Enregistrer les rôles %(de_name)s", de_name=de_name("Jean Lambert"))
     ).click()
     expect(
         marie.get_by_text(
-            tr("Rôles de %(name)s : %(roles)s.", name="Jean Lambert", roles=tr("aucun rôle"))
+            tr(
+                "Rôles %(de_name)s : %(roles)s.",
+                de_name=de_name("Jean Lambert"),
+                roles=tr("aucun rôle"),
+            )
         )
     ).to_be_visible()
 

@@ -30,12 +30,17 @@ def _catalogue(lang):
 
 
 def _translate(msgid, lang):
-    if lang == "fr":
-        return msgid
-    catalogue = _catalogue(lang)
-    if msgid not in catalogue._catalog:
+    catalogue = _catalogue("de" if lang == "fr" else lang)
+    if msgid not in catalogue._catalog:  # in French too: a journey's text must stay the source's
         raise KeyError(f"not a text of the catalogue (a journey names texts by msgid): {msgid!r}")
-    return catalogue.gettext(msgid)
+    return msgid if lang == "fr" else catalogue.gettext(msgid)
+
+
+def de_name(name):
+    """A name after "de" as `languages.de_name` writes it in the journey's language."""
+    import languages
+
+    return languages.de_name(name, french=language() == "fr")
 
 
 def tr(msgid, **values):
