@@ -51,17 +51,19 @@ def remember_language():
 
 def select_locale():
     """The language of the page, among those offered (`LANGUAGES_READY`): the one chosen with
-    the switcher, else the person's own, else the browser's, else French (the service's first
-    language). A language is offered once its catalogue is complete: a partial translation
-    would mix languages on one page."""
+    the switcher, else the person's or the staff member's own, else the browser's, else French
+    (the service's first language). A language is offered once its catalogue is complete: a
+    partial translation would mix languages on one page."""
     ready = current_app.config["LANGUAGES_READY"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     if session.get(LANGUAGE_KEY) in ready:
         return session[LANGUAGE_KEY]
-    person = auth.current_person()
-    if person is not None and person.language in ready:
-        return person.language
+    account = auth.current_person()
+    if account is None:
+        account = auth.current_staff()
+    if account is not None and account.language in ready:
+        return account.language
     return request.accept_languages.best_match(ready) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

@@ -9,6 +9,7 @@ from backoffice.audit_log import AuditLogView
 from backoffice.companies import CompanyView, MembershipView, PersonView
 from backoffice.definitions import DefinitionView
 from backoffice.dossiers import DossierView
+from backoffice.languages import remember_staff_language, staff_language_links
 from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
 from models import (
@@ -32,6 +33,8 @@ bp = Blueprint(
 
 def init_app(app):
     app.register_blueprint(bp)
+    app.before_request(remember_staff_language)
+    app.add_template_global(staff_language_links)
     admin = Admin(
         app,
         name="Guichet — back-office",

@@ -23,7 +23,7 @@ from wtforms.validators import DataRequired, Regexp
 
 from access import staff as staff_login
 from auth import current_staff, limiter
-from backoffice import dashboard
+from backoffice import dashboard, languages
 from models import StaffUser, utcnow
 
 LOGIN_RATE = "10 per minute"
@@ -151,7 +151,12 @@ class StaffIndexView(AdminIndexView):
             destination = (session.get(PENDING_KEY) or {}).get("next") or url_for(".index")
             try:
                 staff_login.check_code(
-                    staff, secret, form.code.data, request.remote_addr, enrolling=enrolling
+                    staff,
+                    secret,
+                    form.code.data,
+                    request.remote_addr,
+                    enrolling=enrolling,
+                    language=languages.chosen_before_login(),
                 )
             except staff_login.LoginRefused as refused:
                 if refused.reason == "enrolled":
