@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from backoffice.audit_log import AuditLogView
 from backoffice.companies import CompanyView, MembershipView, PersonView
 from backoffice.definitions import DefinitionView
-from backoffice.dossiers import DossierView
+from backoffice.dossiers import DossierView, status_tag
 from backoffice.languages import remember_staff_language, staff_language_links
 from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
@@ -35,6 +35,7 @@ def init_app(app):
     app.register_blueprint(bp)
     app.before_request(remember_staff_language)
     app.add_template_global(staff_language_links)
+    app.add_template_global(status_tag)
     admin = Admin(
         app,
         name="Guichet — back-office",

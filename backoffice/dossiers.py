@@ -71,10 +71,13 @@ LIST_COLUMNS = (
 ENTERPRISE_LIKE = re.compile(r"^(BE)?\s*[01][\d.\s]{8,12}$", re.IGNORECASE)
 
 
-def status_formatter(view, context, model, name):
-    """The status as a tag: its name, in the colour of that status."""
-    state = model.state
+def status_tag(state):
+    """A dossier status as a tag: its name, in the colour of that status."""
     return Markup('<span class="tag tag-{}">{}</span>').format(state.value, state.label)
+
+
+def status_formatter(view, context, model, name):
+    return status_tag(model.state)
 
 
 def reference_link(view, context, model, name):

@@ -194,3 +194,53 @@ def test_every_backoffice_page_passes_axe(world, browser, language):
     failing = {name: found for name, found in scan.found.items() if found}
     assert len(scan.found) >= 30
     assert not failing, "\n".join(f"{name}:\n  " + "\n  ".join(v) for name, v in failing.items())
+
+
+def luminance(rgb):
+    def channel(c):
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a, b):
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def rgb(css):
+    return tuple(int(n) for n in re.findall(r"\d+", css)[:3])
+
+
+FOCUS_STYLE = """() => {
+  const s = getComputedStyle(document.activeElement);
+  return {outline: s.outlineWidth + " " + s.outlineStyle, colour: s.outlineColor,
+          shadow: s.boxShadow};
+}"""
+
+
+def test_skip_link_and_a_focus_ring_seen_on_white_and_on_the_header(live_server, browser):
+    live_server.app.config["LANGUAGES_READY"] = ("fr", "de", "en")
+    page = browser.new_context(locale="fr-BE").new_page()
+    page.goto(live_server.url + "/admin/login/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Aller au contenu")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.locator("main#contenu")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Adresse e-mail")).to_be_focused()
+
+    white, header = (255, 255, 255), (0x1A, 0x4F, 0x8B)
+    ring = page.evaluate(FOCUS_STYLE)
+    assert ring["outline"] == "3px solid"
+    shadow = re.match(r"(rgb\([^)]+\)) 0px 0px 0px (\d+)px", ring["shadow"])
+    assert shadow and int(shadow[2]) - 3 >= 2, ring  # 3 px of dark ring outside the outline
+    assert contrast(rgb(shadow[1]), white) >= 3, ring
+
+    page.get_by_role("link", name="Deutsch").focus()  # on the blue header
+    ring = page.evaluate(FOCUS_STYLE)
+    assert ring["outline"] == "3px solid" and contrast(rgb(ring["colour"]), header) >= 3, ring
