@@ -3,9 +3,11 @@ JavaScript), the choice kept in the staff member's profile for their next logins
 browser's language; Flask-Admin's own words through its translation domain; `<html lang>`."""
 
 import re
+from pathlib import Path
 
 import pytest
 
+import backoffice
 from helpers import csrf_from, login_staff, make_company, make_dossier, make_member, make_staff
 from models import DossierStatus, StaffRole, StaffUser
 
@@ -155,3 +157,71 @@ def test_a_page_answering_a_post_switches_through_the_dashboard(trilingual, clie
     )
     links, _current = switcher(refused)
     assert links["de"] == "/admin/?lang=de"
+
+
+def own_texts():
+    """The French source texts of the back-office's code and templates (at least two words)."""
+    from babel.messages.extract import extract_from_dir
+
+    method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+    texts = set()
+    for _file, _line, message, _comments, _context in extract_from_dir(
+        Path(backoffice.__file__).parent,
+        method_map,
+        keywords={"_": None, "_l": None, "gettext": None},
+    ):
+        for text in message if isinstance(message, tuple) else (message,):
+            text = text.split("%(")[0].strip()
+            if " " in text and len(text) >= 8:
+                texts.add(text)
+    return texts
+
+
+def visible_text(html_text):
+    """What a reader meets on the page: its text and the names given in attributes."""
+    import html
+
+    body = re.sub(r"<(script|style|textarea)\b.*?</\1>", "", html_text, flags=re.S)
+    names = re.findall(r'(?:aria-label|title|placeholder|alt)="([^"]*)"', body)
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body) + " " + " ".join(names)))
+
+
+def test_no_french_text_of_the_back_office_on_its_german_pages(trilingual, app, ctx):
+    """Data aside (names, and the procedures' own texts on a dossier's answers and in the
+    preview, which the definitions translate), a German page has none of its French texts."""
+    from procedures import sync_builtin
+
+    sync_builtin()
+    staff, dossier = supervisor_with_a_dossier()
+    texts = own_texts()
+    assert len(texts) > 100
+    leaks = {}
+
+    def check(client, path):
+        page = client.get(path)
+        assert lang_of(page) == "de", path
+        found = sorted(t for t in texts if t in visible_text(page.text))
+        if found:
+            leaks[path] = found
+
+    supervisor, admin = app.test_client(), app.test_client()
+    check(supervisor, "/admin/login/?lang=de")
+    login_staff(supervisor, staff)
+    for path in [
+        "/admin/",
+        "/admin/dossiers/",
+        "/admin/dossiers/?search=polyglotte",
+        "/admin/companies/",
+        f"/admin/companies/details/?id={dossier.company_id}",
+        "/admin/persons/",
+        "/admin/memberships/",
+        "/admin/outbox/",
+        "/admin/audit/",
+        "/admin/no-such-page/",
+    ]:
+        check(supervisor, path)
+    admin.get("/admin/login/?lang=de")
+    login_staff(admin, make_staff(StaffRole.ADMIN))
+    for path in ["/admin/definitions/", "/admin/definitions/new-version/enregistrement"]:
+        check(admin, path)
+    assert not leaks
