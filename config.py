@@ -44,7 +44,9 @@ class Config:
 
     BABEL_DEFAULT_LOCALE = "fr"
     LANGUAGES = ("fr", "de", "en", "nl")
-    LANGUAGES_READY = ("fr",)
+    # Offered once the catalogue, the procedures, the emails and the PDFs are complete in the
+    # language (Dutch: catalogue in place, not yet translated).
+    LANGUAGES_READY = ("fr", "de", "en")
     BABEL_DEFAULT_TIMEZONE = "Europe/Brussels"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -11,8 +11,11 @@ from decimal import Decimal
 from urllib.parse import urlencode
 
 from babel.numbers import format_currency
-from flask import current_app, request
+from flask import current_app, request, session
 from flask_babel import force_locale, format_date, get_locale
+
+# The query argument of the switcher's links, and the session key that keeps the choice.
+LANGUAGE_KEY = "lang"
 
 # Each language named in itself, as a switcher shows it.
 LANGUAGE_NAMES = {"fr": "Français", "de": "Deutsch", "en": "English", "nl": "Nederlands"}
@@ -43,18 +46,35 @@ def current_language():
     return str(get_locale() or "fr")
 
 
-def language_links():
+def language_links(after_post=None):
     """(code, name, URL of this page in that language, is current) for each language offered;
-    empty while only one is."""
+    empty while only one is. A page answering a POST links to `after_post` when given (a page
+    a GET can open), else to its own address."""
     ready = current_app.config["LANGUAGES_READY"]
     if len(ready) < 2:
         return []
     current = current_language()
-    args = {k: v for k, v in request.args.items() if k != "lang"}
+    if request.method != "GET" and after_post:
+        base, args = after_post, {}
+    else:
+        base = request.path
+        args = {k: v for k, v in request.args.items() if k != LANGUAGE_KEY}
     return [
-        (code, LANGUAGE_NAMES[code], "?" + urlencode({**args, "lang": code}), code == current)
+        (
+            code,
+            LANGUAGE_NAMES[code],
+            f"{base}?{urlencode({**args, LANGUAGE_KEY: code})}",
+            code == current,
+        )
         for code in ready
     ]
+
+
+def chosen_for_visit():
+    """The language chosen with the switcher during this visit, if it is offered (a login
+    carries it into the new session and the profile)."""
+    chosen = session.get(LANGUAGE_KEY)
+    return chosen if chosen in current_app.config["LANGUAGES_READY"] else None
 
 
 def short_date(value):

@@ -286,6 +286,7 @@ class StaffUser(UserMixin, BaseModel):
     active = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
+    language = CharField(max_length=2, default="fr")  # of the back-office pages
 
     def __str__(self):
         return self.full_name

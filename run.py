@@ -32,6 +32,7 @@ import sms
 import sources
 import storage
 from access import identity
+from access import staff as staff_accounts
 from backoffice import errors as backoffice_errors
 from backoffice import staff_cli
 from config import Config, ConfigError, load_config
@@ -40,34 +41,40 @@ from documents import seal
 csrf = CSRFProtect()
 
 
-LANGUAGE_KEY = "lang"
+LANGUAGE_KEY = languages.LANGUAGE_KEY
 
 
 def remember_language():
     """`?lang=de` on any page chooses the language for the rest of the visit (the switcher's
-    links), and for the pages and emails of the person logged in; a language that is not
-    offered is ignored."""
+    links), and for the pages and emails of the person or staff member logged in; a language
+    that is not offered is ignored."""
     chosen = request.args.get(LANGUAGE_KEY)
-    if chosen in current_app.config["LANGUAGES_READY"]:
+    ready = current_app.config["LANGUAGES_READY"]
+    if chosen in ready:
         session[LANGUAGE_KEY] = chosen
         person = auth.current_person()
         if person is not None:
             identity.choose_language(person, chosen)
+        staff = auth.current_staff()
+        if staff is not None:
+            staff_accounts.set_language(staff, chosen, ready)
 
 
 def select_locale():
     """The language of the page, among those offered (`LANGUAGES_READY`): the one chosen with
-    the switcher, else the person's own, else the browser's, else French (the service's first
-    language). A language is offered once its catalogue is complete: a partial translation
-    would mix languages on one page."""
+    the switcher, else the person's or the staff member's own, else the browser's, else French
+    (the service's first language). A language is offered once its catalogue is complete: a
+    partial translation would mix languages on one page."""
     ready = current_app.config["LANGUAGES_READY"]
     if not has_request_context():
         return current_app.config["BABEL_DEFAULT_LOCALE"]
     if session.get(LANGUAGE_KEY) in ready:
         return session[LANGUAGE_KEY]
-    person = auth.current_person()
-    if person is not None and person.language in ready:
-        return person.language
+    account = auth.current_person()
+    if account is None:
+        account = auth.current_staff()
+    if account is not None and account.language in ready:
+        return account.language
     return request.accept_languages.best_match(ready) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
 

@@ -110,21 +110,23 @@ def last_totp_step(staff, now):
     return max((e.details.get("totp_step", -1) for e in events), default=-1)
 
 
-def check_code(staff, secret, code, ip_address, enrolling=False):
+def check_code(staff, secret, code, ip_address, enrolling=False, language=None):
     """The second step: a right code for `secret` opens the session of `staff` (saving the
-    secret when `enrolling`); a wrong or replayed one counts toward the lock-out. Raises
-    LoginRefused."""
+    secret when `enrolling`, and `language` when one was chosen on the login pages: one of
+    those offered); a wrong or replayed one counts toward the lock-out. Raises LoginRefused."""
     step = matching_step(secret, code, time.time())
     if step is None:
         raise LoginRefused("totp", locked=count_failure(staff, "totp", ip_address))
-    if not complete_login(staff, step, secret if enrolling else None, ip_address):
+    new_secret = secret if enrolling else None
+    if not complete_login(staff, step, new_secret, ip_address, language):
         locked = count_failure(staff, "totp_replayed", ip_address)
         raise LoginRefused("totp_replayed", locked=locked)
 
 
-def complete_login(staff, step, new_secret, ip_address):
+def complete_login(staff, step, new_secret, ip_address, language=None):
     """Open the session of `staff` for a code of time `step`, saving `new_secret` when enrolling
-    (the new session also drops the pending state of the login pages). False, with nothing
+    (the new session also drops the pending state of the login pages), and `language` (chosen
+    on the login pages, which the new session forgets) as theirs. False, with nothing
     written, when a code of that step or a later one was accepted already; raises
     LoginRefused("enrolled") when another login saved a secret meanwhile."""
     now = utcnow()
@@ -137,6 +139,9 @@ def complete_login(staff, step, new_secret, ip_address):
         if new_secret and not staff.save_first_totp_secret(new_secret):
             raise LoginRefused("enrolled")
         staff.record_login(now)
+        if language and language != staff.language:
+            staff.language = language
+            staff.save(only=[StaffUser.language])
         start_session(staff, auth_method=TOTP_METHOD)
         if new_secret:
             AuditEvent.record(
@@ -191,3 +196,14 @@ def reset_second_factor(actor, staff):
             "staff.totp_reset", actor, target=staff, via="cli", sessions_revoked=revoked
         )
     return revoked
+
+
+def set_language(staff, language, languages):
+    """The language of the back-office pages for `staff`, one of `languages` (those offered),
+    kept for their next logins; False, with nothing written, for any other."""
+    if language not in languages:
+        return False
+    if staff.language != language:
+        staff.language = language
+        staff.save(only=[StaffUser.language])
+    return True

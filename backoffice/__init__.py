@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from backoffice.audit_log import AuditLogView
 from backoffice.companies import CompanyView, MembershipView, PersonView
 from backoffice.definitions import DefinitionView
-from backoffice.dossiers import DossierView
+from backoffice.dossiers import DossierView, status_tag
 from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
 from models import (
@@ -32,6 +32,7 @@ bp = Blueprint(
 
 def init_app(app):
     app.register_blueprint(bp)
+    app.add_template_global(status_tag)
     admin = Admin(
         app,
         name="Guichet — back-office",

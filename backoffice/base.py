@@ -20,6 +20,8 @@ class StaffModelView(ModelView):
     can_delete = False
     simple_list_pager = True
     page_size = 50
+    list_template = "backoffice/list.html"
+    details_template = "backoffice/details.html"
 
     def is_accessible(self):
         staff = current_staff()

@@ -72,8 +72,19 @@ LIST_COLUMNS = (
 ENTERPRISE_LIKE = re.compile(r"^(BE)?\s*[01][\d.\s]{8,12}$", re.IGNORECASE)
 
 
+def status_tag(state):
+    """A dossier status as a tag: its name, in the colour of that status."""
+    return Markup('<span class="tag tag-{}">{}</span>').format(state.value, state.label)
+
+
 def status_formatter(view, context, model, name):
-    return Markup('<span class="badge badge-info">{}</span>').format(model.state.label)
+    return status_tag(model.state)
+
+
+def reference_link(view, context, model, name):
+    """The list's way into a dossier: its reference, a link to its detail page."""
+    url = view.get_url(".details_view", id=model.id, url=context.get("return_url"))
+    return Markup('<a href="{}">{}</a>').format(url, model.reference)
 
 
 class FoldedLike(FilterLike):
@@ -96,6 +107,7 @@ def datetime_formatter(view, context, model, name):
 class DossierView(BulkActions, StaffModelView):
     allowed_roles = PROCESSING_ROLES
     can_view_details = True
+    column_display_actions = False  # the reference is the link to the dossier
     can_export = True
     export_types = ["csv", "xlsx"]
     export_max_rows = 100_000
@@ -160,13 +172,14 @@ class DossierView(BulkActions, StaffModelView):
         "updated_at",
         "closed_at",
     )
-    column_formatters = {
+    column_formatters_detail = {
         "status": status_formatter,
         "definition": lambda v, c, m, n: f"{title_of(m.definition)} (v{m.definition.version})",
         "decision": lambda v, c, m, n: m.decision_label or "",
         "archived": lambda v, c, m, n: _("oui") if m.archived else _("non"),
         **{name: datetime_formatter for name in ("submitted_at", "updated_at", "closed_at")},
     }
+    column_formatters = {**column_formatters_detail, "reference": reference_link}
     column_formatters_export = {
         "status": lambda v, c, m, n: str(m.state.label),
         "decision": lambda v, c, m, n: str(m.decision_label or ""),

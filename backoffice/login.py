@@ -21,6 +21,7 @@ from markupsafe import Markup
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Regexp
 
+import languages
 from access import staff as staff_login
 from auth import current_staff, limiter
 from backoffice import dashboard
@@ -151,7 +152,12 @@ class StaffIndexView(AdminIndexView):
             destination = (session.get(PENDING_KEY) or {}).get("next") or url_for(".index")
             try:
                 staff_login.check_code(
-                    staff, secret, form.code.data, request.remote_addr, enrolling=enrolling
+                    staff,
+                    secret,
+                    form.code.data,
+                    request.remote_addr,
+                    enrolling=enrolling,
+                    language=languages.chosen_for_visit(),
                 )
             except staff_login.LoginRefused as refused:
                 if refused.reason == "enrolled":

@@ -51,7 +51,7 @@ def test_skip_link_lang_and_a_switcher_without_javascript(trilingual, client):
     page = text(client.get("/fas/login/eid"))
     assert '<html lang="fr">' in page
     assert '<a class="skip-link" href="#contenu">' in page and 'id="contenu"' in page
-    assert 'href="?lang=de" lang="de" hreflang="de">Deutsch</a>' in page
+    assert 'href="/fas/login/eid?lang=de" lang="de" hreflang="de">Deutsch</a>' in page
     assert '<span aria-current="true">Français</span>' in page
     german = text(client.get("/fas/login/eid?lang=de"))
     assert '<html lang="de">' in german and "Zum Inhalt" in german

@@ -20,7 +20,8 @@ def lang_of(response):
     return response.text.split('<html lang="', 1)[1].split('"', 1)[0]
 
 
-def test_only_french_and_no_switcher_while_one_language_is_offered(client):
+def test_only_french_and_no_switcher_while_one_language_is_offered(app, client):
+    app.config["LANGUAGES_READY"] = ("fr",)
     page = client.get("/?lang=de", headers={"Accept-Language": "de"})
     assert lang_of(page) == "fr"
     assert 'hreflang="de"' not in page.text

@@ -120,9 +120,7 @@ def pytest_runtest_call(item):
         return result
     snapshots = recorder.snapshots()
     checker = item.funcargs["page_checker"]
-    failures, tolerated = harness.check_all(checker, snapshots, server.app, server.url)
-    if tolerated:
-        print("\nTolerated for now (harness.AXE_ALLOWED_TO_FAIL):\n" + "\n".join(tolerated))
+    failures = harness.check_all(checker, snapshots, server.app, server.url)
     if failures:
         pytest.fail(
             f"{len(snapshots)} pages checked; problems:\n" + "\n".join(failures),

@@ -32,11 +32,6 @@ AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 TEMPLATES_HEADER = "X-Rendered-Templates"
 
-# TEMPORARY, the one place: the back-office's pages still have violations, which the
-# back-office work of issue #11 (wt-bo) fixes. They are still checked and reported (printed at
-# the end of the test) but do not fail it. The lead empties this list when merging that work.
-AXE_ALLOWED_TO_FAIL = [re.compile(r"^/admin(/|$)")]
-
 # Texts that are the same in every language: names of things, not sentences.
 SAME_IN_EVERY_LANGUAGE = {"Guichet", "itsme", "FAS", "SMS", "PDF", "TOTP", "IBAN", "ZDU"}
 # A shorter text ("OK", "Non") is too likely to occur inside another word or in data.
@@ -209,21 +204,14 @@ VISIBLE_TEXT = """() => {
 SCRIPT = re.compile(r"<script\b.*?</script>", re.DOTALL | re.IGNORECASE)
 
 
-def allowed_to_fail(path):
-    return any(p.search(path) for p in AXE_ALLOWED_TO_FAIL)
-
-
 def check_all(checker, snapshots, app, base):
-    """(failures, tolerated) as lines to print; every snapshot is checked."""
-    failures, tolerated = [], []
+    """The problems found, as lines to print; every snapshot is checked, none is exempt."""
+    failures = []
     for snap in snapshots:
         finding = checker.check(snap, app, base)
-        if finding.french:
-            failures += Finding(finding.path, finding.lang, [], finding.french).describe()
-        if finding.violations:
-            lines = Finding(finding.path, finding.lang, finding.violations, []).describe()
-            (tolerated if allowed_to_fail(finding.path) else failures).extend(lines)
-    return failures, tolerated
+        if finding.french or finding.violations:
+            failures += finding.describe()
+    return failures
 
 
 # --- the French texts of a page's templates ---------------------------------------------------

@@ -1,0 +1,246 @@
+"""Every page of the back-office, in French and in German, checked with axe-core (WCAG 2.1 A and
+AA): the staff login and its second factor, the dashboard, each list and detail, the dossier
+actions, the bulk pages, the definition editor and preview, the confirmation pages and an error
+page. Zero violations, and `<html lang>` the language of the page."""
+
+import re
+import time
+from pathlib import Path
+
+import pyotp
+import pytest
+from playwright.sync_api import expect
+
+from helpers import STAFF_PASSWORD, make_company, make_dossier, make_member, make_staff
+from models import (
+    AuditEvent,
+    DossierStatus,
+    Membership,
+    OutboxMessage,
+    ProcedureDefinition,
+    Role,
+    StaffRole,
+)
+
+AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
+TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+RUN_AXE = """async (tags) => {
+  const result = await axe.run(document, {runOnly: {type: "tag", values: tags}});
+  return result.violations.map(v => v.id + " (" + v.impact + "): " + v.nodes.map(
+    n => n.target.join(" ") + " — " + (n.failureSummary || "").replace(/\\s+/g, " ")
+  ).join(" | "));
+}"""
+
+
+class Scanner:
+    """Runs axe on each page it is shown and keeps what it found, by page."""
+
+    def __init__(self, language):
+        self.language = language
+        self.found = {}
+
+    def __call__(self, page, name):
+        page.wait_for_load_state("load")
+        assert page.locator("html").get_attribute("lang") == self.language, name
+        page.add_script_tag(path=str(AXE))
+        violations = page.evaluate(RUN_AXE, TAGS)
+        self.found[f"{name} <{page.url}>"] = violations
+        return violations
+
+
+def submit(page):
+    page.locator("main button[type=submit]").first.click()
+
+
+def staff_login(browser, base, staff, scan, language, step="enrol"):
+    """A new browser where `staff` logs in (choosing `language` on the login page), each
+    page of the login scanned; the page is then on the dashboard."""
+    page = browser.new_context().new_page()
+    page.goto(f"{base}/admin/login/?lang={language}")
+    scan(page, "login")
+    page.fill("#email", staff.email)
+    page.fill("#password", STAFF_PASSWORD)
+    submit(page)
+    expect(page).to_have_url(re.compile(rf"/admin/login/{step}/$"))
+    scan(page, f"login {step}")
+    if step == "enrol":
+        secret = page.locator("#totp-secret").inner_text().replace(" ", "")
+        code = pyotp.TOTP(secret).now()
+    else:
+        staff = type(staff).get_by_id(staff.id)
+        code = pyotp.TOTP(staff.totp_secret).at(time.time() + 30)  # not the step just used
+    page.fill("#code", code)
+    submit(page)
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+    return page
+
+
+def visit(page, scan, base, name, path):
+    response = page.goto(base + path)
+    assert response.status < 500, (name, response.status)
+    scan(page, name)
+
+
+@pytest.fixture
+def world(live_server):
+    """Dossiers at every status a member of staff sees, on a shipped procedure, with the emails
+    and audit rows that their transitions wrote."""
+    from procedures import sync_builtin
+
+    live_server.app.config["LANGUAGES_READY"] = ("fr", "de", "en")
+    sync_builtin()
+    definition = ProcedureDefinition.get(code="enregistrement", version=1)
+    company = make_company(name="Agence Accessible")
+    person = make_member(company, Role.SIGN)
+    agent = make_staff(StaffRole.AGENT, full_name="Agathe Traitant")
+    dossiers = {
+        status: make_dossier(
+            status, company=company, person=person, staff=agent, definition=definition
+        )
+        for status in (
+            DossierStatus.SUBMITTED,
+            DossierStatus.RECEIVED,
+            DossierStatus.PROCESSING,
+            DossierStatus.CLOSED,
+        )
+    }
+    return {
+        "base": live_server.url,
+        "definition": definition,
+        "company": company,
+        "person": person,
+        "membership": Membership.get(Membership.person == person),
+        "dossiers": dossiers,
+    }
+
+
+@pytest.mark.parametrize("language", ["fr", "de"])
+def test_every_backoffice_page_passes_axe(world, browser, language):
+    base, scan = world["base"], Scanner(language)
+    dossiers = world["dossiers"]
+
+    page = staff_login(browser, base, make_staff(StaffRole.SUPERVISOR), scan, language)
+    scan(page, "dashboard")
+    visit(page, scan, base, "dossier list", "/admin/dossiers/")
+    visit(page, scan, base, "dossier list, searched", "/admin/dossiers/?search=agence")
+    visit(page, scan, base, "dossier list, filtered", "/admin/dossiers/?flt0_0=processing")
+    for status, dossier in dossiers.items():
+        visit(
+            page, scan, base, f"dossier {status.value}", f"/admin/dossiers/details/?id={dossier.id}"
+        )
+    page.goto(f"{base}/admin/dossiers/details/?id={dossiers[DossierStatus.RECEIVED].id}")
+    complement = page.locator("form[action*='/complement/']")
+    complement.locator("textarea").evaluate("box => box.removeAttribute('required')")
+    complement.locator("button[type=submit]").click()  # no message: refused, page again
+    scan(page, "dossier, refused action")
+
+    page.goto(f"{base}/admin/dossiers/")
+    row = page.get_by_role("row").filter(has_text=dossiers[DossierStatus.PROCESSING].reference)
+    row.locator("input.action-checkbox").check()
+    page.locator("a.dropdown-toggle[aria-haspopup]").last.click()
+    page.locator("a.dropdown-item[onclick*=\"'close'\"]").click()
+    scan(page, "bulk form")
+    page.locator("#decision").select_option("granted")
+    page.locator("#comment").fill("Conditions remplies.")
+    submit(page)
+    expect(page).to_have_url(re.compile(r"/admin/dossiers/bulk/result/\d+$"))
+    scan(page, "bulk result")
+
+    company, person = world["company"], world["person"]
+    for name, path in [
+        ("companies", "/admin/companies/"),
+        ("company", f"/admin/companies/details/?id={company.id}"),
+        ("persons", "/admin/persons/"),
+        ("person", f"/admin/persons/details/?id={person.id}"),
+        ("memberships", "/admin/memberships/"),
+        ("membership", f"/admin/memberships/details/?id={world['membership'].id}"),
+        ("outbox", "/admin/outbox/"),
+        ("email", f"/admin/outbox/details/?id={OutboxMessage.select().first().id}"),
+        ("audit log", "/admin/audit/"),
+        ("audit event", f"/admin/audit/details/?id={AuditEvent.select().first().id}"),
+        ("error page", "/admin/dossiers/details/?id=999999"),
+        ("not found", "/admin/nothing-here/"),
+    ]:
+        visit(page, scan, base, name, path)
+
+    admin = make_staff(StaffRole.ADMIN)
+    page = staff_login(browser, base, admin, scan, language)
+    definition = world["definition"]
+    for name, path in [
+        ("definitions", "/admin/definitions/"),
+        ("definition preview", f"/admin/definitions/preview/{definition.id}"),
+        ("definition editor", f"/admin/definitions/new-version/{definition.code}"),
+    ]:
+        visit(page, scan, base, name, path)
+    submit(page)  # the text as proposed: identical to version 1, refused
+    scan(page, "definition editor, refused")
+    editor = page.locator("main textarea")
+    editor.fill(editor.input_value() + "\n# Relue.\n")
+    submit(page)  # saved as the next version, not published
+    expect(page).to_have_url(re.compile(r"/admin/definitions/preview/\d+$"))
+    scan(page, "definition preview, not published")
+    page.locator("a[href*='/admin/definitions/publish/']").click()
+    scan(page, "publish")
+    page.locator("form[action$='/admin/logout/'] button").click()
+    staff_login(browser, base, admin, scan, language, step="code")
+
+    page = staff_login(browser, base, make_staff(StaffRole.HELPDESK), scan, language)
+    membership = world["membership"].id
+    visit(page, scan, base, "reset email", f"/admin/memberships/reset-email/{membership}")
+    visit(
+        page, scan, base, "resend validation", f"/admin/memberships/resend-validation/{membership}"
+    )
+
+    failing = {name: found for name, found in scan.found.items() if found}
+    assert len(scan.found) >= 30
+    assert not failing, "\n".join(f"{name}:\n  " + "\n  ".join(v) for name, v in failing.items())
+
+
+def luminance(rgb):
+    def channel(c):
+        c /= 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a, b):
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+def rgb(css):
+    return tuple(int(n) for n in re.findall(r"\d+", css)[:3])
+
+
+FOCUS_STYLE = """() => {
+  const s = getComputedStyle(document.activeElement);
+  return {outline: s.outlineWidth + " " + s.outlineStyle, colour: s.outlineColor,
+          shadow: s.boxShadow};
+}"""
+
+
+def test_skip_link_and_a_focus_ring_seen_on_white_and_on_the_header(live_server, browser):
+    live_server.app.config["LANGUAGES_READY"] = ("fr", "de", "en")
+    page = browser.new_context(locale="fr-BE").new_page()
+    page.goto(live_server.url + "/admin/login/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Aller au contenu")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.locator("main#contenu")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("Adresse e-mail")).to_be_focused()
+
+    white, header = (255, 255, 255), (0x1A, 0x4F, 0x8B)
+    ring = page.evaluate(FOCUS_STYLE)
+    assert ring["outline"] == "3px solid"
+    shadow = re.match(r"(rgb\([^)]+\)) 0px 0px 0px (\d+)px", ring["shadow"])
+    assert shadow and int(shadow[2]) - 3 >= 2, ring  # 3 px of dark ring outside the outline
+    assert contrast(rgb(shadow[1]), white) >= 3, ring
+
+    page.get_by_role("link", name="Deutsch").focus()  # on the blue header
+    ring = page.evaluate(FOCUS_STYLE)
+    assert ring["outline"] == "3px solid" and contrast(rgb(ring["colour"]), header) >= 3, ring
