@@ -155,7 +155,7 @@ def test_a_sent_code_does_not_stay_in_the_outbox(app, ctx, smtp):
 
 def test_email_in_the_recipients_language_once_it_is_offered(app, ctx, smtp):
     app.config["LANGUAGES_READY"] = ("fr", "de")
-    received_dossier(language="nl")  # Dutch is not offered yet
+    received_dossier(language="de")
     notifications.deliver_due()
     [message] = smtp.messages
     assert "Guten Tag" in message.get_body(("plain",)).get_content()
