@@ -16,11 +16,11 @@ from models import Actor, StaffRole, StaffUser, utcnow
 
 MIN_PASSWORD_LENGTH = 12
 
-staff_group = AppGroup("staff", help="Comptes du personnel (back-office).")
+staff_group = AppGroup("staff", help="Staff accounts (back-office).")
 
 
 def fail(message):
-    click.echo(f"Erreur : {message}", err=True)
+    click.echo(f"Error: {message}", err=True)
     raise SystemExit(1)
 
 
@@ -32,7 +32,7 @@ def normalized_email(address):
             test_environment=current_app.config.get("EMAIL_ALLOW_TEST_DOMAINS", False),
         )
     except EmailNotValidError as exc:
-        fail(f"l'adresse {address!r} n'est pas valable ({exc}).")
+        fail(f"the address {address!r} is not valid ({exc}).")
     return result.normalized.lower()
 
 
@@ -44,69 +44,69 @@ def read_password(from_stdin):
     if from_stdin:
         return sys.stdin.readline().rstrip("\r\n")
     return click.prompt(
-        "Mot de passe",
+        "Password",
         hide_input=True,
-        confirmation_prompt="Répétez le mot de passe",
+        confirmation_prompt="Repeat the password",
     )
 
 
 @staff_group.command("create")
 @click.argument("email")
-@click.option("--name", required=True, help="Nom complet, tel que le back-office l'affiche.")
+@click.option("--name", required=True, help="Full name, as the back-office shows it.")
 @click.option("--role", required=True, type=click.Choice([role.value for role in StaffRole]))
 @click.option(
-    "--password-stdin", is_flag=True, help="Lire le mot de passe sur l'entrée standard (scripts)."
+    "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
 )
 def create_command(email, name, role, password_stdin):
-    """Créer le compte EMAIL (mot de passe demandé deux fois, sans écho)."""
+    """Create the account EMAIL (password asked twice, not echoed)."""
     email = normalized_email(email)
     if not name.strip():
-        fail("le nom ne peut pas être vide.")
+        fail("the name cannot be empty.")
     if find_staff(email) is not None:
-        fail(f"un compte existe déjà pour {email}.")
+        fail(f"an account already exists for {email}.")
     password = read_password(password_stdin)
     if len(password) < MIN_PASSWORD_LENGTH:
-        fail(f"mot de passe trop faible : il faut au moins {MIN_PASSWORD_LENGTH} caractères.")
+        fail(f"password too weak: at least {MIN_PASSWORD_LENGTH} characters are needed.")
     staff = access_staff.create_account(Actor.system(), email, name, role, password)
     if staff is None:
-        fail(f"un compte existe déjà pour {email}.")
+        fail(f"an account already exists for {email}.")
     click.echo(
-        f"Compte créé : {staff.email} ({staff.full_name}, {role}). La double authentification "
-        "sera activée à la première connexion sur /admin."
+        f"Account created: {staff.email} ({staff.full_name}, {role}). The second factor is "
+        "enrolled at the first login on /admin."
     )
 
 
 @staff_group.command("reset-totp")
 @click.argument("email")
 def reset_totp_command(email):
-    """Effacer le second facteur d'EMAIL : nouvel enrôlement à la prochaine connexion."""
+    """Clear the second factor of EMAIL: a new enrolment at the next login."""
     staff = find_staff(email)
     if staff is None:
-        fail(f"aucun compte du personnel pour {email}.")
+        fail(f"no staff account for {email}.")
     if not staff.totp_secret:
-        click.echo(f"{staff.email} n'a pas de second facteur enregistré : rien à effacer.")
+        click.echo(f"{staff.email} has no second factor recorded: nothing to clear.")
         return
     revoked = access_staff.reset_second_factor(Actor.system(), staff)
     click.echo(
-        f"Second facteur effacé pour {staff.email} ({revoked} session(s) fermée(s)) : "
-        "nouvel enrôlement à la prochaine connexion."
+        f"Second factor cleared for {staff.email} ({revoked} session(s) closed): "
+        "a new enrolment at the next login."
     )
 
 
 @staff_group.command("list")
 def list_command():
-    """Lister les comptes du personnel."""
+    """List the staff accounts."""
     now = utcnow()
     rows = list(StaffUser.select().order_by(StaffUser.email))
     if not rows:
-        click.echo("Aucun compte du personnel.")
+        click.echo("No staff account.")
     for staff in rows:
         states = [
-            "TOTP actif" if staff.totp_secret else "TOTP à activer",
-            "actif" if staff.active else "désactivé",
+            "TOTP enrolled" if staff.totp_secret else "TOTP to enrol",
+            "active" if staff.active else "deactivated",
         ]
         if staff.locked_until is not None and staff.locked_until > now:
-            states.append(f"bloqué jusqu'à {staff.locked_until:%H:%M} UTC")
+            states.append(f"locked until {staff.locked_until:%H:%M} UTC")
         click.echo(f"{staff.email:<40} {staff.role:<11} {staff.full_name} — {', '.join(states)}")
 
 

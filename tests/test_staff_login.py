@@ -353,7 +353,7 @@ def create(runner, email, password=None, *, name="Alice Agent", role="agent", pr
 def test_cli_creates_staff_who_enrol_at_first_login(app, runner, client):
     result = create(runner, "Alice@Guichet.test", STAFF_PASSWORD, role="supervisor")
     assert result.exit_code == 0, result.output
-    assert "Compte créé : alice@guichet.test" in result.output
+    assert "Account created: alice@guichet.test" in result.output
     staff = StaffUser.get(StaffUser.email == "alice@guichet.test")
     assert staff.role == StaffRole.SUPERVISOR.value and staff.full_name == "Alice Agent"
     assert staff.password_hash.startswith("$argon2id$")
@@ -378,11 +378,11 @@ def test_cli_refuses_duplicates_and_weak_passwords(app, runner):
     make_staff(email="taken@guichet.test")
     duplicate = create(runner, "TAKEN@guichet.test", STAFF_PASSWORD)
     assert duplicate.exit_code == 1
-    assert "un compte existe déjà pour taken@guichet.test" in duplicate.output
+    assert "an account already exists for taken@guichet.test" in duplicate.output
 
     weak = create(runner, "new@guichet.test", "short-pass")
     assert weak.exit_code == 1
-    assert "au moins 12 caractères" in weak.output
+    assert "at least 12 characters" in weak.output
     assert StaffUser.get_or_none(StaffUser.email == "new@guichet.test") is None
 
     assert create(runner, "not-an-address", STAFF_PASSWORD).exit_code == 1
@@ -397,16 +397,16 @@ def test_cli_resets_totp_and_closes_sessions(app, runner, client):
 
     result = runner.invoke(args=["staff", "reset-totp", staff.email.upper()])
     assert result.exit_code == 0, result.output
-    assert "Second facteur effacé" in result.output and "1 session(s) fermée(s)" in result.output
+    assert "Second factor cleared" in result.output and "1 session(s) closed" in result.output
     assert StaffUser.get_by_id(staff.id).totp_secret is None
     assert events(staff, "staff.totp_reset")[0].details == {"via": "cli", "sessions_revoked": 1}
     assert not has_staff_session(client)
     assert submit_password(client, staff).headers["Location"].endswith(ENROL_URL)
 
     again = runner.invoke(args=["staff", "reset-totp", staff.email])
-    assert again.exit_code == 0 and "rien à effacer" in again.output
+    assert again.exit_code == 0 and "nothing to clear" in again.output
     unknown = runner.invoke(args=["staff", "reset-totp", "nobody@guichet.test"])
-    assert unknown.exit_code == 1 and "aucun compte" in unknown.output
+    assert unknown.exit_code == 1 and "no staff account" in unknown.output
 
 
 def test_cli_lists_staff(app, runner):
@@ -415,9 +415,9 @@ def test_cli_lists_staff(app, runner):
     result = runner.invoke(args=["staff", "list"])
     assert result.exit_code == 0, result.output
     first, second = result.output.splitlines()
-    assert first.startswith("a@guichet.test") and "admin" in first and "TOTP actif" in first
-    assert second.startswith("b@guichet.test") and "TOTP à activer" in second
-    assert "désactivé" in second
+    assert first.startswith("a@guichet.test") and "admin" in first and "TOTP enrolled" in first
+    assert second.startswith("b@guichet.test") and "TOTP to enrol" in second
+    assert "deactivated" in second
 
 
 @pytest.mark.parametrize(
