@@ -287,6 +287,8 @@ class StaffUser(UserMixin, BaseModel):
     created_at = DateTimeField(default=utcnow)
     last_login_at = DateTimeField(null=True)
     language = CharField(max_length=2, default="fr")  # of the back-office pages
+    # Chosen with the switcher: the browser's language at login no longer changes it.
+    language_chosen = BooleanField(default=False)
 
     def __str__(self):
         return self.full_name

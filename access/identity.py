@@ -10,9 +10,11 @@ class IdentityRefused(ValueError):
     """The claims do not name a person Guichet can log in (logged, never shown as is)."""
 
 
-def person_from_claims(claims, languages):
+def person_from_claims(claims, languages, chosen=None, page_language=None):
     """Find or create the person named by the claims (the national number identifies), refresh
-    their name, login address and language (one of `languages`), and bind the login."""
+    their name, login address and language, and bind the login. The language: `chosen` with the
+    switcher before login, else the person's own choice, else the login's `prefLanguage` (one of
+    `languages`), else the language of the page the login started from (`page_language`)."""
     number = "".join(c for c in str(claims.get("egovNRN") or "") if c.isdigit())
     if not nn.is_valid(number):
         raise IdentityRefused(f"invalid egovNRN claim {claims.get('egovNRN')!r}")
@@ -25,8 +27,10 @@ def person_from_claims(claims, languages):
         person.given_name = claims.get("givenName") or person.given_name
         person.login_email = claims.get("mail") or person.login_email
         language = (claims.get("prefLanguage") or "").lower()[:2]
-        if language in languages and not person.language_chosen:
-            person.language = language
+        if chosen:
+            person.language, person.language_chosen = chosen, True
+        elif not person.language_chosen:
+            person.language = language if language in languages else page_language or "fr"
         person.save()
         bind_identity(person, claims["iss"], claims["sub"])
     return person

@@ -110,7 +110,7 @@ def last_totp_step(staff, now):
     return max((e.details.get("totp_step", -1) for e in events), default=-1)
 
 
-def check_code(staff, secret, code, ip_address, enrolling=False, language=None):
+def check_code(staff, secret, code, ip_address, enrolling=False, language=None, page_language=None):
     """The second step: a right code for `secret` opens the session of `staff` (saving the
     secret when `enrolling`, and `language` when one was chosen on the login pages: one of
     those offered); a wrong or replayed one counts toward the lock-out. Raises LoginRefused."""
@@ -118,15 +118,16 @@ def check_code(staff, secret, code, ip_address, enrolling=False, language=None):
     if step is None:
         raise LoginRefused("totp", locked=count_failure(staff, "totp", ip_address))
     new_secret = secret if enrolling else None
-    if not complete_login(staff, step, new_secret, ip_address, language):
+    if not complete_login(staff, step, new_secret, ip_address, language, page_language):
         locked = count_failure(staff, "totp_replayed", ip_address)
         raise LoginRefused("totp_replayed", locked=locked)
 
 
-def complete_login(staff, step, new_secret, ip_address, language=None):
+def complete_login(staff, step, new_secret, ip_address, language=None, page_language=None):
     """Open the session of `staff` for a code of time `step`, saving `new_secret` when enrolling
     (the new session also drops the pending state of the login pages), and `language` (chosen
-    on the login pages, which the new session forgets) as theirs. False, with nothing
+    on the login pages, which the new session forgets) as theirs, else the language of the login
+    pages (`page_language`) until they choose one. False, with nothing
     written, when a code of that step or a later one was accepted already; raises
     LoginRefused("enrolled") when another login saved a secret meanwhile."""
     now = utcnow()
@@ -139,9 +140,11 @@ def complete_login(staff, step, new_secret, ip_address, language=None):
         if new_secret and not staff.save_first_totp_secret(new_secret):
             raise LoginRefused("enrolled")
         staff.record_login(now)
-        if language and language != staff.language:
-            staff.language = language
-            staff.save(only=[StaffUser.language])
+        if language:  # chosen on the login pages
+            staff.language, staff.language_chosen = language, True
+        elif page_language and not staff.language_chosen:  # the browser's, until they choose
+            staff.language = page_language
+        staff.save(only=[StaffUser.language, StaffUser.language_chosen])
         start_session(staff, auth_method=TOTP_METHOD)
         if new_secret:
             AuditEvent.record(
@@ -203,7 +206,7 @@ def set_language(staff, language, languages):
     kept for their next logins; False, with nothing written, for any other."""
     if language not in languages:
         return False
-    if staff.language != language:
-        staff.language = language
-        staff.save(only=[StaffUser.language])
+    if staff.language != language or not staff.language_chosen:
+        staff.language, staff.language_chosen = language, True
+        staff.save(only=[StaffUser.language, StaffUser.language_chosen])
     return True

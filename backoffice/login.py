@@ -158,6 +158,7 @@ class StaffIndexView(AdminIndexView):
                     request.remote_addr,
                     enrolling=enrolling,
                     language=languages.chosen_for_visit(),
+                    page_language=languages.current_language(),
                 )
             except staff_login.LoginRefused as refused:
                 if refused.reason == "enrolled":

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from joserfc.errors import JoseError
 from requests import RequestException
 
+import languages
 from access import identity
 from auth import current_person, end_all_sessions, end_session, limiter, start_session
 from portal.access import COMPANY_KEY, choose_company
@@ -65,7 +66,12 @@ def callback():
         claims = dict(token.get("userinfo") or {})
         claims.update(provider().userinfo(token=token))
         claims["iss"], claims["sub"] = token["userinfo"]["iss"], token["userinfo"]["sub"]
-        person = identity.person_from_claims(claims, current_app.config["LANGUAGES"])
+        person = identity.person_from_claims(
+            claims,
+            current_app.config["LANGUAGES"],
+            chosen=languages.chosen_for_visit(),
+            page_language=languages.current_language(),
+        )
     except (AuthlibBaseError, JoseError, RequestException, KeyError, ValueError) as exc:
         current_app.logger.warning("OIDC login refused: %s", exc)
         flash(

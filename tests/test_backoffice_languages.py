@@ -98,6 +98,20 @@ def test_a_choice_made_on_the_login_page_is_kept_at_login(trilingual, app, ctx):
     assert lang_of(client.get("/admin/", headers={"Accept-Language": "de"})) == "en"
 
 
+def test_until_a_staff_member_chooses_the_browsers_language_follows_them_in(trilingual, app, ctx):
+    staff, _dossier = supervisor_with_a_dossier()
+    german = app.test_client()
+    german.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de-BE,de;q=0.9"
+    login_staff(german, staff)
+    assert lang_of(german.get("/admin/")) == "de"
+    saved = StaffUser.get_by_id(staff.id)
+    assert saved.language == "de" and not saved.language_chosen
+    english = app.test_client()
+    english.environ_base["HTTP_ACCEPT_LANGUAGE"] = "en"
+    login_staff(english, staff)
+    assert lang_of(english.get("/admin/")) == "en"
+
+
 def test_logging_out_goes_back_to_the_browsers_language(trilingual, client, ctx):
     staff, _dossier = supervisor_with_a_dossier()
     login_staff(client, staff)

@@ -132,3 +132,12 @@ def test_the_choice_made_before_logging_in_holds_after(bilingual, client):
     page, _ = follow(client, finish(client, response))
     assert "Willkommen, Marie Dubois." in page.text, "logged in, and the page is German"
     assert lang_of(page) == "de"
+
+
+def test_without_a_choice_or_prefLanguage_the_login_pages_language_is_kept(bilingual, app):
+    claims = {"iss": "https://fas.test", "sub": "s-2", "egovNRN": national_number(8)}
+    with app.app_context():
+        person = identity.person_from_claims(claims, ("fr", "de"), page_language="de")
+        assert person.language == "de" and not person.language_chosen
+        chosen = identity.person_from_claims(claims, ("fr", "de"), chosen="fr", page_language="de")
+        assert chosen.language == "fr" and chosen.language_chosen

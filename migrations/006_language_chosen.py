@@ -1,7 +1,7 @@
-"""Peewee migrations -- 006_person_language_chosen.py.
+"""Peewee migrations -- 006_language_chosen.py.
 
-Whether the person chose their language (profile or switcher): the login's `prefLanguage` no
-longer overrides a choice."""
+Whether the person or staff member chose their language (profile or switcher): the login's
+`prefLanguage` or the browser's language no longer override a choice."""
 
 from contextlib import suppress
 
@@ -15,7 +15,9 @@ with suppress(ImportError):
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.add_fields('person', language_chosen=pw.BooleanField(default=False))
+    migrator.add_fields('staff_user', language_chosen=pw.BooleanField(default=False))
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
+    migrator.remove_fields('staff_user', 'language_chosen')
     migrator.remove_fields('person', 'language_chosen')
