@@ -13,6 +13,8 @@ from urllib.parse import urlencode
 from babel.numbers import format_currency
 from flask import current_app, request, session
 from flask_babel import force_locale, format_date, get_locale
+from flask_babel import gettext as _
+from markupsafe import Markup
 
 # The query argument of the switcher's links, and the session key that keeps the choice.
 LANGUAGE_KEY = "lang"
@@ -68,6 +70,28 @@ def language_links(after_post=None):
         )
         for code in ready
     ]
+
+
+# The switcher as every layout shows it (portal, FAS, back-office): links, no JavaScript.
+SWITCHER = """<nav class="{{ nav_class }}" aria-label="{{ label }}">
+  <ul{% if list_class %} class="{{ list_class }}"{% endif %}>
+    {% for code, name, url, current in links %}
+    <li>{% if current %}<span aria-current="true">{{ name }}</span>{% else %}<a href="{{ url }}" \
+lang="{{ code }}" hreflang="{{ code }}">{{ name }}</a>{% endif %}</li>
+    {% endfor %}
+  </ul>
+</nav>"""
+
+
+def language_switcher(nav_class="languages", list_class="", after_post=None):
+    """The switcher's HTML for a layout (nothing while one language is offered)."""
+    links = language_links(after_post)
+    if not links:
+        return ""
+    template = current_app.jinja_env.from_string(SWITCHER)  # autoescaped, as Flask's templates
+    return Markup(  # noqa: S704 - the template escaped every value
+        template.render(links=links, label=_("Langue"), nav_class=nav_class, list_class=list_class)
+    )
 
 
 def chosen_for_visit():

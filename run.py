@@ -141,7 +141,7 @@ def create_app(config=None):
     Babel(app, locale_selector=select_locale)
     app.before_request(remember_language)
     app.add_template_global(get_locale)
-    app.add_template_global(languages.language_links)
+    app.add_template_global(languages.language_switcher)
     app.add_template_filter(languages.short_date)
     app.add_template_filter(languages.amount)
     app.add_template_filter(languages.de_name)
