@@ -94,6 +94,9 @@ class Recorder:
         return result
 
 
+HTML_LANG = re.compile(r'<html[^>]*\slang="([a-z]{2})"')
+
+
 def read_har(path, javascript, lang):
     snapshots = []
     for entry in json.loads(path.read_text())["log"]["entries"]:
@@ -118,13 +121,16 @@ def read_har(path, javascript, lang):
             ),
             "",
         )
+        # The language the page says it is in (a journey whose pages change language on the
+        # way, as at a login that brings the person's own), else the journey's.
+        said = HTML_LANG.search(text)
         snapshots.append(
             Snapshot(
                 request["url"],
                 response["status"],
                 text,
                 javascript,
-                lang,
+                said[1] if said else lang,
                 [n for n in names.split(",") if n],
             )
         )
