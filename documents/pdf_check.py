@@ -13,7 +13,12 @@ short in transfer has none, even where pypdf would rebuild what is left of it.
 The child decompresses the content stream of every page, where a compression bomb would hide;
 images and attachments are left encoded (whatever decodes them later needs the same limits).
 Encrypted files are refused even when they open without a password (permissions only): the
-administration must be able to read, merge and stamp what it receives.
+administration must be able to read, merge and stamp what it receives. So are files with active
+content — JavaScript (a document-level script, an /OpenAction or /AA running one), a /Launch
+action, an embedded file, an XFA form, rich media — found in any object reachable from the
+trailer: the applicant is told what was found and to save the document again as a plain PDF.
+Refusing rather than stripping is the policy for every procedure: what the administration
+keeps is then exactly what the applicant signed.
 """
 
 import json
@@ -64,7 +69,12 @@ def check_pdf(data: bytes, max_pages: int, timeout: float = 10.0, memory_mb: int
         raise _rejected("unreadable")
     verdict = _probe(data, max_pages, timeout, memory_mb)
     if "refused" in verdict:
-        raise _rejected(verdict["refused"], max_pages=max_pages, pages=verdict.get("pages"))
+        raise _rejected(
+            verdict["refused"],
+            max_pages=max_pages,
+            pages=verdict.get("pages"),
+            kind=verdict.get("kind"),
+        )
     return PdfInfo(pages=verdict["pages"])
 
 
@@ -111,8 +121,16 @@ def _probe(data, max_pages, timeout, memory_mb):
     return verdict
 
 
-def _rejected(reason, max_pages=None, pages=None):
-    if reason == "too_many_pages":
+def _rejected(reason, max_pages=None, pages=None, kind=None):
+    if reason == "active_content":
+        message = _(
+            "Ce PDF contient du contenu actif (%(what)s), que l'administration n'accepte pas : "
+            "il pourrait s'exécuter à l'ouverture. Enregistrez-le à nouveau en PDF sans contenu "
+            "actif (par exemple avec « Imprimer » puis « Enregistrer au format PDF »), puis "
+            "déposez cette copie.",
+            what=ACTIVE_CONTENT.get(kind, ACTIVE_CONTENT["javascript"]),
+        )
+    elif reason == "too_many_pages":
         message = _(
             "Ce PDF compte %(pages)d pages alors qu'une annexe peut en compter au plus "
             "%(max_pages)d. Divisez le document ou retirez les pages inutiles, puis déposez-le "
@@ -124,6 +142,15 @@ def _rejected(reason, max_pages=None, pages=None):
         message = str(MESSAGES[reason])
     return PdfRejected(reason, message)
 
+
+# What the probe found, as the refusal names it.
+ACTIVE_CONTENT = {
+    "javascript": _l("du JavaScript"),
+    "launch": _l("une action qui lance un programme"),
+    "embedded_file": _l("un fichier joint"),
+    "xfa": _l("un formulaire XFA"),
+    "rich_media": _l("un contenu multimédia"),
+}
 
 MESSAGES = {
     "empty": _l("Le fichier est vide. Choisissez le fichier PDF qui contient votre document."),

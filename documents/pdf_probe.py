@@ -18,6 +18,7 @@ import warnings
 import pypdf.filters  # noqa: F401  (imported by PdfReader on first use: load it before the limits)
 from pypdf import PdfReader
 from pypdf.errors import LimitReachedError
+from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
 
 
 def limit_resources(memory_mb, cpu_seconds):
@@ -33,6 +34,52 @@ def limit_resources(memory_mb, cpu_seconds):
         resource.setrlimit(limit, (soft, hard))
 
 
+# Active content, by what a dictionary of the file holds: a key, or a name as the value of /S
+# (an action's type) or /Subtype. Found anywhere in the objects reachable from the trailer.
+ACTIVE_KEYS = {
+    "/JavaScript": "javascript",
+    "/JS": "javascript",
+    "/EmbeddedFiles": "embedded_file",
+    "/EF": "embedded_file",
+    "/XFA": "xfa",
+    "/RichMediaContent": "rich_media",
+}
+ACTIVE_NAMES = {
+    "/JavaScript": "javascript",
+    "/Launch": "launch",
+    "/EmbeddedFile": "embedded_file",
+    "/FileAttachment": "embedded_file",
+    "/RichMedia": "rich_media",
+    "/Movie": "rich_media",
+    "/Sound": "rich_media",
+    "/Rendition": "rich_media",
+}
+
+
+def active_content(reader):
+    """The kind of the first active content found (javascript, launch, embedded_file, xfa,
+    rich_media), or None: every object reachable from the trailer is looked at once."""
+    seen, stack = set(), [reader.trailer]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, IndirectObject):
+            key = (node.idnum, node.generation)
+            if key in seen:
+                continue
+            seen.add(key)
+            node = node.get_object()
+        if isinstance(node, DictionaryObject):
+            for name, value in node.items():
+                if name in ACTIVE_KEYS:
+                    return ACTIVE_KEYS[name]
+                if name in ("/S", "/Subtype", "/Type") and str(value) in ACTIVE_NAMES:
+                    return ACTIVE_NAMES[str(value)]
+                stack.append(value)
+        elif isinstance(node, ArrayObject):
+            stack.extend(node)
+    return None
+
+
 def read_pages(data, max_pages):
     """Open the PDF and decompress every page's content stream, so that a compression bomb goes
     off here, under the limits, rather than later in the application."""
@@ -44,6 +91,9 @@ def read_pages(data, max_pages):
         return {"refused": "no_pages"}
     if count > max_pages:
         return {"refused": "too_many_pages", "pages": count}
+    kind = active_content(reader)
+    if kind is not None:
+        return {"refused": "active_content", "kind": kind}
     for page in reader.pages:
         page.get_contents()
     return {"pages": count}
