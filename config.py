@@ -69,6 +69,9 @@ class Config:
         self.PDF_CHECK_MEMORY_MB = env_int("PDF_CHECK_MEMORY_MB", 512)
         self.MAX_ANNEX_BYTES = env_int("MAX_ANNEX_BYTES", 20 * 1024 * 1024)
         self.MAX_ANNEX_PAGES = env_int("MAX_ANNEX_PAGES", 500)
+        # One reply to the administration: so many files at most, all checked in so long.
+        self.MAX_FILES_PER_MESSAGE = env_int("MAX_FILES_PER_MESSAGE", 10)
+        self.PDF_CHECK_TOTAL_SECONDS = float(env.get("PDF_CHECK_TOTAL_SECONDS") or 30)
         # Whole request bodies: one annex plus the form fields around it.
         self.MAX_CONTENT_LENGTH = self.MAX_ANNEX_BYTES + 256 * 1024
 

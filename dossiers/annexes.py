@@ -2,6 +2,7 @@
 the requirement the answers call for while the dossier is a draft, or to a reply."""
 
 import re
+import time
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -26,14 +27,15 @@ def display_name(filename):
     return name[-255:]
 
 
-def checked_pdf(filename, data):
-    """The PdfInfo of an uploaded file, or DossierRefused saying why it is refused."""
+def checked_pdf(filename, data, timeout=None):
+    """The PdfInfo of an uploaded file, or DossierRefused saying why it is refused; `timeout`
+    (seconds) bounds this check below the configured one."""
     cfg = current_app.config
     try:
         return check_pdf(
             data,
             max_pages=cfg["MAX_ANNEX_PAGES"],
-            timeout=cfg["PDF_CHECK_TIMEOUT"],
+            timeout=min(cfg["PDF_CHECK_TIMEOUT"], timeout or cfg["PDF_CHECK_TIMEOUT"]),
             memory_mb=cfg["PDF_CHECK_MEMORY_MB"],
         )
     except PdfRejected as exc:
@@ -116,5 +118,29 @@ def remove(actor, dossier, annex_id):
 
 def check_files(files):
     """Check every (filename, bytes) of a reply before anything is stored: a list of
-    (filename, bytes, PdfInfo), or DossierRefused for the first file refused."""
-    return [(name, data, checked_pdf(name, data)) for name, data in files]
+    (filename, bytes, PdfInfo), or DossierRefused for the first file refused. At most
+    MAX_FILES_PER_MESSAGE files, all checked within PDF_CHECK_TOTAL_SECONDS."""
+    cfg = current_app.config
+    most = cfg["MAX_FILES_PER_MESSAGE"]
+    if len(files) > most:
+        raise DossierRefused(
+            _(
+                "Vous avez joint %(count)d fichiers ; un message en accepte au plus %(most)d. "
+                "Envoyez les autres dans un second message.",
+                count=len(files),
+                most=most,
+            )
+        )
+    deadline = time.monotonic() + cfg["PDF_CHECK_TOTAL_SECONDS"]
+    checked = []
+    for name, data in files:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise DossierRefused(
+                _(
+                    "La vérification des fichiers joints a pris trop de temps. Envoyez moins de "
+                    "fichiers, ou des fichiers plus simples, par message."
+                )
+            )
+        checked.append((name, data, checked_pdf(name, data, timeout=left)))
+    return checked

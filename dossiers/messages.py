@@ -8,6 +8,7 @@ import storage
 from dossiers import DossierRefused
 from dossiers.access import member_for, require_staff
 from dossiers.annexes import check_files, new_annex
+from dossiers.processing import MAX_TEXT
 from models import AuditEvent, Message, Role, utcnow, write_transaction
 from procedures import display
 
@@ -67,6 +68,15 @@ def reply(actor, dossier, body, files=()):
     body = (body or "").strip()
     if not body:
         raise DossierRefused(_("Écrivez votre message avant de l'envoyer."))
+    if len(body) > MAX_TEXT:
+        raise DossierRefused(
+            _(
+                "Votre message compte %(count)d caractères ; il en accepte au plus %(max)d. "
+                "Raccourcissez-le, ou joignez le texte en PDF.",
+                count=len(body),
+                max=MAX_TEXT,
+            )
+        )
     if not dossier.in_instruction:
         raise DossierRefused(_("Ce dossier n'attend pas de message de votre part."))
     try:

@@ -135,6 +135,7 @@ def show(dossier_id):
         thread=Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
         open_request=messages.open_request(dossier),
         can_write=dossier.in_instruction,
+        max_text=messages.MAX_TEXT,
         form=FlaskForm(),
     )
 

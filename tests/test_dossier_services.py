@@ -8,6 +8,7 @@ from test_wizard import PREFILLED, install
 
 import notifications
 import storage
+from documents.pdf_check import PdfInfo
 from dossiers import (
     DossierNotFound,
     DossierRefused,
@@ -301,3 +302,35 @@ def test_create_needs_a_validated_professional_address(member):
     with pytest.raises(DossierRefused, match="Validez d'abord"):
         filling.create(actor, membership, install(PREFILLED))
     assert Dossier.select().count() == 0
+
+
+def test_a_reply_is_bounded_in_length_files_and_checking_time(staff, app, monkeypatch):
+    """A company's reply: at most 5,000 characters like a staff message, at most
+    MAX_FILES_PER_MESSAGE files (refused before any is checked), all checked within
+    PDF_CHECK_TOTAL_SECONDS; nothing is stored when refused."""
+    agent = staff[StaffRole.AGENT]
+    company = make_company()
+    applicant = Actor.applicant(make_member(company, Role.ENCODE))
+    dossier = make_dossier(DossierStatus.RECEIVED, company=company)
+    messages.request_complement(agent, dossier, "Vos statuts ?", [])
+    before, files = counts(), stored_files(app)
+
+    with pytest.raises(DossierRefused, match="5001 caractères ; il en accepte au plus 5000"):
+        messages.reply(applicant, dossier, "x" * 5001, [])
+
+    checked = []
+    monkeypatch.setattr(
+        "dossiers.annexes.check_pdf", lambda *a, **k: checked.append(1) or PdfInfo(pages=1)
+    )
+    many = [(f"f{n}.pdf", blank_pdf(1)) for n in range(11)]
+    with pytest.raises(DossierRefused, match="11 fichiers ; un message en accepte au plus 10"):
+        messages.reply(applicant, dossier, "Voici", many)
+    assert checked == [], "refused before any file is checked"
+    monkeypatch.undo()
+
+    app.config["PDF_CHECK_TOTAL_SECONDS"] = 0.000001
+    with pytest.raises(DossierRefused, match="a pris trop de temps"):
+        messages.reply(
+            applicant, dossier, "Voici", [("a.pdf", blank_pdf(1)), ("b.pdf", blank_pdf(1))]
+        )
+    assert counts() == before and stored_files(app) == files
