@@ -72,6 +72,9 @@ class Config:
         # One reply to the administration: so many files at most, all checked in so long.
         self.MAX_FILES_PER_MESSAGE = env_int("MAX_FILES_PER_MESSAGE", 10)
         self.PDF_CHECK_TOTAL_SECONDS = float(env.get("PDF_CHECK_TOTAL_SECONDS") or 30)
+        # What a company sends, rate-limited "<per person>|<per company>" (Flask-Limiter).
+        self.UPLOAD_RATE = env.get("UPLOAD_RATE") or "30/minute;300/day|60/minute;1000/day"
+        self.REPLY_RATE = env.get("REPLY_RATE") or "10/minute;100/day|30/minute;300/day"
         # Whole request bodies: one annex plus the form fields around it.
         self.MAX_CONTENT_LENGTH = self.MAX_ANNEX_BYTES + 256 * 1024
 

@@ -2,10 +2,10 @@
 
 from functools import wraps
 
-from flask import abort, flash, g, redirect, request, session, url_for
+from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
-from auth import current_actor, current_person, login_is_fresh
+from auth import current_actor, current_person, limiter, login_is_fresh
 from dossiers import DossierNotFound, DossierRefused
 from dossiers.access import member_for
 from models import Company, Dossier, Membership, Role
@@ -130,3 +130,32 @@ def load_dossier(dossier_id, need=Role.CONSULT):
     except DossierRefused as refused:
         abort(403, str(refused))
     return dossier
+
+
+# --- rate limits of what a company sends (uploads, replies) ------------------------------------
+
+
+def person_key():
+    """The Flask-Limiter key of the person logged in (their uploads and replies together)."""
+    person = current_person()
+    return f"person:{person.id if person else request.remote_addr}"
+
+
+def company_key():
+    """The Flask-Limiter key of the company the person acts for (all its users together)."""
+    return f"company:{session.get(COMPANY_KEY) or request.remote_addr}"
+
+
+def sending_limits(setting):
+    """The two limits of config `setting` ("<per person>|<per company>") as decorators."""
+
+    def decorate(view):
+        for n, key in ((0, person_key), (1, company_key)):
+            view = limiter.limit(
+                lambda n=n: current_app.config[setting].split("|")[n],
+                key_func=key,
+                methods=["POST"],
+            )(view)
+        return view
+
+    return decorate

@@ -22,7 +22,7 @@ from flask_wtf import FlaskForm
 from auth import current_actor
 from dossiers import DossierNotFound, DossierRefused, annexes, documents, filling
 from models import Annex, Role
-from portal.access import company_required, load_dossier
+from portal.access import company_required, load_dossier, sending_limits
 from procedures import definition_of
 
 bp = Blueprint("annexes", __name__, url_prefix="/dossiers")
@@ -82,6 +82,7 @@ def back(dossier_id, refused=None, success=None, requirement=None):
 
 @bp.post("/<int:dossier_id>/annexes")
 @company_required(need=Role.ENCODE)
+@sending_limits("UPLOAD_RATE")
 def upload(dossier_id):
     dossier = load_dossier(dossier_id, need=Role.ENCODE)
     upload = request.files.get("file")

@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from auth import current_actor
 from dossiers import DossierRefused, documents, lifecycle, messages
 from models import Document, Role
-from portal.access import company_required, load_dossier
+from portal.access import company_required, load_dossier, sending_limits
 from portal.annexes import read_upload
 from procedures import title_of
 
@@ -111,6 +111,7 @@ def delete(dossier_id):
 
 @bp.post("/<int:dossier_id>/messages")
 @company_required(need=Role.ENCODE)
+@sending_limits("REPLY_RATE")
 def reply(dossier_id):
     dossier = load_dossier(dossier_id, need=Role.ENCODE)
     files = [

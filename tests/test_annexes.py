@@ -9,6 +9,7 @@ import pytest
 from test_pdf_check import blank_pdf, compression_bomb
 from test_wizard import PREFILLED, install, post_section, start
 
+from auth import limiter
 from helpers import csrf_from, login_person, make_company, make_member, text
 from models import Actor, Annex, Dossier, DossierStatus, Role
 
@@ -199,3 +200,20 @@ def test_other_company_cannot_touch_annexes(dossier, client, app):
     )
     assert response.status_code == 404
     assert Annex.select().count() == 1
+
+
+def test_uploads_are_rate_limited_per_person_and_per_company(dossier, client, app):
+    """Past the person's limit the next upload is 429 with the service's message, and a
+    colleague of the same company shares the company's limit."""
+    app.config["UPLOAD_RATE"] = "2/minute|3/minute"
+    limiter.reset()  # counts of earlier tests' persons and companies (ids are reused)
+    for _n in range(2):
+        assert upload(client, dossier, "proof", blank_pdf(1)).status_code == 302
+    refused = upload(client, dossier, "proof", blank_pdf(1))
+    assert refused.status_code == 429 and "Trop de demandes" in text(refused)
+
+    colleague = make_member(dossier.company, Role.SIGN)
+    other = app.test_client()
+    login_person(other, colleague, dossier.company)
+    assert upload(other, dossier, "proof", blank_pdf(1)).status_code == 302
+    assert upload(other, dossier, "proof", blank_pdf(1)).status_code == 429, "company: 3/minute"

@@ -316,3 +316,24 @@ def test_profile_opt_out_stops_dossier_emails(signer, client):
     assert Person.get_by_id(person.id).notifications_opt_out
     make_dossier(DossierStatus.RECEIVED, company=company, person=make_member(company))
     assert person.login_email not in {m.to_email for m in OutboxMessage.select()}
+
+
+def test_replies_are_rate_limited_per_person(signer, client, app):
+    from auth import limiter
+
+    company, person = signer
+    dossier = make_dossier(DossierStatus.RECEIVED, company=company, person=person)
+    app.config["REPLY_RATE"] = "1/minute|10/minute"
+    limiter.reset()  # counts of earlier tests' persons (ids are reused)
+    page = client.get(f"/dossiers/{dossier.id}")
+
+    def reply(body):
+        return client.post(
+            f"/dossiers/{dossier.id}/messages",
+            data={"csrf_token": csrf_from(page.text), "body": body},
+        )
+
+    assert reply("Première question").status_code == 302
+    refused = reply("Deuxième question")
+    assert refused.status_code == 429 and "Trop de demandes" in text(refused)
+    assert Message.select().where(Message.dossier == dossier).count() == 1
