@@ -9,6 +9,7 @@ staff accounts and the portal only persons, so one kind can never act as the oth
 import hashlib
 import secrets
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -182,3 +183,18 @@ def init_app(app):
     )
     app.before_request(check_session)
     limiter.init_app(app)
+
+
+def safe_next(target, within="/", excluded=()):
+    """`target` if it is a path of this site under `within` and not under any of `excluded`
+    (the page asked before a login), else None: never a scheme or a host (`//evil.example`,
+    `https://evil.example`, `/\\evil.example`), never a control character; at most 500
+    characters."""
+    if not target or not target.startswith(within) or target.startswith(tuple(excluded)):
+        return None
+    if "//" in target or "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target[:500]

@@ -23,7 +23,7 @@ from wtforms.validators import DataRequired, Regexp
 
 import languages
 from access import staff as staff_login
-from auth import current_staff, limiter
+from auth import current_staff, limiter, safe_next
 from backoffice import dashboard
 from models import StaffUser, utcnow
 
@@ -58,16 +58,6 @@ class TotpCodeForm(FlaskForm):
             Regexp(r"^\d{6}$", message=_l("Le code compte exactement 6 chiffres.")),
         ],
     )
-
-
-def safe_next(target):
-    """`target` if it is a back-office page of this site (the page asked before the login),
-    else None: never another host, never the login pages themselves."""
-    if not target or not target.startswith("/admin/") or target.startswith("/admin/log"):
-        return None
-    if "//" in target or "\\" in target or any(ord(c) < 32 for c in target):
-        return None
-    return target[:500]
 
 
 def qr_code_svg(uri):
@@ -117,7 +107,9 @@ class StaffIndexView(AdminIndexView):
                     flash(_("Adresse e-mail ou mot de passe incorrect."), "error")
             else:
                 pending = {"staff_id": staff.id, "at": int(time.time())}
-                if target := safe_next(request.args.get("next")):
+                if target := safe_next(
+                    request.args.get("next"), within="/admin/", excluded=("/admin/log",)
+                ):
                     pending["next"] = target
                 session[PENDING_KEY] = pending
                 return redirect(url_for(".login_code" if staff.totp_secret else ".login_enrol"))

@@ -116,6 +116,11 @@ def remove(actor, dossier, annex_id):
     return annex
 
 
+def clock():
+    """Seconds of a monotonic clock (the budget of a reply's checks)."""
+    return time.monotonic()
+
+
 def check_files(files):
     """Check every (filename, bytes) of a reply before anything is stored: a list of
     (filename, bytes, PdfInfo), or DossierRefused for the first file refused. At most
@@ -131,10 +136,10 @@ def check_files(files):
                 most=most,
             )
         )
-    deadline = time.monotonic() + cfg["PDF_CHECK_TOTAL_SECONDS"]
+    deadline = clock() + cfg["PDF_CHECK_TOTAL_SECONDS"]
     checked = []
     for name, data in files:
-        left = deadline - time.monotonic()
+        left = deadline - clock()
         if left <= 0:
             raise DossierRefused(
                 _(

@@ -9,9 +9,15 @@ from requests import RequestException
 
 import languages
 from access import identity
-from auth import current_person, end_all_sessions, end_session, limiter, start_session
+from auth import (
+    current_person,
+    end_all_sessions,
+    end_session,
+    limiter,
+    safe_next,
+    start_session,
+)
 from portal.access import COMPANY_KEY, choose_company
-from portal.urls import safe_next
 
 bp = Blueprint("login", __name__, url_prefix="/auth")
 NEXT_KEY = "login_next"
