@@ -11,11 +11,10 @@ from pypdf import PdfReader
 from browser import words
 from browser.filler import fill_dossier
 from browser.test_identity import login_eid
-from browser.test_procedures import CASES, sign_and_submit, start_procedure
+from browser.test_procedures import CASES, agency_with_signer, sign_and_submit, start_procedure
 from browser.words import tr
-from helpers import make_member
-from models import Company, Dossier, DossierStatus, Person, Role
-from procedures import definition_of, sync_builtin
+from models import Dossier, DossierStatus, Person
+from procedures import definition_of
 from procedures.prefill import context as prefill_context
 
 JULIE = {"card": "592-0000009-09", "pin": "9999"}  # fas_standin/identities.yaml: language de
@@ -23,20 +22,13 @@ JULIE = {"card": "592-0000009-09", "pin": "9999"}  # fas_standin/identities.yaml
 
 @pytest.fixture
 def julies_agency(live_server):
-    import sources
-
-    with live_server.app.app_context():
-        sources.load_sample_if_empty()
-        sync_builtin()
-        company = Company.from_register(sources.company_register().lookup("0566988259"))
-    person = Person.create(
+    return agency_with_signer(
+        live_server,
         national_number="88100940282",
         surname="Lemaire",
         given_name="Julie",
         login_email="julie@agence.test",
     )
-    make_member(company, Role.SIGN, person=person)
-    return company, person
 
 
 @pytest.mark.parametrize("lang", ["de"])

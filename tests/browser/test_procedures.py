@@ -60,8 +60,9 @@ CASES = {
 }
 
 
-@pytest.fixture
-def agency(live_server):
+def agency_with_signer(live_server, **person):
+    """The sample register's Agence Intérim Liège, with `person` (a stand-in FAS identity)
+    holding Signature there."""
     import sources
 
     with live_server.app.app_context():
@@ -69,14 +70,20 @@ def agency(live_server):
         sync_builtin()
         record = sources.company_register().lookup("0566988259")
         company = Company.from_register(record)
-    person = Person.create(
+    signer = Person.create(**person)
+    make_member(company, Role.SIGN, person=signer)
+    return company, signer
+
+
+@pytest.fixture
+def agency(live_server):
+    return agency_with_signer(
+        live_server,
         national_number="93051822361",
         surname="Dubois",
         given_name="Marie",
         login_email="marie@agence.test",
     )
-    make_member(company, Role.SIGN, person=person)
-    return company, person
 
 
 def start_procedure(page, code):
