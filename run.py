@@ -4,7 +4,6 @@
 `flask --app run ...` runs the CLI commands (migrate, seed-demo, worker, procedures).
 """
 
-import logging
 import os
 import secrets
 import sys
@@ -24,6 +23,7 @@ import demo
 import fas_standin
 import jobs
 import languages
+import logs
 import models
 import notifications
 import portal
@@ -134,9 +134,7 @@ def create_app(config=None):
         app.config["SECRET_KEY"] = instance_secret_key(app.instance_path)
     if hops := app.config["PROXY_FIX_HOPS"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.configure()
 
     Babel(app, locale_selector=select_locale)
     app.before_request(remember_language)

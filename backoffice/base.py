@@ -8,6 +8,7 @@ from flask_babel import to_utc
 from flask_wtf import FlaskForm
 
 from auth import current_staff
+from dossiers.exports import safe_cell
 
 
 class StaffModelView(ModelView):
@@ -52,6 +53,10 @@ class StaffModelView(ModelView):
         if model is not None and model.__name__ in self.prejoined:
             return query
         return super()._handle_join(query, field, joins)
+
+    def get_export_value(self, model, name):
+        """Every exported cell, in every format, can be shown by a spreadsheet but never run."""
+        return safe_cell(super().get_export_value(model, name))
 
     def inaccessible_callback(self, name, **kwargs):
         if current_staff() is None:

@@ -121,10 +121,16 @@ def render(message):
     context = dict(message.context, base_url=current_app.config["PUBLIC_BASE_URL"])
     with force_locale(email_language(message.language)):
         context = localized(context)
-        subject = str(SUBJECTS[message.event]) % defaultdict(str, context)
+        subject = one_line(str(SUBJECTS[message.event]) % defaultdict(str, context))
         text = render_template(f"emails/{message.event}.txt", **context)
         html = render_template(f"emails/{message.event}.html", subject=subject, **context)
     return subject, text, html
+
+
+def one_line(header):
+    """A header value on one line: a line break in a value (a company name, say) can neither
+    add a header nor split the subject."""
+    return " ".join(header.split())
 
 
 def ensure_rendered(message):

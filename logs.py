@@ -1,0 +1,35 @@
+"""The service's log: one event, one line.
+
+A value a user typed (an email address, a company name, a message) may hold a carriage return or
+a line feed; written as is, it would start a line of its own that reads like a real log entry
+("log forging", OWASP). The formatter escapes every control character of the message as `\\n`,
+`\\r`, `\\x1b`..., so a log line always starts with the service's own timestamp and level. A
+traceback stays on its lines: it is the service's own text.
+"""
+
+import logging
+import re
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def escape(text):
+    return CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+class OneLineFormatter(logging.Formatter):
+    def formatMessage(self, record):  # logging.Formatter names it so
+        record.message = escape(record.message)
+        return super().formatMessage(record)
+
+
+def configure(level=logging.INFO):
+    """The root logger writes one line per event (once per process, as logging.basicConfig)."""
+    root = logging.getLogger()
+    if any(isinstance(h.formatter, OneLineFormatter) for h in root.handlers):
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(OneLineFormatter(FORMAT))
+    root.addHandler(handler)
+    root.setLevel(level)
