@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from blinker import signal
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from peewee import (
@@ -113,11 +114,14 @@ class Person(UserMixin, BaseModel):
     # Chosen by the person (profile, switcher): the login's prefLanguage no longer changes it.
     language_chosen = BooleanField(default=False)
     notifications_opt_out = BooleanField(default=False)
+    # False while the name is only the one an access manager typed when inviting by national
+    # number: the first login's claims replace it and confirm it.
+    name_confirmed = BooleanField(default=True)
     created_at = DateTimeField(default=utcnow)
     search_name = CharField(max_length=401, default="", index=True)  # fold(full name), by save()
 
     def __str__(self):
-        return self.full_name
+        return self.shown_name
 
     def save(self, *args, **kwargs):
         self.search_name = fold(self.full_name)
@@ -126,6 +130,14 @@ class Person(UserMixin, BaseModel):
     @property
     def full_name(self):
         return f"{self.given_name} {self.surname}"
+
+    @property
+    def shown_name(self):
+        """The name wherever others see it: an invited person who never logged in is shown
+        as invited, the name typed by the inviter marked as not yet confirmed."""
+        if self.name_confirmed:
+            return self.full_name
+        return _("%(name)s (invitation en attente, nom non confirmé)", name=self.full_name)
 
     def get_id(self):
         return f"{self.session_prefix}:{self.id}"

@@ -26,6 +26,7 @@ def person_from_claims(claims, languages, chosen=None, page_language=None):
         person.surname = claims.get("surname") or person.surname
         person.given_name = claims.get("givenName") or person.given_name
         person.login_email = claims.get("mail") or person.login_email
+        person.name_confirmed = True
         language = (claims.get("prefLanguage") or "").lower()[:2]
         if chosen:
             person.language, person.language_chosen = chosen, True

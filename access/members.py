@@ -65,7 +65,11 @@ def audit(actor, membership, action, **details):
 def person_named(new):
     person, _created = Person.get_or_create(
         national_number=new.national_number,
-        defaults={"surname": new.surname.strip(), "given_name": new.given_name.strip()},
+        defaults={
+            "surname": new.surname.strip(),
+            "given_name": new.given_name.strip(),
+            "name_confirmed": False,  # until their first login's claims replace it
+        },
     )
     return person
 

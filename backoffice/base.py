@@ -7,7 +7,8 @@ from flask_admin.model.filters import BaseDateTimeBetweenFilter, BaseDateTimeFil
 from flask_babel import to_utc
 from flask_wtf import FlaskForm
 
-from auth import current_staff
+from access import denials
+from auth import current_actor, current_staff
 from dossiers.exports import safe_cell
 
 
@@ -61,6 +62,7 @@ class StaffModelView(ModelView):
     def inaccessible_callback(self, name, **kwargs):
         if current_staff() is None:
             return redirect(url_for("admin.login", next=request.full_path))
+        denials.record(current_actor(), denials.ROLE, request.path)
         abort(403)
 
 

@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 from access import AccessRefused, professional_email
 from auth import current_actor, current_staff
 from backoffice.base import StaffModelView
-from backoffice.columns import datetime_column, yes_no_column
+from backoffice.columns import datetime_column, invited_column, yes_no_column
 from models import Company, Membership, Person, StaffRole, fold
 
 DIRECTORY_ROLES = frozenset({StaffRole.HELPDESK, StaffRole.SUPERVISOR, StaffRole.ADMIN})
@@ -153,10 +153,18 @@ class PersonView(DirectoryView):
     allowed_roles = DIRECTORY_ROLES
     details_template = "backoffice/person_details.html"
     search_hint = _l("Nom, prénom ou numéro de registre national")
-    column_list = ("surname", "given_name", "national_number", "login_email", "language")
+    column_list = (
+        "surname",
+        "given_name",
+        "name_confirmed",
+        "national_number",
+        "login_email",
+        "language",
+    )
     column_details_list = (
         "surname",
         "given_name",
+        "name_confirmed",
         "national_number",
         "login_email",
         "language",
@@ -166,6 +174,7 @@ class PersonView(DirectoryView):
     column_labels = {
         "surname": _l("Nom"),
         "given_name": _l("Prénom"),
+        "name_confirmed": _l("Nom confirmé par une connexion"),
         "national_number": _l("Numéro de registre national"),
         "login_email": _l("Adresse e-mail de connexion"),
         "language": _l("Langue"),
@@ -178,6 +187,7 @@ class PersonView(DirectoryView):
     fold_search = True
     column_formatters = {
         "notifications_opt_out": yes_no_column,
+        "name_confirmed": invited_column,
         "created_at": datetime_column,
     }
 
@@ -240,7 +250,7 @@ class MembershipView(DirectoryView):
         Membership.is_access_manager,
     )
     column_formatters = {
-        "person": lambda v, c, m, n: m.person.full_name,
+        "person": lambda v, c, m, n: m.person.shown_name,
         "national_number": lambda v, c, m, n: m.person.national_number,
         "company": lambda v, c, m, n: m.company.name,
         "enterprise_number": lambda v, c, m, n: m.company.formatted_number,

@@ -5,6 +5,7 @@ from functools import wraps
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
+from access import denials
 from auth import current_actor, current_person, limiter, login_is_fresh
 from dossiers import DossierNotFound, DossierRefused
 from dossiers.access import member_for
@@ -84,11 +85,13 @@ def company_required(view=None, need=None, gate=True, manager=False):
             if gate and membership.notification_email is None:
                 return redirect(url_for("gate.email"))
             if manager and not membership.is_access_manager:
+                denied(denials.ROLE, "Company", membership.company_id)
                 abort(
                     403,
                     _("Seuls les gestionnaires d'accès de l'entreprise ont accès à cette page."),
                 )
             if need is not None and not membership.allows(need):
+                denied(denials.ROLE, "Company", membership.company_id)
                 abort(403, _("Votre rôle dans cette entreprise ne permet pas cette action."))
             return fn(*args, **kwargs)
 
@@ -126,10 +129,17 @@ def load_dossier(dossier_id, need=Role.CONSULT):
     try:
         member_for(current_actor(), dossier, need)
     except DossierNotFound:
+        denied(denials.OTHER_COMPANY, "Dossier", dossier.id)
         abort(404)
     except DossierRefused as refused:
+        denied(denials.NOT_VALIDATED, "Dossier", dossier.id)
         abort(403, str(refused))
     return dossier
+
+
+def denied(reason, target_type=None, target_id=None):
+    """Note a refused request in the audit log (the caller then answers 403 or 404)."""
+    denials.record(current_actor(), reason, request.path, target_type, target_id)
 
 
 # --- rate limits of what a company sends (uploads, replies) ------------------------------------

@@ -10,11 +10,11 @@ from stdnum.be import nn
 from wtforms import BooleanField, EmailField, StringField
 from wtforms.validators import DataRequired, ValidationError
 
-from access import AccessRefused, members
+from access import AccessRefused, denials, members
 from auth import current_actor
 from languages import de_name
 from models import Company, Membership, Person, Role
-from portal.access import company_required, current_membership, fresh_login_required
+from portal.access import company_required, current_membership, denied, fresh_login_required
 from procedures.validators import EmailAddress
 
 bp = Blueprint("team", __name__, url_prefix="/entreprise/acces")
@@ -74,6 +74,7 @@ def target(membership_id):
         .first()
     )
     if m is None:
+        denied(denials.OTHER_COMPANY, "Membership", membership_id)
         abort(404)
     return m
 

@@ -16,7 +16,7 @@ from helpers import (
     make_member,
     make_staff,
 )
-from models import Dossier, DossierStatus, StaffRole
+from models import AuditEvent, Dossier, DossierStatus, StaffRole
 
 OPEN = {
     "admin.login",
@@ -108,6 +108,9 @@ def test_no_dossier_url_for_staff_without_a_processing_role(app, client, role):
         data = {"csrf_token": token, "rowid": ["1"], "to": "processing", "body": "x"}
         response = client.get(url) if method == "GET" else client.post(url, data=data)
         assert response.status_code == 403, (method, url)
+        denial = AuditEvent.select().order_by(AuditEvent.id.desc()).first()
+        assert denial.action == "access.denied" and denial.actor_staff_id is not None, url
+        assert denial.details == {"reason": "role", "path": url.split("?")[0]}
     assert Dossier.get_by_id(1).status == "received"
 
 
