@@ -109,7 +109,11 @@ def index():
 @bp.get("/<int:dossier_id>")
 @company_required(need=Role.CONSULT)
 def show(dossier_id):
-    dossier = load_dossier(dossier_id)
+    return detail_page(load_dossier(dossier_id))
+
+
+def detail_page(dossier, reply_body="", reply_error=None, files_dropped=False):
+    """The dossier's page; after a refused reply, with the typed text kept and the reason."""
     history = (
         StatusChange.select()
         .where(StatusChange.dossier == dossier)
@@ -137,6 +141,9 @@ def show(dossier_id):
         can_write=dossier.in_instruction,
         max_text=messages.MAX_TEXT,
         form=FlaskForm(),
+        reply_body=reply_body,
+        reply_error=reply_error,
+        files_dropped=files_dropped,
     )
 
 

@@ -21,6 +21,7 @@ from dossiers import DossierRefused, documents, lifecycle, messages
 from models import Document, Role
 from portal.access import company_required, load_dossier, sending_limits
 from portal.annexes import read_upload
+from portal.dossiers import detail_page
 from procedures import title_of
 
 bp = Blueprint("followup", __name__, url_prefix="/dossiers")
@@ -117,8 +118,11 @@ def reply(dossier_id):
     files = [
         (f.filename, read_upload(f)) for f in request.files.getlist("files") if f and f.filename
     ]
+    body = request.form.get("body") or ""
     try:
-        messages.reply(current_actor(), dossier, request.form.get("body"), files)
+        messages.reply(current_actor(), dossier, body, files)
     except DossierRefused as refused:
-        return back(dossier, refused)
+        # The page again, the typed text in its field: nothing the person wrote is lost.
+        page = detail_page(dossier, body, str(refused), files_dropped=bool(files))
+        return page, 422
     return back(dossier, success=_("Votre message est envoyé à l'administration."))

@@ -222,12 +222,15 @@ def test_complement_request_and_reply(signer, client):
         content_type="multipart/form-data",
         data={
             "csrf_token": csrf_from(page.text),
-            "body": "Voici",
+            "body": "Voici nos statuts,\nsignés par les deux gérants.",
             "files": (io.BytesIO(b"GIF89a not a pdf"), "statuts.pdf"),
         },
-        follow_redirects=True,
     )
-    assert "« statuts.pdf » est refusé" in text(refused)
+    assert refused.status_code == 422
+    shown = text(refused)
+    assert "Votre message n'est pas envoyé" in shown and "« statuts.pdf » est refusé" in shown
+    assert ">Voici nos statuts,\nsignés par les deux gérants.</textarea>" in shown, "text kept"
+    assert "choisissez à nouveau les fichiers à joindre" in shown
     assert Message.select().count() == 1
     client.post(
         f"/dossiers/{dossier.id}/messages",
