@@ -47,31 +47,6 @@ def test_delivers_due_messages_with_stable_message_id(app, ctx, smtp):
     assert notifications.deliver_due() == 0, "a sent message is never sent again"
 
 
-def test_server_down_keeps_message_pending_then_retries(app, ctx):
-    dossier = received_dossier()
-    port = free_port()
-    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
-    notifications.mail.init_app(app)
-
-    now = utcnow()
-    assert notifications.deliver_due(now) == 0
-    row = OutboxMessage.get(OutboxMessage.dossier == dossier)
-    assert row.status == OutboxStatus.PENDING.value
-    assert row.attempts == 1
-    assert "ConnectionRefusedError" in row.last_error
-    assert row.next_attempt_at > now
-    assert notifications.deliver_due(now) == 0, "not due again before its back-off"
-
-    server = SMTPServer(port).start()
-    try:
-        assert notifications.deliver_due(row.next_attempt_at) == 1
-    finally:
-        server.stop()
-    row = OutboxMessage.get_by_id(row.id)
-    assert row.status == OutboxStatus.SENT.value and row.attempts == 2
-    assert len(server.messages) == 1
-
-
 def test_back_off_doubles_then_gives_up_after_window(app, ctx):
     received_dossier()
     app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=free_port(), OUTBOX_FIRST_RETRY_SECONDS=60)
