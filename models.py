@@ -1005,6 +1005,9 @@ class OutboxMessage(BaseModel):
     attempts = IntegerField(default=0)
     next_attempt_at = DateTimeField(default=utcnow)
     claimed_until = DateTimeField(null=True)
+    # The worker process holding the claim (notifications.claims.worker_id): a claim whose
+    # worker is seen dead is released at once instead of at the end of its lease.
+    claimed_by = CharField(max_length=120, null=True)
     last_error = TextField(null=True)
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)
