@@ -576,6 +576,13 @@ class Dossier(BaseModel):
     def __str__(self):
         return self.reference or f"#{self.id}"
 
+    @classmethod
+    def locked(cls, dossier_id):
+        """The dossier read again and locked until the transaction ends, for a read-then-write
+        (SELECT ... FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE write lock already is one)."""
+        query = cls.select().where(cls.id == dossier_id)
+        return (query.for_update() if db.for_update else query).get()
+
     @property
     def state(self):
         return DossierStatus(self.status)
