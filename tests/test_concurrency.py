@@ -1,6 +1,6 @@
-"""Two staff members changing the same dossier at once: exactly one wins, one history row and
-one email per recipient, on SQLite and PostgreSQL. (Concurrent submissions: test_double_submit;
-references gap-free under contention: test_sqlite_contention.)"""
+"""Two requests changing the same dossier at once: exactly one wins, on SQLite and PostgreSQL.
+(Concurrent submits of one dossier: tests/reliability/test_double_submit.py; references
+gap-free under contention: tests/reliability/test_sqlite_contention.py.)"""
 
 import threading
 
