@@ -1,4 +1,4 @@
-"""Peewee migrations -- 007_outbox_claimed_by.py.
+"""Peewee migrations -- 008_outbox_claimed_by.py.
 
 The worker process that claimed an outbox message, so that the claims of a worker seen dead
 are released at once (notifications.claims) rather than at the end of their lease."""
