@@ -6,7 +6,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
-from peewee import OperationalError, SqliteDatabase
+from peewee import DatabaseError, InterfaceError, OperationalError, SqliteDatabase
 from peewee_migrate import Router
 from playhouse.db_url import connect
 
@@ -22,6 +22,13 @@ SQLITE_PRAGMAS = {
 log = logging.getLogger(__name__)
 # One line per applied migration is ours to print; peewee-migrate's per-table lines are noise.
 logging.getLogger("peewee_migrate").setLevel(logging.WARNING)
+
+
+# What a lost or refused connection raises: a PostgreSQL server restarting (its backends
+# terminated, new connections refused), a network cut, SQLite busy past its timeout. A request
+# meeting one can only be answered "try again in a moment" (run.py's 503 page); its transaction
+# was rolled back by the server, so nothing of it is written.
+UNAVAILABLE = (OperationalError, InterfaceError)
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -64,6 +71,15 @@ def check_connection(database, url):
             database.close()
 
 
+def forget_connection():
+    """Close this thread's connection whatever state a failure left it in (the server gone
+    mid-transaction): the next query opens a new one, so the app reconnects by itself."""
+    try:
+        models.db.close()
+    except DatabaseError:
+        models.db.dispose()  # still marked open or in a transaction: drop it without a word
+
+
 def router():
     return Router(models.db.obj, migrate_dir=str(MIGRATIONS_DIR), logger=log)
 
@@ -89,11 +105,12 @@ def init_app(app):
     url = app.config["DATABASE_URL"]
     models.db.initialize(open_database(url))
 
-    # Connections open on first query (peewee's autoconnect) and close with the app context.
+    # Connections open on first query (peewee's autoconnect) and close with the app context,
+    # so a connection the server dropped is never reused by the next request or task.
     @app.teardown_appcontext
     def _close(exc):
         if not models.db.is_closed():
-            models.db.close()
+            forget_connection()
 
     @app.cli.command("migrate")
     def migrate_command():

@@ -50,6 +50,12 @@ class Jobs:
             self.in_app(database.refresh_statistics)
         )
 
+    def resume(self):
+        """A starting worker sends the outbox at once, not at the next minute: what a killed
+        worker had claimed (released when it is seen dead) or had taken from the queue is
+        delivered now."""
+        self.deliver_outbox()
+
     def in_app(self, fn):
         app = self.app
 
@@ -65,11 +71,13 @@ class Jobs:
         return run
 
     def consumer(self, workers=2):
+        self.resume()
         return self.huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
 
     def start_in_process(self, workers=2):
         """Run a consumer in this process's threads (embedded default), leaving signals alone."""
         handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+        self.resume()
         consumer = self.huey.create_consumer(
             workers=workers, worker_type="thread", periodic=True, max_delay=1.0
         )
@@ -103,15 +111,20 @@ def send_report_reminders():
 
 
 def note_queued(sender, **_message):
-    """An email was written to the outbox: wake the worker when this context ends."""
+    """An email was written to the outbox: once its transaction commits, wake the worker when
+    this context ends (a rolled-back write asks for nothing, even when an error page is
+    answered and the context ends without an error)."""
     if has_app_context():
-        g.outbox_queued = True
+        models.db.after_commit(lambda: g.setdefault("outbox_queued", True))
 
 
 def note_document(sender, kind, dossier_id):
-    """A change calls for a document: ask the worker for it when this context ends."""
+    """A change calls for a document: once committed, ask the worker for it when this context
+    ends."""
     if has_app_context():
-        g.setdefault("documents_wanted", []).append((kind, dossier_id))
+        models.db.after_commit(
+            lambda: g.setdefault("documents_wanted", []).append((kind, dossier_id))
+        )
 
 
 def after_work(error=None):

@@ -588,6 +588,13 @@ class Dossier(BaseModel):
     def __str__(self):
         return self.reference or f"#{self.id}"
 
+    @classmethod
+    def locked(cls, dossier_id):
+        """The dossier read again and locked until the transaction ends, for a read-then-write
+        (SELECT ... FOR UPDATE on PostgreSQL; SQLite's IMMEDIATE write lock already is one)."""
+        query = cls.select().where(cls.id == dossier_id)
+        return (query.for_update() if db.for_update else query).get()
+
     @property
     def state(self):
         return DossierStatus(self.status)
@@ -1017,6 +1024,9 @@ class OutboxMessage(BaseModel):
     attempts = IntegerField(default=0)
     next_attempt_at = DateTimeField(default=utcnow)
     claimed_until = DateTimeField(null=True)
+    # The worker process holding the claim (notifications.claims.worker_id): a claim whose
+    # worker is seen dead is released at once instead of at the end of its lease.
+    claimed_by = CharField(max_length=120, null=True)
     last_error = TextField(null=True)
     created_at = DateTimeField(default=utcnow)
     sent_at = DateTimeField(null=True)

@@ -9,11 +9,11 @@ import secrets
 import sys
 from pathlib import Path
 
-from flask import Flask, current_app, has_request_context, request, session
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel, get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import auth
@@ -100,7 +100,16 @@ ERRORS = {
             "Une erreur s'est produite de notre côté. Elle a été enregistrée ; réessayez plus tard."
         ),
     ),
+    503: (
+        _l("Service momentanément indisponible"),
+        _l(
+            "Le service est momentanément indisponible. Réessayez dans quelques instants : ce "
+            "qui n'a pas été confirmé à l'écran n'a pas été enregistré."
+        ),
+    ),
 }
+# Seconds a client (or a load balancer) is asked to wait after a 503.
+RETRY_AFTER_SECONDS = 30
 
 # A form whose CSRF token is missing or no longer matches the session (Flask-WTF's own words
 # are English and technical).
@@ -172,9 +181,25 @@ def create_app(config=None):
         side = backoffice_errors if request.path.startswith("/admin") else portal
         return side.error_page(error.code, title, message)
 
+    def database_unavailable(error):
+        """The database was lost or refused the connection (see database.UNAVAILABLE): logged,
+        the broken connection dropped, and the 503 page drawn without the database — the
+        account cannot be read, so the page is an anonymous visitor's, in the language of the
+        visit (the switcher's choice in the session cookie, else the browser's)."""
+        current_app.logger.error(
+            "Database unavailable on %s %s: %s", request.method, request.path, error
+        )
+        database.forget_connection()
+        g._login_user = auth.login_manager.anonymous_user()  # Flask-Login's per-request user
+        response = current_app.make_response(error_page(ServiceUnavailable()))
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
     for code in ERRORS:
         app.register_error_handler(code, error_page)
     app.register_error_handler(CSRFError, error_page)
+    for exception in database.UNAVAILABLE:
+        app.register_error_handler(exception, database_unavailable)
 
     @app.after_request
     def _security_headers(response):

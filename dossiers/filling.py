@@ -129,7 +129,7 @@ def save_section(actor, dossier, section_key, values, context=None):
     check_editable(dossier)
     definition = definition_of(dossier.definition)
     with write_transaction():
-        fresh = Dossier.get_by_id(dossier.id)
+        fresh = Dossier.locked(dossier.id)  # two saves at once: each merges into the other's
         check_editable(fresh)
         answers = {**fresh.answers, **values}
         answers = {k: v for k, v in answers.items() if v is not None}  # a cleared field is gone

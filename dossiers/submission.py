@@ -15,6 +15,7 @@ from dossiers.access import member_for
 from dossiers.filling import issues
 from models import (
     Annex,
+    ConcurrentTransitionError,
     Dossier,
     DossierStatus,
     Role,
@@ -81,6 +82,8 @@ def submit(actor, dossier, session_row, context=None):
             _("Pour signer, confirmez votre identité en vous connectant à nouveau.")
         )
     fresh = Dossier.get_by_id(dossier.id)
+    if not fresh.is_editable:  # submitted since the page read it: a double click's other half
+        raise ConcurrentTransitionError(f"Dossier {fresh.id} is already {fresh.status}.")
     if fresh.state != DossierStatus.COMPLETE:
         found = issues(fresh, context)
         detail = " ".join(str(i.message) for i in found[:5])

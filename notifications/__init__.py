@@ -2,7 +2,9 @@
 
 A message is claimed before it is sent, so that several workers never send the same row at the
 same time; a crash between sending and marking sends it again with the same Message-ID, which
-mail systems recognise as a duplicate; a crash before sending loses nothing.
+mail systems recognise as a duplicate; a crash before sending loses nothing. The claims of a
+worker that died are released as soon as another worker sees it dead (`notifications.claims`),
+else when their lease ends.
 """
 
 import logging
@@ -29,6 +31,7 @@ from models import (
     utcnow,
     write_transaction,
 )
+from notifications import claims
 from notifications.events import (  # the one function per event that writes its emails
     ACCESS_CHANGES,
     HELPDESK,
@@ -145,7 +148,9 @@ def ensure_rendered(message):
 def claim(message, now):
     """Take the message for this worker; False if another worker has it."""
     return (
-        OutboxMessage.update(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+        OutboxMessage.update(
+            claimed_until=now + timedelta(seconds=CLAIM_SECONDS), claimed_by=claims.worker_id()
+        )
         .where(
             OutboxMessage.id == message.id,
             OutboxMessage.status == OutboxStatus.PENDING.value,
@@ -271,11 +276,30 @@ def mail_enabled():
     return bool(current_app.config.get("MAIL_SERVER"))
 
 
+def release_abandoned_claims(now):
+    """Free at once the messages claimed by a worker that has died (kill -9, a crash), which
+    would otherwise wait for the end of their lease; returns how many were freed."""
+    held = OutboxMessage.status == OutboxStatus.PENDING.value, OutboxMessage.claimed_until > now
+    claimers = OutboxMessage.select(OutboxMessage.claimed_by).where(*held).distinct()
+    released = 0
+    for claimer in {row.claimed_by for row in claimers}:
+        if claims.is_dead(claimer):
+            count = (
+                OutboxMessage.update(claimed_until=None)
+                .where(*held, OutboxMessage.claimed_by == claimer)
+                .execute()
+            )
+            log.warning("Outbox: %s claim(s) of ended worker %s released", count, claimer)
+            released += count
+    return released
+
+
 def deliver_due(now=None):
     """Send what is due; returns the number sent. Without MAIL_SERVER, mail stays in the outbox."""
     if not mail_enabled():
         return 0
     now = now or utcnow()
+    release_abandoned_claims(now)
     sent = 0
     batch = current_app.config["OUTBOX_BATCH_SIZE"]
     for message in list(OutboxMessage.due(now, batch)):

@@ -1,4 +1,6 @@
-"""Two requests changing the same dossier at once: exactly one wins, on SQLite and PostgreSQL."""
+"""Two requests changing the same dossier at once: exactly one wins, on SQLite and PostgreSQL.
+(Concurrent submits of one dossier: tests/reliability/test_double_submit.py; references
+gap-free under contention: tests/reliability/test_sqlite_contention.py.)"""
 
 import threading
 
@@ -63,21 +65,3 @@ def test_two_concurrent_transitions_one_wins(app):
     assert received.count() == 1
     new_emails = OutboxMessage.select().count() - emails_before
     assert new_emails == 2  # one 'received' email for each of the two company users
-
-
-def test_concurrent_submissions_get_distinct_gap_free_references(app):
-    company = make_company()
-    person = make_member(company)
-    drafts = [
-        make_dossier(DossierStatus.COMPLETE, company=company, person=person) for _ in range(4)
-    ]
-    models.db.close()
-
-    def submit(d):
-        return lambda: d.transition(DossierStatus.SUBMITTED, Actor.applicant(person))
-
-    results = race(app, [submit(d) for d in drafts])
-    models.db.connect(reuse_if_open=True)
-    assert all(isinstance(r, Dossier) for r in results), results
-    numbers = sorted(int(Dossier.get_by_id(d.id).reference.rsplit("-", 1)[1]) for d in drafts)
-    assert numbers == [1, 2, 3, 4]

@@ -5,6 +5,7 @@ import shutil
 import time
 
 import pytest
+from flask import g
 from huey import MemoryHuey, RedisHuey, SqliteHuey
 
 import jobs
@@ -78,3 +79,17 @@ def test_consumer_delivers_outbox_after_wake(tmp_path, sqlite_template, redis_ur
         consumer.stop(graceful=True)
         huey.flush()
         smtp.stop()
+
+
+def test_only_committed_work_asks_the_worker_for_anything(app, ctx):
+    """An email or a document asked for inside a transaction that rolls back is never handed
+    to the worker, even when the request then ends without an error (an error page)."""
+    dossier = make_dossier(DossierStatus.COMPLETE)
+    g.pop("outbox_queued", None)
+    with pytest.raises(RuntimeError), models.write_transaction():
+        dossier.transition(DossierStatus.SUBMITTED, models.Actor.applicant(dossier.created_by))
+        raise RuntimeError("the connection was lost before the commit")
+    assert "outbox_queued" not in g and "documents_wanted" not in g
+    dossier = models.Dossier.get_by_id(dossier.id)
+    dossier.transition(DossierStatus.SUBMITTED, models.Actor.applicant(dossier.created_by))
+    assert g.outbox_queued and g.documents_wanted == [(models.Document.RECEIPT, dossier.id)]

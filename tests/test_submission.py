@@ -2,7 +2,6 @@
 complements, and the activity-report reminders."""
 
 import io
-import threading
 from datetime import date
 
 import pytest
@@ -11,7 +10,7 @@ from test_pdf_check import blank_pdf
 from test_wizard import PREFILLED, install, post_section, start
 
 import models
-from dossiers import DossierRefused, messages, submission
+from dossiers import messages, submission
 from helpers import (
     csrf_from,
     login_person,
@@ -24,7 +23,6 @@ from helpers import (
 from models import (
     Actor,
     Annex,
-    ConcurrentTransitionError,
     Document,
     Dossier,
     DossierStatus,
@@ -137,46 +135,6 @@ def test_declaration_on_honour_is_required(signer, client):
     response = sign(client, dossier, declaration=False)
     assert response.status_code == 400 and "Cochez la déclaration" in text(response)
     assert Dossier.get_by_id(dossier.id).state == DossierStatus.COMPLETE
-
-
-def test_double_click_gives_one_submission(signer, client):
-    dossier = complete(client)
-    page = client.get(f"/dossiers/{dossier.id}/signer")
-    data = {"csrf_token": csrf_from(page.text), "declaration": "y"}
-    first = client.post(f"/dossiers/{dossier.id}/signer", data=data)
-    second = client.post(f"/dossiers/{dossier.id}/signer", data=data)
-    assert first.status_code == second.status_code == 302
-    assert first.headers["Location"] == second.headers["Location"]
-    assert Signature.select().count() == 1
-    assert OutboxMessage.select().where(OutboxMessage.event == "submitted").count() == 1
-
-
-def test_concurrent_submits_one_wins(signer, client, app):
-    _company, person = signer
-    dossier = complete(client)
-    results = []
-    barrier = threading.Barrier(2)
-
-    def go():
-        with app.app_context():
-            copy = Dossier.get_by_id(dossier.id)
-            barrier.wait()
-            try:
-                signer = Actor.applicant(person, fresh_login=True)
-                results.append(submission.submit(signer, copy, None))
-            except (ConcurrentTransitionError, DossierRefused) as exc:
-                results.append(exc)
-            finally:
-                models.db.close()
-
-    threads = [threading.Thread(target=go) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert sum(isinstance(r, Signature) for r in results) == 1, results
-    assert Signature.select().count() == 1
-    assert Dossier.get_by_id(dossier.id).reference.endswith("-000001")
 
 
 def test_archive_and_delete_rules(signer, client):
