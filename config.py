@@ -84,6 +84,8 @@ class Config:
         self.MAIL_USE_SSL = env_bool("MAIL_USE_SSL", False)
         self.MAIL_USERNAME = env.get("MAIL_USERNAME") or None
         self.MAIL_PASSWORD = env.get("MAIL_PASSWORD") or None
+        # A mail server that accepts the connection and then says nothing must not hold a worker.
+        self.MAIL_TIMEOUT_SECONDS = env_int("MAIL_TIMEOUT_SECONDS", 30)
         self.MAIL_DEFAULT_SENDER = (
             env.get("MAIL_DEFAULT_SENDER") or "Guichet <no-reply@guichet.test>"
         )

@@ -8,13 +8,14 @@ else when their lease ends.
 """
 
 import logging
+import smtplib
 from collections import defaultdict
 from datetime import timedelta
 
 from flask import Blueprint, current_app, render_template
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
-from flask_mail import Mail, Message
+from flask_mail import Connection, Mail, Message
 
 import languages
 import procedures
@@ -194,7 +195,24 @@ def send(message):
     attachment = attachment_for(message)
     if attachment:
         msg.attach(attachment[0], "application/pdf", attachment[1])
-    mail.send(msg)
+    with TimedConnection(current_app.extensions["mail"]) as connection:
+        msg.send(connection)
+
+
+class TimedConnection(Connection):
+    """Flask-Mail's connection with a socket timeout (it has none: a server that accepts and
+    then stays silent would block the worker for ever)."""
+
+    def configure_host(self):
+        timeout = current_app.config["MAIL_TIMEOUT_SECONDS"]
+        smtp_class = smtplib.SMTP_SSL if self.mail.use_ssl else smtplib.SMTP
+        host = smtp_class(self.mail.server, self.mail.port, timeout=timeout)
+        host.set_debuglevel(int(self.mail.debug))
+        if self.mail.use_tls:
+            host.starttls()
+        if self.mail.username and self.mail.password:
+            host.login(self.mail.username, self.mail.password)
+        return host
 
 
 def next_attempt(message, now):

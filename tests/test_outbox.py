@@ -1,6 +1,8 @@
 """The outbox worker against a real SMTP server on loopback: delivery, retries, give-up."""
 
+import socket
 import subprocess
+import threading
 from datetime import timedelta
 
 import pytest
@@ -146,3 +148,30 @@ def test_email_in_the_recipients_language_once_it_is_offered(app, ctx, smtp):
     notifications.deliver_due()
     [message] = smtp.messages
     assert "Guten Tag" in message.get_body(("plain",)).get_content()
+
+
+def test_a_silent_mail_server_times_out_and_the_message_is_retried(app, ctx):
+    """A server that accepts the connection and never greets: the send gives up after
+    MAIL_TIMEOUT_SECONDS instead of holding the worker, and the email waits for a retry."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    received_dossier()
+    app.config.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=listener.getsockname()[1])
+    app.config["MAIL_TIMEOUT_SECONDS"] = 1
+    notifications.mail.init_app(app)
+    done = []
+
+    def work():
+        with app.app_context():
+            done.append(notifications.deliver_due())
+
+    worker = threading.Thread(target=work, daemon=True)
+    worker.start()
+    worker.join(20)
+    listener.close()
+    assert not worker.is_alive(), "the worker is stuck on a silent mail server"
+    assert done == [0]
+    row = OutboxMessage.get()
+    assert row.status == OutboxStatus.PENDING.value and row.attempts == 1
+    assert "timed out" in row.last_error
