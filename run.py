@@ -170,6 +170,8 @@ def create_app(config=None):
 
     def error_page(error):
         """One wording for both sides; each side draws the page in its own layout."""
+        if isinstance(error, HTTPException) and error.response is not None:
+            return error.response  # a page drawn for this case (a refused reply keeps its text)
         if isinstance(error, CSRFError):
             title, message = CSRF_FAILED
         else:

@@ -156,8 +156,9 @@ def company_key():
     return f"company:{session.get(COMPANY_KEY) or request.remote_addr}"
 
 
-def sending_limits(setting):
-    """The two limits of config `setting` ("<per person>|<per company>") as decorators."""
+def sending_limits(setting, on_breach=None):
+    """The two limits of config `setting` ("<per person>|<per company>") as decorators;
+    `on_breach(limit)` may draw the refusal itself (a response kept as the 429's)."""
 
     def decorate(view):
         for n, key in ((0, person_key), (1, company_key)):
@@ -165,6 +166,7 @@ def sending_limits(setting):
                 lambda n=n: current_app.config[setting].split("|")[n],
                 key_func=key,
                 methods=["POST"],
+                on_breach=on_breach,
             )(view)
         return view
 

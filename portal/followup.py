@@ -7,6 +7,7 @@ from flask import (
     Blueprint,
     abort,
     flash,
+    make_response,
     redirect,
     render_template,
     request,
@@ -110,9 +111,21 @@ def delete(dossier_id):
     return render_template("followup/delete.html", dossier=dossier, form=FlaskForm())
 
 
+def reply_too_often(limit):
+    """Past the reply limit: the page again with the typed text, not a bare 429 page."""
+    dossier = load_dossier(request.view_args["dossier_id"], need=Role.ENCODE)
+    refusal = _(
+        "Vous avez envoyé trop de messages en peu de temps. Votre texte est gardé ci-dessous : "
+        "patientez une minute, puis envoyez-le à nouveau."
+    )
+    files = any(f and f.filename for f in request.files.getlist("files"))
+    page = detail_page(dossier, request.form.get("body") or "", refusal, files_dropped=files)
+    return make_response(page, 429)
+
+
 @bp.post("/<int:dossier_id>/messages")
 @company_required(need=Role.ENCODE)
-@sending_limits("REPLY_RATE")
+@sending_limits("REPLY_RATE", on_breach=reply_too_often)
 def reply(dossier_id):
     dossier = load_dossier(dossier_id, need=Role.ENCODE)
     files = [
