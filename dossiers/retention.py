@@ -84,11 +84,13 @@ def _versions():
 def due_warnings(now):
     found = []
     for row, keep in _versions():
-        found += Dossier.select().where(
-            Dossier.definition == row,
-            Dossier.status.in_(EDITABLE),
-            Dossier.updated_at <= now - timedelta(days=keep.drafts_days - WARNING_DAYS),
-            Dossier.draft_warned_at.is_null() | (Dossier.draft_warned_at < Dossier.updated_at),
+        found.extend(
+            Dossier.select().where(
+                Dossier.definition == row,
+                Dossier.status.in_(EDITABLE),
+                Dossier.updated_at <= now - timedelta(days=keep.drafts_days - WARNING_DAYS),
+                Dossier.draft_warned_at.is_null() | (Dossier.draft_warned_at < Dossier.updated_at),
+            )
         )
     return found
 
@@ -96,12 +98,14 @@ def due_warnings(now):
 def due_deletions(now):
     found = []
     for row, keep in _versions():
-        found += Dossier.select().where(
-            Dossier.definition == row,
-            Dossier.status.in_(EDITABLE),
-            Dossier.updated_at <= now - timedelta(days=keep.drafts_days),
-            Dossier.draft_warned_at >= Dossier.updated_at,
-            Dossier.draft_warned_at <= now - timedelta(days=WARNING_DAYS),
+        found.extend(
+            Dossier.select().where(
+                Dossier.definition == row,
+                Dossier.status.in_(EDITABLE),
+                Dossier.updated_at <= now - timedelta(days=keep.drafts_days),
+                Dossier.draft_warned_at >= Dossier.updated_at,
+                Dossier.draft_warned_at <= now - timedelta(days=WARNING_DAYS),
+            )
         )
     return found
 
@@ -109,11 +113,13 @@ def due_deletions(now):
 def due_anonymisations(now):
     found = []
     for row, keep in _versions():
-        found += Dossier.select().where(
-            Dossier.definition == row,
-            Dossier.status == DossierStatus.CLOSED.value,
-            Dossier.anonymised_at.is_null(),
-            Dossier.closed_at <= add_years(now, -keep.closed_years),
+        found.extend(
+            Dossier.select().where(
+                Dossier.definition == row,
+                Dossier.status == DossierStatus.CLOSED.value,
+                Dossier.anonymised_at.is_null(),
+                Dossier.closed_at <= add_years(now, -keep.closed_years),
+            )
         )
     return found
 
@@ -230,10 +236,13 @@ def anonymise(dossier, now):
             StatusChange.dossier == fresh
         ).execute()
         OutboxMessage.update(
-            to_email="", person=None, context={}, body_text=None, body_html=None
+            status=OutboxStatus.FAILED.value, last_error="dossier anonymised before sending"
         ).where(
-            OutboxMessage.dossier == fresh, OutboxMessage.status != OutboxStatus.PENDING.value
+            OutboxMessage.dossier == fresh, OutboxMessage.status == OutboxStatus.PENDING.value
         ).execute()
+        OutboxMessage.update(
+            to_email="", person=None, context={}, body_text=None, body_html=None
+        ).where(OutboxMessage.dossier == fresh).execute()
         Dossier.update(answers={}, submitted_by=None, anonymised_at=now).where(
             Dossier.id == fresh.id
         ).execute()
