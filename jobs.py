@@ -14,7 +14,7 @@ from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 import database
 import models
 import notifications
-from dossiers import documents, reminders
+from dossiers import documents, reminders, retention
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ class Jobs:
         )
         self.huey.periodic_task(crontab(minute="0", hour="7"), name="report_reminders")(
             self.in_app(send_report_reminders)
+        )
+        self.huey.periodic_task(crontab(minute="0", hour="2"), name="retention")(
+            self.in_app(apply_retention)
         )
         self.huey.periodic_task(crontab(minute="30", hour="3"), name="refresh_statistics")(
             self.in_app(database.refresh_statistics)
@@ -110,6 +113,15 @@ def send_report_reminders():
     return reminders.send_due()
 
 
+def apply_retention():
+    """Warn of stale drafts, delete those warned long enough ago, anonymise old closed dossiers."""
+    done = retention.run()
+    counts = {step: len(dossiers) for step, dossiers in done.items()}
+    if any(counts.values()):
+        log.info("Retention: %s", counts)
+    return counts
+
+
 def note_queued(sender, **_message):
     """An email was written to the outbox: once its transaction commits, wake the worker when
     this context ends (a rolled-back write asks for nothing, even when an error page is
@@ -165,5 +177,17 @@ def init_app(app):
     def worker_command(workers):
         """Run the job consumer (outbox delivery and periodic tasks)."""
         jobs.consumer(workers).run()
+
+    @app.cli.command("retention")
+    @click.option("--dry-run", is_flag=True, help="List what is due without changing anything.")
+    def retention_command(dry_run):
+        """Apply the procedures' retention now (the worker does it every night at 02:00)."""
+        done = retention.due() if dry_run else retention.run()
+        verbs = {"warned": "warn of deletion", "deleted": "delete", "anonymised": "anonymise"}
+        for step, dossiers in done.items():
+            label = f"would {verbs[step]}" if dry_run else step
+            click.echo(f"{label}: {len(dossiers)}")
+            for dossier in dossiers:
+                click.echo(f"  {dossier} ({dossier.definition.code}, company {dossier.company_id})")
 
     return jobs

@@ -572,6 +572,11 @@ class Dossier(BaseModel):
     # indexed: the staff list reads it newest first, in index order
     submitted_at = DateTimeField(null=True, index=True)
     closed_at = DateTimeField(null=True)
+    # Retention (dossiers/retention.py): when the draft's author was told it will be deleted
+    # (a warning counts only if given after the last change), and when a dossier kept for its
+    # period was anonymised.
+    draft_warned_at = DateTimeField(null=True)
+    anonymised_at = DateTimeField(null=True)
 
     class Meta:
         indexes = (
@@ -642,6 +647,12 @@ class Dossier(BaseModel):
         """Give the dossier to `staff` (an agent or supervisor), or to nobody with None."""
         Dossier.update(assigned_to=staff).where(Dossier.id == self.id).execute()
         self.assigned_to = staff
+
+    def touch(self):
+        """Record a change of the company's (an annex attached or removed): the draft's
+        retention counts from it."""
+        self.updated_at = utcnow()
+        Dossier.update(updated_at=self.updated_at).where(Dossier.id == self.id).execute()
 
     def set_archived(self, archived):
         """The company's own filing of a submitted dossier; staff still see it."""

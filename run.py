@@ -1,7 +1,7 @@
 """Composition root: `create_app` wires the models, the shared layer, portal and back-office.
 
 `python run.py` serves the embedded default (with the worker in-process);
-`flask --app run ...` runs the CLI commands (migrate, seed-demo, worker, procedures).
+`flask --app run ...` runs the CLI commands (migrate, seed-demo, worker, procedures, backup).
 """
 
 import os
@@ -18,6 +18,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 import auth
 import backoffice
+import backups
 import database
 import demo
 import fas_standin
@@ -155,6 +156,7 @@ def create_app(config=None):
     csrf.init_app(app)
     seal.init_app(app)
     database.init_app(app)
+    backups.init_app(app)
     auth.init_app(app)
     notifications.init_app(app)
     jobs.init_app(app)

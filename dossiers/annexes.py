@@ -92,6 +92,7 @@ def attach(actor, dossier, requirement, filename, data):
                 )
                 Annex.delete().where(Annex.id.in_([a.id for a in replaced])).execute()
             annex = new_annex(dossier, need.key, filename, stored, info, actor.person)
+            dossier.touch()
             refresh_status(dossier)
     except Exception:
         storage.get_storage().delete(stored.key)  # the row was not written: keep no orphan
@@ -111,6 +112,7 @@ def remove(actor, dossier, annex_id):
         raise not_editable()
     with write_transaction():
         Annex.delete().where(Annex.id == annex.id).execute()
+        dossier.touch()
         refresh_status(dossier)
     storage.get_storage().delete(annex.storage_key)
     return annex

@@ -40,6 +40,7 @@ from notifications.events import (  # the one function per event that writes its
     access_changed,
     complement_answered,
     complement_requested,
+    draft_expiring,
     email_validation,
     login_code,
     member_invited,
@@ -52,6 +53,7 @@ __all__ = [
     "access_changed",
     "complement_answered",
     "complement_requested",
+    "draft_expiring",
     "email_validation",
     "login_code",
     "member_invited",
@@ -78,6 +80,7 @@ SUBJECTS = {
     "received": _l("Votre dossier %(reference)s a été réceptionné"),
     "processing": _l("Votre dossier %(reference)s est en traitement"),
     "closed": _l("Votre dossier %(reference)s est clôturé"),
+    "draft_expiring": _l("Votre brouillon « %(procedure)s » sera supprimé le %(due)s"),
 }
 
 

@@ -127,3 +127,22 @@ def report_reminder(company, recipients, year, due, days):
             due=due.isoformat(),
             days=days,
         )
+
+
+def draft_expiring(dossier, recipients, deletion, days):
+    """The warning that a draft untouched for `days` days will be deleted on `deletion` (a
+    date) unless it is changed, to its author (else the company's encoders)."""
+    for person, address in recipients:
+        OutboxMessage.queue(
+            "draft_expiring",
+            address,
+            person=person,
+            dossier=dossier,
+            language=person.language,
+            dossier_id=dossier.id,
+            procedure=dossier.definition.title,
+            company=dossier.company.name,
+            recipient=person.full_name,
+            due=deletion.isoformat(),
+            days=days,
+        )

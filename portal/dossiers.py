@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
-from dossiers import filling, messages
+from dossiers import filling, messages, retention
 from models import (
     Document,
     Dossier,
@@ -136,6 +136,8 @@ def detail_page(dossier, reply_body="", reply_error=None, files_dropped=False):
         letter=Document.current_letter(dossier),
         registration=RegistrationNumber.of_dossier(dossier),
         overdue=filling.overdue_since(dossier),
+        deletion_date=retention.deletion_date(dossier),
+        kept_until=retention.kept_until(dossier),
         thread=Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
         open_request=messages.open_request(dossier),
         can_write=dossier.in_instruction,

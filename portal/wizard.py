@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from auth import current_actor, current_person
-from dossiers import DossierRefused, filling
+from dossiers import DossierRefused, filling, retention
 from models import Membership, ProcedureDefinition, Role
 from portal import forms_builder
 from portal.access import company_required, current_membership, load_dossier
@@ -104,6 +104,7 @@ def render_section(
         },
         is_input=forms_builder.is_input,
         overdue=filling.overdue_since(dossier),
+        deletion_date=retention.deletion_date(dossier),
     ), status
 
 
@@ -205,6 +206,7 @@ def check(dossier_id):
         ),
         needs=filling.annex_needs(dossier),
         overdue=filling.overdue_since(dossier),
+        deletion_date=retention.deletion_date(dossier),
         can_sign=membership.allows(Role.SIGN),
         signers=[m.person for m in Membership.signers(dossier.company_id)],
         managers=[m.person for m in Membership.access_managers(dossier.company_id)],

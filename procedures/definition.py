@@ -106,6 +106,14 @@ class AnnexSpec:
     per_item: str | None = None
 
 
+@dataclass(frozen=True)
+class Retention:
+    """How long the procedure's dossiers are kept (dossiers/retention.py)."""
+
+    drafts_days: int = 90  # a draft untouched this long is deleted, warned 7 days before
+    closed_years: int = 10  # a closed dossier is anonymised this long after its closing
+
+
 @dataclass
 class Definition:
     code: str
@@ -119,6 +127,7 @@ class Definition:
     start_role: str = "encode"
     one_per: str | None = None
     decision_letter: str = ""
+    retention: Retention = Retention()
     text: str = ""
     languages: tuple = texts.DEFAULT_LANGUAGES  # the first is the source language
     language: str = texts.DEFAULT_LANGUAGES[0]  # the language of the texts of this object
@@ -282,6 +291,7 @@ def _build(data, text, language):
         start_role=data.get("start_role", "encode"),
         one_per=data.get("one_per"),
         decision_letter=data.get("decision_letter", ""),
+        retention=Retention(**data.get("retention", {})),
         sections=sections,
         rules=rules,
         annexes=annexes,

@@ -77,6 +77,15 @@ class Storage:
     def exists(self, key: str) -> bool:
         raise NotImplementedError
 
+    def keys(self):
+        """Every stored key, in no particular order (backups: `backups.py`)."""
+        raise NotImplementedError
+
+    def put_as(self, key: str, data: bytes) -> None:
+        """Store `data` under `key` itself, replacing what it held: only for a restore, which
+        brings back the keys its database rows name."""
+        raise NotImplementedError
+
 
 def init_app(app):
     from storage import local  # noqa: F401  (registers the backend)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
-from storage import Storage, check_key, new_key, register
+from storage import KEY_PATTERN, Storage, check_key, new_key, register
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -32,6 +32,10 @@ class LocalStorage(Storage):
 
     def put(self, data):
         key = new_key()
+        self.put_as(key, data)
+        return key
+
+    def put_as(self, key, data):
         path = self.path(key)
         # Level by level: `parents=True` gives the levels above the last the umask's mode.
         self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
@@ -49,7 +53,6 @@ class LocalStorage(Storage):
             Path(temporary).unlink(missing_ok=True)
             raise
         _sync_directory(path.parent)
-        return key
 
     def open(self, key):
         # O_NOFOLLOW: a symbolic link planted in the store is refused, not followed.
@@ -61,6 +64,14 @@ class LocalStorage(Storage):
 
     def exists(self, key):
         return self.path(key).is_file()
+
+    def keys(self):
+        for path in self.root.glob("??/??/*"):
+            if KEY_PATTERN.fullmatch(path.name) and path.parts[-3:-1] == (
+                path.name[:2],
+                path.name[2:4],
+            ):
+                yield path.name
 
 
 def _sync_directory(directory):
