@@ -14,7 +14,7 @@ from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 import database
 import models
 import notifications
-from dossiers import documents, reminders
+from dossiers import documents, orphans, reminders, scanning
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,12 @@ class Jobs:
         )
         self.huey.periodic_task(crontab(minute="0", hour="7"), name="report_reminders")(
             self.in_app(send_report_reminders)
+        )
+        self.huey.periodic_task(crontab(minute="*"), name="rescan_annexes")(
+            self.in_app(rescan_annexes)
+        )
+        self.huey.periodic_task(crontab(minute="17"), name="remove_orphans")(
+            self.in_app(remove_orphans)
         )
         self.huey.periodic_task(crontab(minute="30", hour="3"), name="refresh_statistics")(
             self.in_app(database.refresh_statistics)
@@ -106,6 +112,16 @@ def produce_letter(dossier_id):
     wake_outbox()
 
 
+def rescan_annexes():
+    """Scan the annexes left in quarantine (the scanner was down or answered an error)."""
+    return scanning.rescan()
+
+
+def remove_orphans():
+    """Remove the stored files no row references, past their grace period."""
+    return orphans.remove_orphans()
+
+
 def send_report_reminders():
     return reminders.send_due()
 
@@ -165,5 +181,27 @@ def init_app(app):
     def worker_command(workers):
         """Run the job consumer (outbox delivery and periodic tasks)."""
         jobs.consumer(workers).run()
+
+    @app.cli.command("cleanup-orphans")
+    @click.option(
+        "--grace-hours",
+        type=float,
+        default=None,
+        help="Keep files younger than this (default: ORPHAN_GRACE_HOURS).",
+    )
+    def cleanup_orphans_command(grace_hours):
+        """Remove the stored files that no annex or document refers to."""
+        result = orphans.remove_orphans(grace_hours)
+        click.echo(
+            f"{result.orphans} orphan file(s) and {result.temporaries} temporary file(s) "
+            f"removed; {result.kept_young} recent file(s) without a row kept."
+        )
+
+    @app.cli.command("scan-annexes")
+    def scan_annexes_command():
+        """Scan the annexes still in quarantine now."""
+        done = scanning.rescan()
+        left = models.Annex.awaiting_scan().count()
+        click.echo(f"{done} annex(es) out of quarantine; {left} still waiting for the scanner.")
 
     return jobs

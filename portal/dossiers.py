@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 
 from dossiers import filling, messages
 from models import (
+    Annex,
     Document,
     Dossier,
     DossierStatus,
@@ -15,6 +16,7 @@ from models import (
     ProcedureDefinition,
     RegistrationNumber,
     Role,
+    ScanStatus,
     Signature,
     StatusChange,
 )
@@ -137,6 +139,9 @@ def detail_page(dossier, reply_body="", reply_error=None, files_dropped=False):
         registration=RegistrationNumber.of_dossier(dossier),
         overdue=filling.overdue_since(dossier),
         thread=Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
+        infected=Annex.select().where(
+            Annex.dossier == dossier, Annex.scan_status == ScanStatus.INFECTED.value
+        ),
         open_request=messages.open_request(dossier),
         can_write=dossier.in_instruction,
         max_text=messages.MAX_TEXT,

@@ -16,6 +16,7 @@ from config.py.
 import hashlib
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -76,6 +77,16 @@ class Storage:
 
     def exists(self, key: str) -> bool:
         raise NotImplementedError
+
+    def listing(self) -> Iterator[tuple[str, float]]:
+        """(key, modification time as a POSIX timestamp) of every stored file, in no order:
+        for the cleanup of files no row references (`dossiers.orphans`)."""
+        raise NotImplementedError
+
+    def sweep_temporaries(self, before: float) -> int:
+        """Remove what writes interrupted by a crash left behind, last changed before the
+        POSIX timestamp `before`; returns how many."""
+        return 0
 
 
 def init_app(app):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
 
-from storage import Storage, check_key, new_key, register
+from storage import KEY_PATTERN, Storage, check_key, new_key, register
 
 FILE_MODE = 0o600
 DIR_MODE = 0o700
@@ -61,6 +61,23 @@ class LocalStorage(Storage):
 
     def exists(self, key):
         return self.path(key).is_file()
+
+    def files(self, pattern):
+        """The files under the two fanned-out levels whose name matches the glob `pattern`."""
+        return self.root.glob(f"??/??/{pattern}") if self.root.is_dir() else iter(())
+
+    def listing(self):
+        for path in self.files("?" * 32):
+            if KEY_PATTERN.fullmatch(path.name) and path.is_file():
+                yield path.name, path.lstat().st_mtime
+
+    def sweep_temporaries(self, before):
+        removed = 0
+        for path in self.files(".tmp-*"):
+            if path.lstat().st_mtime < before:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
 
 def _sync_directory(directory):
