@@ -123,7 +123,7 @@ def copy_files(target):
     backend = storage.get_storage()
     target.mkdir(mode=0o700)
     entries = []
-    for key in sorted(backend.keys()):
+    for key in sorted(key for key, _ in backend.listing()):
         digest, size = hashlib.sha256(), 0
         with backend.open(key) as stored, open(_private_file(target / key), "wb") as copy:
             while chunk := stored.read(CHUNK):
@@ -233,7 +233,7 @@ def check_target(manifest, url, force):
         )
     if force:
         return
-    rows, stored = database_rows(), next(iter(storage.get_storage().keys()), None)
+    rows, stored = database_rows(), next(iter(storage.get_storage().listing()), None)
     if rows or stored:
         raise BackupError(
             "The target instance is not empty "
@@ -282,7 +282,7 @@ def restore(src, url, force=False):
         )
     check_target(manifest, url, force)
     backend = storage.get_storage()
-    before = set(backend.keys())
+    before = {key for key, _ in backend.listing()}
     written = []
     try:
         for entry in manifest["files"]:

@@ -36,6 +36,7 @@ class Config:
     WORKER_IN_PROCESS_DEFAULT = False
     SESSION_COOKIE_SECURE_DEFAULT = False
     SMS_GATEWAY_DEFAULT = "log"
+    ANTIVIRUS_DEFAULT = "none"
     FAS_STANDIN_DEFAULT = False
     # Sessions: idle and absolute limits, and how old a login may be for sensitive steps.
     SESSION_IDLE_MINUTES = 30
@@ -75,6 +76,18 @@ class Config:
         # What a company sends, rate-limited "<per person>|<per company>" (Flask-Limiter).
         self.UPLOAD_RATE = env.get("UPLOAD_RATE") or "30/minute;300/day|60/minute;1000/day"
         self.REPLY_RATE = env.get("REPLY_RATE") or "10/minute;100/day|30/minute;300/day"
+        # The virus scanner of annexes: `clamd` (CLAMD_SOCKET, or CLAMD_HOST and CLAMD_PORT)
+        # or `none` (development and tests only).
+        self.ANTIVIRUS = env.get("ANTIVIRUS") or self.ANTIVIRUS_DEFAULT
+        self.CLAMD_HOST = env.get("CLAMD_HOST") or None
+        self.CLAMD_PORT = env_int("CLAMD_PORT", 3310)
+        self.CLAMD_SOCKET = env.get("CLAMD_SOCKET") or (
+            None if self.CLAMD_HOST else "/run/clamav/clamd.ctl"
+        )
+        self.CLAMD_TIMEOUT = float(env.get("CLAMD_TIMEOUT") or 30)
+        # A stored file no row references is removed once it is this old (an upload between
+        # its storing and its commit is younger).
+        self.ORPHAN_GRACE_HOURS = float(env.get("ORPHAN_GRACE_HOURS") or 24)
         # Whole request bodies: one annex plus the form fields around it.
         self.MAX_CONTENT_LENGTH = self.MAX_ANNEX_BYTES + 256 * 1024
 
@@ -178,8 +191,14 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE_DEFAULT = True
     SESSION_COOKIE_NAME = "__Host-session"
     SMS_GATEWAY_DEFAULT = "http"
+    ANTIVIRUS_DEFAULT = "clamd"
 
     def load(self):
+        if self.ANTIVIRUS == "none":
+            raise ConfigError(
+                "ANTIVIRUS=none: annexes would never be scanned; production scans them with "
+                "clamd (ANTIVIRUS=clamd, with CLAMD_SOCKET or CLAMD_HOST and CLAMD_PORT)."
+            )
         # A stand-in backend (SMS_GATEWAY=log, ...) is refused by its registry as the app
         # starts (`registry.Registry.select`), where the flag of each backend is known.
         if self.FAS_STANDIN_ENABLED:

@@ -14,7 +14,7 @@ from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 import database
 import models
 import notifications
-from dossiers import documents, reminders, retention
+from dossiers import documents, orphans, reminders, retention, scanning
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +48,12 @@ class Jobs:
         )
         self.huey.periodic_task(crontab(minute="0", hour="2"), name="retention")(
             self.in_app(apply_retention)
+        )
+        self.huey.periodic_task(crontab(minute="*"), name="rescan_annexes")(
+            self.in_app(rescan_annexes)
+        )
+        self.huey.periodic_task(crontab(minute="17"), name="remove_orphans")(
+            self.in_app(remove_orphans)
         )
         self.huey.periodic_task(crontab(minute="30", hour="3"), name="refresh_statistics")(
             self.in_app(database.refresh_statistics)
@@ -107,6 +113,16 @@ def produce_letter(dossier_id):
     """The sealed decision letter of a closed dossier; then the Clôture email goes."""
     documents.produce_letter(dossier_id)
     wake_outbox()
+
+
+def rescan_annexes():
+    """Scan the annexes left in quarantine (the scanner was down or answered an error)."""
+    return scanning.rescan()
+
+
+def remove_orphans():
+    """Remove the stored files no row references, past their grace period."""
+    return orphans.remove_orphans()
 
 
 def send_report_reminders():
@@ -189,5 +205,27 @@ def init_app(app):
             click.echo(f"{label}: {len(dossiers)}")
             for dossier in dossiers:
                 click.echo(f"  {dossier} ({dossier.definition.code}, company {dossier.company_id})")
+
+    @app.cli.command("cleanup-orphans")
+    @click.option(
+        "--grace-hours",
+        type=float,
+        default=None,
+        help="Keep files younger than this (default: ORPHAN_GRACE_HOURS).",
+    )
+    def cleanup_orphans_command(grace_hours):
+        """Remove the stored files that no annex or document refers to."""
+        result = orphans.remove_orphans(grace_hours)
+        click.echo(
+            f"{result.orphans} orphan file(s) and {result.temporaries} temporary file(s) "
+            f"removed; {result.kept_young} recent file(s) without a row kept."
+        )
+
+    @app.cli.command("scan-annexes")
+    def scan_annexes_command():
+        """Scan the annexes still in quarantine now."""
+        done = scanning.rescan()
+        left = models.Annex.awaiting_scan().count()
+        click.echo(f"{done} annex(es) out of quarantine; {left} still waiting for the scanner.")
 
     return jobs

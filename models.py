@@ -968,6 +968,15 @@ class ReminderSent(BaseModel):
         indexes = ((("company", "year", "step"), True),)
 
 
+class ScanStatus(enum.StrEnum):
+    """Where an annex stands with the virus scanner: in quarantine until it is clean."""
+
+    PENDING = "pending"  # not scanned yet, or the scanner could not be reached
+    CLEAN = "clean"
+    INFECTED = "infected"  # its file is erased; the row stays to tell the company
+    ERROR = "error"  # the scanner answered an error about this file: asked again later
+
+
 class Annex(BaseModel):
     dossier = ForeignKeyField(Dossier, backref="annexes", on_delete="CASCADE")
     requirement = CharField(max_length=64)
@@ -980,9 +989,30 @@ class Annex(BaseModel):
     uploaded_at = DateTimeField(default=utcnow)
     frozen = BooleanField(default=False)
     message = ForeignKeyField(Message, null=True, backref="annexes", on_delete="SET NULL")
+    scan_status = CharField(max_length=10, default=ScanStatus.PENDING.value, index=True)
+    scanned_at = DateTimeField(null=True)
+    scan_detail = CharField(max_length=200, null=True)  # what the scanner found or said
 
     class Meta:
         indexes = ((("dossier", "requirement"), False),)
+
+    @property
+    def scan(self):
+        return ScanStatus(self.scan_status)
+
+    @property
+    def is_clean(self):
+        return self.scan == ScanStatus.CLEAN
+
+    @property
+    def is_infected(self):
+        return self.scan == ScanStatus.INFECTED
+
+    @classmethod
+    def awaiting_scan(cls):
+        return cls.select().where(
+            cls.scan_status.in_([ScanStatus.PENDING.value, ScanStatus.ERROR.value])
+        )
 
 
 class StatusChange(BaseModel):

@@ -16,6 +16,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+import antivirus
 import auth
 import backoffice
 import backups
@@ -162,6 +163,7 @@ def create_app(config=None):
     jobs.init_app(app)
     sms.init_app(app)
     storage.init_app(app)
+    antivirus.init_app(app)
     procedures.init_app(app)
     sources.init_app(app)
     demo.init_app(app)

@@ -30,7 +30,7 @@ from auth import current_actor, current_staff
 from backoffice import processing
 from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
-from dossiers import DossierNotFound, DossierRefused, documents, messages
+from dossiers import DossierNotFound, DossierRefused, documents, messages, scanning
 from dossiers import processing as operations
 from models import (
     PROCESSING_ROLES,
@@ -310,6 +310,8 @@ class DossierView(BulkActions, StaffModelView):
             annex, data = documents.annex_file(current_actor(), dossier, annex_id, inline)
         except DossierNotFound:
             abort(404)
+        except scanning.AnnexQuarantined as quarantined:
+            abort(403 if quarantined.annex.is_infected else 409, str(quarantined))
         except DossierRefused:
             abort(409, _("Ce fichier ne correspond plus à son empreinte ; il n'est pas servi."))
         return serve(data, annex.original_name, inline=inline)
@@ -338,6 +340,9 @@ class DossierView(BulkActions, StaffModelView):
         dossier = self.dossier_or_404(dossier_id)
         try:
             data = documents.bundle(current_actor(), dossier)
+        except scanning.AnnexQuarantined as quarantined:
+            flash(str(quarantined), "error")
+            return self.back(dossier)
         except DossierRefused:
             abort(409, _("Un fichier du dossier ne correspond plus à son empreinte."))
         if data is None:

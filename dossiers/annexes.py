@@ -1,5 +1,6 @@
 """Annexes of a dossier: PDFs decided by their content, stored under random keys, attached to
-the requirement the answers call for while the dossier is a draft, or to a reply."""
+the requirement the answers call for while the dossier is a draft, or to a reply; each stored
+in quarantine and scanned for viruses once its row has committed (`dossiers.scanning`)."""
 
 import re
 import time
@@ -9,7 +10,7 @@ from flask_babel import gettext as _
 
 import storage
 from documents.pdf_check import PdfRejected, check_pdf
-from dossiers import DossierRefused
+from dossiers import DossierRefused, scanning
 from dossiers.access import member_for
 from dossiers.filling import annex_needs, refresh_status
 from models import Annex, Role, write_transaction
@@ -69,8 +70,9 @@ def not_editable():
 
 def attach(actor, dossier, requirement, filename, data):
     """Attach the PDF `data` to `requirement` (replacing the file of a single-file one) and
-    refresh the status, in one transaction; returns the new Annex. The replaced files are
-    deleted once it has committed, the new one if it has not."""
+    refresh the status, in one transaction; then scan it. Returns the new Annex, with its
+    scan status (clean, infected, or still pending when the scanner did not answer). The
+    replaced files are deleted once it has committed, the new one if it has not."""
     member_for(actor, dossier, Role.ENCODE)
     if not dossier.is_editable:
         raise not_editable()
@@ -99,7 +101,7 @@ def attach(actor, dossier, requirement, filename, data):
         raise
     for old in replaced:
         storage.get_storage().delete(old.storage_key)
-    return annex
+    return scanning.scan(annex)
 
 
 def remove(actor, dossier, annex_id):

@@ -15,7 +15,17 @@ import storage
 from documents import letter, receipt
 from dossiers import DossierNotFound, DossierRefused
 from dossiers.access import member_for, require_staff
-from models import Annex, AuditEvent, Document, Dossier, Role, Signature, StatusChange
+from dossiers.scanning import require_clean
+from models import (
+    Annex,
+    AuditEvent,
+    Document,
+    Dossier,
+    Role,
+    ScanStatus,
+    Signature,
+    StatusChange,
+)
 from procedures import definition_of, prefill
 
 log = logging.getLogger(__name__)
@@ -140,12 +150,13 @@ def for_reader(actor, dossier):
 
 
 def annex_file(actor, dossier, annex_id, inline=False):
-    """(annex, bytes) of one annex; staff readings are audited."""
+    """(annex, bytes) of one annex scanned clean (`scanning.AnnexQuarantined` for one that is
+    not); staff readings are audited."""
     for_reader(actor, dossier)
     annex = Annex.get_or_none(Annex.id == annex_id, Annex.dossier == dossier)
     if annex is None:
         raise DossierNotFound(dossier.id)
-    data = read(annex)
+    data = read(require_clean(annex))
     if actor.staff is not None:
         action = "dossier.annex_view" if inline else "dossier.annex_download"
         AuditEvent.record(action, actor, dossier, annex=annex.id)
@@ -163,12 +174,16 @@ def document_file(actor, dossier, kind):
 
 def bundle(actor, dossier):
     """The receipt and every annex merged into one PDF (None when there is neither), for
-    reading or archiving; audited."""
+    reading or archiving; audited. Annexes refused as infected are left out (their files are
+    erased); one still in quarantine stops it (`scanning.AnnexQuarantined`)."""
     require_staff(actor, dossier)
     receipt_row = Document.latest(dossier, Document.RECEIPT)
-    parts = ([receipt_row] if receipt_row else []) + list(
-        Annex.select().where(Annex.dossier == dossier).order_by(Annex.uploaded_at, Annex.id)
+    annexes = Annex.select().where(
+        Annex.dossier == dossier, Annex.scan_status != ScanStatus.INFECTED.value
     )
+    parts = ([receipt_row] if receipt_row else []) + [
+        require_clean(a) for a in annexes.order_by(Annex.uploaded_at, Annex.id)
+    ]
     if not parts:
         return None
     writer = PdfWriter()

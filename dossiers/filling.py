@@ -16,6 +16,7 @@ from models import (
     DossierStatus,
     ProcedureDefinition,
     Role,
+    ScanStatus,
     utcnow,
     write_transaction,
 )
@@ -74,7 +75,7 @@ def create(actor, membership, row):
 def annex_counts(dossier):
     return dict(
         Annex.select(Annex.requirement, fn.COUNT(Annex.id))
-        .where(Annex.dossier == dossier)
+        .where(Annex.dossier == dossier, Annex.scan_status != ScanStatus.INFECTED.value)
         .group_by(Annex.requirement)
         .tuples()
     )

@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 
 import notifications
 import storage
-from dossiers import DossierRefused
+from dossiers import DossierRefused, scanning
 from dossiers.access import member_for, require_staff
 from dossiers.annexes import check_files, new_annex
 from dossiers.processing import MAX_TEXT
@@ -114,4 +114,6 @@ def reply(actor, dossier, body, files=()):
         for _name, kept, _info in stored:
             storage.get_storage().delete(kept.key)
         raise
+    for annex in message.annexes:
+        scanning.scan(annex)
     return message

@@ -47,9 +47,26 @@ def combined_digest(answers_sha256, annex_hashes):
 
 
 def annex_records(dossier):
-    """Every annex with its hash, re-checked against the stored bytes before signing."""
+    """Every annex with its hash, re-checked against the stored bytes before signing; each
+    must have been scanned clean."""
     records = []
     for annex in Annex.select().where(Annex.dossier == dossier).order_by(Annex.id):
+        if annex.is_infected:
+            raise DossierRefused(
+                _(
+                    "L'annexe « %(name)s » a été refusée par l'antivirus : retirez-la ou "
+                    "remplacez-la par un fichier sain.",
+                    name=annex.original_name,
+                )
+            )
+        if not annex.is_clean:
+            raise DossierRefused(
+                _(
+                    "L'annexe « %(name)s » n'a pas encore été analysée par l'antivirus ; "
+                    "réessayez de signer dans quelques minutes.",
+                    name=annex.original_name,
+                )
+            )
         try:
             storage.read_verified(annex.storage_key, annex.sha256)
         except storage.Altered as exc:

@@ -38,6 +38,7 @@ from notifications.events import (  # the one function per event that writes its
     HELPDESK,
     HELPDESK_NAME,
     access_changed,
+    annex_infected,
     complement_answered,
     complement_requested,
     draft_expiring,
@@ -51,6 +52,7 @@ from notifications.events import (  # the one function per event that writes its
 __all__ = [
     "HELPDESK",
     "access_changed",
+    "annex_infected",
     "complement_answered",
     "complement_requested",
     "draft_expiring",
@@ -76,6 +78,7 @@ SUBJECTS = {
     "message": _l("Nouveau message sur votre dossier %(reference)s"),
     "complement": _l("Compléments demandés pour votre dossier %(reference)s"),
     "complement_answered": _l("Réponse de l'entreprise au dossier %(reference)s"),
+    "annex_infected": _l("Fichier refusé par l'antivirus : « %(name)s »"),
     "report_reminder": _l("Rappel : rapport d'activités %(year)s à introduire avant le %(due)s"),
     "received": _l("Votre dossier %(reference)s a été réceptionné"),
     "processing": _l("Votre dossier %(reference)s est en traitement"),

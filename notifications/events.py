@@ -113,6 +113,27 @@ def complement_answered(dossier, body, annex_count):
     )
 
 
+def annex_infected(annex):
+    """An annex refused by the antivirus, to the person who sent it (at their validated
+    professional address in the dossier's company; none: the dossier page says it)."""
+    dossier = annex.dossier
+    membership = annex.uploaded_by.membership_in(dossier.company_id)
+    address = membership.notification_email if membership is not None else None
+    if not address:
+        return None
+    return OutboxMessage.queue(
+        "annex_infected",
+        address,
+        person=annex.uploaded_by,
+        dossier=dossier,
+        language=annex.uploaded_by.language,
+        recipient=annex.uploaded_by.full_name,
+        name=annex.original_name,
+        found=annex.scan_detail,
+        **_dossier_context(dossier),
+    )
+
+
 def report_reminder(company, recipients, year, due, days):
     """The activity-report reminder to the company's users who hold a role."""
     for person, address in recipients:

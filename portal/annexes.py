@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from auth import current_actor
-from dossiers import DossierNotFound, DossierRefused, annexes, documents, filling
+from dossiers import DossierNotFound, DossierRefused, annexes, documents, filling, scanning
 from models import Annex, Role
 from portal.access import company_required, load_dossier, sending_limits
 from procedures import definition_of
@@ -99,6 +99,18 @@ def upload(dossier_id):
         abort(400)
     except DossierRefused as refused:
         return back(dossier_id, refused, requirement=requirement)
+    if annex.is_infected:
+        return back(dossier_id, infected_message(annex), requirement=requirement)
+    if not annex.is_clean:
+        return back(
+            dossier_id,
+            success=_(
+                "« %(name)s » est joint (%(pages)s page(s)) ; l'antivirus l'analysera dans "
+                "quelques minutes, et il ne peut pas être ouvert avant.",
+                name=annex.original_name,
+                pages=annex.pages,
+            ),
+        )
     return back(
         dossier_id,
         success=_(
@@ -106,6 +118,15 @@ def upload(dossier_id):
             name=annex.original_name,
             pages=annex.pages,
         ),
+    )
+
+
+def infected_message(annex):
+    return _(
+        "« %(name)s » est refusé : l'antivirus y a trouvé « %(found)s ». Le fichier est effacé ; "
+        "vérifiez votre ordinateur, puis joignez un fichier sain.",
+        name=annex.original_name,
+        found=annex.scan_detail or "?",
     )
 
 
@@ -117,6 +138,8 @@ def download(dossier_id, annex_id):
         annex, data = documents.annex_file(current_actor(), dossier, annex_id)
     except DossierNotFound:
         abort(404)
+    except scanning.AnnexQuarantined as quarantined:
+        abort(403 if quarantined.annex.is_infected else 409, str(quarantined))
     except DossierRefused:
         current_app.logger.error("Annex %s of dossier %s not served", annex_id, dossier.id)
         abort(

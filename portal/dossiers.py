@@ -8,6 +8,7 @@ from flask_wtf import FlaskForm
 
 from dossiers import filling, messages, retention
 from models import (
+    Annex,
     Document,
     Dossier,
     DossierStatus,
@@ -15,6 +16,7 @@ from models import (
     ProcedureDefinition,
     RegistrationNumber,
     Role,
+    ScanStatus,
     Signature,
     StatusChange,
 )
@@ -139,6 +141,9 @@ def detail_page(dossier, reply_body="", reply_error=None, files_dropped=False):
         deletion_date=retention.deletion_date(dossier),
         kept_until=retention.kept_until(dossier),
         thread=Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
+        infected=Annex.select().where(
+            Annex.dossier == dossier, Annex.scan_status == ScanStatus.INFECTED.value
+        ),
         open_request=messages.open_request(dossier),
         can_write=dossier.in_instruction,
         max_text=messages.MAX_TEXT,

@@ -16,6 +16,7 @@ from config.py.
 import hashlib
 import re
 import secrets
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -77,14 +78,20 @@ class Storage:
     def exists(self, key: str) -> bool:
         raise NotImplementedError
 
-    def keys(self):
-        """Every stored key, in no particular order (backups: `backups.py`)."""
-        raise NotImplementedError
-
     def put_as(self, key: str, data: bytes) -> None:
         """Store `data` under `key` itself, replacing what it held: only for a restore, which
         brings back the keys its database rows name."""
         raise NotImplementedError
+
+    def listing(self) -> Iterator[tuple[str, float]]:
+        """(key, modification time as a POSIX timestamp) of every stored file, in no order:
+        for the cleanup of files no row references (`dossiers.orphans`)."""
+        raise NotImplementedError
+
+    def sweep_temporaries(self, before: float) -> int:
+        """Remove what writes interrupted by a crash left behind, last changed before the
+        POSIX timestamp `before`; returns how many."""
+        return 0
 
 
 def init_app(app):

@@ -65,13 +65,22 @@ class LocalStorage(Storage):
     def exists(self, key):
         return self.path(key).is_file()
 
-    def keys(self):
-        for path in self.root.glob("??/??/*"):
-            if KEY_PATTERN.fullmatch(path.name) and path.parts[-3:-1] == (
-                path.name[:2],
-                path.name[2:4],
-            ):
-                yield path.name
+    def files(self, pattern):
+        """The files under the two fanned-out levels whose name matches the glob `pattern`."""
+        return self.root.glob(f"??/??/{pattern}") if self.root.is_dir() else iter(())
+
+    def listing(self):
+        for path in self.files("?" * 32):
+            if KEY_PATTERN.fullmatch(path.name) and path.is_file():
+                yield path.name, path.lstat().st_mtime
+
+    def sweep_temporaries(self, before):
+        removed = 0
+        for path in self.files(".tmp-*"):
+            if path.lstat().st_mtime < before:
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
 
 
 def _sync_directory(directory):

@@ -205,6 +205,7 @@ def test_script_in_answers_file_names_and_messages_is_escaped_pages_and_emails(a
         size=1,
         pages=1,
         uploaded_by=person,
+        scan_status="clean",
     )
     login_staff(client, make_staff())
     url = f"/admin/dossiers/details/?id={dossier.id}"
@@ -274,6 +275,7 @@ def test_detail_shows_choices_sourced_options_and_annex_kinds_by_their_labels(ap
             size=1,
             pages=1,
             uploaded_by=person,
+            scan_status="clean",
         )
     login_staff(client, make_staff())
     page = text(client.get(f"/admin/dossiers/details/?id={dossier.id}"))

@@ -54,6 +54,7 @@ def with_annex(app, dossier, pages=2):
         pages=pages,
         uploaded_by=dossier.created_by,
         frozen=True,
+        scan_status="clean",
     )
 
 

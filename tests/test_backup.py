@@ -115,7 +115,7 @@ def fresh(database_url, tmp_path):
 
 def stored_keys(app):
     with app.app_context():
-        return set(storage.get_storage().keys())
+        return {key for key, _ in storage.get_storage().listing()}
 
 
 def row_count(app):

@@ -107,6 +107,7 @@ def submitted_dossier(answers_):
             size=1000 * n,
             pages=n * 3,
             uploaded_by=person,
+            scan_status="clean",
         )
     return dossier
 

@@ -2,6 +2,8 @@
 
 import os
 import stat
+import time
+from pathlib import Path
 
 import pytest
 
@@ -62,6 +64,38 @@ def test_failed_write_leaves_nothing(store, monkeypatch):
     with pytest.raises(OSError, match="disk full"):
         store.put(CONTENT)
     assert stored_files(store.root) == []
+
+
+def test_a_write_cut_short_never_appears_under_its_key(store, monkeypatch):
+    """Killed while writing: what is left is a `.tmp-` file, never listed nor served, and
+    swept once old."""
+    written = []
+    real_fsync = os.fsync
+
+    def killed(descriptor):
+        written.append(descriptor)
+        raise KeyboardInterrupt  # not an OSError: as abrupt as it gets inside Python
+
+    monkeypatch.setattr(os, "fsync", killed)
+    monkeypatch.setattr(Path, "unlink", lambda *a, **k: None)  # the clean-up dies with it
+    with pytest.raises(KeyboardInterrupt):
+        store.put(CONTENT)
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    monkeypatch.undo()
+    [left] = stored_files(store.root)
+    assert left.name.startswith(".tmp-") and written
+    assert list(store.listing()) == []
+    assert store.sweep_temporaries(before=left.stat().st_mtime) == 0, "young: kept"
+    assert store.sweep_temporaries(before=left.stat().st_mtime + 1) == 1
+    assert stored_files(store.root) == []
+
+
+def test_listing_names_every_stored_key_with_its_time(store):
+    keys = {store.put(CONTENT), store.put(CONTENT)}
+    listed = dict(store.listing())
+    assert set(listed) == keys
+    assert all(abs(mtime - time.time()) < 60 for mtime in listed.values())
+    assert list(LocalStorage({"STORAGE_DIR": str(store.root / "none")}).listing()) == []
 
 
 @pytest.mark.parametrize(

@@ -62,6 +62,7 @@ def owner(app):
             pages=1,
             uploaded_by=manager,
             frozen=d is submitted,
+            scan_status="clean",
         )
         for d in (draft, submitted)
     }
