@@ -169,7 +169,10 @@ def backup(dest, url):
             shutil.rmtree(dest, ignore_errors=True)
         else:
             for child in dest.iterdir():
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
+                if child.is_dir():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
         raise
     return manifest
 

@@ -37,13 +37,23 @@ from models import (
     write_transaction,
 )
 from procedures import definition_of
+from procedures.definition import DefinitionError, Retention
 
 WARNING_DAYS = 7
 EDITABLE = [s.value for s in DossierStatus if s.is_editable]
 
 
+def retention_of(row):
+    """The retention of a procedure version; the defaults for one whose text no longer
+    passes the checks (a version saved before a check was added)."""
+    try:
+        return definition_of(row).retention
+    except DefinitionError:
+        return Retention()
+
+
 def policy(dossier):
-    return definition_of(dossier.definition).retention
+    return retention_of(dossier.definition)
 
 
 def add_years(moment, years):
@@ -78,7 +88,7 @@ def kept_until(dossier):
 
 def _versions():
     """(procedure version, its retention) for every version in the database."""
-    return [(row, definition_of(row).retention) for row in ProcedureDefinition.select()]
+    return [(row, retention_of(row)) for row in ProcedureDefinition.select()]
 
 
 def due_warnings(now):

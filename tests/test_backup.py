@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 import psycopg2
 import pytest
 
+import backups
 import models
 import notifications
 import storage
@@ -216,3 +217,37 @@ def test_sqlite_backup_is_online_and_consistent(tmp_path):
     copy = sqlite3.connect(tmp_path / "copy.sqlite3")
     assert copy.execute("SELECT v FROM t").fetchall() == [("committed",)]
     copy.close()
+
+
+def test_a_failed_database_step_takes_the_restored_files_back(
+    app, instance, fresh, tmp_path, monkeypatch
+):
+    backup_dir = tmp_path / "backup"
+    assert app.test_cli_runner().invoke(args=["backup", str(backup_dir)]).exit_code == 0
+    restored = fresh()
+
+    def broken(dump, url):
+        raise backups.BackupError("pg_restore failed: the server went away")
+
+    monkeypatch.setattr(backups, "load_database", broken)
+    result = restored.test_cli_runner().invoke(args=["restore", str(backup_dir)])
+    assert result.exit_code == 1 and "the server went away" in result.output
+    assert stored_keys(restored) == set() and row_count(restored) == 0
+
+
+def test_a_manifest_cannot_name_a_path_outside_the_storage(app, instance, fresh, tmp_path):
+    backup_dir = tmp_path / "backup"
+    assert app.test_cli_runner().invoke(args=["backup", str(backup_dir)]).exit_code == 0
+    manifest = json.loads((backup_dir / MANIFEST).read_text())
+    manifest["files"][0]["key"] = "../../../../tmp/planted"
+    (backup_dir / MANIFEST).write_text(json.dumps(manifest))
+    result = fresh().test_cli_runner().invoke(args=["restore", str(backup_dir)])
+    assert result.exit_code == 1 and "Not a storage key" in result.output
+
+
+def test_the_password_goes_by_environment_never_on_the_command_line():
+    conninfo, env = backups.pg_connection("postgresql://guichet:s%40cret@db.example:5433/g")
+    assert conninfo == "postgresql://guichet@db.example:5433/g" and "cret" not in conninfo
+    assert env["PGPASSWORD"] == "s@cret"
+    conninfo, env = backups.pg_connection("postgres://guichet@db.example/g?sslmode=require")
+    assert conninfo == "postgresql://guichet@db.example/g?sslmode=require"

@@ -13,7 +13,16 @@ import notifications
 import storage
 from backoffice.dashboard import counts_by_status_and_procedure
 from dossiers import annexes, retention
-from helpers import login_person, make_company, make_definition, make_dossier, make_member, text
+from helpers import (
+    login_person,
+    login_staff,
+    make_company,
+    make_definition,
+    make_dossier,
+    make_member,
+    make_staff,
+    text,
+)
 from models import (
     Actor,
     Annex,
@@ -29,6 +38,7 @@ from models import (
     RegistrationNumber,
     Role,
     Signature,
+    StaffRole,
     StatusChange,
     utcnow,
 )
@@ -290,6 +300,7 @@ def test_the_applicant_sees_until_when_each_dossier_is_kept(app, client, closed)
     retention.anonymise_closed(until)
     page = text(client.get(f"/dossiers/{closed.id}"))
     assert "Anonymisé le" in page and closed.reference in page
+    assert client.get(f"/dossiers/{closed.id}/verifier").status_code == 200
 
 
 def definition_first_section(dossier):
@@ -320,3 +331,11 @@ def test_the_worker_runs_retention_every_night(app):
     names = {task.name for task in huey.read_periodic(datetime(2026, 6, 1, 2, 0))}
     assert "retention" in names
     assert "retention" not in {t.name for t in huey.read_periodic(datetime(2026, 6, 1, 14, 0))}
+
+
+def test_staff_still_open_an_anonymised_dossier(app, client, closed):
+    retention.anonymise_closed(retention.kept_until(closed))
+    staff = make_staff(StaffRole.SUPERVISOR)
+    login_staff(client, staff)
+    page = client.get(f"/admin/dossiers/details/?id={closed.id}")
+    assert page.status_code == 200 and closed.reference in text(page)
