@@ -1,5 +1,5 @@
-"""Registries of the extension points: SMS gateways, storage backends, authentic sources and
-field types (scanners and webhook targets will be two more).
+"""Registries of the extension points: SMS gateways, storage backends, virus scanners,
+authentic sources and field types (webhook targets will be one more).
 
 Each extension point owns one `Registry`; each implementation is a class in its own module,
 decorated with `@REGISTRY.register("id", label=...)`. A second class under an id already taken

@@ -47,3 +47,25 @@ def test_upgrade_folds_the_names_of_existing_companies_and_persons(tmp_path):
         assert name == "agence liege interim" and person == "zoe dœuf"
     finally:
         models.db.initialize(previous)
+
+
+def test_upgrade_puts_existing_annexes_in_quarantine(tmp_path):
+    """A database at 008 with an annex, upgraded: 010 marks it pending, so the periodic scan
+    looks at it before anyone opens it."""
+    previous = models.db.obj
+    models.db.initialize(database.open_database(f"sqlite:///{tmp_path / 'old.sqlite3'}"))
+    try:
+        with models.db.connection_context():
+            database.router().run("008_outbox_claimed_by")
+            models.db.execute_sql("PRAGMA foreign_keys = OFF")  # an annex row alone will do
+            models.db.execute_sql(
+                "INSERT INTO annex (dossier_id, requirement, original_name, storage_key, sha256, "
+                "size, pages, uploaded_by_id, uploaded_at, frozen) VALUES (1, 'proof', "
+                "'preuve.pdf', '0123456789abcdef0123456789abcdef', '', 1, 1, 1, "
+                "'2026-01-01', 0)"
+            )
+            database.apply_migrations()
+            rows = models.db.execute_sql("SELECT scan_status, scanned_at FROM annex").fetchall()
+        assert rows == [("pending", None)]
+    finally:
+        models.db.initialize(previous)

@@ -14,6 +14,7 @@ from test_wizard import PREFILLED, install, post_section, start
 
 import antivirus
 import jobs
+import notifications
 import storage
 from antivirus.clamd import parse
 from config import ConfigError, ProductionConfig
@@ -123,6 +124,14 @@ def test_eicar_in_a_pdf_is_refused_erased_audited_and_the_applicant_told(scanned
     assert "Fichier refusé par l'antivirus" in detail and "« facture.pdf » contient" in detail
     email = OutboxMessage.get(OutboxMessage.event == "annex_infected")
     assert email.to_email == person.login_email and email.context["name"] == "facture.pdf"
+    with scanned.app_context():
+        subject, body, html = notifications.render(email)
+    assert subject == "Fichier refusé par l'antivirus : « facture.pdf »"
+    assert "a été refusé par l'antivirus : il contient « Guichet.Test.EICAR" in body
+    assert "joignez à nouveau un fichier sain" in html
+    email.language = "de"
+    with scanned.app_context():
+        assert notifications.render(email)[0] == "Datei vom Virenscanner abgelehnt: „facture.pdf“"
     download = client.get(f"/dossiers/{dossier.id}/annexes/{annex.id}")
     assert download.status_code == 403 and "refusé par l'antivirus" in text(download)
 
