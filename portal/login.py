@@ -9,14 +9,7 @@ from requests import RequestException
 
 import languages
 from access import identity
-from auth import (
-    current_person,
-    end_all_sessions,
-    end_session,
-    limiter,
-    safe_next,
-    start_session,
-)
+from auth import current_person, limiter, safe_next
 from portal.access import COMPANY_KEY, choose_company
 
 bp = Blueprint("login", __name__, url_prefix="/auth")
@@ -65,6 +58,7 @@ def start():
 @bp.get("/callback")
 def callback():
     if request.args.get("error"):
+        identity.login_refused(request.remote_addr, "provider_error")
         flash(_("La connexion a été annulée ou refusée. Vous pouvez réessayer."), "error")
         return redirect(url_for("home.index"))
     try:
@@ -80,6 +74,7 @@ def callback():
         )
     except (AuthlibBaseError, JoseError, RequestException, KeyError, ValueError) as exc:
         current_app.logger.warning("OIDC login refused: %s", exc)
+        identity.login_refused(request.remote_addr, type(exc).__name__)
         flash(
             _("La connexion n'a pas pu être vérifiée. Recommencez avec « Se connecter »."),
             "error",
@@ -90,7 +85,12 @@ def callback():
     amr = id_claims.get("amr") or []
     again = current_person() is not None and current_person().id == person.id
     company_id = session.get(COMPANY_KEY) if again else None
-    start_session(person, auth_method=amr[0] if amr else None, auth_level=id_claims.get("acr"))
+    identity.log_in(
+        person,
+        request.remote_addr,
+        auth_method=amr[0] if amr else None,
+        auth_level=id_claims.get("acr"),
+    )
     if company_id is not None:  # logging in again (to sign): still acting for that company
         choose_company(company_id)
     flash(_("Bienvenue, %(name)s.", name=person.full_name), "success")
@@ -99,15 +99,13 @@ def callback():
 
 @bp.post("/logout")
 def logout():
-    end_session()
+    identity.log_out(current_person(), request.remote_addr)
     flash(_("Vous êtes déconnecté."), "success")
     return redirect(url_for("home.index"))
 
 
 @bp.post("/logout-everywhere")
 def logout_everywhere():
-    person = current_person()
-    if person is not None:
-        end_all_sessions(person)
+    identity.log_out(current_person(), request.remote_addr, everywhere=True)
     flash(_("Vous êtes déconnecté de tous vos appareils."), "success")
     return redirect(url_for("home.index"))
