@@ -20,6 +20,15 @@ class IdentityRefused(ValueError):
     """The claims do not name a person Guichet can log in (logged, never shown as is)."""
 
 
+def login_claims(id_token_claims, userinfo):
+    """The claims of a login: the userinfo's, over the ID token's, whose issuer and subject
+    name the login. A userinfo about another subject (OIDC Core 5.3.2) is refused."""
+    subject = id_token_claims["sub"]
+    if userinfo.get("sub") != subject:
+        raise IdentityRefused("the userinfo's sub is not the ID token's")
+    return {**id_token_claims, **userinfo, "iss": id_token_claims["iss"], "sub": subject}
+
+
 def person_from_claims(claims, languages, chosen=None, page_language=None):
     """Find or create the person named by the claims (the national number identifies), refresh
     their name, login address and language, and bind the login. The language: `chosen` with the

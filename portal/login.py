@@ -45,6 +45,17 @@ def redirect_uri():
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("login.callback")
 
 
+def id_token_checks():
+    """What the ID token's claims must hold beyond Authlib's own checks (signature, expiry with
+    two minutes' leeway, nonce, azp): our provider as `iss` and our client id among `aud`
+    (Authlib checks `aud` only when told to; OIDC Core 3.1.3.7)."""
+    issuer = provider().load_server_metadata()["issuer"]
+    return {
+        "iss": {"essential": True, "values": [issuer]},
+        "aud": {"essential": True, "values": [current_app.config["OIDC_CLIENT_ID"]]},
+    }
+
+
 @bp.get("/login")
 @limiter.limit("30 per minute")
 def start():
@@ -62,10 +73,8 @@ def callback():
         flash(_("La connexion a été annulée ou refusée. Vous pouvez réessayer."), "error")
         return redirect(url_for("home.index"))
     try:
-        token = provider().authorize_access_token()
-        claims = dict(token.get("userinfo") or {})
-        claims.update(provider().userinfo(token=token))
-        claims["iss"], claims["sub"] = token["userinfo"]["iss"], token["userinfo"]["sub"]
+        token = provider().authorize_access_token(claims_options=id_token_checks())
+        claims = identity.login_claims(token["userinfo"], provider().userinfo(token=token))
         person = identity.person_from_claims(
             claims,
             current_app.config["LANGUAGES"],
