@@ -116,22 +116,26 @@ def issue(purpose, subject, channel, address, ttl, with_token=False, ip_address=
     return code, token
 
 
-def _consume(row, now):
+def _consume(row, now, by_code=True):
     """Mark the code used, once, while it is still alive: of two concurrent checks only one
-    succeeds, and none after the last wrong try was counted."""
-    used = (
-        VerificationCode.update(used_at=now)
-        .where(
-            VerificationCode.id == row.id,
-            VerificationCode.used_at.is_null(),
-            VerificationCode.invalidated_at.is_null(),
-            VerificationCode.attempts < MAX_ATTEMPTS,
-            VerificationCode.expires_at > now,
-        )
-        .execute()
-    )
-    if used != 1:
-        _check_usable(VerificationCode.get_by_id(row.id), now)
+    succeeds, and a typed code none after its last wrong try was counted (a link's token,
+    32 random bytes, is not killed by wrong codes)."""
+    alive = [
+        VerificationCode.id == row.id,
+        VerificationCode.used_at.is_null(),
+        VerificationCode.invalidated_at.is_null(),
+        VerificationCode.expires_at > now,
+    ]
+    if by_code:
+        alive.append(VerificationCode.attempts < MAX_ATTEMPTS)
+    if VerificationCode.update(used_at=now).where(*alive).execute() != 1:
+        fresh = VerificationCode.get_by_id(row.id)
+        if fresh.invalidated_at is not None and fresh.used_at is None:
+            raise CodeError(
+                "superseded",
+                _l("Ce code a été remplacé par un code plus récent : utilisez le dernier reçu."),
+            )
+        _check_usable(fresh, now)
         raise CodeError("used", _l("Ce code a déjà été utilisé. Demandez-en un nouveau."))
     return row
 
@@ -251,4 +255,4 @@ def verify_token(purpose, token):
         raise CodeError("used", _l("Ce lien a déjà été utilisé."))
     if row.expires_at <= now:
         raise CodeError("expired", _l("Ce lien a expiré. Demandez un nouvel envoi."))
-    return _consume(row, now)
+    return _consume(row, now, by_code=False)
