@@ -13,7 +13,7 @@ import pytest
 
 import auth
 import config
-from helpers import csrf_from, login_staff, make_company, make_member, make_staff, text
+from helpers import STAFF_PASSWORD, csrf_from, login_staff, make_staff, text
 from models import AuditEvent, Person, UserSession, utcnow
 
 
@@ -100,8 +100,19 @@ def test_a_cookie_replayed_after_logout_leads_to_the_login(app, client):
 
 def test_a_staff_cookie_replayed_after_logout_leads_to_the_login(app, client):
     staff = make_staff()
+    page = client.get("/admin/login/")
+    client.post(
+        "/admin/login/",
+        data={"email": staff.email, "password": STAFF_PASSWORD, "csrf_token": csrf_from(page.text)},
+    )
+    half_way = cookie_of(client, app)  # the password accepted, the second factor not yet
     assert login_staff(client, staff).status_code == 302
     saved = cookie_of(client, app)
+    assert saved != half_way
+    after_password = with_cookie(app, half_way).get("/admin/")
+    assert (
+        after_password.status_code == 302 and "/admin/login" in after_password.headers["Location"]
+    )
     assert client.get("/admin/").status_code == 200
     page = client.get("/admin/")
     client.post("/admin/logout/", data={"csrf_token": csrf_from(page.text)})
@@ -183,8 +194,6 @@ def test_every_configuration_bounds_the_cookie_by_the_absolute_limit(app, monkey
 
 
 def test_logout_everywhere_is_audited(app, client):
-    company = make_company()
-    make_member(company)
     fas.login_eid(client)
     other = app.test_client()
     fas.login_eid(other)
