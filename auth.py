@@ -8,12 +8,13 @@ staff accounts and the portal only persons, so one kind can never act as the oth
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app, flash, g, request, session
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -26,6 +27,7 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 password_hasher = PasswordHasher()
 ACCOUNT_KINDS = {Person.session_prefix: Person, StaffUser.session_prefix: StaffUser}
 SESSION_KEY = "sid"
+UNTIL_KEY = "until"  # when the login reaches its absolute limit (a Unix time)
 TOUCH_EVERY = timedelta(seconds=60)
 
 
@@ -56,26 +58,45 @@ def _digest(token):
 
 
 def start_session(account, auth_method=None, auth_level=None):
-    """A new session for `account`: the old one (if any) is dropped, never reused; the
-    language chosen for the visit (the switcher's `lang`) is kept."""
+    """A new session for `account`: the old one (if any) is dropped, never reused, and the
+    cookie is a new one that expires with the absolute limit; the language chosen for the
+    visit (the switcher's `lang`) is kept."""
     language = session.get("lang")
     end_session(flash_message=None)
     if language is not None:
         session["lang"] = language
     token = secrets.token_urlsafe(32)
     is_person = isinstance(account, Person)
+    now = utcnow()
     UserSession.create(
         token_hash=_digest(token),
         person=account if is_person else None,
         staff=None if is_person else account,
         auth_method=auth_method,
         auth_level=auth_level,
+        created_at=now,
+        auth_time=now,
+        last_seen_at=now,
         ip_address=request.remote_addr,
         user_agent=(request.user_agent.string or "")[:300],
     )
     session[SESSION_KEY] = token
+    until = now.replace(tzinfo=UTC) + current_app.permanent_session_lifetime
+    session[UNTIL_KEY] = int(until.timestamp())
     session.permanent = True
     login_user(account)
+
+
+class LoginSessionInterface(SecureCookieSessionInterface):
+    """Flask's signed cookie, whose expiry is that of the login's absolute limit rather than
+    `now + PERMANENT_SESSION_LIFETIME` at each response (which would outlive the login)."""
+
+    def get_expiration_time(self, app, session):
+        expires = super().get_expiration_time(app, session)
+        until = session.get(UNTIL_KEY)
+        if expires is None or not isinstance(until, int):
+            return expires
+        return min(expires, datetime.fromtimestamp(until, UTC))
 
 
 def current_session():
@@ -178,9 +199,7 @@ def verify_password(staff, password):
 def init_app(app):
     login_manager.init_app(app)
     login_manager.session_protection = None  # the server-side session row does this job
-    app.config.setdefault(
-        "PERMANENT_SESSION_LIFETIME", timedelta(hours=app.config["SESSION_ABSOLUTE_HOURS"])
-    )
+    app.session_interface = LoginSessionInterface()
     app.before_request(check_session)
     limiter.init_app(app)
 

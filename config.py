@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -38,11 +39,6 @@ class Config:
     SMS_GATEWAY_DEFAULT = "log"
     ANTIVIRUS_DEFAULT = "none"
     FAS_STANDIN_DEFAULT = False
-    # Sessions: idle and absolute limits, and how old a login may be for sensitive steps.
-    SESSION_IDLE_MINUTES = 30
-    SESSION_ABSOLUTE_HOURS = 12
-    STEP_UP_MINUTES = 15
-
     BABEL_DEFAULT_LOCALE = "fr"
     LANGUAGES = ("fr", "de", "en", "nl")
     # Offered once the catalogue, the procedures, the emails and the PDFs are complete in the
@@ -143,6 +139,12 @@ class Config:
         self.SESSION_COOKIE_SECURE = env_bool(
             "SESSION_COOKIE_SECURE", self.SESSION_COOKIE_SECURE_DEFAULT
         )
+        # Sessions: the idle and absolute limits, and how old a login may be for a sensitive
+        # step. The cookie of a login expires with the absolute limit (never Flask's 31 days).
+        self.SESSION_IDLE_MINUTES = env_int("SESSION_IDLE_MINUTES", 30)
+        self.SESSION_ABSOLUTE_HOURS = env_int("SESSION_ABSOLUTE_HOURS", 12)
+        self.STEP_UP_MINUTES = env_int("STEP_UP_MINUTES", 15)
+        self.PERMANENT_SESSION_LIFETIME = timedelta(hours=self.SESSION_ABSOLUTE_HOURS)
 
         # Authentic sources: the company register adapter and the fictional sample it can load.
         self.COMPANY_REGISTER = env.get("COMPANY_REGISTER") or "kbo-open-data"

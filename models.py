@@ -1202,13 +1202,15 @@ class VerificationCode(BaseModel):
     """A one-time code (and, for email validation, a link token), stored hashed.
 
     `subject` is who asks (a national number, or a membership id for email validation);
-    `address` is where the code went (phone or email): both are rate-limited.
+    `address` is where the code went (phone or email); `ip_address` where it was asked from:
+    all three are rate-limited.
     """
 
     purpose = CharField(max_length=20)
     subject = CharField(max_length=64)
     channel = CharField(max_length=10)
     address = CharField(max_length=254)
+    ip_address = CharField(max_length=45, null=True)
     code_hash = CharField(max_length=128)
     token_hash = CharField(max_length=64, null=True, unique=True)
     attempts = IntegerField(default=0)
@@ -1221,6 +1223,7 @@ class VerificationCode(BaseModel):
         indexes = (
             (("purpose", "subject", "created_at"), False),
             (("purpose", "address", "created_at"), False),
+            (("ip_address", "created_at"), False),
         )
 
 

@@ -2,6 +2,12 @@
 
 Used by the stand-in identity provider (login codes by SMS or email) and by the portal
 (validation of the professional email address).
+
+A code dies after MAX_ATTEMPTS wrong tries, counted in the database by a conditional update
+(`attempts = attempts + 1 WHERE attempts < MAX_ATTEMPTS`, checked by its row count): however
+many guesses arrive at once, on SQLite or PostgreSQL, at most MAX_ATTEMPTS are ever compared.
+Sending is bounded per person, per address and per requesting IP address; each wrong try is a
+`code.failed` audit row and each refused send a `code.send_refused` one (never the code).
 """
 
 import hashlib
@@ -13,11 +19,13 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
 
-from models import VerificationCode, utcnow, write_transaction
+from models import Actor, AuditEvent, VerificationCode, utcnow, write_transaction
 
 MAX_ATTEMPTS = 5
 RATE_WINDOW = timedelta(minutes=15)
 MAX_PER_WINDOW = 5
+# An office behind one address may hold several people asking at once: a wider bound.
+MAX_PER_IP_WINDOW = 20
 PRO_EMAIL_PURPOSE = "pro-email"
 PRO_EMAIL_TTL = timedelta(hours=24)
 
@@ -28,6 +36,7 @@ class CodeError(Exception):
     def __init__(self, reason, message):
         super().__init__(str(message))
         self.reason = reason
+        self.row = None  # the code it is about, for the audit row
 
 
 def _digest(*parts):
@@ -39,14 +48,19 @@ def token_digest(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def check_rate(purpose, subject, address, now):
+def check_rate(purpose, subject, address, ip_address, now):
+    """Refuse a new code when this person or this address had MAX_PER_WINDOW of this purpose,
+    or this IP address MAX_PER_IP_WINDOW of any purpose, in the last RATE_WINDOW."""
     since = now - RATE_WINDOW
-    recent = VerificationCode.select().where(
-        VerificationCode.purpose == purpose, VerificationCode.created_at > since
-    )
+    recent = VerificationCode.select().where(VerificationCode.created_at > since)
+    same = recent.where(VerificationCode.purpose == purpose)
     if (
-        recent.where(VerificationCode.subject == subject).count() >= MAX_PER_WINDOW
-        or recent.where(VerificationCode.address == address).count() >= MAX_PER_WINDOW
+        same.where(VerificationCode.subject == subject).count() >= MAX_PER_WINDOW
+        or same.where(VerificationCode.address == address).count() >= MAX_PER_WINDOW
+        or (
+            ip_address
+            and recent.where(VerificationCode.ip_address == ip_address).count() >= MAX_PER_IP_WINDOW
+        )
     ):
         raise CodeError(
             "rate",
@@ -58,16 +72,30 @@ def check_rate(purpose, subject, address, now):
         )
 
 
-def issue(purpose, subject, channel, address, ttl, with_token=False):
-    """A new code (and link token) for `subject`; older ones of the same purpose stop working.
+def audit_send_refused(actor, purpose, channel, error):
+    """The `code.send_refused` audit row of a refused send (written by the caller once its
+    transaction is over, so that the refusal's rollback keeps it)."""
+    AuditEvent.record(
+        "code.send_refused",
+        actor or Actor.system(),
+        purpose=purpose,
+        channel=channel,
+        reason=error.reason,
+    )
 
-    Returns (code, token or None). Raises CodeError('rate') when too many were asked.
+
+def issue(purpose, subject, channel, address, ttl, with_token=False, ip_address=None):
+    """A new code (and link token) for `subject`, asked from `ip_address`; older ones of the
+    same purpose stop working. The code is six digits drawn from `secrets`, kept as an HMAC.
+
+    Returns (code, token or None). Raises CodeError('rate') when too many were asked (the caller
+    records it with `audit_send_refused`).
     """
     now = utcnow()
     code = f"{secrets.randbelow(10**6):06d}"
     token = secrets.token_urlsafe(32) if with_token else None
     with write_transaction():
-        check_rate(purpose, subject, address, now)
+        check_rate(purpose, subject, address, ip_address, now)
         VerificationCode.update(invalidated_at=now).where(
             VerificationCode.purpose == purpose,
             VerificationCode.subject == subject,
@@ -79,6 +107,7 @@ def issue(purpose, subject, channel, address, ttl, with_token=False):
             subject=subject,
             channel=channel,
             address=address,
+            ip_address=ip_address,
             code_hash=_digest(purpose, subject, code),
             token_hash=token_digest(token) if token else None,
             created_at=now,
@@ -87,14 +116,26 @@ def issue(purpose, subject, channel, address, ttl, with_token=False):
     return code, token
 
 
-def _consume(row, now):
-    """Mark the code used, once: of two concurrent checks only one succeeds."""
-    used = (
-        VerificationCode.update(used_at=now)
-        .where(VerificationCode.id == row.id, VerificationCode.used_at.is_null())
-        .execute()
-    )
-    if used != 1:
+def _consume(row, now, by_code=True):
+    """Mark the code used, once, while it is still alive: of two concurrent checks only one
+    succeeds, and a typed code none after its last wrong try was counted (a link's token,
+    32 random bytes, is not killed by wrong codes)."""
+    alive = [
+        VerificationCode.id == row.id,
+        VerificationCode.used_at.is_null(),
+        VerificationCode.invalidated_at.is_null(),
+        VerificationCode.expires_at > now,
+    ]
+    if by_code:
+        alive.append(VerificationCode.attempts < MAX_ATTEMPTS)
+    if VerificationCode.update(used_at=now).where(*alive).execute() != 1:
+        fresh = VerificationCode.get_by_id(row.id)
+        if fresh.invalidated_at is not None and fresh.used_at is None:
+            raise CodeError(
+                "superseded",
+                _l("Ce code a été remplacé par un code plus récent : utilisez le dernier reçu."),
+            )
+        _check_usable(fresh, now)
         raise CodeError("used", _l("Ce code a déjà été utilisé. Demandez-en un nouveau."))
     return row
 
@@ -108,8 +149,43 @@ def _check_usable(row, now):
         raise CodeError("expired", _l("Ce code a expiré. Demandez-en un nouveau."))
 
 
-def verify(purpose, subject, code):
-    """The code row if `code` is the current one for `subject`; raises CodeError otherwise."""
+def _count_wrong_try(row):
+    """One more wrong try on `row`, counted by the database only while the code is alive; the
+    tries left after it, or None when the code was dead (or used) and the try not counted."""
+    counted = (
+        VerificationCode.update(attempts=VerificationCode.attempts + 1)
+        .where(
+            VerificationCode.id == row.id,
+            VerificationCode.attempts < MAX_ATTEMPTS,
+            VerificationCode.used_at.is_null(),
+        )
+        .execute()
+    )
+    if counted != 1:
+        return None
+    attempts = VerificationCode.select(VerificationCode.attempts).where(
+        VerificationCode.id == row.id
+    )
+    return MAX_ATTEMPTS - attempts.scalar()
+
+
+def verify(purpose, subject, code, actor=None):
+    """The code row if `code` is the current one for `subject`; raises CodeError otherwise,
+    after recording a `code.failed` audit row for `actor` (the system when None)."""
+    try:
+        return _verify(purpose, subject, code)
+    except CodeError as error:
+        AuditEvent.record(
+            "code.failed",
+            actor or Actor.system(),
+            target=error.row,
+            purpose=purpose,
+            reason=error.reason,
+        )
+        raise
+
+
+def _verify(purpose, subject, code):
     now = utcnow()
     code = (code or "").strip().replace(" ", "")
     rows = list(
@@ -120,7 +196,10 @@ def verify(purpose, subject, code):
     )
     current = next((r for r in rows if r.invalidated_at is None), None)
     expected = _digest(purpose, subject, code)
-    if current is None or not hmac.compare_digest(current.code_hash, expected):
+    try:
+        if current is not None and hmac.compare_digest(current.code_hash, expected):
+            _check_usable(current, now)
+            return _consume(current, now)
         if any(r.invalidated_at and hmac.compare_digest(r.code_hash, expected) for r in rows):
             raise CodeError(
                 "superseded",
@@ -129,12 +208,13 @@ def verify(purpose, subject, code):
         if current is None:
             raise CodeError("none", _l("Aucun code en cours. Demandez-en un nouveau."))
         _check_usable(current, now)
-        VerificationCode.update(attempts=VerificationCode.attempts + 1).where(
-            VerificationCode.id == current.id
-        ).execute()
-        left = MAX_ATTEMPTS - current.attempts - 1
-        if left <= 0:
-            raise CodeError("dead", _l("Trop d'essais incorrects : ce code n'est plus valable."))
+        left = _count_wrong_try(current)
+        dead = _l("Trop d'essais incorrects : ce code n'est plus valable.")
+        if left is None:  # another guess took the last try meanwhile
+            _check_usable(VerificationCode.get_by_id(current.id), now)
+            raise CodeError("dead", dead)
+        if left == 0:  # this wrong try was the last one counted
+            raise CodeError("wrong", dead)
         raise CodeError(
             "wrong",
             ngettext(
@@ -143,8 +223,9 @@ def verify(purpose, subject, code):
                 left,
             ),
         )
-    _check_usable(current, now)
-    return _consume(current, now)
+    except CodeError as error:
+        error.row = current
+        raise
 
 
 def token_subject(purpose, token):
@@ -174,4 +255,4 @@ def verify_token(purpose, token):
         raise CodeError("used", _l("Ce lien a déjà été utilisé."))
     if row.expires_at <= now:
         raise CodeError("expired", _l("Ce lien a expiré. Demandez un nouvel envoi."))
-    return _consume(row, now)
+    return _consume(row, now, by_code=False)

@@ -1,13 +1,32 @@
 """The persons behind logins: found or created from the identity provider's claims, each login
-bound to its (issuer, subject), and their own preferences."""
+bound to its (issuer, subject), their sessions opened and closed (`person.login`,
+`person.login_failed` and `person.logout` audit rows), and their own preferences."""
 
 from stdnum.be import nn
 
-from models import LoginIdentity, Person, utcnow, write_transaction
+from auth import end_all_sessions, end_session, start_session
+from models import (
+    Actor,
+    ActorKind,
+    AuditEvent,
+    LoginIdentity,
+    Person,
+    utcnow,
+    write_transaction,
+)
 
 
 class IdentityRefused(ValueError):
     """The claims do not name a person Guichet can log in (logged, never shown as is)."""
+
+
+def login_claims(id_token_claims, userinfo):
+    """The claims of a login: the userinfo's, over the ID token's, whose issuer and subject
+    name the login. A userinfo about another subject (OIDC Core 5.3.2) is refused."""
+    subject = id_token_claims["sub"]
+    if userinfo.get("sub") != subject:
+        raise IdentityRefused("the userinfo's sub is not the ID token's")
+    return {**id_token_claims, **userinfo, "iss": id_token_claims["iss"], "sub": subject}
 
 
 def person_from_claims(claims, languages, chosen=None, page_language=None):
@@ -49,6 +68,45 @@ def bind_identity(person, issuer, subject):
     else:
         identity.last_login_at = utcnow()
         identity.save(only=[LoginIdentity.last_login_at])
+
+
+def log_in(person, ip_address, auth_method=None, auth_level=None):
+    """Open a new session for `person` (the browser's former one dropped), audited."""
+    with write_transaction():
+        start_session(person, auth_method=auth_method, auth_level=auth_level)
+        AuditEvent.record(
+            "person.login",
+            Actor.applicant(person, ip_address=ip_address),
+            target=person,
+            auth_method=auth_method,
+            auth_level=auth_level,
+        )
+
+
+def login_refused(ip_address, reason):
+    """A login that came back from the identity provider refused (`reason`: the kind of check
+    that failed, never a code, a state or a token), audited."""
+    AuditEvent.record(
+        "person.login_failed", Actor(ActorKind.SYSTEM, ip_address=ip_address), reason=reason
+    )
+
+
+def log_out(person, ip_address, everywhere=False):
+    """End this browser's session (every session of `person` when `everywhere`), audited when
+    a person was logged in."""
+    if person is None:
+        end_session()
+        return
+    AuditEvent.record(
+        "person.logout",
+        Actor.applicant(person, ip_address=ip_address),
+        target=person,
+        everywhere=everywhere,
+    )
+    if everywhere:
+        end_all_sessions(person)
+    else:
+        end_session()
 
 
 def update_preferences(person, language, notifications_opt_out):

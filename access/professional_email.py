@@ -2,6 +2,8 @@
 company's space, validated by a code or a link (24 h, single use), the only address Guichet
 writes to for that company. The helpdesk may reset it or send the validation again."""
 
+from contextlib import contextmanager
+
 from flask import url_for
 from flask_babel import gettext as _
 
@@ -27,32 +29,41 @@ def helpdesk(actor):
         raise AccessRefused(_("Seul le helpdesk fait cette action."))
 
 
-def issue_validation(membership, address):
+def issue_validation(membership, address, ip_address=None):
     """A new code and link for `address`, recorded as the member's pending address, and the
-    email that carries them (earlier codes stop working)."""
-    try:
-        code, token = verification.issue(
-            PURPOSE,
-            str(membership.id),
-            "email",
-            address,
-            verification.PRO_EMAIL_TTL,
-            with_token=True,
-        )
-    except verification.CodeError as exc:
-        raise AccessRefused(str(exc)) from exc
+    email that carries them (earlier codes stop working). Raises verification.CodeError."""
+    code, token = verification.issue(
+        PURPOSE,
+        str(membership.id),
+        "email",
+        address,
+        verification.PRO_EMAIL_TTL,
+        with_token=True,
+        ip_address=ip_address,
+    )
     membership.professional_email = address
     membership.professional_email_verified_at = None
     membership.save(only=[Membership.professional_email, Membership.professional_email_verified_at])
     notifications.email_validation(membership, address, code, url_for(LINK_ENDPOINT, token=token))
 
 
+@contextmanager
+def sending(actor):
+    """A transaction that sends a validation; a refused send is rolled back, then audited."""
+    try:
+        with write_transaction():
+            yield
+    except verification.CodeError as exc:
+        verification.audit_send_refused(actor, PURPOSE, "email", exc)
+        raise AccessRefused(str(exc)) from exc
+
+
 def request_validation(actor, membership, address):
     """The member gives their professional address: a code and a link are sent to it."""
     own(actor, membership)
     address = address.strip().lower()
-    with write_transaction():
-        issue_validation(membership, address)
+    with sending(actor):
+        issue_validation(membership, address, actor.ip_address)
         audit(actor, membership, "membership.email_validation_sent", email=address)
 
 
@@ -60,7 +71,7 @@ def validate_code(actor, membership, code):
     """The code typed by the member: the pending address becomes the validated one."""
     own(actor, membership)
     try:
-        verification.verify(PURPOSE, str(membership.id), code)
+        verification.verify(PURPOSE, str(membership.id), code, actor=actor)
     except verification.CodeError as exc:
         raise AccessRefused(str(exc), field="code") from exc
     mark_validated(actor, membership)
@@ -113,8 +124,8 @@ def resend_validation(actor, membership):
     address = membership.professional_email
     if not address or membership.notification_email:
         raise AccessRefused(_("Aucune adresse professionnelle n'attend de validation."))
-    with write_transaction():
-        issue_validation(membership, address)
+    with sending(actor):
+        issue_validation(membership, address, actor.ip_address)
         notifications.access_changed(
             membership, notifications.HELPDESK, "validation_resent", email=address
         )

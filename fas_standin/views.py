@@ -24,7 +24,7 @@ from wtforms.validators import DataRequired
 import notifications
 import sms
 import verification
-from auth import limiter
+from auth import current_actor, limiter
 from fas_standin import identities
 from fas_standin.provider import FasUser, issuer, public_jwks
 from models import FasCardState, utcnow
@@ -34,6 +34,7 @@ PENDING = "fas_pending"  # the authorization request waiting for the user to log
 USER = "fas_user"  # who just logged in at the stand-in, for that one request
 MAX_PINS = 3
 CODE_TTL = timedelta(minutes=10)
+PURPOSE = "fas-login"
 
 
 def server():
@@ -218,9 +219,18 @@ class CodeForm(FlaskForm):
 
 def send_code(identity, channel):
     address = identity.phone if channel == "sms" else identity.email
-    code, _token = verification.issue(
-        "fas-login", identity.national_number, channel, address, CODE_TTL
-    )
+    try:
+        code, _token = verification.issue(
+            PURPOSE,
+            identity.national_number,
+            channel,
+            address,
+            CODE_TTL,
+            ip_address=request.remote_addr,
+        )
+    except verification.CodeError as exc:
+        verification.audit_send_refused(current_actor(), PURPOSE, channel, exc)
+        raise
     text = _("Votre code de sécurité FAS (simulation) : %(code)s. Valable 10 minutes.", code=code)
     if channel == "sms":
         sms.send(address, text)
@@ -265,7 +275,9 @@ def login_code_verify():
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            verification.verify("fas-login", identity.national_number, form.code.data)
+            verification.verify(
+                PURPOSE, identity.national_number, form.code.data, actor=current_actor()
+            )
         except verification.CodeError as exc:
             form.code.errors.append(str(exc))
         else:

@@ -9,14 +9,7 @@ from requests import RequestException
 
 import languages
 from access import identity
-from auth import (
-    current_person,
-    end_all_sessions,
-    end_session,
-    limiter,
-    safe_next,
-    start_session,
-)
+from auth import current_person, limiter, safe_next
 from portal.access import COMPANY_KEY, choose_company
 
 bp = Blueprint("login", __name__, url_prefix="/auth")
@@ -52,6 +45,17 @@ def redirect_uri():
     return current_app.config["PUBLIC_BASE_URL"].rstrip("/") + url_for("login.callback")
 
 
+def id_token_checks():
+    """What the ID token's claims must hold beyond Authlib's own checks (signature, expiry with
+    two minutes' leeway, nonce, azp): our provider as `iss` and our client id among `aud`
+    (Authlib checks `aud` only when told to; OIDC Core 3.1.3.7)."""
+    issuer = provider().load_server_metadata()["issuer"]
+    return {
+        "iss": {"essential": True, "values": [issuer]},
+        "aud": {"essential": True, "values": [current_app.config["OIDC_CLIENT_ID"]]},
+    }
+
+
 @bp.get("/login")
 @limiter.limit("30 per minute")
 def start():
@@ -65,13 +69,12 @@ def start():
 @bp.get("/callback")
 def callback():
     if request.args.get("error"):
+        identity.login_refused(request.remote_addr, "provider_error")
         flash(_("La connexion a été annulée ou refusée. Vous pouvez réessayer."), "error")
         return redirect(url_for("home.index"))
     try:
-        token = provider().authorize_access_token()
-        claims = dict(token.get("userinfo") or {})
-        claims.update(provider().userinfo(token=token))
-        claims["iss"], claims["sub"] = token["userinfo"]["iss"], token["userinfo"]["sub"]
+        token = provider().authorize_access_token(claims_options=id_token_checks())
+        claims = identity.login_claims(token["userinfo"], provider().userinfo(token=token))
         person = identity.person_from_claims(
             claims,
             current_app.config["LANGUAGES"],
@@ -80,6 +83,7 @@ def callback():
         )
     except (AuthlibBaseError, JoseError, RequestException, KeyError, ValueError) as exc:
         current_app.logger.warning("OIDC login refused: %s", exc)
+        identity.login_refused(request.remote_addr, type(exc).__name__)
         flash(
             _("La connexion n'a pas pu être vérifiée. Recommencez avec « Se connecter »."),
             "error",
@@ -90,7 +94,12 @@ def callback():
     amr = id_claims.get("amr") or []
     again = current_person() is not None and current_person().id == person.id
     company_id = session.get(COMPANY_KEY) if again else None
-    start_session(person, auth_method=amr[0] if amr else None, auth_level=id_claims.get("acr"))
+    identity.log_in(
+        person,
+        request.remote_addr,
+        auth_method=amr[0] if amr else None,
+        auth_level=id_claims.get("acr"),
+    )
     if company_id is not None:  # logging in again (to sign): still acting for that company
         choose_company(company_id)
     flash(_("Bienvenue, %(name)s.", name=person.full_name), "success")
@@ -99,15 +108,13 @@ def callback():
 
 @bp.post("/logout")
 def logout():
-    end_session()
+    identity.log_out(current_person(), request.remote_addr)
     flash(_("Vous êtes déconnecté."), "success")
     return redirect(url_for("home.index"))
 
 
 @bp.post("/logout-everywhere")
 def logout_everywhere():
-    person = current_person()
-    if person is not None:
-        end_all_sessions(person)
+    identity.log_out(current_person(), request.remote_addr, everywhere=True)
     flash(_("Vous êtes déconnecté de tous vos appareils."), "success")
     return redirect(url_for("home.index"))
