@@ -30,7 +30,7 @@ class Config:
 
     ENV_NAME = "base"
     # Development conveniences, never on in production.
-    DEV_MAIL_PAGE = False
+    DEV_MAIL_PAGE_DEFAULT = False
     # When set, the app makes what is missing of SECRET_KEY and the seal in its instance folder
     # as it starts (`run.create_app`, `documents.seal.init_app`); production requires them.
     INSTANCE_DEFAULTS = False
@@ -127,6 +127,9 @@ class Config:
         )
         self.RATELIMIT_HEADERS_ENABLED = True
 
+        # `/dev/mail`: every email and SMS kept, shown to a browser on this machine only.
+        self.DEV_MAIL_PAGE = env_bool("DEV_MAIL_PAGE", self.DEV_MAIL_PAGE_DEFAULT)
+
         # Identity: the portal is an OpenID Connect client of the FAS (or of the stand-in).
         self.FAS_STANDIN_ENABLED = env_bool("FAS_STANDIN_ENABLED", self.FAS_STANDIN_DEFAULT)
         standin_issuer = self.PUBLIC_BASE_URL.rstrip("/") + "/fas"
@@ -165,7 +168,7 @@ class Config:
 
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
-    DEV_MAIL_PAGE = True
+    DEV_MAIL_PAGE_DEFAULT = True
     WORKER_IN_PROCESS_DEFAULT = True
     FAS_STANDIN_DEFAULT = True
     EMAIL_ALLOW_TEST_DOMAINS = True
@@ -203,6 +206,12 @@ class ProductionConfig(Config):
             )
         # A stand-in backend (SMS_GATEWAY=log, ...) is refused by its registry as the app
         # starts (`registry.Registry.select`), where the flag of each backend is known.
+        if self.DEV_MAIL_PAGE:
+            raise ConfigError(
+                "DEV_MAIL_PAGE is set: /dev/mail shows every email and SMS sent, and is for "
+                "development only; unset DEV_MAIL_PAGE (production sends mail through "
+                "MAIL_SERVER)."
+            )
         if self.FAS_STANDIN_ENABLED:
             raise ConfigError(
                 "FAS_STANDIN_ENABLED is set: the stand-in identity provider is for development "

@@ -30,6 +30,7 @@ import models
 import notifications
 import portal
 import procedures
+import security_headers
 import sms
 import sources
 import storage
@@ -154,6 +155,7 @@ def create_app(config=None):
     app.add_template_filter(languages.short_date)
     app.add_template_filter(languages.amount)
     app.add_template_filter(languages.de_name)
+    security_headers.init_app(app)
     csrf.init_app(app)
     seal.init_app(app)
     database.init_app(app)
@@ -206,13 +208,6 @@ def create_app(config=None):
     app.register_error_handler(CSRFError, error_page)
     for exception in database.UNAVAILABLE:
         app.register_error_handler(exception, database_unavailable)
-
-    @app.after_request
-    def _security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        return response
 
     return app
 

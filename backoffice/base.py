@@ -1,12 +1,15 @@
 """The base of every back-office model view: staff only, with the roles each view admits; dates
-typed in filters read as Brussels time; filter options read on each page."""
+typed in filters read as Brussels time; filter options read on each page; exports named like
+every download."""
 
 from flask import abort, redirect, request, url_for
+from flask_admin import expose
 from flask_admin.contrib.peewee import ModelView
 from flask_admin.model.filters import BaseDateTimeBetweenFilter, BaseDateTimeFilter
 from flask_babel import to_utc
 from flask_wtf import FlaskForm
 
+import security_headers
 from access import denials
 from auth import current_actor, current_staff
 from dossiers.exports import safe_cell
@@ -58,6 +61,14 @@ class StaffModelView(ModelView):
     def get_export_value(self, model, name):
         """Every exported cell, in every format, can be shown by a spreadsheet but never run."""
         return safe_cell(super().get_export_value(model, name))
+
+    @expose("/export/<export_type>/")
+    def export(self, export_type):
+        """Flask-Admin's export, its file named like every download (`security_headers`)."""
+        response = super().export(export_type)
+        if "Content-Disposition" in response.headers:
+            security_headers.as_download(response, self.get_export_name(export_type))
+        return response
 
     def inaccessible_callback(self, name, **kwargs):
         if current_staff() is None:

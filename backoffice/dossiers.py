@@ -2,7 +2,6 @@
 (answers by the definition's version, annexes, timeline, thread, signature, receipt), and the
 staff actions, single and in bulk."""
 
-import io
 import re
 
 from flask import (
@@ -10,7 +9,6 @@ from flask import (
     flash,
     redirect,
     request,
-    send_file,
     url_for,
 )
 from flask_admin import expose
@@ -26,6 +24,7 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from peewee import JOIN
 
+import security_headers
 from auth import current_actor, current_staff
 from backoffice import processing
 from backoffice.base import StaffModelView
@@ -348,12 +347,7 @@ class DossierView(BulkActions, StaffModelView):
         if data is None:
             flash(_("Ce dossier n'a encore ni accusé de réception ni annexe à rassembler."), "info")
             return self.back(dossier)
-        return send_file(
-            io.BytesIO(data),
-            mimetype="application/pdf",
-            as_attachment=True,
-            download_name=f"dossier-{dossier.reference}.pdf",
-        )
+        return security_headers.download(data, f"dossier-{dossier.reference}.pdf")
 
 
 def first_error(form):
@@ -383,13 +377,7 @@ def serve(data, name, inline=False):
     """A stored PDF (already checked against its SHA-256); `inline` opens it in the browser's
     viewer, sandboxed (no script, no same-origin access) since its content comes from a
     company."""
-    response = send_file(
-        io.BytesIO(data), mimetype="application/pdf", as_attachment=not inline, download_name=name
-    )
-    if inline:
-        response.headers["Content-Security-Policy"] = "sandbox; default-src 'none'"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return security_headers.download(data, name, inline=inline)
 
 
 def detail_context(dossier):

@@ -29,7 +29,9 @@ from fas_standin import identities
 from fas_standin.provider import FasUser, issuer, public_jwks
 from models import FasCardState, utcnow
 
-bp = Blueprint("fas", __name__, url_prefix="/fas", template_folder="templates")
+bp = Blueprint(
+    "fas", __name__, url_prefix="/fas", template_folder="templates", static_folder="static"
+)
 PENDING = "fas_pending"  # the authorization request waiting for the user to log in
 USER = "fas_user"  # who just logged in at the stand-in, for that one request
 MAX_PINS = 3

@@ -2,8 +2,6 @@
 by content), download (checked against its hash), removal while the dossier is a draft. The
 changes themselves are `dossiers.annexes`'s."""
 
-import io
-
 from flask import (
     Blueprint,
     abort,
@@ -12,13 +10,13 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     session,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
+import security_headers
 from auth import current_actor
 from dossiers import DossierNotFound, DossierRefused, annexes, documents, filling, scanning
 from models import Annex, Role
@@ -149,14 +147,7 @@ def download(dossier_id, annex_id):
                 "servi. L'incident est signalé à l'administration."
             ),
         )
-    response = send_file(
-        io.BytesIO(data),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=annex.original_name,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return security_headers.download(data, annex.original_name)
 
 
 @bp.post("/<int:dossier_id>/annexes/<int:annex_id>/supprimer")

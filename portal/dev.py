@@ -1,12 +1,41 @@
 """Development-only page: the outbox and the SMS kept by the development gateway.
-Registered only when DEV_MAIL_PAGE is set, never in production."""
+Registered only when DEV_MAIL_PAGE is set (production refuses it), and answered only to a
+browser on this machine: every email of every person is on it."""
 
-from flask import Blueprint, abort, render_template
+import ipaddress
+
+from flask import Blueprint, abort, render_template, request
 
 import notifications
 from models import OutboxMessage, SmsMessage
 
 bp = Blueprint("dev", __name__, url_prefix="/dev")
+
+# Headers a reverse proxy adds: a request that carries one came from elsewhere through the proxy,
+# even though its TCP peer (the proxy) is on this machine.
+FORWARDING_HEADERS = ("Forwarded", "X-Forwarded-For", "X-Real-IP", "X-Forwarded-Host")
+
+
+def peer_address():
+    """The address of the TCP peer itself, not the one ProxyFix takes from X-Forwarded-For."""
+    original = request.environ.get("werkzeug.proxy_fix.orig") or {}
+    return original.get("REMOTE_ADDR") or request.environ.get("REMOTE_ADDR") or ""
+
+
+def from_loopback():
+    if any(name in request.headers for name in FORWARDING_HEADERS):
+        return False
+    try:
+        return ipaddress.ip_address(peer_address().split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+@bp.before_request
+def loopback_only():
+    """Anyone else gets the 404 of a page that does not exist."""
+    if not from_loopback():
+        abort(404)
 
 
 @bp.get("/mail")

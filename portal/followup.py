@@ -1,8 +1,6 @@
 """Following a dossier after it is filled: documents, messages and complements, archiving,
 deleting a draft (each change made by the `dossiers` services)."""
 
-import io
-
 from flask import (
     Blueprint,
     abort,
@@ -11,12 +9,12 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
+import security_headers
 from auth import current_actor
 from dossiers import DossierRefused, documents, lifecycle, messages
 from models import Document, Role
@@ -57,12 +55,7 @@ def document(dossier_id, name):
         )
     if doc is None:
         abort(404, _("Ce document n'est pas encore disponible. Réessayez dans un instant."))
-    return send_file(
-        io.BytesIO(data),
-        mimetype="application/pdf",
-        as_attachment=True,
-        download_name=f"{name}-{dossier.reference}.pdf",
-    )
+    return security_headers.download(data, f"{name}-{dossier.reference}.pdf")
 
 
 @bp.post("/<int:dossier_id>/archiver")

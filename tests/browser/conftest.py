@@ -4,7 +4,8 @@ local port, with a file database, the job worker running in-process and a real S
 Every browser context a journey opens (through the `browser` or `page` fixtures) speaks the
 journey's language (`lang`: French unless a test is parametrized over it) and has each page it
 receives checked by the harness (axe-core, and the German pages for French text left), after
-the test's body: a violation fails the test."""
+the test's body, and any Content-Security-Policy violation in its pages recorded: a violation
+fails the test."""
 
 import os
 import shutil
@@ -121,6 +122,7 @@ def pytest_runtest_call(item):
     snapshots = recorder.snapshots()
     checker = item.funcargs["page_checker"]
     failures = harness.check_all(checker, snapshots, server.app, server.url)
+    failures += [f"CSP violation: {v}" for v in dict.fromkeys(recorder.csp_violations)]
     if failures:
         pytest.fail(
             f"{len(snapshots)} pages checked; problems:\n" + "\n".join(failures),

@@ -11,6 +11,11 @@ live server's CSS and, when the journey had JavaScript, its scripts) and:
 - a page asked in German must not show a French text of the templates that rendered it (the
   live server names them in a response header; their msgids are extracted with babel's jinja2
   extractor, as `make i18n` does).
+
+While the journey runs, every Content-Security-Policy violation in its browser (an inline
+script, style or handler the policy refused, reported by the page's `securitypolicyviolation`
+event or by Chromium's console) is recorded; any fails the test, naming the page and what was
+refused.
 """
 
 import base64
@@ -64,14 +69,25 @@ class Snapshot:
         return hashlib.sha256(raw.encode()).hexdigest()
 
 
+# Installed in every page of a journey before its own content: each violation reported to the
+# recorder as it happens (a binding outlives the page, which a list in `window` would not).
+CSP_LISTENER = """document.addEventListener("securitypolicyviolation", (e) =>
+    window.__guichetCspViolation([document.location.pathname, e.effectiveDirective,
+        e.blockedURI || "", (e.sample || "").slice(0, 80),
+        (e.sourceFile || "").replace(/^https?:\\/\\/[^/]+/, "") + ":" + e.lineNumber
+    ].join(" | ")));"""
+
+
 class Recorder:
     """Keeps every HTML document that the browser contexts it opens receive: each context
     records a HAR (every response with its body, redirects and form posts included, in order);
-    `snapshots()` closes the contexts and reads them."""
+    `snapshots()` closes the contexts and reads them. Keeps too every CSP violation their pages
+    report (`csp_violations`)."""
 
     def __init__(self, folder):
         self.folder = Path(folder)
         self.contexts = []
+        self.csp_violations = []
 
     def options(self, javascript, lang):
         path = self.folder / f"journey-{len(self.contexts)}.har"
@@ -81,7 +97,18 @@ class Recorder:
     def attach(self, context):
         _none, path, javascript, lang = self.contexts[-1]
         self.contexts[-1] = (context, path, javascript, lang)
+        context.expose_function("__guichetCspViolation", self.violation)
+        context.add_init_script(script=CSP_LISTENER)
+        context.on("console", self.console)
         return context
+
+    def violation(self, text):
+        self.csp_violations.append(text)
+
+    def console(self, message):
+        if "Content Security Policy" in message.text:
+            path = re.sub(r"^https?://[^/]+", "", message.page.url if message.page else "")
+            self.csp_violations.append(f"{path} | console: {message.text[:300]}")
 
     def snapshots(self):
         result = []
@@ -168,7 +195,11 @@ class Checker:
 
     def _tab(self, base):
         if self.page is None:
-            context = self.browser.new_context(viewport={"width": 1280, "height": 900})
+            # The checking tab injects axe-core into the page it shows: the page's own policy
+            # would refuse it (the journey's tabs keep theirs, and report its violations).
+            context = self.browser.new_context(
+                viewport={"width": 1280, "height": 900}, bypass_csp=True
+            )
             self.page = context.new_page()
         if self.origin != base:
             self.page.goto(base + "/healthz")

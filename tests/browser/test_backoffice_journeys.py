@@ -99,7 +99,7 @@ def test_supervisor_assigns_reopens_and_closes_in_bulk(live_server, browser):
     page.get_by_role(
         "button", name=re.compile("With selected|Avec la sélection|Mit Auswahl")
     ).click()
-    page.get_by_role("link", name=tr("Clôturer…")).click()
+    page.get_by_role("button", name=tr("Clôturer…")).click()
     heading = tr("Clôturer") + " — " + trn("%(num)d dossier", "%(num)d dossiers", 2)
     expect(page.get_by_role("heading", name=heading)).to_be_visible()
     page.get_by_label(tr("Décision")).select_option("granted")
@@ -246,7 +246,7 @@ def test_date_filter_picker_speaks_french(live_server, browser):
     make_dossier(DossierStatus.SUBMITTED)
     page = staff_login(browser, live_server.url, make_staff(StaffRole.AGENT))
     page.goto(live_server.url + "/admin/dossiers/")
-    page.get_by_role("link", name="Ajouter un filtre").click()
+    page.get_by_role("button", name="Ajouter un filtre").click()
     page.locator(".field-filters").get_by_text("Soumis entre").click()
     page.locator("input.filter-val").last.click()
     picker = page.locator(".daterangepicker").last
