@@ -223,6 +223,7 @@ def test_hsts_only_in_production(app, client, tmp_path, database_url):
             SMS_GATEWAY="http",
             SMS_HTTP_URL="https://sms.example/send",
             SMS_HTTP_TOKEN="token",
+            ANTIVIRUS="clamd",
         )
     )
     response = production.test_client().get("/")
