@@ -86,52 +86,45 @@ def kept_until(dossier):
     return add_years(dossier.closed_at, policy(dossier).closed_years)
 
 
-def _versions():
-    """(procedure version, its retention) for every version in the database."""
-    return [(row, retention_of(row)) for row in ProcedureDefinition.select()]
+def _due(conditions):
+    """The dossiers of every procedure version that meet `conditions(retention)`, the
+    version's own retention deciding the dates."""
+    found = []
+    for row in ProcedureDefinition.select():
+        where = conditions(retention_of(row))
+        found.extend(Dossier.select().where(Dossier.definition == row, *where))
+    return found
 
 
 def due_warnings(now):
-    found = []
-    for row, keep in _versions():
-        found.extend(
-            Dossier.select().where(
-                Dossier.definition == row,
-                Dossier.status.in_(EDITABLE),
-                Dossier.updated_at <= now - timedelta(days=keep.drafts_days - WARNING_DAYS),
-                Dossier.draft_warned_at.is_null() | (Dossier.draft_warned_at < Dossier.updated_at),
-            )
+    return _due(
+        lambda keep: (
+            Dossier.status.in_(EDITABLE),
+            Dossier.updated_at <= now - timedelta(days=keep.drafts_days - WARNING_DAYS),
+            Dossier.draft_warned_at.is_null() | (Dossier.draft_warned_at < Dossier.updated_at),
         )
-    return found
+    )
 
 
 def due_deletions(now):
-    found = []
-    for row, keep in _versions():
-        found.extend(
-            Dossier.select().where(
-                Dossier.definition == row,
-                Dossier.status.in_(EDITABLE),
-                Dossier.updated_at <= now - timedelta(days=keep.drafts_days),
-                Dossier.draft_warned_at >= Dossier.updated_at,
-                Dossier.draft_warned_at <= now - timedelta(days=WARNING_DAYS),
-            )
+    return _due(
+        lambda keep: (
+            Dossier.status.in_(EDITABLE),
+            Dossier.updated_at <= now - timedelta(days=keep.drafts_days),
+            Dossier.draft_warned_at >= Dossier.updated_at,
+            Dossier.draft_warned_at <= now - timedelta(days=WARNING_DAYS),
         )
-    return found
+    )
 
 
 def due_anonymisations(now):
-    found = []
-    for row, keep in _versions():
-        found.extend(
-            Dossier.select().where(
-                Dossier.definition == row,
-                Dossier.status == DossierStatus.CLOSED.value,
-                Dossier.anonymised_at.is_null(),
-                Dossier.closed_at <= add_years(now, -keep.closed_years),
-            )
+    return _due(
+        lambda keep: (
+            Dossier.status == DossierStatus.CLOSED.value,
+            Dossier.anonymised_at.is_null(),
+            Dossier.closed_at <= add_years(now, -keep.closed_years),
         )
-    return found
+    )
 
 
 def draft_recipients(dossier):

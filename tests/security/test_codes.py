@@ -14,25 +14,13 @@ from datetime import timedelta
 import fas
 import pytest
 import requests
+from clock import Clock
 
 import verification
 from helpers import csrf_from, login_person, make_company, make_member, text
 from models import AuditEvent, OutboxMessage, Role, UserSession, VerificationCode, utcnow
 
 WRONG_GUESSES = 40
-
-
-class Clock:
-    """The time `verification` reads, moved by the test instead of sleeping."""
-
-    def __init__(self):
-        self.now = utcnow()
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

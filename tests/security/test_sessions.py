@@ -10,6 +10,7 @@ from email.utils import parsedate_to_datetime
 
 import fas
 import pytest
+from clock import Clock
 
 import auth
 import config
@@ -17,22 +18,9 @@ from helpers import STAFF_PASSWORD, csrf_from, login_staff, make_staff, text
 from models import AuditEvent, Person, UserSession, utcnow
 
 
-class Clock:
-    """The time `auth` reads (sessions opened, idle and absolute limits), moved by the test."""
-
-    def __init__(self, now):
-        self.now = now
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **delta):
-        self.now += timedelta(**delta)
-
-
 @pytest.fixture
 def clock(monkeypatch):
-    clock = Clock(utcnow())
+    clock = Clock()
     monkeypatch.setattr(auth, "utcnow", clock)
     return clock
 
