@@ -57,6 +57,9 @@ class Config:
         self.DATABASE_URL = env.get("DATABASE_URL") or f"sqlite:///{instance}/guichet.sqlite3"
         self.REDIS_URL = env.get("REDIS_URL") or None
         self.HUEY_SQLITE_PATH = env.get("HUEY_SQLITE_PATH") or str(instance / "huey.sqlite3")
+        # The queue's name, and the rate limits' key prefix, in Redis: two instances (staging
+        # and production) sharing one Redis give each its own.
+        self.HUEY_NAME = env.get("HUEY_NAME") or "guichet"
         self.WORKER_IN_PROCESS = env_bool("WORKER_IN_PROCESS", self.WORKER_IN_PROCESS_DEFAULT)
 
         self.STORAGE_BACKEND = env.get("STORAGE_BACKEND") or "local"
@@ -135,6 +138,7 @@ class Config:
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or (
             self.REDIS_URL or "memory://"
         )
+        self.RATELIMIT_KEY_PREFIX = env.get("RATELIMIT_KEY_PREFIX") or self.HUEY_NAME
         self.RATELIMIT_HEADERS_ENABLED = True
 
         # Identity: the portal is an OpenID Connect client of the FAS (or of the stand-in).

@@ -13,6 +13,7 @@ step a person takes goes over HTTP to a node.
 
 import hashlib
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -24,6 +25,7 @@ import pytest
 import redis
 import requests
 from fas import MARIE, login_eid
+from huey import RedisHuey
 from s3server import s3_server, s3_settings  # noqa: F401  (fixtures)
 from test_pdf_check import blank_pdf
 from test_wizard import PREFILLED, install
@@ -140,7 +142,8 @@ def healthy(url):
 def cluster(tmp_path, s3_server):  # noqa: F811
     """(node A, node B, the SMTP sink, the S3 settings): both nodes and the worker running."""
     database_url = new_database(DATABASE_URL, "nodes")
-    redis.Redis.from_url(REDIS_URL).flushdb()  # the queue and the rate-limit counts
+    # A queue and rate-limit counts of their own, whatever else uses this Redis database.
+    queue = f"guichet-nodes-{secrets.token_hex(4)}"
     smtp = SMTPServer().start()
     s3 = s3_server.settings(s3_server.new_bucket())
     ports = {"a": free_port(), "b": free_port()}
@@ -157,6 +160,7 @@ def cluster(tmp_path, s3_server):  # noqa: F811
         "SECRET_KEY": "two-nodes-" + "k" * 40,
         "DATABASE_URL": database_url,
         "REDIS_URL": REDIS_URL,
+        "HUEY_NAME": queue,
         "SEAL_CERT_FILE": SEAL_FILES[0],
         "SEAL_KEY_FILE": SEAL_FILES[1],
         "MAIL_SERVER": "127.0.0.1",
@@ -203,6 +207,10 @@ def cluster(tmp_path, s3_server):  # noqa: F811
     finally:
         processes.stop()
         smtp.stop()
+        RedisHuey(queue, url=REDIS_URL).flush()
+        connection = redis.Redis.from_url(REDIS_URL)
+        for key in connection.scan_iter(f"*{queue}*"):
+            connection.delete(key)
         if models.db.obj is not None:
             models.db.close()
 
