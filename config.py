@@ -57,10 +57,23 @@ class Config:
         self.DATABASE_URL = env.get("DATABASE_URL") or f"sqlite:///{instance}/guichet.sqlite3"
         self.REDIS_URL = env.get("REDIS_URL") or None
         self.HUEY_SQLITE_PATH = env.get("HUEY_SQLITE_PATH") or str(instance / "huey.sqlite3")
+        # The queue's name, and the rate limits' key prefix, in Redis: two instances (staging
+        # and production) sharing one Redis give each its own.
+        self.HUEY_NAME = env.get("HUEY_NAME") or "guichet"
         self.WORKER_IN_PROCESS = env_bool("WORKER_IN_PROCESS", self.WORKER_IN_PROCESS_DEFAULT)
 
         self.STORAGE_BACKEND = env.get("STORAGE_BACKEND") or "local"
         self.STORAGE_DIR = env.get("STORAGE_DIR") or str(instance / "storage")
+        # The `s3` backend: a bucket of an S3-compatible store; the keys, when unset, come
+        # from boto3's own chain (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, an instance role).
+        self.S3_BUCKET = env.get("S3_BUCKET") or None
+        self.S3_ENDPOINT_URL = env.get("S3_ENDPOINT_URL") or None
+        self.S3_REGION = env.get("S3_REGION") or None
+        self.S3_ACCESS_KEY_ID = env.get("S3_ACCESS_KEY_ID") or None
+        self.S3_SECRET_ACCESS_KEY = env.get("S3_SECRET_ACCESS_KEY") or None
+        self.S3_PREFIX = env.get("S3_PREFIX") or ""
+        self.S3_ADDRESSING_STYLE = env.get("S3_ADDRESSING_STYLE") or "auto"
+        self.S3_TIMEOUT_SECONDS = float(env.get("S3_TIMEOUT_SECONDS") or 10)
         # The PDF check of annexes runs in a child process with these bounds.
         self.PDF_CHECK_TIMEOUT = float(env.get("PDF_CHECK_TIMEOUT") or 10)
         self.PDF_CHECK_MEMORY_MB = env_int("PDF_CHECK_MEMORY_MB", 512)
@@ -125,6 +138,7 @@ class Config:
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or (
             self.REDIS_URL or "memory://"
         )
+        self.RATELIMIT_KEY_PREFIX = env.get("RATELIMIT_KEY_PREFIX") or self.HUEY_NAME
         self.RATELIMIT_HEADERS_ENABLED = True
 
         # `/dev/mail`: every email and SMS kept, shown to a browser on this machine only.
@@ -241,6 +255,19 @@ class ProductionConfig(Config):
                 )
             if not Path(path).is_file():
                 raise ConfigError(f"{name}={path} is not a file this process can read.")
+        # Every gunicorn worker and every node must count the same rate limits and read the
+        # same job queue: an in-process store (`memory://`) or a queue in a local SQLite file
+        # would give each its own.
+        if not self.REDIS_URL:
+            raise ConfigError(
+                "REDIS_URL is not set: production keeps the job queue and the rate limits in "
+                "Redis (redis://host:6379/0), shared by every app process and worker."
+            )
+        if self.RATELIMIT_STORAGE_URI.startswith("memory://"):
+            raise ConfigError(
+                "RATELIMIT_STORAGE_URI=memory:// counts each process apart; in production "
+                "leave it unset (it follows REDIS_URL) or point it at Redis."
+            )
 
 
 CONFIGS = {

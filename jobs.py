@@ -20,11 +20,12 @@ log = logging.getLogger(__name__)
 
 
 def make_huey(config):
+    name = config.get("HUEY_NAME") or "guichet"
     if config.get("HUEY_IMMEDIATE"):
-        return MemoryHuey("guichet", immediate=True)
+        return MemoryHuey(name, immediate=True)
     if config.get("REDIS_URL"):
-        return RedisHuey("guichet", url=config["REDIS_URL"])
-    return SqliteHuey("guichet", filename=config["HUEY_SQLITE_PATH"])
+        return RedisHuey(name, url=config["REDIS_URL"])
+    return SqliteHuey(name, filename=config["HUEY_SQLITE_PATH"])
 
 
 class Jobs:
@@ -79,9 +80,12 @@ class Jobs:
         run.__name__ = fn.__name__
         return run
 
-    def consumer(self, workers=2):
+    def consumer(self, workers=2, periodic=True):
+        """A consumer of the queue; `periodic=False` leaves the schedule (outbox every minute,
+        nightly retention, ...) to other workers: each worker that keeps it enqueues every
+        periodic task, which the tasks bear (claims, unique rows) but need not do."""
         self.resume()
-        return self.huey.create_consumer(workers=workers, worker_type="thread", periodic=True)
+        return self.huey.create_consumer(workers=workers, worker_type="thread", periodic=periodic)
 
     def start_in_process(self, workers=2):
         """Run a consumer in this process's threads (embedded default), leaving signals alone."""
@@ -190,9 +194,15 @@ def init_app(app):
 
     @app.cli.command("worker")
     @click.option("--workers", default=2, show_default=True, help="Worker threads.")
-    def worker_command(workers):
+    @click.option(
+        "--periodic/--no-periodic",
+        default=True,
+        show_default=True,
+        help="Also enqueue the periodic tasks (keep it on one worker process of the cluster).",
+    )
+    def worker_command(workers, periodic):
         """Run the job consumer (outbox delivery and periodic tasks)."""
-        jobs.consumer(workers).run()
+        jobs.consumer(workers, periodic).run()
 
     @app.cli.command("retention")
     @click.option("--dry-run", is_flag=True, help="List what is due without changing anything.")

@@ -7,10 +7,9 @@ deleting one never touches another dossier's file and no reference count is need
 can learn from the storage whether some other user already sent the same file. The SHA-256
 recorded beside the key (`sha256_of`) is what proves the content.
 
-The config's STORAGE_BACKEND picks one backend (default `local`: files under STORAGE_DIR). An
-S3-compatible backend, for several servers sharing one object store, would be one more module
-here with `@register("s3")`, the same key format, and its bucket, endpoint and credentials read
-from config.py.
+The config's STORAGE_BACKEND picks one backend: `local` (the default: files under STORAGE_DIR,
+for one server or a volume they share) or `s3` (an S3-compatible bucket, S3_BUCKET, for several
+servers sharing one object store). Both use the same key format and fan-out.
 """
 
 import hashlib
@@ -95,7 +94,7 @@ class Storage:
 
 
 def init_app(app):
-    from storage import local  # noqa: F401  (registers the backend)
+    from storage import local, s3  # noqa: F401  (registers the backends)
 
     app.extensions["storage"] = BACKENDS.select(app.config)(app.config)
 

@@ -318,6 +318,7 @@ PRODUCTION_ENV = {
     "SMS_GATEWAY": "http",
     "SECRET_KEY": "x" * 40,
     "DATABASE_URL": "postgresql://guichet:secret@127.0.0.1:1/guichet",
+    "REDIS_URL": "redis://127.0.0.1:1/0",
 }
 
 

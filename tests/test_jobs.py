@@ -38,6 +38,18 @@ def queue_params():
     return params
 
 
+def test_queue_name_and_schedule(tmp_path, app):
+    """Instances sharing a Redis keep apart by name; one worker of several may leave the
+    periodic tasks to the others."""
+    named = jobs.make_huey({"REDIS_URL": "redis://127.0.0.1:6379/15", "HUEY_NAME": "staging"})
+    assert named.name == "staging" and jobs.make_huey({"REDIS_URL": "redis://x"}).name == "guichet"
+    assert app.config["RATELIMIT_KEY_PREFIX"] == app.config["HUEY_NAME"] == "guichet"
+    worker = jobs.Jobs(app)
+    worker.resume = lambda: None  # nothing to deliver: only the consumer's settings are looked at
+    assert worker.consumer(1).periodic is True
+    assert worker.consumer(1, periodic=False).periodic is False
+
+
 @pytest.mark.parametrize("redis_url", queue_params())
 def test_consumer_delivers_outbox_after_wake(tmp_path, sqlite_template, redis_url):
     path = tmp_path / "db.sqlite3"

@@ -21,6 +21,7 @@ PRODUCTION_ENV = {
     "OIDC_CLIENT_ID": "guichet",
     "OIDC_CLIENT_SECRET": "s3cret-from-the-vault",
     "SMS_GATEWAY": "http",
+    "REDIS_URL": "redis://127.0.0.1:1/0",
 }
 
 
@@ -139,6 +140,41 @@ def test_production_refuses_stand_ins(monkeypatch, production_env, name, value, 
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
         ProductionConfig()
+
+
+@pytest.mark.parametrize(
+    "name, value, message",
+    [
+        ("REDIS_URL", "", "REDIS_URL is not set"),
+        ("RATELIMIT_STORAGE_URI", "memory://", "RATELIMIT_STORAGE_URI=memory:// counts each"),
+    ],
+)
+def test_production_keeps_queue_and_rate_limits_in_redis(
+    monkeypatch, production_env, name, value, message
+):
+    """Several processes or nodes must share the queue and the counts: nothing in-process."""
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        ProductionConfig()
+
+
+def test_production_with_s3_storage_needs_a_bucket(tmp_path, monkeypatch, production_env):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
+    monkeypatch.setenv("GUICHET_INSTANCE_DIR", str(tmp_path / "instance"))
+    monkeypatch.setenv("STORAGE_BACKEND", "s3")
+    monkeypatch.delenv("S3_BUCKET", raising=False)
+    with pytest.raises(ConfigError, match="STORAGE_BACKEND=s3 needs S3_BUCKET"):
+        create_app(ProductionConfig())
+    monkeypatch.setenv("S3_BUCKET", "guichet-annexes")
+    monkeypatch.setenv("S3_ENDPOINT_URL", "https://s3.example:9000")
+    app = create_app(ProductionConfig())
+    backend = app.extensions["storage"]
+    assert (backend.id, backend.bucket) == ("s3", "guichet-annexes")
+    assert backend.client.meta.endpoint_url == "https://s3.example:9000"
+    assert app.config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:1/0"
 
 
 def test_production_refuses_a_stand_in_backend_at_start(tmp_path, monkeypatch, production_env):

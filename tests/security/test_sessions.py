@@ -165,6 +165,7 @@ def test_every_configuration_bounds_the_cookie_by_the_absolute_limit(app, monkey
         "SEAL_CERT_FILE": SEAL_FILES[0],
         "SEAL_KEY_FILE": SEAL_FILES[1],
         "GUICHET_INSTANCE_DIR": str(tmp_path),
+        "REDIS_URL": "redis://127.0.0.1:1/0",
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
