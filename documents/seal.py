@@ -102,7 +102,13 @@ def sign_pdf(data: bytes, reason=RECEIPT_REASON) -> bytes:
     )
     writer = IncrementalPdfFileWriter(BytesIO(data))
     pdf_signer = signers.PdfSigner(meta, signer=signer)
-    return _outside_event_loop(pdf_signer.sign_pdf, writer).getvalue()
+    sealed = _outside_event_loop(
+        pdf_signer.sign_pdf, writer, bytes_reserved=signer.reserved
+    ).getvalue()
+    if signer.reserved is None:  # the room pyHanko reserved for the first signature will do
+        contents = PdfFileReader(BytesIO(sealed)).embedded_signatures[0].sig_object["/Contents"]
+        signer.reserved = 2 * len(contents)  # in hexadecimal digits
+    return sealed
 
 
 def verify_seal(data: bytes) -> SealStatus:
@@ -180,8 +186,10 @@ class SealSigner(signers.SimpleSigner):
 
     SimpleSigner parses its private key again for every signature (an RSA-3072 key is checked
     each time it is parsed: about 0.1 s), and pyHanko signs a first time only to learn how long
-    the signature will be (a dry run); here the parsed key is kept, and the dry run of an RSA
-    key answers with bytes of the length its signature has, without signing."""
+    the signature will be (a dry run); here the parsed key is kept, the dry run of an RSA key
+    answers with bytes of the length its signature has, without signing, and the room the first
+    document reserved for its signature is reserved for the next ones (`reserved`: the size of
+    a seal's signature does not depend on the document) without estimating it again."""
 
     def __init__(self, private_key, certificate):
         super().__init__(
@@ -190,6 +198,7 @@ class SealSigner(signers.SimpleSigner):
             cert_registry=SimpleCertificateStore(),
         )
         self.private_key = private_key
+        self.reserved = None
 
     async def async_sign_raw(self, data, digest_algorithm, dry_run=False):
         if dry_run and isinstance(self.private_key, RSAPrivateKey):

@@ -14,6 +14,7 @@ from flask import current_app
 from fpdf import FPDF
 from fpdf.fonts import SubsetMap
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.signers import pdf_signer
 from pypdf import PdfReader
 
 import storage
@@ -111,6 +112,26 @@ def test_each_document_carries_exactly_one_signature(ctx, monkeypatch):
     fields = PdfReader(io.BytesIO(data)).get_fields()
     assert [name for name, field in fields.items() if field.get("/FT") == "/Sig"] == ["Cachet"]
     assert seal.verify_seal(data).valid
+
+
+def test_the_room_for_the_signature_is_estimated_by_the_first_document_only(ctx, monkeypatch):
+    monkeypatch.setattr(seal, "_SIGNERS", {})
+    estimates = []
+    session = pdf_signer.PdfSigningSession
+    estimate = session.estimate_signature_container_size
+
+    async def counting(self, *args, **kwargs):
+        estimates.append(await estimate(self, *args, **kwargs))
+        return estimates[-1]
+
+    monkeypatch.setattr(session, "estimate_signature_container_size", counting)
+    sealed = [documents.read(documents.produce_receipt(submitted().id)) for _ in range(3)]
+
+    assert len(estimates) == 1
+    for data in sealed:
+        assert seal.verify_seal(data).valid
+        [signature] = PdfFileReader(io.BytesIO(data)).embedded_signatures
+        assert 2 * len(signature.sig_object["/Contents"]) == estimates[0]
 
 
 def test_a_replaced_seal_is_used_from_the_next_document(ctx, tmp_path):
