@@ -33,13 +33,27 @@ _FACES = {}
 _LOCK = threading.Lock()
 
 
+class _Font(TTFFont):
+    """fpdf2's TrueType font, summing the widths of a text in C loops: line breaking measures
+    a line again for every character it adds. The same sums of the same integers."""
+
+    __slots__ = ()
+
+    def get_text_width(self, text, font_size_pt, text_shaping_params):
+        if text_shaping_params or self.is_symbol:
+            return super().get_text_width(text, font_size_pt, text_shaping_params)
+        if font_size_pt > self.biggest_size_pt:
+            self.biggest_size_pt = font_size_pt
+        return len(text), sum(map(self.cw.__getitem__, map(ord, text))) * font_size_pt * 0.001
+
+
 class _Face:
     """One TrueType file, parsed once: fpdf2's font object (widths, character map, metrics)
     and the bytes to cut subsets from."""
 
     def __init__(self, path, fontkey, style):
         self.data = path.read_bytes()
-        self.template = TTFFont(FPDF(), path, fontkey, style)
+        self.template = _Font(FPDF(), path, fontkey, style)
         self.latin = _latin_face(self.data)
         self.latin_glyphs = frozenset(ttLib.TTFont(BytesIO(self.latin), lazy=True).getGlyphOrder())
 

@@ -159,9 +159,11 @@ def seal_free_pdf():
 
 
 def document_fonts(data):
-    """(font file, widths, ToUnicode map) of each font the PDF embeds, in page order."""
+    """(font file, widths, ToUnicode map) of each font the PDF embeds, in page order, and the
+    content of each page (where each line of text broke and went)."""
     found = []
     for page in PdfReader(io.BytesIO(data)).pages:
+        found.append(page.get_contents().get_data())
         for font in page["/Resources"]["/Font"].values():
             font = font.get_object()
             descendant = font["/DescendantFonts"][0].get_object()
@@ -181,7 +183,7 @@ def two_faces(text, shared):
     pdf.add_page()
     for style in FACES:
         pdf.set_font(FAMILY, style, 11)
-        pdf.multi_cell(0, 5, text, new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(0, 5, " ".join([text] * 6), new_x="LMARGIN", new_y="NEXT")
     return typeface.write(pdf) if shared else bytes(pdf.output())
 
 
@@ -192,10 +194,10 @@ def two_faces(text, shared):
         "Кирилл Ωμέγα Ǆemal ŉ ∑ ☺",  # outside the reduced face: subset from the whole one
     ],
 )
-def test_fonts_parsed_once_embed_the_subsets_fpdf2_makes(text):
+def test_fonts_parsed_once_lay_out_and_embed_as_fpdf2_does(text):
     ours, theirs = two_faces(text, shared=True), two_faces(text, shared=False)
     assert document_fonts(ours) == document_fonts(theirs)
-    assert len(document_fonts(ours)) == 2
+    assert len(document_fonts(ours)) == 3
 
 
 def test_documents_leave_nothing_behind_in_the_worker(ctx):
