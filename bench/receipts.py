@@ -15,6 +15,7 @@ worker processes share the copies, each claiming its own, as `flask worker` proc
 """
 
 import argparse
+import logging
 import multiprocessing
 import statistics
 import sys
@@ -101,6 +102,7 @@ def make_receipts(app, ids):
 
 
 def worker(url, workdir, ids, warmup, results):
+    logging.getLogger("huey").setLevel(logging.WARNING)
     app = make_app(url, workdir)
     make_receipts(app, ids[:warmup])
     start = time.perf_counter()
@@ -120,6 +122,7 @@ def main():
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--database-url")
     args = parser.parse_args()
+    logging.getLogger("huey").setLevel(logging.WARNING)  # a line per job otherwise
 
     workdir = Path(tempfile.mkdtemp(prefix="guichet-bench-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
