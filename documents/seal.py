@@ -102,12 +102,16 @@ def sign_pdf(data: bytes, reason=RECEIPT_REASON) -> bytes:
     )
     writer = IncrementalPdfFileWriter(BytesIO(data))
     pdf_signer = signers.PdfSigner(meta, signer=signer)
-    sealed = _outside_event_loop(
-        pdf_signer.sign_pdf, writer, bytes_reserved=signer.reserved
-    ).getvalue()
-    if signer.reserved is None:  # the room pyHanko reserved for the first signature will do
-        contents = PdfFileReader(BytesIO(sealed)).embedded_signatures[0].sig_object["/Contents"]
-        signer.reserved = 2 * len(contents)  # in hexadecimal digits
+    # One signature at a time per process: the certificate's ASN.1 objects, shared by the
+    # worker's threads, are decoded lazily by asn1crypto, which is not safe across threads
+    # (a name read half-decoded). The lock costs nothing: the signing holds the GIL anyway.
+    with signer.lock:
+        sealed = _outside_event_loop(
+            pdf_signer.sign_pdf, writer, bytes_reserved=signer.reserved
+        ).getvalue()
+        if signer.reserved is None:  # the room reserved for the first signature will do
+            embedded = PdfFileReader(BytesIO(sealed)).embedded_signatures[0]
+            signer.reserved = 2 * len(embedded.sig_object["/Contents"])  # hexadecimal digits
     return sealed
 
 
@@ -199,6 +203,7 @@ class SealSigner(signers.SimpleSigner):
         )
         self.private_key = private_key
         self.reserved = None
+        self.lock = threading.Lock()
 
     async def async_sign_raw(self, data, digest_algorithm, dry_run=False):
         if dry_run and isinstance(self.private_key, RSAPrivateKey):
@@ -218,7 +223,9 @@ class SealSigner(signers.SimpleSigner):
 
 @lru_cache(maxsize=4)
 def _certificate(cert_file, _stamp):
-    return load_cert_from_pemder(cert_file)
+    certificate = load_cert_from_pemder(cert_file)
+    certificate.native  # noqa: B018  decoded whole now: read-only for the threads that share it
+    return certificate
 
 
 def init_app(app):

@@ -6,6 +6,7 @@ import io
 import os
 import pathlib
 import shutil
+import sys
 import threading
 
 import pytest
@@ -94,6 +95,34 @@ def test_worker_threads_starting_together_load_the_key_once(ctx, key_loads):
         thread.join()
     assert len(found) == 4 and len({id(signer) for signer in found}) == 1
     assert key_loads["parsed"] == 1
+
+
+def test_worker_threads_sealing_at_once_from_a_cold_start_all_seal(app, monkeypatch):
+    """The certificate's lazily decoded ASN.1, shared by the threads, read by one at a time."""
+    monkeypatch.setattr(seal, "_SIGNERS", {})
+    threads_, barrier, sealed, errors = 4, threading.Barrier(4, timeout=30), [], []
+
+    def work():
+        try:
+            with app.app_context():
+                barrier.wait()
+                sealed.extend(seal.sign_pdf(seal_free_pdf()) for _ in range(2))
+        except Exception as exc:  # shown by the assertion below
+            errors.append(exc)
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # the threads switching often, as under load
+    try:
+        threads = [threading.Thread(target=work) for _ in range(threads_)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert errors == []
+    with app.app_context():
+        assert len(sealed) == 8 and all(seal.verify_seal(data).valid for data in sealed)
 
 
 def test_each_document_carries_exactly_one_signature(ctx, monkeypatch):
