@@ -60,7 +60,7 @@ def signature_summary(signature):
     }
 
 
-def issue(dossier, kind, data, made):
+def issue(dossier, kind, data, made=lambda: None):
     """Store a PDF made for the dossier and record it as a Document, unless `made()` finds the
     document recorded meanwhile: by another worker given the same job, or the same job run
     twice. The dossier row is locked while checking and recording (SELECT ... FOR UPDATE on
