@@ -55,6 +55,10 @@ class Config:
         self.INSTANCE_DIR = str(instance)
         self.SECRET_KEY = env.get("SECRET_KEY") or None
         self.DATABASE_URL = env.get("DATABASE_URL") or f"sqlite:///{instance}/guichet.sqlite3"
+        # PostgreSQL connections kept open per process (database.open_database)
+        self.DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 10)
+        self.DATABASE_POOL_STALE_SECONDS = env_int("DATABASE_POOL_STALE_SECONDS", 300)
+        self.DATABASE_POOL_WAIT_SECONDS = env_int("DATABASE_POOL_WAIT_SECONDS", 10)
         self.REDIS_URL = env.get("REDIS_URL") or None
         self.HUEY_SQLITE_PATH = env.get("HUEY_SQLITE_PATH") or str(instance / "huey.sqlite3")
         # The queue's name, and the rate limits' key prefix, in Redis: two instances (staging

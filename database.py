@@ -1,4 +1,5 @@
-"""Database connection per request, schema migrations and their CLI commands."""
+"""Database connection per request (from a pool on PostgreSQL), schema migrations and their CLI
+commands."""
 
 import logging
 import re
@@ -6,9 +7,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import click
-from peewee import DatabaseError, InterfaceError, OperationalError, SqliteDatabase
+from peewee import Database, DatabaseError, InterfaceError, OperationalError, SqliteDatabase
 from peewee_migrate import Router
 from playhouse.db_url import connect
+from playhouse.pool import MaxConnectionsExceeded, PooledDatabase
 
 import models
 
@@ -27,8 +29,9 @@ logging.getLogger("peewee_migrate").setLevel(logging.WARNING)
 # What a lost or refused connection raises: a PostgreSQL server restarting (its backends
 # terminated, new connections refused), a network cut, SQLite busy past its timeout. A request
 # meeting one can only be answered "try again in a moment" (run.py's 503 page); its transaction
-# was rolled back by the server, so nothing of it is written.
-UNAVAILABLE = (OperationalError, InterfaceError)
+# was rolled back by the server, so nothing of it is written. So is every connection of the pool
+# in use for longer than DATABASE_POOL_WAIT_SECONDS.
+UNAVAILABLE = (OperationalError, InterfaceError, MaxConnectionsExceeded)
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -44,14 +47,26 @@ def redact(url):
     return url
 
 
-def open_database(url):
-    """A peewee database for `url` (sqlite:///path or postgresql://...)."""
+def open_database(url, pool=None):
+    """A peewee database for `url` (sqlite:///path or postgresql://...). With `pool` (a dict
+    of size, stale_seconds, wait_seconds), PostgreSQL connections are kept open for the next
+    request or task of the process: `close()` returns a connection to the pool, one that the
+    server dropped or that is older than stale_seconds is closed instead, and each is checked
+    with a round trip as it is taken out again (peewee's PooledPostgresqlDatabase)."""
     if url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
         path.parent.mkdir(parents=True, exist_ok=True)
         return SqliteDatabase(str(path), pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     if url.startswith(("postgres://", "postgresql://")):
-        return connect(url)
+        if not pool:
+            return connect(url)
+        scheme, rest = url.split("://", 1)
+        return connect(
+            f"{scheme}+pool://{rest}",
+            max_connections=pool["size"],
+            stale_timeout=pool["stale_seconds"],
+            timeout=pool["wait_seconds"],
+        )
     raise DatabaseUnavailable(
         f"DATABASE_URL={redact(url)!r} is not supported: use sqlite:///path or postgresql://..."
     )
@@ -73,11 +88,27 @@ def check_connection(database, url):
 
 def forget_connection():
     """Close this thread's connection whatever state a failure left it in (the server gone
-    mid-transaction): the next query opens a new one, so the app reconnects by itself."""
+    mid-transaction): the next query opens a new one, so the app reconnects by itself. A pooled
+    connection goes back to the pool only when it is still sound."""
     try:
         models.db.close()
-    except DatabaseError:
-        models.db.dispose()  # still marked open or in a transaction: drop it without a word
+    except DatabaseError:  # still marked open or in a transaction: drop it without a word
+        database = models.db.obj
+        if isinstance(database, PooledDatabase) and not database.is_closed():
+            # out of the pool and closed (what PooledDatabase.manual_close does, which would
+            # refuse as close() did)
+            database._close(database.connection(), close_conn=True)
+        Database.dispose(database)  # this thread's state only: a pool's dispose() forgets all
+
+
+def close_all():
+    """Close every connection of this process, the idle ones of the pool too (a test's app
+    done, a process about to end)."""
+    database = models.db.obj
+    if isinstance(database, PooledDatabase):
+        database.close_all()
+    elif database is not None and not database.is_closed():
+        database.close()
 
 
 def router():
@@ -102,11 +133,18 @@ def refresh_statistics():
 
 
 def init_app(app):
-    url = app.config["DATABASE_URL"]
-    models.db.initialize(open_database(url))
+    config = app.config
+    url = config["DATABASE_URL"]
+    pool = {
+        "size": config["DATABASE_POOL_SIZE"],
+        "stale_seconds": config["DATABASE_POOL_STALE_SECONDS"],
+        "wait_seconds": config["DATABASE_POOL_WAIT_SECONDS"],
+    }
+    models.db.initialize(open_database(url, pool=pool if pool["size"] > 0 else None))
 
-    # Connections open on first query (peewee's autoconnect) and close with the app context,
-    # so a connection the server dropped is never reused by the next request or task.
+    # Connections open on first query (peewee's autoconnect) and close with the app context
+    # (back to the pool on PostgreSQL), so a connection the server dropped is never reused by
+    # the next request or task.
     @app.teardown_appcontext
     def _close(exc):
         if not models.db.is_closed():

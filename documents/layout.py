@@ -20,8 +20,11 @@ from flask_babel import lazy_gettext as _l
 from fpdf import FPDF, FontFace, ViewerPreferences
 from fpdf.enums import TableBordersLayout, XPos, YPos
 
+from documents import typeface
+
 FONTS = Path(__file__).with_name("fonts")
 FAMILY = "DejaVu"
+FACES = {"": FONTS / "DejaVuSans.ttf", "B": FONTS / "DejaVuSans-Bold.ttf"}
 BRUSSELS = ZoneInfo("Europe/Brussels")
 PAGE_ALIAS = "{nb}"
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -82,8 +85,9 @@ class GuichetPdf(FPDF):
     def __init__(self, title, running_title=""):
         super().__init__(orientation="portrait", unit="mm", format="A4")
         self.running_title = running_title
-        self.add_font(FAMILY, "", FONTS / "DejaVuSans.ttf")
-        self.add_font(FAMILY, "B", FONTS / "DejaVuSans-Bold.ttf")
+        for style, path in FACES.items():  # parsed once per process (documents.typeface)
+            fontkey = f"{FAMILY.lower()}{style}"
+            self.fonts[fontkey] = typeface.fpdf_font(self, path, fontkey, style)
         self.set_margins(20, 24, 20)
         self.set_auto_page_break(True, margin=22)
         self.set_lang(str(get_locale() or "fr"))
@@ -192,4 +196,4 @@ class GuichetPdf(FPDF):
         self.set_line_width(0.2)
 
     def output_bytes(self):
-        return bytes(self.output())
+        return typeface.write(self)

@@ -17,6 +17,7 @@ import logging
 import os
 import shutil
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -24,19 +25,26 @@ from functools import lru_cache
 from io import BytesIO
 from pathlib import Path
 
+from asn1crypto import pem
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.ec import ECDSA, EllipticCurvePrivateKey
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 from cryptography.x509.oid import NameOID
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from pyhanko.keys import load_cert_from_pemder
+from pyhanko.keys.internal import translate_pyca_cryptography_key_to_asn1
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers, validation
 from pyhanko.sign.validation.settings import KeyUsageConstraints
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +102,17 @@ def sign_pdf(data: bytes, reason=RECEIPT_REASON) -> bytes:
     )
     writer = IncrementalPdfFileWriter(BytesIO(data))
     pdf_signer = signers.PdfSigner(meta, signer=signer)
-    return _outside_event_loop(pdf_signer.sign_pdf, writer).getvalue()
+    # One signature at a time per process: the certificate's ASN.1 objects, shared by the
+    # worker's threads, are decoded lazily by asn1crypto, which is not safe across threads
+    # (a name read half-decoded). The lock costs nothing: the signing holds the GIL anyway.
+    with signer.lock:
+        sealed = _outside_event_loop(
+            pdf_signer.sign_pdf, writer, bytes_reserved=signer.reserved
+        ).getvalue()
+        if signer.reserved is None:  # the room reserved for the first signature will do
+            embedded = PdfFileReader(BytesIO(sealed)).embedded_signatures[0]
+            signer.reserved = 2 * len(embedded.sig_object["/Contents"])  # hexadecimal digits
+    return sealed
 
 
 def verify_seal(data: bytes) -> SealStatus:
@@ -132,26 +150,82 @@ def _signer(config):
         raise SealError(
             f"Seal file unreadable ({exc}): check SEAL_CERT_FILE and SEAL_KEY_FILE."
         ) from exc
-    return _load_signer(cert_file, key_file, config.get("SEAL_KEY_PASSPHRASE"), stamp)
-
-
-@lru_cache(maxsize=4)
-def _load_signer(cert_file, key_file, passphrase, _stamp):
-    """The signer for these files, loaded again when either file changes (`_stamp`)."""
-    signer = signers.SimpleSigner.load(
-        key_file, cert_file, key_passphrase=passphrase.encode() if passphrase else None
-    )
-    if signer is None:
-        raise SealError(
-            f"Cannot load the seal key {key_file} with certificate {cert_file}: check "
-            "SEAL_KEY_FILE, SEAL_CERT_FILE and SEAL_KEY_PASSPHRASE."
-        )
+    key = (cert_file, key_file, config.get("SEAL_KEY_PASSPHRASE"), stamp)
+    with _SIGNERS_LOCK:  # one load per process, however many worker threads ask at once
+        signer = _SIGNERS.get(key)
+        if signer is None:
+            signer = _load_signer(*key[:3])
+            _SIGNERS.clear()  # a changed file replaces the signer of its old version
+            _SIGNERS[key] = signer
     return signer
+
+
+# The signer of each (cert, key, passphrase, files' modification times): loaded once per
+# process and kept, so a key replaced on disk is loaded again at the next document.
+_SIGNERS = {}
+_SIGNERS_LOCK = threading.Lock()
+
+
+def _load_signer(cert_file, key_file, passphrase):
+    """The seal's signer: the certificate and the private key read and parsed once."""
+    try:
+        key_bytes = Path(key_file).read_bytes()
+        load = (
+            serialization.load_pem_private_key
+            if pem.detect(key_bytes)
+            else serialization.load_der_private_key
+        )
+        private_key = load(key_bytes, password=passphrase.encode() if passphrase else None)
+        certificate = load_cert_from_pemder(cert_file)
+    except (OSError, ValueError, TypeError) as exc:
+        raise SealError(
+            f"Cannot load the seal key {key_file} with certificate {cert_file} ({exc}): check "
+            "SEAL_KEY_FILE, SEAL_CERT_FILE and SEAL_KEY_PASSPHRASE."
+        ) from exc
+    return SealSigner(private_key, certificate)
+
+
+class SealSigner(signers.SimpleSigner):
+    """pyHanko's in-memory signer, with the key parsed once and one signature per document.
+
+    SimpleSigner parses its private key again for every signature (an RSA-3072 key is checked
+    each time it is parsed: about 0.1 s), and pyHanko signs a first time only to learn how long
+    the signature will be (a dry run); here the parsed key is kept, the dry run of an RSA key
+    answers with bytes of the length its signature has, without signing, and the room the first
+    document reserved for its signature is reserved for the next ones (`reserved`: the size of
+    a seal's signature does not depend on the document) without estimating it again."""
+
+    def __init__(self, private_key, certificate):
+        super().__init__(
+            signing_cert=certificate,
+            signing_key=translate_pyca_cryptography_key_to_asn1(private_key),
+            cert_registry=SimpleCertificateStore(),
+        )
+        self.private_key = private_key
+        self.reserved = None
+        self.lock = threading.Lock()
+
+    async def async_sign_raw(self, data, digest_algorithm, dry_run=False):
+        if dry_run and isinstance(self.private_key, RSAPrivateKey):
+            return bytes((self.private_key.key_size + 7) // 8)
+        return self.sign_raw(data, digest_algorithm)
+
+    def sign_raw(self, data, digest_algorithm):
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        if mechanism == "rsassa_pkcs1v15" and isinstance(self.private_key, RSAPrivateKey):
+            return self.private_key.sign(
+                data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm)
+            )
+        if mechanism == "ecdsa" and isinstance(self.private_key, EllipticCurvePrivateKey):
+            return self.private_key.sign(data, ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+        return super().sign_raw(data, digest_algorithm)  # other kinds of key: pyHanko's way
 
 
 @lru_cache(maxsize=4)
 def _certificate(cert_file, _stamp):
-    return load_cert_from_pemder(cert_file)
+    certificate = load_cert_from_pemder(cert_file)
+    certificate.native  # noqa: B018  decoded whole now: read-only for the threads that share it
+    return certificate
 
 
 def init_app(app):

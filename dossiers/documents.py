@@ -25,6 +25,7 @@ from models import (
     ScanStatus,
     Signature,
     StatusChange,
+    write_transaction,
 )
 from procedures import definition_of, prefill
 
@@ -59,23 +60,41 @@ def signature_summary(signature):
     }
 
 
-def issue(dossier, kind, data):
-    """Store a PDF made for the dossier and record it as a Document."""
-    stored = storage.store(data)
-    return Document.create(
-        dossier=dossier,
-        kind=kind,
-        storage_key=stored.key,
-        sha256=stored.sha256,
-        size=stored.size,
-    )
+def issue(dossier, kind, data, made=lambda: None):
+    """Store a PDF made for the dossier and record it as a Document, unless `made()` finds the
+    document recorded meanwhile: by another worker given the same job, or the same job run
+    twice. The dossier row is locked while checking and recording (SELECT ... FOR UPDATE on
+    PostgreSQL, the write lock on SQLite), so of two such workers one records its PDF and the
+    other's is deleted; both return the one Document."""
+    stored = storage.store(data)  # before the lock: a write of the file holds no one up
+    try:
+        with write_transaction():
+            Dossier.locked(dossier.id)
+            existing = made()
+            if existing is None:
+                return Document.create(
+                    dossier=dossier,
+                    kind=kind,
+                    storage_key=stored.key,
+                    sha256=stored.sha256,
+                    size=stored.size,
+                )
+    except BaseException:
+        storage.get_storage().delete(stored.key)
+        raise
+    storage.get_storage().delete(stored.key)
+    log.info("The %s of dossier %s was made meanwhile by another worker", kind, dossier.id)
+    return existing
 
 
 def produce_receipt(dossier_id):
     """Make and store the sealed receipt unless it exists; returns its Document."""
     dossier = Dossier.get_by_id(dossier_id)
-    existing = Document.latest(dossier, Document.RECEIPT)
-    if existing is not None:
+
+    def made():
+        return Document.latest(dossier, Document.RECEIPT)
+
+    if (existing := made()) is not None:
         return existing
     signature = Signature.get_or_none(Signature.dossier == dossier)
     if signature is None:  # submitted without signing: only data loaded by hand
@@ -87,7 +106,7 @@ def produce_receipt(dossier_id):
         data = receipt.make_receipt(
             dossier, definition_of(dossier.definition), context, signature_summary(signature)
         )
-    return issue(dossier, Document.RECEIPT, data)
+    return issue(dossier, Document.RECEIPT, data, made)
 
 
 def produce_letter(dossier_id):
@@ -100,8 +119,14 @@ def produce_letter(dossier_id):
         .order_by(StatusChange.created_at.desc(), StatusChange.id.desc())
         .first()
     )
-    existing = Document.latest(dossier, Document.DECISION_LETTER)
-    if closing is None or (existing is not None and existing.created_at >= closing.created_at):
+
+    def made():
+        """The letter of this closing, once made."""
+        return Document.latest(dossier, Document.DECISION_LETTER, since=closing.created_at)
+
+    if closing is None:
+        return Document.latest(dossier, Document.DECISION_LETTER)
+    if (existing := made()) is not None:
         return existing
     with force_locale(document_language(dossier)):
         definition = definition_of(dossier.definition)
@@ -113,7 +138,7 @@ def produce_letter(dossier_id):
             closing.comment or "",
             closing.actor_name,
         )
-    return issue(dossier, Document.DECISION_LETTER, data)
+    return issue(dossier, Document.DECISION_LETTER, data, made)
 
 
 PRODUCERS = {Document.RECEIPT: produce_receipt, Document.DECISION_LETTER: produce_letter}

@@ -179,8 +179,7 @@ def app(tmp_path, database_url, monkeypatch):
     app.test_client_class = FreshContextClient
     serve_in_process(monkeypatch, app)
     yield app
-    if not models.db.is_closed():
-        models.db.close()
+    database.close_all()
 
 
 @pytest.fixture
@@ -193,8 +192,7 @@ def live_app(tmp_path, database_url):
     server.attach(app).start()
     yield app
     server.stop()
-    if not models.db.is_closed():
-        models.db.close()
+    database.close_all()
 
 
 @pytest.fixture

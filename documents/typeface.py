@@ -1,0 +1,120 @@
+"""The documents' fonts, parsed once per process instead of once per document.
+
+fpdf2's `add_font` parses the whole TrueType file (about 0.07 s for each DejaVu face) and, when
+the document is written, subsets that parse in place to the glyphs the document used, which
+decodes every one of the face's 6 000 glyphs again. Here each face is parsed once per process
+(`fpdf_font` gives a document its own copy: its own glyph subset, the parsed tables shared), and
+the document's subset is cut from a face already reduced to the characters documents in Latin
+scripts use (`_latin_face`, made once), when the document used only those; otherwise from the
+whole face, as fpdf2 does. Either way the font embedded is the subset fpdf2 would have made.
+"""
+
+import copy
+import threading
+from io import BytesIO
+
+from fontTools import subset as ftsubset
+from fontTools import ttLib
+from fpdf import FPDF
+from fpdf.fonts import SubsetMap, TTFFont
+
+# Basic Latin, Latin-1, Latin Extended-A and -B, spacing modifiers and combining accents,
+# general punctuation (’ “ ” – — …), currency signs (€), letterlike symbols and arrows.
+LATIN = [
+    *range(0x20, 0x7F),
+    *range(0xA0, 0x250),
+    *range(0x2B0, 0x370),
+    *range(0x2000, 0x2070),
+    *range(0x20A0, 0x20C1),
+    *range(0x2100, 0x2200),
+]
+
+_FACES = {}
+_LOCK = threading.Lock()
+
+
+class _Font(TTFFont):
+    """fpdf2's TrueType font, summing the widths of a text in C loops: line breaking measures
+    a line again for every character it adds. The same sums of the same integers."""
+
+    __slots__ = ()
+
+    def get_text_width(self, text, font_size_pt, text_shaping_params):
+        if text_shaping_params or self.is_symbol:
+            return super().get_text_width(text, font_size_pt, text_shaping_params)
+        if font_size_pt > self.biggest_size_pt:
+            self.biggest_size_pt = font_size_pt
+        return len(text), sum(map(self.cw.__getitem__, map(ord, text))) * font_size_pt * 0.001
+
+
+class _Face:
+    """One TrueType file, parsed once: fpdf2's font object (widths, character map, metrics)
+    and the bytes to cut subsets from."""
+
+    def __init__(self, path, fontkey, style):
+        self.data = path.read_bytes()
+        self.template = _Font(FPDF(), path, fontkey, style)
+        self.latin = _latin_face(self.data)
+        self.latin_glyphs = frozenset(ttLib.TTFont(BytesIO(self.latin), lazy=True).getGlyphOrder())
+
+    def for_subset(self, glyph_names):
+        """A fresh parse for fpdf2 to subset in place: the reduced face when it has every
+        glyph the document used, else the whole face."""
+        data = self.latin if self.latin_glyphs.issuperset(glyph_names) else self.data
+        return ttLib.TTFont(BytesIO(data), recalcTimestamp=False, lazy=True)
+
+
+def subset_options():
+    """fpdf2's subsetting options (fpdf/output.py `_add_fonts`), glyph names kept: fpdf2 names
+    the glyphs of a document's subset, so the reduced face must keep the names of the whole."""
+    options = ftsubset.Options(notdef_outline=True, recommended_glyphs=True, glyph_names=True)
+    options.drop_tables += ["FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "meta", "sbix"]
+    options.drop_tables += ["CBDT", "CBLC", "EBDT", "EBLC", "EBSC", "SVG ", "CPAL", "COLR"]
+    return options
+
+
+def _latin_face(data):
+    font = ttLib.TTFont(BytesIO(data), recalcTimestamp=False)
+    subsetter = ftsubset.Subsetter(subset_options())
+    subsetter.populate(unicodes=LATIN)
+    subsetter.subset(font)
+    out = BytesIO()
+    font.save(out)
+    return out.getvalue()
+
+
+def face(path, fontkey, style):
+    """The parsed face of `path`, made by the first document of the process that needs it."""
+    key = (str(path), fontkey)
+    with _LOCK:
+        found = _FACES.get(key)
+        if found is None:
+            found = _FACES[key] = _Face(path, fontkey, style)
+    return found
+
+
+def fpdf_font(pdf, path, fontkey, style):
+    """A font for one document: its own subset and list of missing glyphs, the parse of the
+    face shared (read only: the parse fpdf2 subsets is made when the document is written)."""
+    font = copy.copy(face(path, fontkey, style).template)
+    font.i = len(pdf.fonts) + 1
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font.subset = SubsetMap(font)
+    return font
+
+
+def write(pdf):
+    """The bytes of `pdf`, each of its fonts subset from a parse of its own."""
+    for font in pdf.fonts.values():
+        parsed = _FACES.get((str(font.ttffile), font.fontkey))
+        if parsed is not None:
+            font.ttfont = parsed.for_subset(font.subset.get_all_glyph_names())
+    try:
+        return bytes(pdf.output())
+    finally:
+        # fpdf2 caches the glyph lookups of every document's subset for the life of the
+        # process (functools.cache on methods): dropped, so a worker does not grow with each
+        # document it makes (a lookup dropped while another document is made is redone alike).
+        SubsetMap.pick.cache_clear()
+        SubsetMap.get_glyph.cache_clear()

@@ -1,0 +1,112 @@
+"""Issue #13, item 5: several worker processes make receipts in parallel — two `flask worker`
+processes on the test's database and queue (Redis with TEST_REDIS_URL), every receipt job
+queued twice more after the one its submission asked for, adjacent so that both processes
+take the same dossier's jobs at once. Each dossier gets one receipt and one stored file."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+import storage
+from conftest import make_config
+from helpers import make_company, make_dossier, make_member
+from models import Document, DossierStatus, OutboxMessage, Signature, utcnow
+from reliability.test_worker_killed import ROOT, wait_for
+from run import create_app
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+DOSSIERS = 8
+
+
+def worker_process(config, log):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("GUICHET_", "DATABASE_", "REDIS_", "MAIL_", "HUEY_"))
+    }
+    env.update(
+        GUICHET_ENV="testing",
+        GUICHET_INSTANCE_DIR=config.INSTANCE_DIR,
+        DATABASE_URL=config.DATABASE_URL,
+        HUEY_SQLITE_PATH=config.HUEY_SQLITE_PATH,
+        STORAGE_DIR=config.STORAGE_DIR,
+        SEAL_CERT_FILE=config.SEAL_CERT_FILE,
+        SEAL_KEY_FILE=config.SEAL_KEY_FILE,
+        **({"REDIS_URL": config.REDIS_URL} if config.REDIS_URL else {}),
+    )
+    return subprocess.Popen(
+        [sys.executable, "-m", "flask", "--app", "run", "worker", "--workers", "2"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.fixture
+def queued(tmp_path, database_url):
+    config = make_config(tmp_path, database_url, HUEY_IMMEDIATE=False, REDIS_URL=REDIS_URL)
+    app = create_app(config)
+    huey = app.extensions["jobs"].huey
+    huey.flush()
+    yield app, config
+    huey.flush()
+
+
+def test_two_worker_processes_make_each_receipt_once(queued, tmp_path):
+    app, config = queued
+    jobs = app.extensions["jobs"]
+    logs = [tmp_path / f"worker{n}.log" for n in range(2)]
+    processes = [worker_process(config, log.open("w")) for log in logs]
+    try:
+        wait_for(lambda: all("consumer started" in log.read_text() for log in logs), "workers up")
+        dossier_ids = []
+        for n in range(DOSSIERS):
+            dossier_ids.append(submitted(app, n))
+            jobs.produce_receipt(dossier_ids[-1])  # the same job twice more, at once
+            jobs.produce_receipt(dossier_ids[-1])
+        with app.app_context():
+
+            def all_made():
+                made = Document.select().where(Document.kind == Document.RECEIPT).count()
+                return made >= DOSSIERS and jobs.huey.pending_count() == 0
+
+            wait_for(all_made, "a receipt for every dossier and an empty queue", timeout=120)
+            wait_for(lambda: all(log.read_text().count("executed in") for log in logs), "logs")
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(20)
+    for log in logs:
+        output = log.read_text()
+        assert "produce_receipt" in output and "Traceback" not in output, output
+
+    with app.app_context():
+        receipts = list(Document.select().where(Document.kind == Document.RECEIPT))
+        assert sorted(d.dossier_id for d in receipts) == sorted(dossier_ids), "one each"
+        stored = {key for key, _ in storage.get_storage().listing()}
+        assert stored == {d.storage_key for d in receipts}, "no second PDF left stored"
+
+
+def submitted(app, n):
+    """A signed and submitted dossier, its receipt asked for as a submission asks for it."""
+    with app.app_context():
+        company = make_company()
+        person = make_member(company, email=f"signataire{n}@example.test")
+        dossier = make_dossier(DossierStatus.SUBMITTED, company=company, person=person)
+        dossier.submitted_by, dossier.submitted_at = person, utcnow()
+        dossier.save()
+        Signature.create(
+            dossier=dossier,
+            person=person,
+            auth_method="eid",
+            auth_level="high",
+            declaration="…",
+            answers_sha256="0" * 64,
+            digest="1" * 64,
+        )
+        OutboxMessage.delete().execute()  # no SMTP server here: the emails are not this test's
+        return dossier.id
