@@ -101,11 +101,12 @@ def sign_pdf(data: bytes, reason=RECEIPT_REASON) -> bytes:
         docmdp_permissions=fields.MDPPerm.FILL_FORMS,
     )
     writer = IncrementalPdfFileWriter(BytesIO(data))
-    pdf_signer = signers.PdfSigner(meta, signer=signer)
     # One signature at a time per process: the certificate's ASN.1 objects, shared by the
     # worker's threads, are decoded lazily by asn1crypto, which is not safe across threads
-    # (a name read half-decoded). The lock costs nothing: the signing holds the GIL anyway.
+    # (a name read half-decoded; PdfSigner reads them too). The lock costs nothing: the
+    # signing holds the GIL anyway.
     with signer.lock:
+        pdf_signer = signers.PdfSigner(meta, signer=signer)
         sealed = _outside_event_loop(
             pdf_signer.sign_pdf, writer, bytes_reserved=signer.reserved
         ).getvalue()
@@ -177,6 +178,7 @@ def _load_signer(cert_file, key_file, passphrase):
         )
         private_key = load(key_bytes, password=passphrase.encode() if passphrase else None)
         certificate = load_cert_from_pemder(cert_file)
+        certificate.native  # noqa: B018  decoded whole before the threads share it
     except (OSError, ValueError, TypeError) as exc:
         raise SealError(
             f"Cannot load the seal key {key_file} with certificate {cert_file} ({exc}): check "

@@ -6,6 +6,7 @@ take the same dossier's jobs at once. Each dossier gets one receipt and one stor
 import os
 import subprocess
 import sys
+import uuid
 
 import pytest
 
@@ -31,6 +32,7 @@ def worker_process(config, log):
         GUICHET_INSTANCE_DIR=config.INSTANCE_DIR,
         DATABASE_URL=config.DATABASE_URL,
         HUEY_SQLITE_PATH=config.HUEY_SQLITE_PATH,
+        HUEY_NAME=config.HUEY_NAME,
         STORAGE_DIR=config.STORAGE_DIR,
         SEAL_CERT_FILE=config.SEAL_CERT_FILE,
         SEAL_KEY_FILE=config.SEAL_KEY_FILE,
@@ -47,7 +49,11 @@ def worker_process(config, log):
 
 @pytest.fixture
 def queued(tmp_path, database_url):
-    config = make_config(tmp_path, database_url, HUEY_IMMEDIATE=False, REDIS_URL=REDIS_URL)
+    # A queue of its own: the other test workers' jobs share the CI Redis database.
+    queue = f"receipts-{uuid.uuid4().hex[:12]}"
+    config = make_config(
+        tmp_path, database_url, HUEY_IMMEDIATE=False, REDIS_URL=REDIS_URL, HUEY_NAME=queue
+    )
     app = create_app(config)
     huey = app.extensions["jobs"].huey
     huey.flush()

@@ -57,6 +57,7 @@ def production_env(monkeypatch):
     monkeypatch.setenv("OIDC_CLIENT_SECRET", "from-the-vault")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("DATABASE_URL", "postgresql://guichet:secret@127.0.0.1:1/guichet")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
     monkeypatch.delenv("FAS_STANDIN_ENABLED", raising=False)
     monkeypatch.delenv("DEV_MAIL_PAGE", raising=False)
 
