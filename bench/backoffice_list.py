@@ -124,6 +124,7 @@ def fill(n_dossiers, n_companies):
                     batch = []
             if batch:
                 Dossier.insert_many(batch).execute()
+        models.DossierCount.rebuild()  # rows inserted in bulk, not through Dossier.create
         database.refresh_statistics()  # what the nightly job does once the tables are full
         sample = Dossier.select().where(Dossier.status == "processing").first()
         return staff, sample, definitions[0].code
