@@ -247,7 +247,7 @@ class DossierView(BulkActions, StaffModelView):
     prejoined = frozenset({"Company", "ProcedureDefinition", "StaffUser"})
 
     def search_placeholder(self):
-        return _("Référence, n° d'entreprise ou nom de l'entreprise")
+        return _("Référence, n° d'entreprise, nom de l'entreprise ou du demandeur")
 
     def staff_query(self, *columns):
         return (
