@@ -18,7 +18,6 @@ and its page 500 (COUNT and OFFSET), and the ratio printed.
 """
 
 import argparse
-import os
 import random
 import re
 import statistics
@@ -240,7 +239,7 @@ def main():
     parser.add_argument("--dossiers", type=int, default=100_000)
     parser.add_argument("--companies", type=int, default=5_000)
     parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--database-url", default=os.environ.get("BENCH_DATABASE_URL"))
+    parser.add_argument("--database-url")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="guichet-bench-"))
