@@ -9,9 +9,9 @@ each part on an index.
   every word, whatever its case and accents (the folded `search_name` columns), on trigram
   indexes: `pg_trgm` GIN on PostgreSQL, FTS5 `trigram` tables on SQLite (migration 014).
 
-The companies and persons found are handed to the dossier query as an array computed once
+The companies and persons found are handed to the dossier queries as an array computed once
 (`= ANY(ARRAY(...))` on PostgreSQL, so that their ids are looked up on the dossier's indexes),
-an IN (subquery) on SQLite.
+an IN (subquery) on SQLite; the list reads the union of the dossiers each way finds.
 """
 
 import re
@@ -65,25 +65,37 @@ def among(field, ids):
 
 def names(words):
     """The dossiers of a company, or submitted by a person, whose name has every word."""
-    return among(Dossier.company, name_contains(Company, words)) | among(
-        Dossier.submitted_by, name_contains(Person, words)
-    )
+    return [
+        among(Dossier.company, name_contains(Company, words)),
+        among(Dossier.submitted_by, name_contains(Person, words)),
+    ]
 
 
 def condition(search):
-    """The condition of the dossiers that `search` finds; None when it has nothing to look for."""
+    """The condition of the dossiers that `search` finds; None when it has nothing to look for.
+
+    Each way of finding a dossier is a query of dossier ids on its own index, and the list
+    reads the union of them: an OR of the three in the list's query would let the database walk
+    the list's order and test every dossier, which for a rare name is the whole table."""
     text = search.strip()
+    ways = []
     if ENTERPRISE_LIKE.match(text):
         digits = re.sub(r"\D", "", text)
         if len(digits) == 10:
             number = Company.enterprise_number == digits
-            return among(Dossier.company, Company.select(Company.id).where(number))
-        number = starts_with(Company.enterprise_number, digits)
-        return among(Dossier.company, Company.select(Company.id).where(number)) | names([digits])
-    words = words_of(text)
-    if not words:
-        return None
-    found = names(words)
-    if REFERENCE_LIKE.match(text.upper()):
-        found = starts_with(Dossier.reference, text.upper()) | found
-    return found
+        else:
+            number = starts_with(Company.enterprise_number, digits)
+            ways += names([digits])
+        ways.append(among(Dossier.company, Company.select(Company.id).where(number)))
+    else:
+        words = words_of(text)
+        if not words:
+            return None
+        ways += names(words)
+        if REFERENCE_LIKE.match(text.upper()):
+            ways.append(starts_with(Dossier.reference, text.upper()))
+    found = None
+    for way in ways:
+        ids = Dossier.select(Dossier.id).where(way, Dossier.submitted_at.is_null(False))
+        found = ids if found is None else found + ids  # UNION ALL
+    return Dossier.id.in_(found)
