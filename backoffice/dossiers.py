@@ -277,10 +277,7 @@ class DossierView(BulkActions, StaffModelView):
             # a column that does not sort
         sort = SORTS[sort_column or "submitted_at"]
         query = self.get_query()
-        if search:
-            found = dossier_search.condition(search)
-            if found is not None:
-                query = query.where(found)
+        found = dossier_search.condition(search) if search else None
         joins = set()
         for index, _name, value in filters or ():
             flt = self._filters[index]
@@ -288,12 +285,23 @@ class DossierView(BulkActions, StaffModelView):
             query = flt.apply(query, flt.clean(value))
         size = page_size or self.page_size
         if not execute:  # the export: every row, in the list's order
+            query = query.where(found.wide) if found is not None else query
             return None, query.order_by(*keyset.order(sort, bool(sort_desc))).limit(size)
         context = self.list_context(search, filters)
         cursor = self.read_cursor(sort, bool(sort_desc), context)
-        result = keyset.page(
-            query, sort, bool(sort_desc), size, cursor, SORT_KEYS[sort.name], context
-        )
+
+        def read(query):
+            return keyset.page(
+                query, sort, bool(sort_desc), size, cursor, SORT_KEYS[sort.name], context
+            )
+
+        if found is None:
+            result = read(query)
+        else:  # the few found, by id; else (more than CAP, or none left) the walk
+            result = read(query.select_extend(found.hits.alias("hits")).where(found.narrow))
+            hits = result.rows[0].hits if result.rows else found.hits.scalar()
+            if hits > dossier_search.CAP:
+                result = read(query.where(found.wide))
         g.dossier_page = result
         return None, result.rows
 

@@ -284,7 +284,7 @@ def main():
         ("filter: procedure", f"{base}?flt1_1={code}"),
         ("filter: company name", f"{base}?flt2_2=Agence+1234"),
         ("search: reference", f"{base}?search={sample.reference}"),
-        ("search: enterprise number", f"{base}?search=0100.001.234"),
+        ("search: enterprise number", f"{base}?search=0000.101.234"),
         ("search: company name", f"{base}?search=Agence+4321"),
         ("search: applicant name", f"{base}?search=demandeur1234"),
         ("detail", f"{base}details/?id={sample.id}"),

@@ -15,6 +15,7 @@ an IN (subquery) on SQLite; the list reads the union of the dossiers each way fi
 """
 
 import re
+from dataclasses import dataclass
 
 from peewee import SQL, Expression, NodeList, SqliteDatabase, fn
 
@@ -56,27 +57,57 @@ def name_contains(model, words):
     return query
 
 
+# Up to this many dossiers found, the list reads them by id and sorts them; beyond, it walks its
+# own order and keeps those that match, which then come often enough to fill a page soon.
+CAP = 2000
+
+
 def among(field, ids):
-    """`field` is one of the ids the subquery finds."""
+    """`field` is one of the ids the subquery finds, looked up on the index of `field`."""
     if on_sqlite():
         return field.in_(ids)
     return field == fn.ANY(NodeList((SQL("ARRAY"), ids)))
 
 
+@dataclass(frozen=True)
+class Way:
+    """One way of finding dossiers: by ids looked up on an index (`lookup`), or as a test of
+    each row of a walk in the list's order (`test`)."""
+
+    lookup: object
+    test: object
+
+    @classmethod
+    def of(cls, field, ids):
+        return cls(among(field, ids), field.in_(ids))
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a search finds, two ways: `narrow` (the ids found by every way, at most CAP + 1 of
+    them) with `hits`, the number of those ids, to be read with the page; `wide` when there
+    were more than CAP."""
+
+    narrow: object
+    hits: object
+    wide: object
+
+
 def names(words):
     """The dossiers of a company, or submitted by a person, whose name has every word."""
     return [
-        among(Dossier.company, name_contains(Company, words)),
-        among(Dossier.submitted_by, name_contains(Person, words)),
+        Way.of(Dossier.company, name_contains(Company, words)),
+        Way.of(Dossier.submitted_by, name_contains(Person, words)),
     ]
 
 
 def condition(search):
-    """The condition of the dossiers that `search` finds; None when it has nothing to look for.
+    """What `search` finds (a Found); None when it has nothing to look for.
 
     Each way of finding a dossier is a query of dossier ids on its own index, and the list
-    reads the union of them: an OR of the three in the list's query would let the database walk
-    the list's order and test every dossier, which for a rare name is the whole table."""
+    reads the union of them: an OR of the ways in the list's query would let the database walk
+    the list's order and test every dossier, which for a rare name is the whole table. A search
+    that finds more than CAP dossiers (a word of every company's name) is read by that walk."""
     text = search.strip()
     ways = []
     if ENTERPRISE_LIKE.match(text):
@@ -86,16 +117,20 @@ def condition(search):
         else:
             number = starts_with(Company.enterprise_number, digits)
             ways += names([digits])
-        ways.append(among(Dossier.company, Company.select(Company.id).where(number)))
+        ways.append(Way.of(Dossier.company, Company.select(Company.id).where(number)))
     else:
         words = words_of(text)
         if not words:
             return None
         ways += names(words)
         if REFERENCE_LIKE.match(text.upper()):
-            ways.append(starts_with(Dossier.reference, text.upper()))
-    found = None
+            prefix = starts_with(Dossier.reference, text.upper())
+            ways.append(Way(prefix, prefix))
+    union = wide = None
     for way in ways:
-        ids = Dossier.select(Dossier.id).where(way, Dossier.submitted_at.is_null(False))
-        found = ids if found is None else found + ids  # UNION ALL
-    return Dossier.id.in_(found)
+        ids = Dossier.select(Dossier.id).where(way.lookup, Dossier.submitted_at.is_null(False))
+        union = ids if union is None else union + ids  # UNION ALL
+        wide = way.test if wide is None else wide | way.test
+    capped = union.limit(CAP + 1)
+    hits = Dossier.select(fn.COUNT(SQL("*"))).from_(capped.alias("found"))
+    return Found(Dossier.id.in_(capped), hits, wide)

@@ -207,3 +207,25 @@ def test_a_tampered_cursor_gives_the_first_page_with_a_message(app, client, crow
     assert "pas valable" not in other
     searched = client.get(f"{LIST}?search=agence&cursor={token}").text
     assert "pas valable" not in searched and "Page 1<" in searched
+
+
+def test_a_search_finding_many_walks_the_list_and_finds_the_same(app, client, crowd, monkeypatch):
+    """More dossiers found than dossiers.search.CAP: read by walking the list's order (each
+    row tested) instead of by id; the same dossiers, in the same order, page after page."""
+    from dossiers import search
+
+    monkeypatch.setattr(dossier_view(app), "page_size", 4)
+
+    def walk(url):
+        seen = []
+        while url:
+            page = client.get(url).text
+            seen += references(page)
+            url = link(page, "next")
+        return seen
+
+    by_id = walk(f"{LIST}?search=pareille")
+    monkeypatch.setattr(search, "CAP", 2)
+    assert walk(f"{LIST}?search=pareille") == by_id
+    assert by_id == [r for r in expected(crowd, 4, True) if r in set(by_id)]
+    assert len(by_id) == 8  # the two companies named "Agence Pareille"
