@@ -4,9 +4,7 @@ staff actions, single and in bulk."""
 
 import hashlib
 import io
-from datetime import UTC
 
-from babel.dates import parse_pattern
 from flask import (
     abort,
     flash,
@@ -23,7 +21,7 @@ from flask_admin.contrib.peewee.filters import (
     FilterEqual,
     FilterLike,
 )
-from flask_babel import format_datetime, get_locale, get_timezone
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
@@ -33,6 +31,7 @@ from auth import current_actor, current_staff
 from backoffice import processing
 from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
+from backoffice.columns import list_formats
 from dossiers import DossierNotFound, DossierRefused, documents, keyset, messages, scanning
 from dossiers import processing as operations
 from dossiers import search as dossier_search
@@ -43,7 +42,6 @@ from models import (
     Company,
     Document,
     Dossier,
-    DossierStatus,
     Message,
     ProcedureDefinition,
     RegistrationNumber,
@@ -94,11 +92,6 @@ SORT_KEYS = {
 CURSOR_ARG = "cursor"
 
 
-def status_tag(state):
-    """A dossier status as a tag: its name, in the colour of that status."""
-    return Markup('<span class="tag tag-{}">{}</span>').format(state.value, state.label)
-
-
 def status_formatter(view, context, model, name):
     return list_formats().status[model.status]
 
@@ -130,35 +123,6 @@ def definition_formatter(view, context, model, name):
     return list_formats().titles.get(model.definition_id) or (
         f"{title_of(model.definition)} (v{model.definition.version})"
     )
-
-
-class ListFormats:
-    """What every cell of a page would compute again, computed once per request: the tag of
-    each status, the titles of the procedure versions, the date pattern of the language in
-    Brussels time."""
-
-    def __init__(self):
-        self.status = {s.value: status_tag(s) for s in DossierStatus}
-        self.titles = {}
-        locale, self.zone = get_locale(), get_timezone()
-        glue = locale.datetime_formats["short"]
-        self.pattern = parse_pattern(
-            glue.replace("{1}", locale.date_formats["short"].pattern).replace(
-                "{0}", locale.time_formats["short"].pattern
-            )
-        )
-        self.locale = locale
-
-    def datetime(self, value):
-        """`format_datetime(value, "short")`, without reading the language and pattern again."""
-        moment = value.replace(tzinfo=UTC).astimezone(self.zone)
-        return self.pattern.apply(moment, self.locale)
-
-
-def list_formats():
-    if "dossier_list_formats" not in g:
-        g.dossier_list_formats = ListFormats()
-    return g.dossier_list_formats
 
 
 class DossierView(BulkActions, StaffModelView):

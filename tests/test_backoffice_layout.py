@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import backoffice
-from backoffice.dossiers import status_tag
+from backoffice.columns import status_tag
 from helpers import (
     csrf_from,
     login_staff,

@@ -229,3 +229,16 @@ def test_a_search_finding_many_walks_the_list_and_finds_the_same(app, client, cr
     assert walk(f"{LIST}?search=pareille") == by_id
     assert by_id == [r for r in expected(crowd, 4, True) if r in set(by_id)]
     assert len(by_id) == 8  # the two companies named "Agence Pareille"
+
+
+@pytest.mark.parametrize("lang", ["fr", "en", "de", "nl"])
+def test_the_date_pattern_read_once_gives_what_format_datetime_gives(app, lang):
+    from datetime import datetime
+
+    from flask_babel import force_locale, format_datetime
+
+    from backoffice.columns import ListFormats
+
+    for value in (datetime(2026, 1, 15, 10, 30), datetime(2026, 7, 1, 23, 5)):
+        with app.test_request_context(), force_locale(lang):
+            assert ListFormats().datetime(value) == format_datetime(value, "short")
