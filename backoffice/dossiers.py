@@ -103,10 +103,19 @@ def reference_link(view, context, model, name):
 
 
 class FoldedLike(FilterLike):
-    """ "contains", whatever the case and the accents typed (the column holds folded text)."""
+    """ "contains", whatever the case and the accents typed (the column holds folded text):
+    the dossiers of the companies whose name contains it, found on the trigram index."""
 
     def clean(self, value):
         return fold(value)
+
+    def found(self, value):
+        """What it finds, read by the list like a search (see DossierView.get_list)."""
+        return dossier_search.company_named(self.clean(value))
+
+    def apply(self, query, value):
+        found = dossier_search.company_named(value)
+        return query if found is None else query.where(found.wide)
 
 
 def export_datetime(value):
@@ -241,15 +250,19 @@ class DossierView(BulkActions, StaffModelView):
             # a column that does not sort
         sort = SORTS[sort_column or "submitted_at"]
         query = self.get_query()
-        found = dossier_search.condition(search) if search else None
+        founds = [dossier_search.condition(search)] if search else []
         joins = set()
         for index, _name, value in filters or ():
             flt = self._filters[index]
+            if isinstance(flt, FoldedLike):
+                founds.append(flt.found(value))
+                continue
             query = self._handle_join(query, flt.column, joins)
             query = flt.apply(query, flt.clean(value))
+        founds = [f for f in founds if f is not None]
         size = page_size or self.page_size
         if not execute:  # the export: every row, in the list's order
-            query = query.where(found.wide) if found is not None else query
+            query = query.where(*[f.wide for f in founds]) if founds else query
             return None, query.order_by(*keyset.order(sort, bool(sort_desc))).limit(size)
         context = self.list_context(search, filters)
         cursor = self.read_cursor(sort, bool(sort_desc), context)
@@ -259,13 +272,21 @@ class DossierView(BulkActions, StaffModelView):
                 query, sort, bool(sort_desc), size, cursor, SORT_KEYS[sort.name], context
             )
 
-        if found is None:
+        if not founds:
             result = read(query)
-        else:  # the few found, by id; else (more than CAP, or none left) the walk
-            result = read(query.select_extend(found.hits.alias("hits")).where(found.narrow))
-            hits = result.rows[0].hits if result.rows else found.hits.scalar()
-            if hits > dossier_search.CAP:
-                result = read(query.where(found.wide))
+        else:  # the few found by a search or name filter, by id; the walk for more than CAP
+            counted = [f.hits.alias(f"hits{i}") for i, f in enumerate(founds)]
+            result = read(query.select_extend(*counted).where(*[f.narrow for f in founds]))
+            hits = [
+                getattr(result.rows[0], f"hits{i}") if result.rows else f.hits.scalar()
+                for i, f in enumerate(founds)
+            ]
+            if max(hits) > dossier_search.CAP:
+                ways = [
+                    f.wide if n > dossier_search.CAP else f.narrow
+                    for f, n in zip(founds, hits, strict=True)
+                ]
+                result = read(query.where(*ways))
         g.dossier_page = result
         return None, result.rows
 

@@ -79,6 +79,8 @@ class Way:
 
     @classmethod
     def of(cls, field, ids):
+        if on_sqlite():  # "+field": not on the field's index, so that SQLite walks the list
+            return cls(among(field, ids), Expression(NodeList((SQL("+"), field), ""), "IN", ids))
         return cls(among(field, ids), field.in_(ids))
 
 
@@ -91,6 +93,15 @@ class Found:
     narrow: object
     hits: object
     wide: object
+
+
+def company_named(text):
+    """What the filter "Entreprise" finds (a Found): the dossiers of the companies whose folded
+    name contains `text` (already folded); None when there is nothing to look for."""
+    cleaned = LIKE_SPECIAL.sub(" ", text).strip()
+    if not cleaned:
+        return None
+    return found_by([Way.of(Dossier.company, name_contains(Company, [cleaned]))])
 
 
 def names(words):
@@ -126,6 +137,11 @@ def condition(search):
         if REFERENCE_LIKE.match(text.upper()):
             prefix = starts_with(Dossier.reference, text.upper())
             ways.append(Way(prefix, prefix))
+    return found_by(ways)
+
+
+def found_by(ways):
+    """The Found of dossiers that any of `ways` finds."""
     union = wide = None
     for way in ways:
         ids = Dossier.select(Dossier.id).where(way.lookup, Dossier.submitted_at.is_null(False))
