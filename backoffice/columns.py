@@ -36,11 +36,12 @@ def status_tag(state):
 class ListFormats:
     """What every cell of a page would compute again, computed once per request: the tag of
     each status, the titles of the procedure versions, the date pattern of the language in
-    Brussels time."""
+    Brussels time, the address of the detail page."""
 
     def __init__(self):
         self.status = {s.value: status_tag(s) for s in DossierStatus}
         self.titles = {}
+        self.details = None  # (return url, detail page, its query string): see reference_link
         locale, self.zone = get_locale(), get_timezone()
         glue = locale.datetime_formats["short"]
         self.pattern = parse_pattern(

@@ -4,6 +4,7 @@ staff actions, single and in bulk."""
 
 import hashlib
 import io
+from urllib.parse import urlencode
 
 from flask import (
     abort,
@@ -97,8 +98,14 @@ def status_formatter(view, context, model, name):
 
 
 def reference_link(view, context, model, name):
-    """The list's way into a dossier: its reference, a link to its detail page."""
-    url = view.get_url(".details_view", id=model.id, url=context.get("return_url"))
+    """The list's way into a dossier: its reference, a link to its detail page (the address
+    built once per page, the id put in for each row)."""
+    formats = list_formats()
+    back = context.get("return_url")
+    if formats.details is None or formats.details[0] != back:
+        formats.details = (back, view.get_url(".details_view"), urlencode({"url": back or ""}))
+    _back, base, tail = formats.details
+    url = f"{base}?id={model.id}&{tail}" if back else f"{base}?id={model.id}"
     return Markup('<a href="{}">{}</a>').format(url, model.reference)
 
 
