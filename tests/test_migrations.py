@@ -90,3 +90,26 @@ def test_upgrade_counts_the_dossiers_already_there(tmp_path):
             assert models.DossierCount.kept() == {(1, "draft"): 1, (1, "submitted"): 2}
     finally:
         models.db.initialize(previous)
+
+
+def test_upgrade_indexes_the_names_already_there_for_the_search(tmp_path):
+    """A database at 013 with a company, upgraded: 014's trigram table finds it by a piece of
+    its folded name, and keeps up with a rename."""
+    previous = models.db.obj
+    models.db.initialize(database.open_database(f"sqlite:///{tmp_path / 'old.sqlite3'}"))
+    try:
+        with models.db.connection_context():
+            database.router().run("013_dossier_counts")
+            models.db.execute_sql(
+                "INSERT INTO company (enterprise_number, name, search_name, register_data, "
+                "created_at) VALUES ('0123456749', 'Agence Liège', 'agence liege', '{}', "
+                "'2026-01-01')"
+            )
+            database.apply_migrations()
+            find = "SELECT rowid FROM company_search WHERE search_name LIKE ?"
+            assert models.db.execute_sql(find, ("%ence lie%",)).fetchall() == [(1,)]
+            models.db.execute_sql("UPDATE company SET search_name = 'bureau namur' WHERE id = 1")
+            assert models.db.execute_sql(find, ("%lie%",)).fetchall() == []
+            assert models.db.execute_sql(find, ("%namu%",)).fetchall() == [(1,)]
+    finally:
+        models.db.initialize(previous)
