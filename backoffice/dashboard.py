@@ -24,9 +24,10 @@ OPEN = [s.value for s in AWAITING_STATUSES]
 VISIBLE = {s.value for s in STAFF_STATUSES}
 
 
-def counts_by_status_and_procedure(kept):
-    """{procedure title: {status: count}}: the kept counts per definition version, added up by
-    title (the versions of one procedure)."""
+def counts_by_status_and_procedure(kept=None):
+    """{procedure title: {status: count}}: the kept counts per definition version (`kept`, read
+    when not given), added up by title (the versions of one procedure)."""
+    kept = DossierCount.kept() if kept is None else kept
     titles = {
         row.id: title_of(row)
         for row in ProcedureDefinition.select(
@@ -41,8 +42,9 @@ def counts_by_status_and_procedure(kept):
     return table
 
 
-def waiting(days, kept):
+def waiting(days, kept=None):
     """{status: dossiers unchanged for longer than `days`} for the open statuses."""
+    kept = DossierCount.kept() if kept is None else kept
     since = utcnow() - timedelta(days=days)
     recent = dict(
         Dossier.select(Dossier.status, fn.COUNT(Dossier.id))
