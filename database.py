@@ -1,5 +1,5 @@
 """Database connection per request (from a pool on PostgreSQL), schema migrations and their CLI
-commands."""
+commands, and the `counts rebuild` command."""
 
 import logging
 import re
@@ -156,6 +156,18 @@ def init_app(app):
         check_connection(models.db.obj, url)
         applied = apply_migrations()
         click.echo(f"Migrations applied: {', '.join(applied)}" if applied else "Schema up to date.")
+
+    @app.cli.group("counts")
+    def counts_group():
+        """The kept counts of dossiers per procedure and status (the dashboard's)."""
+
+    @counts_group.command("rebuild")
+    def counts_rebuild_command():
+        """Count the dossiers again and replace the kept counts."""
+        before = models.DossierCount.kept()
+        after = models.DossierCount.rebuild()
+        changed = sum(1 for key in set(before) | set(after) if before.get(key) != after.get(key))
+        click.echo(f"{sum(after.values())} dossier(s) counted; {changed} count(s) corrected.")
 
     @app.cli.command("makemigration")
     @click.argument("name")

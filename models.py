@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from peewee import (
+    EXCLUDED,
     BooleanField,
     CharField,
     Check,
@@ -28,6 +29,7 @@ from peewee import (
     Model,
     SqliteDatabase,
     TextField,
+    fn,
 )
 
 db = DatabaseProxy()
@@ -569,8 +571,8 @@ class Dossier(BaseModel):
     archived = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
-    # indexed: the staff list reads it newest first, in index order
-    submitted_at = DateTimeField(null=True, index=True)
+    # the staff list reads it newest first, on the partial index of (submitted_at, id)
+    submitted_at = DateTimeField(null=True)
     closed_at = DateTimeField(null=True)
     # Retention (dossiers/retention.py): when the draft's author was told it will be deleted
     # (a warning counts only if given after the last change), and when a dossier kept for its
@@ -592,6 +594,28 @@ class Dossier(BaseModel):
 
     def __str__(self):
         return self.reference or f"#{self.id}"
+
+    def save(self, *args, **kwargs):
+        """A new dossier is counted in its status (DossierCount) in the same transaction;
+        an existing one changes status only through `transition`."""
+        if self._pk is not None and not kwargs.get("force_insert"):
+            return super().save(*args, **kwargs)
+        with db.atomic():
+            done = super().save(*args, **kwargs)
+            DossierCount.add(self.definition_id, self.status, 1)
+        return done
+
+    def delete_instance(self, *args, **kwargs):
+        """Delete the dossier and take it off the count of the status it has now (read
+        under its lock: a concurrent transition may have changed it)."""
+        with write_transaction():
+            try:
+                current = Dossier.locked(self.id)
+            except Dossier.DoesNotExist:
+                return 0
+            done = super().delete_instance(*args, **kwargs)
+            DossierCount.add(current.definition_id, current.status, -done)
+        return done
 
     @classmethod
     def locked(cls, dossier_id):
@@ -638,8 +662,10 @@ class Dossier(BaseModel):
 
     @classmethod
     def is_staff_visible(cls):
-        """The condition of `staff_visible`, for queries that select their own columns."""
-        return cls.status.in_([s.value for s in STAFF_STATUSES])
+        """The condition of `staff_visible`, for queries that select their own columns. A
+        submitted dossier always has its `submitted_at`; saying so lets the database read the
+        list's partial indexes (WHERE submitted_at IS NOT NULL), which hold no draft."""
+        return cls.submitted_at.is_null(False) & cls.status.in_([s.value for s in STAFF_STATUSES])
 
     # --- the state machine ----------------------------------------------------------------
 
@@ -701,6 +727,7 @@ class Dossier(BaseModel):
                 raise ConcurrentTransitionError(
                     f"Dossier {self.id} is no longer {current.value}: another change came first."
                 )
+            DossierCount.move(self.definition_id, current.value, to.value)
             for field, value in changes.items():
                 setattr(self, field, value)
             StatusChange.create(
@@ -760,6 +787,73 @@ DOCUMENT_OF_STATUS = {
     DossierStatus.SUBMITTED: "receipt",
     DossierStatus.CLOSED: "decision_letter",
 }
+
+
+# The staff list's sorts, in keyset order (key, id), on the submitted dossiers only: drafts are
+# never listed, and a draft's NULLs never come first in a descending read (migration 014).
+for _columns in ((Dossier.submitted_at,), (Dossier.reference,), (Dossier.status,)):
+    Dossier.add_index(
+        Dossier.index(*_columns, Dossier.id, where=Dossier.submitted_at.is_null(False))
+    )
+del _columns
+
+
+class DossierCount(BaseModel):
+    """How many dossiers each procedure version has in each status: kept in the transaction of
+    every creation, transition and deletion of a dossier (an upsert adding to the row, so that
+    concurrent changes never lose one), read by the dashboard instead of counting the table.
+    `flask --app run counts rebuild` counts again."""
+
+    definition = ForeignKeyField(ProcedureDefinition, on_delete="CASCADE")
+    status = CharField(max_length=20)
+    n = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("definition", "status"), True),)
+
+    @classmethod
+    def add(cls, definition_id, status, delta):
+        cls.insert(definition=definition_id, status=status, n=delta).on_conflict(
+            conflict_target=[cls.definition, cls.status], update={cls.n: cls.n + EXCLUDED.n}
+        ).execute()
+
+    @classmethod
+    def move(cls, definition_id, old, new):
+        """One dossier from status `old` to `new`; the two rows always locked in the same
+        order, so that two opposite transitions never wait for each other."""
+        for status, delta in sorted([(old, -1), (new, 1)]):
+            cls.add(definition_id, status, delta)
+
+    @classmethod
+    def kept(cls):
+        """{(definition id, status): count} as kept, without the empty ones."""
+        rows = cls.select(cls.definition, cls.status, cls.n).where(cls.n != 0).tuples()
+        return {(definition, status): n for definition, status, n in rows}
+
+    @classmethod
+    def recount(cls):
+        """{(definition id, status): count} counted on the dossier table (a full scan)."""
+        rows = (
+            Dossier.select(Dossier.definition, Dossier.status, fn.COUNT(Dossier.id))
+            .group_by(Dossier.definition, Dossier.status)
+            .tuples()
+        )
+        return {(definition, status): n for definition, status, n in rows}
+
+    @classmethod
+    def rebuild(cls):
+        """Count again, changes waiting meanwhile (PostgreSQL: the table locked against other
+        writers, so a transition committed during the count is neither lost nor counted
+        twice); returns the new counts."""
+        with write_transaction():
+            if not isinstance(db.obj, SqliteDatabase):
+                db.execute_sql(f'LOCK TABLE "{cls._meta.table_name}" IN EXCLUSIVE MODE')
+            counts = cls.recount()
+            cls.delete().execute()
+            rows = [{"definition": d, "status": s, "n": n} for (d, s), n in counts.items()]
+            for start in range(0, len(rows), 500):
+                cls.insert_many(rows[start : start + 500]).execute()
+        return counts
 
 
 class ReferenceCounter(BaseModel):
@@ -1282,6 +1376,7 @@ ALL_MODELS = [
     StaffUser,
     ProcedureDefinition,
     Dossier,
+    DossierCount,
     ReferenceCounter,
     RegistrationCounter,
     RegistrationNumber,

@@ -6,9 +6,10 @@ from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
 from backoffice.audit_log import AuditLogView
+from backoffice.columns import status_tag
 from backoffice.companies import CompanyView, MembershipView, PersonView
 from backoffice.definitions import DefinitionView
-from backoffice.dossiers import DossierView, status_tag
+from backoffice.dossiers import DossierView
 from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
 from models import (

@@ -1,5 +1,8 @@
 """The back-office dashboard: counts per status and procedure, dossiers waiting for longer than
-N days in each status, and the agent's own open dossiers. Grouped queries, no query per row."""
+N days in each status, and the agent's own open dossiers. The counts are read from the kept
+DossierCount rows, never counted over the dossier table; "waiting" counts only the dossiers
+changed in the last N days (a short range of the (status, updated_at) index) and takes them off
+the kept counts."""
 
 from datetime import timedelta
 
@@ -11,23 +14,20 @@ from models import (
     STAFF_STATUSES,
     Company,
     Dossier,
+    DossierCount,
     ProcedureDefinition,
     utcnow,
 )
 from procedures import title_of
 
 OPEN = [s.value for s in AWAITING_STATUSES]
+VISIBLE = {s.value for s in STAFF_STATUSES}
 
 
-def counts_by_status_and_procedure():
-    """{procedure title: {status: count}}: counted per definition version on the covering
-    (definition, status) index, then added up by title (the versions of one procedure)."""
-    rows = (
-        Dossier.select(Dossier.definition, Dossier.status, fn.COUNT(Dossier.id))
-        .where(Dossier.is_staff_visible())
-        .group_by(Dossier.definition, Dossier.status)
-        .tuples()
-    )
+def counts_by_status_and_procedure(kept=None):
+    """{procedure title: {status: count}}: the kept counts per definition version (`kept`, read
+    when not given), added up by title (the versions of one procedure)."""
+    kept = DossierCount.kept() if kept is None else kept
     titles = {
         row.id: title_of(row)
         for row in ProcedureDefinition.select(
@@ -35,20 +35,28 @@ def counts_by_status_and_procedure():
         )
     }
     table = {}
-    for definition_id, status, count in rows:
-        counts = table.setdefault(titles[definition_id], {})
-        counts[status] = counts.get(status, 0) + count
+    for (definition_id, status), count in kept.items():
+        if status in VISIBLE:
+            counts = table.setdefault(titles[definition_id], {})
+            counts[status] = counts.get(status, 0) + count
     return table
 
 
-def waiting(days):
+def waiting(days, kept=None):
+    """{status: dossiers unchanged for longer than `days`} for the open statuses."""
+    kept = DossierCount.kept() if kept is None else kept
     since = utcnow() - timedelta(days=days)
-    return dict(
+    recent = dict(
         Dossier.select(Dossier.status, fn.COUNT(Dossier.id))
-        .where(Dossier.status.in_(OPEN), Dossier.updated_at < since)
+        .where(Dossier.status.in_(OPEN), Dossier.updated_at >= since)
         .group_by(Dossier.status)
         .tuples()
     )
+    total = {}
+    for (_definition, status), count in kept.items():
+        if status in OPEN:
+            total[status] = total.get(status, 0) + count
+    return {status: n - recent.get(status, 0) for status, n in total.items()}
 
 
 def assigned_to(staff, limit=20):
@@ -65,10 +73,11 @@ def assigned_to(staff, limit=20):
 
 def context(staff):
     days = current_app.config.get("DASHBOARD_WAITING_DAYS", 14)
+    kept = DossierCount.kept()
     return {
-        "table": counts_by_status_and_procedure(),
+        "table": counts_by_status_and_procedure(kept),
         "statuses": STAFF_STATUSES,
-        "waiting": waiting(days),
+        "waiting": waiting(days, kept),
         "waiting_days": days,
         "mine": assigned_to(staff),
     }

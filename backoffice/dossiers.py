@@ -2,11 +2,13 @@
 (answers by the definition's version, annexes, timeline, thread, signature, receipt), and the
 staff actions, single and in bulk."""
 
-import re
+import hashlib
+from urllib.parse import urlencode
 
 from flask import (
     abort,
     flash,
+    g,
     redirect,
     request,
     url_for,
@@ -29,8 +31,10 @@ from auth import current_actor, current_staff
 from backoffice import processing
 from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
-from dossiers import DossierNotFound, DossierRefused, documents, messages, scanning
+from backoffice.columns import list_formats
+from dossiers import DossierNotFound, DossierRefused, documents, keyset, messages, scanning
 from dossiers import processing as operations
+from dossiers import search as dossier_search
 from models import (
     PROCESSING_ROLES,
     STAFF_STATUSES,
@@ -68,29 +72,56 @@ LIST_COLUMNS = (
     StaffUser.id,
     StaffUser.full_name,
 )
-ENTERPRISE_LIKE = re.compile(r"^(BE)?\s*[01][\d.\s]{8,12}$", re.IGNORECASE)
-
-
-def status_tag(state):
-    """A dossier status as a tag: its name, in the colour of that status."""
-    return Markup('<span class="tag tag-{}">{}</span>').format(state.value, state.label)
+# The list's sorts (Flask-Admin's column names), each paged by keyset on (key, id).
+SORTS = {
+    "reference": keyset.Sort("reference", Dossier.reference),
+    "definition": keyset.Sort("definition", ProcedureDefinition.title, own=False),
+    "company": keyset.Sort("company", Company.name, own=False),
+    "status": keyset.Sort("status", Dossier.status),
+    "submitted_at": keyset.Sort("submitted_at", Dossier.submitted_at),
+    "assigned_to": keyset.Sort("assigned_to", StaffUser.full_name, own=False, nullable=True),
+}
+SORT_KEYS = {
+    "reference": lambda d: d.reference,
+    "definition": lambda d: d.definition.title,
+    "company": lambda d: d.company.name,
+    "status": lambda d: d.status,
+    "submitted_at": lambda d: d.submitted_at,
+    "assigned_to": lambda d: d.assigned_to.full_name if d.assigned_to_id else None,
+}
+CURSOR_ARG = "cursor"
 
 
 def status_formatter(view, context, model, name):
-    return status_tag(model.state)
+    return list_formats().status[model.status]
 
 
 def reference_link(view, context, model, name):
-    """The list's way into a dossier: its reference, a link to its detail page."""
-    url = view.get_url(".details_view", id=model.id, url=context.get("return_url"))
+    """The list's way into a dossier: its reference, a link to its detail page (the address
+    built once per page, the id put in for each row)."""
+    formats = list_formats()
+    back = context.get("return_url")
+    if formats.details is None or formats.details[0] != back:
+        formats.details = (back, view.get_url(".details_view"), urlencode({"url": back or ""}))
+    _back, base, tail = formats.details
+    url = f"{base}?id={model.id}&{tail}" if back else f"{base}?id={model.id}"
     return Markup('<a href="{}">{}</a>').format(url, model.reference)
 
 
 class FoldedLike(FilterLike):
-    """ "contains", whatever the case and the accents typed (the column holds folded text)."""
+    """ "contains", whatever the case and the accents typed (the column holds folded text):
+    the dossiers of the companies whose name contains it, found on the trigram index."""
 
     def clean(self, value):
         return fold(value)
+
+    def found(self, value):
+        """What it finds, read by the list like a search (see DossierView.get_list)."""
+        return dossier_search.company_named(self.clean(value))
+
+    def apply(self, query, value):
+        found = dossier_search.company_named(value)
+        return query if found is None else query.where(found.wide)
 
 
 def export_datetime(value):
@@ -100,7 +131,13 @@ def export_datetime(value):
 
 def datetime_formatter(view, context, model, name):
     value = getattr(model, name)
-    return format_datetime(value, "short") if value else ""
+    return list_formats().datetime(value) if value else ""
+
+
+def definition_formatter(view, context, model, name):
+    return list_formats().titles.get(model.definition_id) or (
+        f"{title_of(model.definition)} (v{model.definition.version})"
+    )
 
 
 class DossierView(BulkActions, StaffModelView):
@@ -111,6 +148,7 @@ class DossierView(BulkActions, StaffModelView):
     export_types = ["csv", "xlsx"]
     export_max_rows = 100_000
     details_template = "backoffice/dossier_details.html"
+    list_template = "backoffice/dossier_list.html"
     column_list = ("reference", "definition", "company", "status", "submitted_at", "assigned_to")
     column_export_list = (
         "reference",
@@ -173,7 +211,7 @@ class DossierView(BulkActions, StaffModelView):
     )
     column_formatters_detail = {
         "status": status_formatter,
-        "definition": lambda v, c, m, n: f"{title_of(m.definition)} (v{m.definition.version})",
+        "definition": definition_formatter,
         "decision": lambda v, c, m, n: m.decision_label or "",
         "archived": lambda v, c, m, n: _("oui") if m.archived else _("non"),
         **{name: datetime_formatter for name in ("submitted_at", "updated_at", "closed_at")},
@@ -188,7 +226,7 @@ class DossierView(BulkActions, StaffModelView):
     prejoined = frozenset({"Company", "ProcedureDefinition", "StaffUser"})
 
     def search_placeholder(self):
-        return _("Référence, n° d'entreprise ou nom de l'entreprise")
+        return _("Référence, n° d'entreprise, nom de l'entreprise ou du demandeur")
 
     def staff_query(self, *columns):
         return (
@@ -210,14 +248,81 @@ class DossierView(BulkActions, StaffModelView):
     def full_query(self):
         return self.staff_query(Dossier, Company, ProcedureDefinition, StaffUser)
 
-    def get_list(self, page, sort_column, sort_desc, search, filters, *args, **kwargs):
-        if sort_column is not None and sort_column not in self._sortable_columns:
-            sort_column = None  # a hand-written ?sort= on a column that does not sort
-        if search and ENTERPRISE_LIKE.match(search.strip()):
-            search = re.sub(r"[^\d]", "", search)  # 0566.988.259 → 0566988259
-        elif search:
-            search = fold(search)  # "liege" finds "Liège"
-        return super().get_list(page, sort_column, sort_desc, search, filters, *args, **kwargs)
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        """The list (keyset pages, see dossiers.keyset) and the export: searched through
+        dossiers.search, filtered by Flask-Admin's filters, never counted."""
+        if sort_column not in SORTS:
+            sort_column, sort_desc = None, True  # the default, or a hand-written ?sort= on
+            # a column that does not sort
+        sort = SORTS[sort_column or "submitted_at"]
+        query = self.get_query()
+        founds = [dossier_search.condition(search)] if search else []
+        joins = set()
+        for index, _name, value in filters or ():
+            flt = self._filters[index]
+            if isinstance(flt, FoldedLike):
+                founds.append(flt.found(value))
+                continue
+            query = self._handle_join(query, flt.column, joins)
+            query = flt.apply(query, flt.clean(value))
+        founds = [f for f in founds if f is not None]
+        size = page_size or self.page_size
+        if not execute:  # the export: every row, in the list's order
+            query = query.where(*[f.wide for f in founds]) if founds else query
+            return None, query.order_by(*keyset.order(sort, bool(sort_desc))).limit(size)
+        context = self.list_context(search, filters)
+        cursor = self.read_cursor(sort, bool(sort_desc), context)
+
+        def read(query):
+            return keyset.page(
+                query, sort, bool(sort_desc), size, cursor, SORT_KEYS[sort.name], context
+            )
+
+        if not founds:
+            result = read(query)
+        else:  # the few found by a search or name filter, by id; the walk for more than CAP
+            counted = [f.hits.alias(f"hits{i}") for i, f in enumerate(founds)]
+            result = read(query.select_extend(*counted).where(*[f.narrow for f in founds]))
+            hits = [
+                getattr(result.rows[0], f"hits{i}") if result.rows else f.hits.scalar()
+                for i, f in enumerate(founds)
+            ]
+            if max(hits) > dossier_search.CAP:
+                ways = [
+                    f.wide if n > dossier_search.CAP else f.narrow
+                    for f, n in zip(founds, hits, strict=True)
+                ]
+                result = read(query.where(*ways))
+        g.dossier_page = result
+        return None, result.rows
+
+    def list_context(self, search, filters):
+        """A digest of what the list shows (search, filters): a cursor is only followed on the
+        list it was made for."""
+        shown = repr((search or "", [(i, str(v)) for i, _n, v in filters or ()]))
+        return hashlib.sha256(shown.encode()).hexdigest()[:16]
+
+    def read_cursor(self, sort, desc, context):
+        """The cursor of the page asked for; None (the first page) when there is none, or when
+        it belongs to another sort, search or filter (a link kept from before a change), and
+        with a message when it is not one of ours."""
+        token = request.args.get(CURSOR_ARG)
+        if not token:
+            return None
+        try:
+            cursor = keyset.decode(token, sort, desc, context)
+        except keyset.OtherList:
+            return None
+        except keyset.BadCursor:
+            flash(_("Ce lien de page n'est pas valable : voici la première page de la liste."))
+            return None
+        return cursor
+
+    def page_url(self, cursor):
+        args = {k: v for k, v in request.args.items() if k not in (CURSOR_ARG, "page")}
+        if cursor is not None:
+            args[CURSOR_ARG] = cursor.encode()
+        return url_for(".index_view", **args)
 
     def get_one(self, id):
         return self.full_query().where(Dossier.id == id).first()
@@ -225,6 +330,14 @@ class DossierView(BulkActions, StaffModelView):
     def render(self, template, **kwargs):
         if template == self.details_template and kwargs.get("model") is not None:
             kwargs = {**detail_context(kwargs["model"]), **kwargs}
+        if template == self.list_template and "dossier_page" in g:
+            result = g.dossier_page
+            kwargs["keyset_page"] = {
+                "number": result.number,
+                "next": self.page_url(result.next) if result.next else None,
+                "previous": self.page_url(result.previous) if result.previous else None,
+                "first": self.page_url(None) if result.number > 1 else None,
+            }
         return super().render(template, **kwargs)
 
     def detail_again(self, dossier, error):
@@ -360,12 +473,18 @@ def first_error(form):
 
 
 def procedures():
-    """(code, title) of each procedure, by the title of its latest version."""
-    titles = {}
+    """(code, title) of each procedure, by the title of its latest version; the title of every
+    version is kept for the list's cells (one query for both)."""
+    titles, shown = {}, list_formats().titles
     for row in ProcedureDefinition.select(
-        ProcedureDefinition.id, ProcedureDefinition.code, ProcedureDefinition.title
+        ProcedureDefinition.id,
+        ProcedureDefinition.code,
+        ProcedureDefinition.title,
+        ProcedureDefinition.version,
+        ProcedureDefinition.yaml_text,
     ).order_by(ProcedureDefinition.version):
         titles[row.code] = title_of(row)
+        shown[row.id] = f"{titles[row.code]} (v{row.version})"
     return sorted(titles.items(), key=lambda item: item[1])
 
 

@@ -1,15 +1,20 @@
 """How fast the back-office dossier list, its filters and search, the detail and the dashboard
-answer at volume.
+answer at volume, beside a plain Flask-Admin view of the same table.
 
     .venv/bin/python bench/backoffice_list.py                       # 100 000 dossiers, SQLite
     .venv/bin/python bench/backoffice_list.py --dossiers 20000
     .venv/bin/python bench/backoffice_list.py --database-url postgresql://postgres@127.0.0.1/guichet_bench
 
 It builds a fresh database with the migrations (the PostgreSQL database must exist; its schema
-is dropped and rebuilt), fills it with companies and dossiers in every status, logs a supervisor
-in through the real pages (password and TOTP) and times each request through the Flask test
-client: median and 95th percentile over `--repeat` runs, plus the number of SQL queries per
-request (constant whatever the volume: joins, no query per row, no COUNT(*) on the list).
+is dropped and rebuilt), fills it with companies and dossiers in every status (a third of them
+drafts, which staff never see), logs a supervisor in through the real pages (password and
+TOTP) and times each request through the Flask test client after a warm-up: median and 95th
+percentile over `--repeat` runs, plus the number of SQL queries per request at page sizes 20
+and 100 (constant whatever the volume and the page size: joins, no query per row, no COUNT).
+The deep page is read through a cursor at the 25 000th dossier (page 500 of 50), as the
+"Page suivante" links would reach it. A Flask-Admin peewee `ModelView` with its default
+settings, registered on the same app over the same Dossier table, is timed on its first page
+and its page 500 (COUNT and OFFSET), and the ratio printed.
 """
 
 import argparse
@@ -64,7 +69,19 @@ def fill(n_dossiers, n_companies):
     rng = random.Random(42)
     with models.db.connection_context():
         definitions = procedures.sync_builtin() or list(ProcedureDefinition.select())
-        person = Person.create(national_number="85031200123", surname="Bench", given_name="B")
+        with models.db.atomic():  # the applicants who submit: many, as in life
+            Person.insert_many(
+                [
+                    {
+                        "national_number": f"{85_000_000_000 + i:011d}",
+                        "surname": f"Demandeur{i}",
+                        "given_name": "Bench",
+                        "search_name": models.fold(f"Bench Demandeur{i}"),
+                    }
+                    for i in range(2_000)
+                ]
+            ).execute()
+        person_ids = [p.id for p in Person.select(Person.id)]
         with models.db.atomic():
             rows = [
                 {
@@ -97,9 +114,12 @@ def fill(n_dossiers, n_companies):
         batch = []
         with models.db.atomic():
             for i in range(n_dossiers):
+                if i % 50_000 == 0:
+                    print(f"\rseeding: {i:,} / {n_dossiers:,} dossiers", end="", flush=True)
                 status = rng.choice(ALL_STATUSES)
                 submitted = status in STAFF_STATUSES
                 definition = rng.choice(definitions)
+                person = rng.choice(person_ids)
                 when = now - timedelta(minutes=rng.randrange(0, 60 * 24 * 700))
                 batch.append(
                     {
@@ -110,8 +130,8 @@ def fill(n_dossiers, n_companies):
                         "reference": f"{definition.reference_prefix}-B-{i:07d}"
                         if submitted
                         else None,
-                        "created_by": person.id,
-                        "submitted_by": person.id if submitted else None,
+                        "created_by": person,
+                        "submitted_by": person if submitted else None,
                         "assigned_to": rng.choice(agents) if submitted and i % 3 else None,
                         "decision": "granted" if status == "closed" else None,
                         "created_at": when,
@@ -124,7 +144,12 @@ def fill(n_dossiers, n_companies):
                     batch = []
             if batch:
                 Dossier.insert_many(batch).execute()
-        database.refresh_statistics()  # what the nightly job does once the tables are full
+        print(f"\rseeding: {n_dossiers:,} / {n_dossiers:,} dossiers", flush=True)
+        models.DossierCount.rebuild()  # rows inserted in bulk, not through Dossier.create
+        if isinstance(models.db.obj, database.SqliteDatabase):
+            database.refresh_statistics()  # what the nightly job does once the tables are full
+        else:
+            models.db.execute_sql("VACUUM ANALYZE")  # as autovacuum would, once settled
         sample = Dossier.select().where(Dossier.status == "processing").first()
         return staff, sample, definitions[0].code
 
@@ -175,7 +200,8 @@ class QueryCounter:
 
 
 def measure(client, counter, url, repeat):
-    client.get(url)  # warm: templates compiled, connections open
+    for _ in range(3):  # warm: templates compiled, connections open, caches filled
+        client.get(url)
     times, queries = [], []
     for _ in range(repeat):
         before = counter.count
@@ -187,6 +213,38 @@ def measure(client, counter, url, repeat):
     times.sort()
     p95 = times[min(len(times) - 1, round(0.95 * (len(times) - 1)))]
     return statistics.median(times), p95, max(queries)
+
+
+def view_of(app, endpoint):
+    return next(v for v in app.extensions["admin"][0]._views if v.endpoint == endpoint)
+
+
+def deep_cursor(app, view, position):
+    """The cursor of the list's "Page suivante" link after `position` dossiers, newest first."""
+    from backoffice.dossiers import SORTS
+    from dossiers import keyset
+
+    sort = SORTS["submitted_at"]
+    with app.test_request_context():
+        row = view.get_query().order_by(*keyset.order(sort, True)).offset(position - 1).first()
+        cursor = keyset.Cursor(
+            "submitted_at",
+            True,
+            row.submitted_at,
+            row.id,
+            position // view.page_size,
+            context=view.list_context(None, []),
+        )
+        return cursor.encode()
+
+
+def add_plain_view(app):
+    """Flask-Admin's peewee ModelView with its default settings over the same Dossier table."""
+    from flask_admin.contrib.peewee import ModelView
+
+    app.extensions["admin"][0].add_view(
+        ModelView(Dossier, name="Plain", endpoint="plain_dossiers", url="plain-dossiers")
+    )
 
 
 def main():
@@ -207,28 +265,51 @@ def main():
         f"filled in {time.perf_counter() - start:.1f} s"
     )
     app = make_app(url, workdir)
+    add_plain_view(app)
     counter = QueryCounter(models.db)
     client = app.test_client()
     login(client, staff)
     base = "/admin/dossiers/"
-    status_filter = "flt0_0=processing"  # the first filter: status equals
+    view = view_of(app, "admin_dossiers")
+    deep = deep_cursor(app, view, 25_000 if args.dossiers > 40_000 else args.dossiers // 2)
     cases = [
         ("list, first page", base),
-        ("list, page 200", base + "?page=199"),
+        ("list, page 500 (cursor)", f"{base}?cursor={deep}"),
         ("list, sorted by reference", base + "?sort=0"),
-        ("filter: status", f"{base}?{status_filter}"),
+        ("list, sorted by status", base + "?sort=3"),
+        ("list, sorted by company", base + "?sort=2"),
+        ("list, sorted by procedure", base + "?sort=1"),
+        ("list, sorted by agent", base + "?sort=5"),
+        ("filter: status", f"{base}?flt0_0=processing"),
         ("filter: procedure", f"{base}?flt1_1={code}"),
         ("filter: company name", f"{base}?flt2_2=Agence+1234"),
         ("search: reference", f"{base}?search={sample.reference}"),
-        ("search: enterprise number", f"{base}?search=0100.001.234"),
+        ("search: enterprise number", f"{base}?search=0000.101.234"),
         ("search: company name", f"{base}?search=Agence+4321"),
+        ("search: applicant name", f"{base}?search=demandeur1234"),
         ("detail", f"{base}details/?id={sample.id}"),
         ("dashboard", "/admin/"),
+        ("plain ModelView, first page", "/admin/plain-dossiers/"),
+        ("plain ModelView, page 500", "/admin/plain-dossiers/?page=499"),
     ]
     print(f"{'request':32} {'median ms':>10} {'p95 ms':>8} {'queries':>8}")
+    results = {}
     for label, path in cases:
-        median, p95, queries = measure(client, counter, path, args.repeat)
+        results[label] = measure(client, counter, path, args.repeat)
+        median, p95, queries = results[label]
         print(f"{label:32} {median:10.1f} {p95:8.1f} {queries:8d}")
+    for mine, plain in (
+        ("list, first page", "plain ModelView, first page"),
+        ("list, page 500 (cursor)", "plain ModelView, page 500"),
+    ):
+        ratio = results[plain][0] / results[mine][0]
+        print(f"{plain} / {mine}: {ratio:.1f}x (median)")
+    print("queries per page by page size:")
+    for size in (20, 100):
+        view.page_size = size
+        for label, path in cases[:3] + cases[7:14]:
+            _median, _p95, queries = measure(client, counter, path, 2)
+            print(f"  {size:3d} rows  {label:32} {queries:3d}")
 
 
 if __name__ == "__main__":

@@ -69,3 +69,47 @@ def test_upgrade_puts_existing_annexes_in_quarantine(tmp_path):
         assert rows == [("pending", None)]
     finally:
         models.db.initialize(previous)
+
+
+def test_upgrade_counts_the_dossiers_already_there(tmp_path):
+    """A database at 011 with three dossiers, upgraded: 013 fills the kept counts from them."""
+    previous = models.db.obj
+    models.db.initialize(database.open_database(f"sqlite:///{tmp_path / 'old.sqlite3'}"))
+    try:
+        with models.db.connection_context():
+            database.router().run("011_retention")
+            models.db.execute_sql("PRAGMA foreign_keys = OFF")  # dossier rows alone will do
+            for status in ("draft", "submitted", "submitted"):
+                models.db.execute_sql(
+                    "INSERT INTO dossier (company_id, definition_id, status, answers, "
+                    "created_by_id, archived, created_at, updated_at) "
+                    "VALUES (1, 1, ?, '{}', 1, 0, '2026-01-01', '2026-01-01')",
+                    (status,),
+                )
+            database.apply_migrations()
+            assert models.DossierCount.kept() == {(1, "draft"): 1, (1, "submitted"): 2}
+    finally:
+        models.db.initialize(previous)
+
+
+def test_upgrade_indexes_the_names_already_there_for_the_search(tmp_path):
+    """A database at 013 with a company, upgraded: 014's trigram table finds it by a piece of
+    its folded name, and keeps up with a rename."""
+    previous = models.db.obj
+    models.db.initialize(database.open_database(f"sqlite:///{tmp_path / 'old.sqlite3'}"))
+    try:
+        with models.db.connection_context():
+            database.router().run("013_dossier_counts")
+            models.db.execute_sql(
+                "INSERT INTO company (enterprise_number, name, search_name, register_data, "
+                "created_at) VALUES ('0123456749', 'Agence Liège', 'agence liege', '{}', "
+                "'2026-01-01')"
+            )
+            database.apply_migrations()
+            find = "SELECT rowid FROM company_search WHERE search_name LIKE ?"
+            assert models.db.execute_sql(find, ("%ence lie%",)).fetchall() == [(1,)]
+            models.db.execute_sql("UPDATE company SET search_name = 'bureau namur' WHERE id = 1")
+            assert models.db.execute_sql(find, ("%lie%",)).fetchall() == []
+            assert models.db.execute_sql(find, ("%namu%",)).fetchall() == [(1,)]
+    finally:
+        models.db.initialize(previous)
