@@ -29,6 +29,7 @@ from auth import current_actor, current_staff
 from backoffice import processing
 from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
+from backoffice.exports import BackgroundExport
 from dossiers import DossierNotFound, DossierRefused, documents, messages, scanning
 from dossiers import processing as operations
 from models import (
@@ -103,8 +104,9 @@ def datetime_formatter(view, context, model, name):
     return format_datetime(value, "short") if value else ""
 
 
-class DossierView(BulkActions, StaffModelView):
+class DossierView(BackgroundExport, BulkActions, StaffModelView):
     allowed_roles = PROCESSING_ROLES
+    export_source = file_prefix = "dossiers"
     can_view_details = True
     column_display_actions = False  # the reference is the link to the dossier
     can_export = True
