@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := run
 
-.PHONY: run test lint format lock clean bench bench-receipts i18n translations
+.PHONY: run test lint format lock clean bench bench-receipts bench-exports i18n translations
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)." % sys.version.split()[0])'
@@ -47,6 +47,9 @@ bench: $(VENV)/.installed
 # BENCH_ARGS="--receipts 200 --processes 2" or --database-url postgresql://...
 bench-receipts: $(VENV)/.installed translations
 	$(BIN)/python bench/receipts.py $(BENCH_ARGS)
+
+bench-exports: $(VENV)/.installed translations
+	$(BIN)/python bench/exports.py $(BENCH_ARGS)
 
 # Style, then the supply chain: bandit fails on a high-severity finding, and pip-audit checks
 # requirements.lock against PyPI's vulnerability service (it says NOT AUDITED, and fails unless
