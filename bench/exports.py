@@ -9,6 +9,11 @@ It fills a fresh database as bench/backoffice_list.py does, asks for a CSV and a
 the whole list as a supervisor (dossiers.exports.request_export), then runs each job
 (dossiers.exports.make_export) in a fresh child process, so that its peak RSS
 (resource.getrusage) is the job's alone; a child that only builds the app gives the baseline.
+
+On the development machine (2 cores shared), 150 000 dossiers seeded, of which 99 961 staff see
+(the drafts are not exported), batch 2000: SQLite CSV 10.5 s (12.1 MB), XLSX 14.4 s (4.6 MB);
+PostgreSQL CSV 10.8 s, XLSX 16.6 s; peak RSS 160 MB for every job against 148 MB for the app
+alone — the same as with 66 533 rows (memory does not grow with the list).
 """
 
 import argparse
