@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := run
 
-.PHONY: run test lint format lock clean bench bench-full bench-receipts i18n translations
+.PHONY: run test lint format lock clean bench bench-full bench-receipts bench-exports i18n translations
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)." % sys.version.split()[0])'
@@ -53,6 +53,9 @@ bench-receipts: $(VENV)/.installed translations
 BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/guichet_bench
 bench-full: $(VENV)/.installed
 	$(BIN)/python bench/backoffice_list.py --dossiers 1000000 --database-url $(BENCH_DATABASE_URL) $(BENCH_ARGS)
+
+bench-exports: $(VENV)/.installed translations
+	$(BIN)/python bench/exports.py $(BENCH_ARGS)
 
 # Style, then the supply chain: bandit fails on a high-severity finding, and pip-audit checks
 # requirements.lock against PyPI's vulnerability service (it says NOT AUDITED, and fails unless

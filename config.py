@@ -101,6 +101,11 @@ class Config:
         # A stored file no row references is removed once it is this old (an upload between
         # its storing and its commit is younger).
         self.ORPHAN_GRACE_HOURS = float(env.get("ORPHAN_GRACE_HOURS") or 24)
+        # Background exports of a list: rows read per query, days a file is kept, and the
+        # hours after which one still not finished is taken for lost (its worker died).
+        self.EXPORT_BATCH_SIZE = env_int("EXPORT_BATCH_SIZE", 2000)
+        self.EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7)
+        self.EXPORT_STALE_HOURS = env_int("EXPORT_STALE_HOURS", 6)
         # Whole request bodies: one annex plus the form fields around it.
         self.MAX_CONTENT_LENGTH = self.MAX_ANNEX_BYTES + 256 * 1024
 

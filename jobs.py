@@ -14,7 +14,7 @@ from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 import database
 import models
 import notifications
-from dossiers import documents, orphans, reminders, retention, scanning
+from dossiers import documents, exports, orphans, reminders, retention, scanning
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +55,10 @@ class Jobs:
         )
         self.huey.periodic_task(crontab(minute="17"), name="remove_orphans")(
             self.in_app(remove_orphans)
+        )
+        self.make_export = self.huey.task(name="make_export")(self.in_app(make_export))
+        self.huey.periodic_task(crontab(minute="41"), name="expire_exports")(
+            self.in_app(expire_exports)
         )
         self.huey.periodic_task(crontab(minute="30", hour="3"), name="refresh_statistics")(
             self.in_app(database.refresh_statistics)
@@ -119,6 +123,19 @@ def produce_letter(dossier_id):
     wake_outbox()
 
 
+def make_export(export_id):
+    """The file of a background export, written in batches with its progress."""
+    exports.make_export(export_id)
+
+
+def expire_exports():
+    """Erase the export files past their days, and fail those whose worker died."""
+    expired, stale = exports.expire()
+    if expired or stale:
+        log.info("Exports: %s expired, %s interrupted", expired, stale)
+    return expired, stale
+
+
 def rescan_annexes():
     """Scan the annexes left in quarantine (the scanner was down or answered an error)."""
     return scanning.rescan()
@@ -159,14 +176,26 @@ def note_document(sender, kind, dossier_id):
         )
 
 
+def note_export(sender, export_id):
+    """A staff member asked for an export: once committed, enqueue it when this context ends."""
+    if has_app_context():
+        models.db.after_commit(lambda: g.setdefault("exports_wanted", []).append(export_id))
+
+
 def after_work(error=None):
     """The one place that hands the worker what a request or a task called for, at the end of
     its application context (so after its transactions have committed): the documents to
     make, then the emails to send. Nothing when the work failed (it was rolled back)."""
     wanted, queued = g.pop("documents_wanted", []), g.pop("outbox_queued", False)
+    exports_wanted = g.pop("exports_wanted", [])
     if error is not None:
         return
     jobs = current_app.extensions["jobs"]
+    for export_id in exports_wanted:
+        try:
+            jobs.make_export(export_id)
+        except Exception:  # left pending: marked failed after EXPORT_STALE_HOURS
+            log.exception("Could not enqueue export %s", export_id)
     for kind, dossier_id in dict.fromkeys(wanted):
         task = jobs.produce_receipt if kind == models.Document.RECEIPT else jobs.produce_letter
         try:
@@ -190,6 +219,7 @@ def init_app(app):
     app.extensions["jobs"] = jobs
     models.outbox_queued.connect(note_queued)
     models.document_wanted.connect(note_document)
+    models.export_wanted.connect(note_export)
     app.teardown_appcontext(after_work)
 
     @app.cli.command("worker")

@@ -39,6 +39,8 @@ outbox_queued = signal("outbox-queued")
 # Sent when a change calls for a document of the dossier (the receipt of a submission, the
 # letter of a closing); `jobs` asks the worker for it in the same way, after the commit.
 document_wanted = signal("document-wanted")
+# Sent when a staff member asks for a background export; `jobs` enqueues it after the commit.
+export_wanted = signal("export-wanted")
 
 
 def utcnow():
@@ -1258,6 +1260,67 @@ class AuditEvent(BaseModel):
         )
 
 
+class ExportStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    READY = "ready"
+    FAILED = "failed"
+    EXPIRED = "expired"
+
+    @property
+    def label(self):
+        return EXPORT_STATUS_LABELS[self]
+
+    @property
+    def in_progress(self):
+        return self in (ExportStatus.PENDING, ExportStatus.RUNNING)
+
+
+EXPORT_STATUS_LABELS = {
+    ExportStatus.PENDING: _l("En attente"),
+    ExportStatus.RUNNING: _l("En cours"),
+    ExportStatus.READY: _l("Prêt"),
+    ExportStatus.FAILED: _l("Échoué"),
+    ExportStatus.EXPIRED: _l("Expiré"),
+}
+
+
+class Export(BaseModel):
+    """A file of a back-office list (CSV or XLSX) that the worker makes in the background, for
+    the staff member who asked for it alone; its file is erased when it expires."""
+
+    staff = ForeignKeyField(StaffUser, backref="exports", on_delete="CASCADE")
+    source = CharField(max_length=40)  # which list: "dossiers"
+    format = CharField(max_length=10)
+    language = CharField(max_length=2, default="fr")
+    query_args = JSONField(default=dict)  # the list's search, filters and sort when asked
+    status = CharField(max_length=10, default=ExportStatus.PENDING.value, index=True)
+    rows_done = IntegerField(default=0)
+    rows_total = IntegerField(null=True)
+    storage_key = CharField(max_length=128, null=True)
+    sha256 = CharField(max_length=64, null=True)
+    size = IntegerField(null=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+    finished_at = DateTimeField(null=True)
+    error = TextField(null=True)
+
+    class Meta:
+        indexes = ((("staff", "created_at"), False),)
+
+    @property
+    def state(self):
+        return ExportStatus(self.status)
+
+    def progress(self, done, total=None):
+        """Write how far the worker is (read by the exports page while it runs)."""
+        values = {Export.rows_done: done}
+        if total is not None:
+            values[Export.rows_total] = total
+        Export.update(values).where(Export.id == self.id).execute()
+        self.rows_done = done
+        self.rows_total = self.rows_total if total is None else total
+
+
 # --- identity -------------------------------------------------------------------------------
 
 
@@ -1388,6 +1451,7 @@ ALL_MODELS = [
     StatusChange,
     OutboxMessage,
     AuditEvent,
+    Export,
     LoginIdentity,
     UserSession,
     VerificationCode,

@@ -10,8 +10,10 @@ from backoffice.columns import status_tag
 from backoffice.companies import CompanyView, MembershipView, PersonView
 from backoffice.definitions import DefinitionView
 from backoffice.dossiers import DossierView
+from backoffice.exports import ExportsView
 from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
+from dossiers import exports
 from models import (
     AuditEvent,
     Company,
@@ -41,9 +43,11 @@ def init_app(app):
         index_view=StaffIndexView(name=_l("Tableau de bord"), url="/admin"),
         theme=Bootstrap4Theme(base_template="backoffice/master.html"),
     )
-    admin.add_view(
-        DossierView(Dossier, name=_l("Dossiers"), endpoint="admin_dossiers", url="dossiers")
+    dossier_view = DossierView(
+        Dossier, name=_l("Dossiers"), endpoint="admin_dossiers", url="dossiers"
     )
+    admin.add_view(dossier_view)
+    exports.register_source(app, dossier_view.export_source, dossier_view)
     admin.add_view(
         CompanyView(Company, name=_l("Entreprises"), endpoint="admin_companies", url="companies")
     )
@@ -69,4 +73,5 @@ def init_app(app):
     admin.add_view(
         AuditLogView(AuditEvent, name=_l("Journal d'audit"), endpoint="admin_audit", url="audit")
     )
+    admin.add_view(ExportsView(name=_l("Exports"), endpoint="admin_exports", url="exports"))
     return admin

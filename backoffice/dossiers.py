@@ -32,6 +32,7 @@ from backoffice import processing
 from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
 from backoffice.columns import list_formats
+from backoffice.exports import BackgroundExport
 from dossiers import DossierNotFound, DossierRefused, documents, keyset, messages, scanning
 from dossiers import processing as operations
 from dossiers import search as dossier_search
@@ -140,8 +141,9 @@ def definition_formatter(view, context, model, name):
     )
 
 
-class DossierView(BulkActions, StaffModelView):
+class DossierView(BackgroundExport, BulkActions, StaffModelView):
     allowed_roles = PROCESSING_ROLES
+    export_source = file_prefix = "dossiers"
     can_view_details = True
     column_display_actions = False  # the reference is the link to the dossier
     can_export = True
@@ -267,9 +269,10 @@ class DossierView(BulkActions, StaffModelView):
             query = flt.apply(query, flt.clean(value))
         founds = [f for f in founds if f is not None]
         size = page_size or self.page_size
-        if not execute:  # the export: every row, in the list's order
+        if not execute:  # the exports: every row (page_size 0: no bound), in the list's order
             query = query.where(*[f.wide for f in founds]) if founds else query
-            return None, query.order_by(*keyset.order(sort, bool(sort_desc))).limit(size)
+            query = query.order_by(*keyset.order(sort, bool(sort_desc)))
+            return None, query.limit(None if page_size == 0 else size)
         context = self.list_context(search, filters)
         cursor = self.read_cursor(sort, bool(sort_desc), context)
 

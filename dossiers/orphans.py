@@ -2,7 +2,7 @@
 committing its row leaves behind (a failed transaction deletes its file itself). The cleanup
 removes them, and the temporary files of writes cut short, once they are older than
 ORPHAN_GRACE_HOURS — an upload in progress is younger, so its file is never taken from under
-it — and never a file an Annex or a Document names. Run hourly by the worker and by
+it — and never a file an Annex, a Document or an Export names. Run hourly by the worker and by
 `flask --app run cleanup-orphans`."""
 
 import logging
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 import storage
-from models import Annex, Document
+from models import Annex, Document, Export
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -26,9 +26,9 @@ class Cleanup:
 
 
 def referenced(keys):
-    """Those of `keys` that an Annex or a Document names."""
+    """Those of `keys` that an Annex, a Document or an Export names."""
     found = set()
-    for model in (Annex, Document):
+    for model in (Annex, Document, Export):
         rows = model.select(model.storage_key).where(model.storage_key.in_(keys)).tuples()
         found.update(key for (key,) in rows)
     return found

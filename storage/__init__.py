@@ -27,6 +27,7 @@ DEFAULT_BACKEND = "local"
 BACKENDS = Registry("storage backend", setting="STORAGE_BACKEND", default=DEFAULT_BACKEND)
 register = BACKENDS.register
 KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
+CHUNK = 1024 * 1024
 
 
 def new_key():
@@ -61,6 +62,12 @@ class Storage:
     def put(self, data: bytes) -> str:
         """Store `data` under a new key and return the key."""
         raise NotImplementedError
+
+    def put_file(self, source: BinaryIO, sha256: str) -> str:
+        """Store the content of the open file `source` (read from where it stands, whose
+        SHA-256 is `sha256`) under a new key, without holding it all in memory where the
+        backend can; return the key."""
+        return self.put(source.read())
 
     def open(self, key: str) -> BinaryIO:
         """A binary file object reading the stored bytes; the caller closes it."""
@@ -119,6 +126,19 @@ def store(data):
     """Keep `data` in the current backend; its key, SHA-256 and size for the row that owns it
     (an annex, a receipt, a letter). The caller deletes the key if that row is not written."""
     return StoredFile(get_storage().put(data), sha256_of(data), len(data))
+
+
+def store_file(source):
+    """Like `store`, for the content of the open binary file `source`, read in chunks: a
+    large file (an export) is never held whole in memory."""
+    digest, size = hashlib.sha256(), 0
+    source.seek(0)
+    for chunk in iter(lambda: source.read(CHUNK), b""):
+        digest.update(chunk)
+        size += len(chunk)
+    source.seek(0)
+    key = get_storage().put_file(source, digest.hexdigest())
+    return StoredFile(key, digest.hexdigest(), size)
 
 
 def read_verified(key, sha256):

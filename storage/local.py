@@ -8,6 +8,7 @@ key has, so a crash leaves nothing that `open` would serve.
 """
 
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -36,6 +37,15 @@ class LocalStorage(Storage):
         return key
 
     def put_as(self, key, data):
+        self.write(key, lambda stored: stored.write(data))
+
+    def put_file(self, source, sha256):
+        key = new_key()
+        self.write(key, lambda stored: shutil.copyfileobj(source, stored))
+        return key
+
+    def write(self, key, fill):
+        """Write the file of `key` whole or not at all: `fill(file)` writes its bytes."""
         path = self.path(key)
         # Level by level: `parents=True` gives the levels above the last the umask's mode.
         self.root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
@@ -44,7 +54,7 @@ class LocalStorage(Storage):
         descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         try:
             with os.fdopen(descriptor, "wb") as stored:
-                stored.write(data)
+                fill(stored)
                 stored.flush()
                 os.fsync(stored.fileno())
             os.chmod(temporary, FILE_MODE)

@@ -154,3 +154,13 @@ def test_init_app_refuses_an_unknown_backend(app):
     app.config["STORAGE_BACKEND"] = "floppy"
     with pytest.raises(RuntimeError, match="STORAGE_BACKEND='floppy' is unknown"):
         storage.init_app(app)
+
+
+def test_an_open_file_is_stored_whole_in_chunks(store, tmp_path):
+    """`put_file` (a background export's file) copies from the file object as it reads it."""
+    data = CONTENT * 5000
+    with open(tmp_path / "export.csv", "w+b") as source:
+        source.write(data)
+        source.seek(0)
+        key = store.put_file(source, sha256_of(data))
+    assert store.read(key) == data and dict(store.listing()).keys() == {key}

@@ -13,6 +13,7 @@ from test_backup import instance, smtp, snapshot, stored_keys  # noqa: F401  (fi
 from test_pdf_check import blank_pdf
 from test_storage import (  # noqa: F401  (the backend-independent tests, run here on S3)
     CONTENT,
+    test_an_open_file_is_stored_whole_in_chunks,
     test_keys_are_random_and_unrelated_to_content,
     test_malformed_keys_are_refused,
     test_round_trip,
