@@ -146,6 +146,13 @@ def test_every_backoffice_page_passes_axe(world, browser, language):
     expect(page).to_have_url(re.compile(r"/admin/dossiers/bulk/result/\d+$"))
     scan(page, "bulk result")
 
+    page.goto(f"{base}/admin/dossiers/")
+    csv = page.locator("form[action*='/export-background/csv/']")
+    csv.locator("xpath=ancestor::li").locator(".dropdown-toggle").click()
+    csv.locator("button[type=submit]").click()
+    expect(page).to_have_url(re.compile(r"/admin/exports/$"))
+    scan(page, "exports")
+
     company, person = world["company"], world["person"]
     for name, path in [
         ("companies", "/admin/companies/"),
