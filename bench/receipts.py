@@ -26,36 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import database
+from backoffice_list import fresh_database, make_app
+
 import models
-from config import TestingConfig
 from models import Document, Dossier, Signature
-
-
-def fresh_database(url):
-    db = database.open_database(url)
-    if url.startswith("postgres"):
-        db.connect()
-        db.execute_sql("DROP SCHEMA public CASCADE")
-        db.execute_sql("CREATE SCHEMA public")
-        db.close()
-    models.db.initialize(db)
-    with models.db.connection_context():
-        database.apply_migrations()
-    models.db.close()
-
-
-def make_app(url, workdir):
-    from run import create_app
-
-    config = TestingConfig()
-    config.DATABASE_URL = url
-    config.INSTANCE_DIR = str(workdir / "instance")
-    config.STORAGE_DIR = str(workdir / "storage")
-    config.HUEY_SQLITE_PATH = str(workdir / "huey.sqlite3")
-    config.HUEY_IMMEDIATE = True
-    config.RATELIMIT_ENABLED = False
-    return create_app(config)
 
 
 def copies_of_a_submitted_dossier(app, count):
