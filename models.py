@@ -569,6 +569,10 @@ class Dossier(BaseModel):
         Person, backref="submitted_dossiers", null=True, on_delete="RESTRICT"
     )
     assigned_to = ForeignKeyField(StaffUser, backref="dossiers", null=True, on_delete="SET NULL")
+    # Copies for the staff list's sorts by procedure and by agent (each on an index of its own,
+    # with no join): the definition's title, set once, and the agent's name, kept by `assign`.
+    procedure_title = CharField(max_length=300, null=True)
+    agent_name = CharField(max_length=200, null=True)
     decision = CharField(max_length=20, null=True)
     archived = BooleanField(default=False)
     created_at = DateTimeField(default=utcnow)
@@ -589,6 +593,9 @@ class Dossier(BaseModel):
             (("status", "updated_at"), False),  # the dashboard's "waiting for N days"
             (("assigned_to", "status"), False),
             (("definition", "status"), False),
+            # The list's sorts: partial indexes over the submitted dossiers (migrations 014, 018).
+            (("procedure_title", "id"), False),
+            (("agent_name", "id"), False),
         )
         constraints = [
             Check("status in ('draft','complete','submitted','received','processing','closed')")
@@ -602,6 +609,10 @@ class Dossier(BaseModel):
         an existing one changes status only through `transition`."""
         if self._pk is not None and not kwargs.get("force_insert"):
             return super().save(*args, **kwargs)
+        if self.procedure_title is None and self.definition_id is not None:
+            self.procedure_title = self.definition.title
+        if self.agent_name is None and self.assigned_to_id is not None:
+            self.agent_name = self.assigned_to.full_name
         with db.atomic():
             done = super().save(*args, **kwargs)
             DossierCount.add(self.definition_id, self.status, 1)
@@ -673,8 +684,9 @@ class Dossier(BaseModel):
 
     def assign(self, staff):
         """Give the dossier to `staff` (an agent or supervisor), or to nobody with None."""
-        Dossier.update(assigned_to=staff).where(Dossier.id == self.id).execute()
-        self.assigned_to = staff
+        name = staff.full_name if staff else None
+        Dossier.update(assigned_to=staff, agent_name=name).where(Dossier.id == self.id).execute()
+        self.assigned_to, self.agent_name = staff, name
 
     def touch(self):
         """Record a change of the company's (an annex attached or removed): the draft's

@@ -63,6 +63,8 @@ LIST_COLUMNS = (
     Dossier.company,
     Dossier.definition,
     Dossier.assigned_to,
+    Dossier.procedure_title,
+    Dossier.agent_name,
     Company.id,
     Company.name,
     Company.enterprise_number,
@@ -76,19 +78,19 @@ LIST_COLUMNS = (
 # The list's sorts (Flask-Admin's column names), each paged by keyset on (key, id).
 SORTS = {
     "reference": keyset.Sort("reference", Dossier.reference),
-    "definition": keyset.Sort("definition", ProcedureDefinition.title, own=False),
+    "definition": keyset.Sort("definition", Dossier.procedure_title),
     "company": keyset.Sort("company", Company.name, own=False),
     "status": keyset.Sort("status", Dossier.status),
     "submitted_at": keyset.Sort("submitted_at", Dossier.submitted_at),
-    "assigned_to": keyset.Sort("assigned_to", StaffUser.full_name, own=False, nullable=True),
+    "assigned_to": keyset.Sort("assigned_to", Dossier.agent_name, nullable=True),
 }
 SORT_KEYS = {
     "reference": lambda d: d.reference,
-    "definition": lambda d: d.definition.title,
+    "definition": lambda d: d.procedure_title,
     "company": lambda d: d.company.name,
     "status": lambda d: d.status,
     "submitted_at": lambda d: d.submitted_at,
-    "assigned_to": lambda d: d.assigned_to.full_name if d.assigned_to_id else None,
+    "assigned_to": lambda d: d.agent_name,
 }
 CURSOR_ARG = "cursor"
 
@@ -178,11 +180,11 @@ class DossierView(BackgroundExport, BulkActions, StaffModelView):
     }
     column_sortable_list = (
         "reference",
-        ("definition", ProcedureDefinition.title),
+        ("definition", Dossier.procedure_title),
         ("company", Company.name),
         "status",
         "submitted_at",
-        ("assigned_to", StaffUser.full_name),
+        ("assigned_to", Dossier.agent_name),
     )
     column_default_sort = ("submitted_at", True)
     column_searchable_list = (Dossier.reference, Company.search_name, Company.enterprise_number)

@@ -107,7 +107,7 @@ def fill(n_dossiers, n_companies):
                 full_name=f"Agent {i}",
                 role="agent",
                 password_hash="x",
-            ).id
+            )
             for i in range(10)
         ]
         now = utcnow()
@@ -120,6 +120,7 @@ def fill(n_dossiers, n_companies):
                 submitted = status in STAFF_STATUSES
                 definition = rng.choice(definitions)
                 person = rng.choice(person_ids)
+                agent = rng.choice(agents) if submitted and i % 3 else None
                 when = now - timedelta(minutes=rng.randrange(0, 60 * 24 * 700))
                 batch.append(
                     {
@@ -132,7 +133,9 @@ def fill(n_dossiers, n_companies):
                         else None,
                         "created_by": person,
                         "submitted_by": person if submitted else None,
-                        "assigned_to": rng.choice(agents) if submitted and i % 3 else None,
+                        "assigned_to": agent.id if agent else None,
+                        "procedure_title": definition.title,  # as Dossier.save copies them
+                        "agent_name": agent.full_name if agent else None,
                         "decision": "granted" if status == "closed" else None,
                         "created_at": when,
                         "updated_at": when,

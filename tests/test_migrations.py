@@ -113,3 +113,38 @@ def test_upgrade_indexes_the_names_already_there_for_the_search(tmp_path):
             assert models.db.execute_sql(find, ("%namu%",)).fetchall() == [(1,)]
     finally:
         models.db.initialize(previous)
+
+
+def test_upgrade_copies_the_sort_keys_of_the_dossiers_already_there(tmp_path):
+    """A database at 016 with an assigned and an unassigned dossier, upgraded: 018 copies the
+    procedure's title and the agent's name the list sorts by."""
+    previous = models.db.obj
+    models.db.initialize(database.open_database(f"sqlite:///{tmp_path / 'old.sqlite3'}"))
+    try:
+        with models.db.connection_context():
+            database.router().run("016_exports")
+            models.db.execute_sql("PRAGMA foreign_keys = OFF")  # no company nor person needed
+            models.db.execute_sql(
+                "INSERT INTO procedure_definition (id, code, version, title, reference_prefix, "
+                "yaml_text, published, created_at) VALUES (7, 'agrement', 1, "
+                "'Agrément d''agence', 'AGR', '', 1, '2026-01-01')"
+            )
+            models.db.execute_sql(
+                "INSERT INTO staff_user (id, email, full_name, role, password_hash, "
+                "failed_logins, active, created_at, language, language_chosen) VALUES "
+                "(3, 'a@guichet.test', 'Agent Zoé', 'agent', 'x', 0, 1, '2026-01-01', 'fr', 0)"
+            )
+            for agent in (3, None):
+                models.db.execute_sql(
+                    "INSERT INTO dossier (company_id, definition_id, status, answers, "
+                    "created_by_id, assigned_to_id, archived, created_at, updated_at) "
+                    "VALUES (1, 7, 'submitted', '{}', 1, ?, 0, '2026-01-01', '2026-01-01')",
+                    (agent,),
+                )
+            database.apply_migrations()
+            rows = models.db.execute_sql(
+                "SELECT procedure_title, agent_name FROM dossier ORDER BY id"
+            ).fetchall()
+        assert rows == [("Agrément d'agence", "Agent Zoé"), ("Agrément d'agence", None)]
+    finally:
+        models.db.initialize(previous)
