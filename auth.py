@@ -37,7 +37,21 @@ def load_account(session_id):
     model = ACCOUNT_KINDS.get(kind)
     if model is None or not raw_id.isdigit():
         return None
-    account = model.get_or_none(model.id == int(raw_id))
+    token = session.get(SESSION_KEY)
+    row = None
+    if token:  # the account and its session row in one query (check_session reads the row)
+        owner = UserSession.person if model is Person else UserSession.staff
+        row = (
+            UserSession.select(UserSession, model)
+            .join(model, on=(owner == model.id))
+            .where(UserSession.token_hash == _digest(token), model.id == int(raw_id))
+            .first()
+        )
+    if row is not None:
+        g.guichet_session = row
+        account = row.person if model is Person else row.staff
+    else:  # no row of this account's: check_session says the session is no longer valid
+        account = model.get_or_none(model.id == int(raw_id))
     if account is None or not account.is_active:
         return None
     return account

@@ -152,6 +152,7 @@ def test_queries_per_page_do_not_grow_with_its_size(app, client, monkeypatch):
             ("next", link(first, "next")),
             ("search", f"{LIST}?search=ENR-2026-0001"),
             ("name", f"{LIST}?search=volume"),
+            ("nothing found", f"{LIST}?search=introuvable"),
         ):
             count[0] = 0
             page = client.get(url)
