@@ -343,6 +343,14 @@ class DossierView(BackgroundExport, BulkActions, StaffModelView):
                 "previous": self.page_url(result.previous) if result.previous else None,
                 "first": self.page_url(None) if result.number > 1 else None,
             }
+            # Every cell of the page formatted here, in one pass: the template's own per-cell
+            # macros (editable? which formatter?) cost more than the page's query.
+            context = {"return_url": kwargs.get("return_url")}
+            columns = [c for c, _name in kwargs.get("list_columns", ())]
+            kwargs["list_cells"] = {
+                row.id: [self.get_list_value(context, row, c) for c in columns]
+                for row in kwargs.get("data", ())
+            }
         return super().render(template, **kwargs)
 
     def detail_again(self, dossier, error):
