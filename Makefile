@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := run
 
-.PHONY: run test lint format lock clean bench bench-full bench-receipts bench-exports i18n translations
+.PHONY: run test lint format lock clean bench bench-full bench-receipts bench-portal bench-exports i18n translations
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)." % sys.version.split()[0])'
@@ -47,6 +47,12 @@ bench: $(VENV)/.installed
 # BENCH_ARGS="--receipts 200 --processes 2" or --database-url postgresql://...
 bench-receipts: $(VENV)/.installed translations
 	$(BIN)/python bench/receipts.py $(BENCH_ARGS)
+
+# The portal as a logged-in company user meets it: "Mes dossiers" of a company with 5,000
+# dossiers, and the home's requests/s under gunicorn against a bare Flask app (ratio):
+# BENCH_ARGS="--dossiers 20000 --profile" or --database-url postgresql://...
+bench-portal: $(VENV)/.installed translations
+	$(BIN)/python bench/portal.py $(BENCH_ARGS)
 
 # The same at the size of the issue: a million dossiers on PostgreSQL (the database must exist:
 # `createdb guichet_bench`; its schema is dropped and rebuilt). Seeding alone takes minutes.

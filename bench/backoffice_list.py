@@ -63,7 +63,10 @@ def fresh_database(url):
     models.db.close()
 
 
-def fill(n_dossiers, n_companies):
+def fill(n_dossiers, n_companies, heavy=0):
+    """Companies and dossiers in every status; with `heavy`, the first company (lowest id)
+    holds exactly that many of the dossiers, spread over the others' dates (the portal bench's
+    "Mes dossiers" of a big company)."""
     import procedures
 
     rng = random.Random(42)
@@ -93,7 +96,9 @@ def fill(n_dossiers, n_companies):
             ]
             for start in range(0, len(rows), 1000):
                 Company.insert_many(rows[start : start + 1000]).execute()
-        company_ids = [c.id for c in Company.select(Company.id)]
+        company_ids = [c.id for c in Company.select(Company.id).order_by(Company.id)]
+        others = company_ids[1:] if heavy else company_ids
+        heavy_every = max(1, n_dossiers // heavy) if heavy else 0
         staff = StaffUser.create(
             email="bench@guichet.test",
             full_name="Bench Superviseur",
@@ -122,9 +127,12 @@ def fill(n_dossiers, n_companies):
                 person = rng.choice(person_ids)
                 agent = rng.choice(agents) if submitted and i % 3 else None
                 when = now - timedelta(minutes=rng.randrange(0, 60 * 24 * 700))
+                company = rng.choice(others)
+                if heavy_every and i % heavy_every == 0 and i // heavy_every < heavy:
+                    company = company_ids[0]
                 batch.append(
                     {
-                        "company": rng.choice(company_ids),
+                        "company": company,
                         "definition": definition.id,
                         "status": status,
                         "answers": {},

@@ -1,0 +1,310 @@
+"""How fast the portal answers a logged-in company user: "Mes dossiers" of a company with 5,000
+dossiers, and the portal home's requests per second under gunicorn beside a bare Flask app.
+
+    .venv/bin/python bench/portal.py                         # 100 000 dossiers, SQLite
+    .venv/bin/python bench/portal.py --dossiers 20000 --profile
+    .venv/bin/python bench/portal.py --database-url postgresql://postgres@127.0.0.1/guichet_bench
+
+It builds a fresh database with the migrations (the PostgreSQL database must exist; its schema
+is dropped and rebuilt) and fills it as the list bench does (`backoffice_list.fill`), the first
+company holding `--company-dossiers` of them; a person who holds the Signature role there logs
+in (a server-side session row, as the login callback makes it) and acts for that company.
+
+"Mes dossiers" and the home are timed through the Flask test client after a warm-up (median and
+95th percentile over `--repeat` requests, and the SQL queries of each). Then the same app is
+served by gunicorn with the project's `gunicorn.conf.py` (WEB_CONCURRENCY=`--workers`, its own
+threads, no access log), and so is a bare Flask "hello" app (`bench/hello_app.py`); a bounded
+load (`--requests` requests over `--connections` keep-alive connections, threads in
+`--load-processes` processes) asks each for its home page, with the logged-in session cookie for
+the portal, after a warm-up of the same load. The ratio of the two figures is the goal: on a
+shared machine both suffer alike. `--profile` prints the functions that take the time of each
+page (cProfile, in-process).
+"""
+
+import argparse
+import cProfile
+import http.client
+import io
+import itertools
+import multiprocessing
+import os
+import pstats
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.append(str(ROOT / "tests"))  # its factories and login helper
+
+from backoffice_list import QueryCounter, fill, fresh_database, make_app, measure
+from common import Goal, Report, at_most, finish, p50_p95
+
+import models
+from helpers import login_person, make_member
+from models import Company, Dossier, Role
+
+MES_DOSSIERS = "/dossiers/"
+HOME = "/"
+PORTAL_APP = "run:create_app()"
+HELLO_APP = "bench.hello_app:create_app()"
+
+
+def seed(args, url):
+    """The volume, and the member of the big company: (person, company)."""
+    fresh_database(url)
+    fill(args.dossiers, args.companies, heavy=args.company_dossiers)
+    with models.db.connection_context():
+        company = Company.select().order_by(Company.id).first()
+        person = make_member(company, Role.SIGN, surname="Portail", given_name="Bench")
+    return person, company
+
+
+def logged_in_client(app, person, company):
+    """A test client of `app` logged in as `person` for `company`, its session cookie settled
+    (the CSRF token of the page's logout form already in it)."""
+    client = app.test_client()
+    with app.app_context():
+        login_person(client, person, company)
+    assert client.get(HOME).status_code == 200
+    return client
+
+
+def profile(client, url, repeat, top=12):
+    """The functions that take the time of `url` (cProfile over `repeat` requests)."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(repeat):
+        client.get(url)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats("tottime").print_stats(top)
+    lines = [line for line in out.getvalue().splitlines() if line.strip()]
+    start = next(i for i, line in enumerate(lines) if "ncalls" in line)
+    total = next(line for line in lines if "function calls" in line).strip()
+    return [f"  {url} x{repeat}: {total}", *("  " + line for line in lines[start:])]
+
+
+# --- gunicorn and the load --------------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(spec, env, port):
+    """gunicorn with the project's gunicorn.conf.py serving `spec` on `port`, once it answers."""
+    env = {
+        **os.environ,
+        **env,
+        "PORT": str(port),
+        "GUNICORN_ACCESS_LOG": "/dev/null",  # a line per request would cost more than the page
+        "GUNICORN_LOG_LEVEL": "warning",
+    }
+    env.pop("GUNICORN_BIND", None)
+    process = subprocess.Popen(  # noqa: S603  # nosec B603: our own interpreter and arguments
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), spec],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"gunicorn {spec} stopped at start (exit {process.returncode})")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connection.request("GET", "/")
+            if connection.getresponse().status == 200:
+                connection.close()
+                return process
+        except OSError:
+            time.sleep(0.2)
+    process.terminate()
+    raise RuntimeError(f"gunicorn {spec} did not answer on port {port}")
+
+
+def stop(process):
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _connection_loop(port, path, headers, counter, quota, latencies, problems):
+    """One keep-alive connection asking `path` until the process's quota is reached."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    while next(counter) < quota:
+        start = time.perf_counter()
+        try:
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            response.read()
+        except (OSError, http.client.HTTPException) as exc:
+            problems.append(type(exc).__name__)
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            continue
+        latencies.append((time.perf_counter() - start) * 1000)
+        if response.status != 200:
+            problems.append(f"HTTP {response.status}")
+        elif response.getheader("Set-Cookie"):
+            problems.append("Set-Cookie")  # the session would change under the load
+        if response.getheader("Connection", "").lower() == "close":
+            connection.close()
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    connection.close()
+
+
+def _load_process(port, path, headers, quota, connections, results):
+    counter, latencies, problems = itertools.count(), [], []
+    threads = [
+        threading.Thread(
+            target=_connection_loop,
+            args=(port, path, headers, counter, quota, latencies, problems),
+        )
+        for _ in range(connections)
+    ]
+    start = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    results.put((start, time.monotonic(), latencies, problems))
+
+
+def load(port, path, headers, requests, connections, processes):
+    """`requests` GETs of `path` over `connections` keep-alive connections spread over
+    `processes` processes: (requests per second, p50 ms, p95 ms, problems)."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    workers = []
+    for n in range(processes):
+        quota = requests // processes + (1 if n < requests % processes else 0)
+        share = connections // processes + (1 if n < connections % processes else 0)
+        workers.append(
+            context.Process(target=_load_process, args=(port, path, headers, quota, share, results))
+        )
+    for worker in workers:
+        worker.start()
+    gathered = [results.get() for _ in workers]
+    for worker in workers:
+        worker.join()
+    start = min(g[0] for g in gathered)
+    end = max(g[1] for g in gathered)
+    latencies = [x for g in gathered for x in g[2]]
+    problems = [x for g in gathered for x in g[3]]
+    p50, p95 = p50_p95(latencies)
+    return len(latencies) / (end - start), p50, p95, problems
+
+
+def throughput(report, label, spec, env, path, headers, args):
+    """Requests per second of `path` served by gunicorn, after a warm-up of the same load."""
+    port = free_port()
+    process = serve(spec, env, port)
+    try:
+        load(port, path, headers, args.requests // 4, args.connections, args.load_processes)
+        rate, p50, p95, problems = load(
+            port, path, headers, args.requests, args.connections, args.load_processes
+        )
+    finally:
+        stop(process)
+    assert not problems, f"{label}: {len(problems)} failed requests, e.g. {problems[:3]}"
+    report.print(f"{label:36} {rate:8.0f} req/s   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms")
+    return rate
+
+
+def run(args):
+    report = Report("Portal: Mes dossiers and the home page")
+    workdir = Path(tempfile.mkdtemp(prefix="guichet-bench-portal-"))
+    url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
+    start = time.perf_counter()
+    person, company = seed(args, url)
+    secret = secrets.token_urlsafe(32)
+    app = make_app(url, workdir)  # also makes the development seal the gunicorn workers share
+    app.config["SECRET_KEY"] = secret
+    with app.app_context():
+        shown = Dossier.select().where(Dossier.company == company).count()
+    report.print(
+        f"{args.dossiers} dossiers, {args.companies} companies on {url.split(':')[0]}, "
+        f"{shown} of them in the user's company: filled in {time.perf_counter() - start:.1f} s"
+    )
+
+    counter = QueryCounter(models.db)
+    client = logged_in_client(app, person, company)
+    report.print(f"{'request (test client)':32} {'median ms':>10} {'p95 ms':>8} {'queries':>8}")
+    timed = {}
+    for label, path in (("Mes dossiers", MES_DOSSIERS), ("home, logged in", HOME)):
+        timed[label] = measure(client, counter, path, args.repeat)
+        median, p95, queries = timed[label]
+        report.print(f"{label:32} {median:10.1f} {p95:8.1f} {queries:8d}")
+    if args.profile:
+        report.print("profile (cProfile, by own time):")
+        for path in (MES_DOSSIERS, HOME):
+            for line in profile(client, path, args.repeat):
+                report.print(line)
+
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
+    headers = {"Cookie": f"{cookie.key}={cookie.value}"}
+    env = {
+        "GUICHET_ENV": "development",
+        "SECRET_KEY": secret,
+        "DATABASE_URL": url,
+        "GUICHET_INSTANCE_DIR": str(workdir / "instance"),
+        "STORAGE_DIR": str(workdir / "storage"),
+        "HUEY_SQLITE_PATH": str(workdir / "huey.sqlite3"),
+        "WORKER_IN_PROCESS": "0",
+        "WEB_CONCURRENCY": str(args.workers),
+    }
+    report.print(
+        f"gunicorn ({args.workers} workers, gunicorn.conf.py threads), {args.requests} requests "
+        f"over {args.connections} connections from {args.load_processes} processes:"
+    )
+    bare = throughput(report, "bare Flask hello", HELLO_APP, env, "/", {}, args)
+    mine = throughput(report, "portal home, logged in", PORTAL_APP, env, HOME, headers, args)
+    ratio = mine / bare
+    report.print(f"portal home / bare Flask: {ratio:.2f}")
+
+    report.goals.append(at_most("mes dossiers p95", timed["Mes dossiers"][1], 50))
+    report.goals.append(
+        Goal(
+            "portal home vs bare flask",
+            f"{ratio:.2f} ({mine:.0f} / {bare:.0f} req/s)",
+            "≥ 0.33",
+            ratio >= 0.33,
+        )
+    )
+    models.db.close()
+    return report
+
+
+def parser():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dossiers", type=int, default=100_000)
+    p.add_argument("--companies", type=int, default=5_000)
+    p.add_argument("--company-dossiers", type=int, default=5_000)
+    p.add_argument("--repeat", type=int, default=50)
+    p.add_argument("--requests", type=int, default=4_000)
+    p.add_argument("--connections", type=int, default=10)
+    p.add_argument("--load-processes", type=int, default=2)
+    p.add_argument("--workers", type=int, default=5)
+    p.add_argument("--profile", action="store_true")
+    p.add_argument("--database-url")
+    return p
+
+
+def main():
+    finish(run(parser().parse_args()))
+
+
+if __name__ == "__main__":
+    main()
