@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := run
 
-.PHONY: run test lint format lock clean bench bench-full bench-receipts bench-portal bench-exports i18n translations
+.PHONY: run test lint format lock clean bench bench-full bench-list bench-annexes bench-receipts bench-portal bench-exports i18n translations
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)." % sys.version.split()[0])'
@@ -39,9 +39,18 @@ TEST_WORKERS ?= auto
 test: $(VENV)/.installed translations
 	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
-# Timings at volume (not part of `make test`): BENCH_ARGS="--dossiers 20000" or --database-url.
-bench: $(VENV)/.installed
+# Timings at volume (not part of `make test`), every bench in one run, appended to
+# bench/RESULTS.md with the goals as its last lines: BENCH_ARGS="--dossiers 20000" or
+# "--only backoffice_list portal". The end-to-end bench needs PostgreSQL and Redis.
+bench: $(VENV)/.installed translations
+	$(BIN)/python bench/all.py $(BENCH_ARGS)
+
+# One bench alone: `make bench-list`, `bench-portal`, `bench-receipts`, `bench-annexes`, ...
+bench-list: $(VENV)/.installed translations
 	$(BIN)/python bench/backoffice_list.py $(BENCH_ARGS)
+
+bench-annexes: $(VENV)/.installed translations
+	$(BIN)/python bench/annexes.py $(BENCH_ARGS)
 
 # Sealed receipts: wall and CPU time per receipt, receipts per second (not part of `make test`):
 # BENCH_ARGS="--receipts 200 --processes 2" or --database-url postgresql://...
@@ -54,11 +63,11 @@ bench-receipts: $(VENV)/.installed translations
 bench-portal: $(VENV)/.installed translations
 	$(BIN)/python bench/portal.py $(BENCH_ARGS)
 
-# The same at the size of the issue: a million dossiers on PostgreSQL (the database must exist:
-# `createdb guichet_bench`; its schema is dropped and rebuilt). Seeding alone takes minutes.
+# Every bench at the size of the issue: a million dossiers on PostgreSQL (the database is
+# created when missing; its schema is dropped and rebuilt). Seeding alone takes minutes.
 BENCH_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/guichet_bench
-bench-full: $(VENV)/.installed
-	$(BIN)/python bench/backoffice_list.py --dossiers 1000000 --database-url $(BENCH_DATABASE_URL) $(BENCH_ARGS)
+bench-full: $(VENV)/.installed translations
+	$(BIN)/python bench/all.py --dossiers 1000000 --database-url $(BENCH_DATABASE_URL) $(BENCH_ARGS)
 
 bench-exports: $(VENV)/.installed translations
 	$(BIN)/python bench/exports.py $(BENCH_ARGS)

@@ -33,7 +33,6 @@ import secrets
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -42,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(ROOT / "tests"))  # its factories and login helper
 
-from backoffice_list import QueryCounter, fill, fresh_database, make_app, measure
+from backoffice_list import QueryCounter, make_app, measure, seed
 from common import Goal, Report, at_most, finish, p50_p95
 
 import models
@@ -55,10 +54,9 @@ PORTAL_APP = "run:create_app()"
 HELLO_APP = "bench.hello_app:create_app()"
 
 
-def seed(args, url):
-    """The volume, and the member of the big company: (person, company)."""
-    fresh_database(url)
-    fill(args.dossiers, args.companies, heavy=args.company_dossiers)
+def member_of_big_company():
+    """A person holding the Signature role in the first company (the one with
+    `--company-dossiers`): (person, company)."""
     with models.db.connection_context():
         company = Company.select().order_by(Company.id).first()
         person = make_member(company, Role.SIGN, surname="Portail", given_name="Bench")
@@ -225,10 +223,9 @@ def throughput(report, label, spec, env, path, headers, args):
 
 def run(args):
     report = Report("Portal: Mes dossiers and the home page")
-    workdir = Path(tempfile.mkdtemp(prefix="guichet-bench-portal-"))
-    url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
-    start = time.perf_counter()
-    person, company = seed(args, url)
+    seeded = seed(args)
+    url, workdir = seeded.url, seeded.workdir
+    person, company = member_of_big_company()
     secret = secrets.token_urlsafe(32)
     app = make_app(url, workdir)  # also makes the development seal the gunicorn workers share
     app.config["SECRET_KEY"] = secret
@@ -236,7 +233,7 @@ def run(args):
         shown = Dossier.select().where(Dossier.company == company).count()
     report.print(
         f"{args.dossiers} dossiers, {args.companies} companies on {url.split(':')[0]}, "
-        f"{shown} of them in the user's company: filled in {time.perf_counter() - start:.1f} s"
+        f"{shown} of them in the user's company: filled in {seeded.seconds:.1f} s"
     )
 
     counter = QueryCounter(models.db)
