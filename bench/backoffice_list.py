@@ -82,7 +82,8 @@ def fresh_database(url):
         db.close()
     models.db.initialize(db)
     quiet = logging.getLogger("database")
-    level, quiet.level = quiet.level, logging.WARNING  # no line per migration
+    level = quiet.level
+    quiet.setLevel(logging.WARNING)  # no line per migration
     with models.db.connection_context():
         database.apply_migrations()
     quiet.setLevel(level)
