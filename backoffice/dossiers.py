@@ -14,6 +14,7 @@ from flask import (
     url_for,
 )
 from flask_admin import expose
+from flask_admin.babel import gettext as admin_gettext
 from flask_admin.contrib.peewee.filters import (
     DateTimeBetweenFilter,
     FilterEmpty,
@@ -75,6 +76,22 @@ LIST_COLUMNS = (
     StaffUser.id,
     StaffUser.full_name,
 )
+# A row of the list's page: the dossier's own columns and its company's name, read as one flat
+# object (no company, procedure or agent instance to build for each row).
+ROW_COLUMNS = (
+    Dossier.id,
+    Dossier.reference,
+    Dossier.status,
+    Dossier.submitted_at,
+    Dossier.decision,
+    Dossier.closed_at,
+    Dossier.company,
+    Dossier.definition,
+    Dossier.assigned_to,
+    Dossier.procedure_title,
+    Dossier.agent_name,
+    Company.name.alias("company_name"),
+)
 # The list's sorts (Flask-Admin's column names), each paged by keyset on (key, id).
 SORTS = {
     "reference": keyset.Sort("reference", Dossier.reference),
@@ -87,7 +104,7 @@ SORTS = {
 SORT_KEYS = {
     "reference": lambda d: d.reference,
     "definition": lambda d: d.procedure_title,
-    "company": lambda d: d.company.name,
+    "company": lambda d: d.company_name,
     "status": lambda d: d.status,
     "submitted_at": lambda d: d.submitted_at,
     "assigned_to": lambda d: d.agent_name,
@@ -109,6 +126,13 @@ def reference_link(view, context, model, name):
     _back, base, tail = formats.details
     url = f"{base}?id={model.id}&{tail}" if back else f"{base}?id={model.id}"
     return Markup('<a href="{}">{}</a>').format(url, model.reference)
+
+
+def cell(view, context, row, name, formatter):
+    """A cell of the list: its formatter's, or the value itself (a company, an agent: their
+    names), nothing for None; the template escapes what is not Markup."""
+    value = formatter(view, context, row, name) if formatter else getattr(row, name)
+    return "" if value is None else value
 
 
 class FoldedLike(FilterLike):
@@ -220,7 +244,12 @@ class DossierView(BackgroundExport, BulkActions, StaffModelView):
         "archived": lambda v, c, m, n: _("oui") if m.archived else _("non"),
         **{name: datetime_formatter for name in ("submitted_at", "updated_at", "closed_at")},
     }
-    column_formatters = {**column_formatters_detail, "reference": reference_link}
+    column_formatters = {
+        **column_formatters_detail,
+        "reference": reference_link,
+        "company": lambda v, c, m, n: m.company_name,  # the list's rows (ROW_COLUMNS)
+        "assigned_to": lambda v, c, m, n: m.agent_name,
+    }
     column_formatters_export = {
         "status": lambda v, c, m, n: str(m.state.label),
         "decision": lambda v, c, m, n: str(m.decision_label or ""),
@@ -259,7 +288,7 @@ class DossierView(BackgroundExport, BulkActions, StaffModelView):
             sort_column, sort_desc = None, True  # the default, or a hand-written ?sort= on
             # a column that does not sort
         sort = SORTS[sort_column or "submitted_at"]
-        query = self.get_query()
+        query = self.get_query() if not execute else self.staff_query(*ROW_COLUMNS)
         founds = [dossier_search.condition(search)] if search else []
         joins = set()
         for index, _name, value in filters or ():
@@ -280,7 +309,7 @@ class DossierView(BackgroundExport, BulkActions, StaffModelView):
 
         def read(query):
             return keyset.page(
-                query, sort, bool(sort_desc), size, cursor, SORT_KEYS[sort.name], context
+                query.objects(), sort, bool(sort_desc), size, cursor, SORT_KEYS[sort.name], context
             )
 
         if not founds:
@@ -347,8 +376,12 @@ class DossierView(BackgroundExport, BulkActions, StaffModelView):
             # macros (editable? which formatter?) cost more than the page's query.
             context = {"return_url": kwargs.get("return_url")}
             columns = [c for c, _name in kwargs.get("list_columns", ())]
+            formatters = [self.column_formatters.get(c) for c in columns]
+            kwargs["select_title"] = admin_gettext("Select record")  # Flask-Admin's own text
             kwargs["list_cells"] = {
-                row.id: [self.get_list_value(context, row, c) for c in columns]
+                row.id: [
+                    cell(self, context, row, c, f) for c, f in zip(columns, formatters, strict=True)
+                ]
                 for row in kwargs.get("data", ())
             }
         return super().render(template, **kwargs)

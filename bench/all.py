@@ -6,10 +6,11 @@ dossiers, minutes) and `make bench-full` (PostgreSQL, 1,000,000).
     .venv/bin/python bench/all.py --only backoffice_list portal     # some of them
 
 The volume is seeded once (with a progress line) and shared by the benches that read it (the
-back-office list, the portal); the receipt bench then rebuilds that database for its own
-copies, the annex bench uses a SQLite file of its own, the end-to-end bench a PostgreSQL
-database of its own. Each bench's table is printed as it runs; the whole run is appended to
-bench/RESULTS.md with the machine and the command, and the last lines printed are the goals,
+back-office list, the portal; `--reuse` keeps the one a previous run of the same size left);
+the receipt bench makes its copies in a database of its own (`<database>_receipts`), the annex
+bench in a SQLite file, the end-to-end bench in a PostgreSQL database of its own. Each bench's
+table is printed as it runs; the whole run is appended to bench/RESULTS.md with the machine and
+the command, and the last lines printed are the goals,
 one per line: `goal <name>: <measured> (target <target>) met|missed`.
 """
 
@@ -26,9 +27,9 @@ sys.path.insert(0, str(HERE))
 
 import common
 
-# In this order: the ones that read the shared volume first (receipts rebuilds the database).
+# In this order: the ones that read the shared volume first.
 BENCHES = ["backoffice_list", "portal", "submissions", "receipts", "annexes"]
-SHARED = ("dossiers", "companies", "company_dossiers", "database_url")
+SHARED = ("dossiers", "companies", "company_dossiers", "database_url", "reuse")
 
 
 def load(name):
@@ -39,13 +40,15 @@ def load(name):
     return module
 
 
-def arguments(module, args, seeded):
+def arguments(name, module, args, seeded):
     """The bench's own defaults, with the run's volume and database."""
     own = module.parser().parse_args([])
-    for name in SHARED:
-        if hasattr(own, name) and getattr(args, name) is not None:
-            setattr(own, name, getattr(args, name))
+    for shared in SHARED:  # a bench that seeds reads them all (backoffice_list.seed)
+        if getattr(args, shared) is not None:
+            setattr(own, shared, getattr(args, shared))
     own.seeded = seeded
+    if name == "receipts" and own.database_url:  # its copies in a database of their own
+        own.database_url = f"{own.database_url}_receipts"
     return own
 
 
@@ -55,6 +58,9 @@ def main():
     parser.add_argument("--companies", type=int, default=5_000)
     parser.add_argument("--company-dossiers", type=int, default=5_000)
     parser.add_argument("--database-url")
+    parser.add_argument(
+        "--reuse", action="store_true", help="keep the volume a previous run seeded (same size)"
+    )
     parser.add_argument("--only", nargs="+", choices=BENCHES, help="these benches alone")
     args = parser.parse_args()
     command = " ".join(shlex.quote(a) for a in ["python", "bench/all.py", *sys.argv[1:]])
@@ -64,14 +70,14 @@ def main():
         started = time.perf_counter()
         print(f"\n== {name}", flush=True)
         module = load(name)
-        own = arguments(module, args, seeded)
+        own = arguments(name, module, args, seeded)
         try:
             report = module.run(own)
         except Exception as error:  # the other benches still run; the failure is recorded
             report = common.Report(f"{name}: failed")
             report.print(traceback.format_exc())
             report.goals.append(common.Goal(name, "failed", "runs", False, repr(error)))
-        seeded = getattr(own, "seeded", None) if name != "receipts" else None
+        seeded = getattr(own, "seeded", None) or seeded
         report.print(f"({name}: {time.perf_counter() - started:.0f} s)")
         reports.append(report)
     common.record(reports, command)

@@ -291,10 +291,32 @@ def seed(args):
         workdir = Path(tempfile.mkdtemp(prefix="guichet-bench-"))
         url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
         start = time.perf_counter()
-        fresh_database(url)
-        staff, sample, code = fill(args.dossiers, args.companies, heavy=args.company_dossiers)
-        args.seeded = Seeded(url, workdir, staff, sample, code, time.perf_counter() - start)
+        kept = already_seeded(url, args.dossiers) if getattr(args, "reuse", False) else None
+        if kept is None:
+            fresh_database(url)
+            kept = fill(args.dossiers, args.companies, heavy=args.company_dossiers)
+        args.seeded = Seeded(url, workdir, *kept, time.perf_counter() - start)
     return args.seeded
+
+
+def already_seeded(url, n_dossiers):
+    """(staff, sample, code) of a database this bench filled with `n_dossiers` before, brought
+    to today's migrations; None when it is not one."""
+    models.db.initialize(database.open_database(url))
+    try:
+        with models.db.connection_context():
+            staff = StaffUser.get_or_none(StaffUser.email == "bench@guichet.test")
+            if staff is None or Dossier.select().count() != n_dossiers:
+                return None
+            database.apply_migrations()  # those that came since it was seeded
+            sample = Dossier.select().where(Dossier.status == "processing").first()
+            code = ProcedureDefinition.select().order_by(ProcedureDefinition.id).first().code
+            print(f"reusing the {n_dossiers:,} dossiers already in the database")
+            return staff, sample, code
+    except Exception:  # an empty or foreign database: seed it
+        return None
+    finally:
+        models.db.close()
 
 
 @dataclass
@@ -318,10 +340,8 @@ def parser():
     p.add_argument("--company-dossiers", type=int, default=5_000, help="in the first company")
     p.add_argument("--repeat", type=int, default=20)
     p.add_argument("--database-url")
+    p.add_argument("--reuse", action="store_true", help="keep a volume this bench seeded before")
     return p
-
-
-LIMIT = "2 cores shared by the app, the database and the client"
 
 
 def run(args):
