@@ -1,10 +1,11 @@
 """Column formatters shared by the back-office lists and detail pages, and what a list's cells
 share on one page (ListFormats)."""
 
+import time
 from datetime import UTC
 
 from babel.dates import parse_pattern
-from flask import g
+from flask import current_app, g
 from flask_babel import format_datetime, get_locale, get_timezone
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -61,3 +62,23 @@ def list_formats():
     if "dossier_list_formats" not in g:
         g.dossier_list_formats = ListFormats()
     return g.dossier_list_formats
+
+
+# How long a list's filter options (procedures, agents) are kept by a process before being read
+# again: a new version or a new agent shows in the filters of every node within this time.
+OPTIONS_SECONDS = 30
+
+
+def kept_options(name, read):
+    """`read()` for the current language, kept OPTIONS_SECONDS by this app (two queries less
+    on each page of the list; `forget_options` after a change made here)."""
+    kept = current_app.extensions.setdefault("list_options", {})
+    key, now = (name, str(get_locale())), time.monotonic()
+    found = kept.get(key)
+    if found is None or found[0] <= now:
+        found = kept[key] = (now + OPTIONS_SECONDS, read())
+    return found[1]
+
+
+def forget_options():
+    current_app.extensions.get("list_options", {}).clear()

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length
 
 from auth import current_actor
 from backoffice.base import StaffModelView
-from backoffice.columns import datetime_column
+from backoffice.columns import datetime_column, forget_options
 from backoffice.preview import ConditionText, source_label, start_role_label
 from models import ProcedureDefinition, StaffRole
 from procedures import definition_of, title_of, versions
@@ -101,6 +101,7 @@ class DefinitionView(StaffModelView):
             text = form.yaml_text.data.replace("\r\n", "\n")
             try:
                 row = versions.save_version(current_actor(), latest, text)
+                forget_options()  # the lists' procedure filter shows it now
             except DefinitionError as exc:
                 problems = exc.problems
             else:
@@ -155,6 +156,7 @@ class DefinitionView(StaffModelView):
             versions.check_publishable(row)
             if request.method == "POST":  # the token is checked app-wide
                 versions.publish(current_actor(), row)
+                forget_options()
         except versions.PublishRefused as refused:
             flash(str(refused), "error")
             return redirect(back)

@@ -32,7 +32,7 @@ from auth import current_actor, current_staff
 from backoffice import processing
 from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
-from backoffice.columns import list_formats
+from backoffice.columns import kept_options, list_formats
 from backoffice.exports import BackgroundExport
 from dossiers import DossierNotFound, DossierRefused, documents, keyset, messages, scanning
 from dossiers import processing as operations
@@ -520,22 +520,28 @@ def first_error(form):
 
 def procedures():
     """(code, title) of each procedure, by the title of its latest version; the title of every
-    version is kept for the list's cells (one query for both)."""
-    titles, shown = {}, list_formats().titles
-    for row in ProcedureDefinition.select(
-        ProcedureDefinition.id,
-        ProcedureDefinition.code,
-        ProcedureDefinition.title,
-        ProcedureDefinition.version,
-        ProcedureDefinition.yaml_text,
-    ).order_by(ProcedureDefinition.version):
-        titles[row.code] = title_of(row)
-        shown[row.id] = f"{titles[row.code]} (v{row.version})"
-    return sorted(titles.items(), key=lambda item: item[1])
+    version is kept for the list's cells (one query for both, kept a while: kept_options)."""
+
+    def read():
+        titles, shown = {}, {}
+        for row in ProcedureDefinition.select(
+            ProcedureDefinition.id,
+            ProcedureDefinition.code,
+            ProcedureDefinition.title,
+            ProcedureDefinition.version,
+            ProcedureDefinition.yaml_text,
+        ).order_by(ProcedureDefinition.version):
+            titles[row.code] = title_of(row)
+            shown[row.id] = f"{titles[row.code]} (v{row.version})"
+        return sorted(titles.items(), key=lambda item: item[1]), shown
+
+    options, shown = kept_options("procedures", read)
+    list_formats().titles.update(shown)
+    return options
 
 
 def agent_options():
-    return [(str(a.id), a.full_name) for a in operations.agents()]
+    return kept_options("agents", lambda: [(str(a.id), a.full_name) for a in operations.agents()])
 
 
 def serve(data, name, inline=False):
