@@ -6,7 +6,11 @@ decodes every one of the face's 6 000 glyphs again. Here each face is parsed onc
 (`fpdf_font` gives a document its own copy: its own glyph subset, the parsed tables shared), and
 the document's subset is cut from a face already reduced to the characters documents in Latin
 scripts use (`_latin_face`, made once), when the document used only those; otherwise from the
-whole face, as fpdf2 does. Either way the font embedded is the subset fpdf2 would have made.
+whole face, as fpdf2 does. Either way the font embedded has the glyphs, widths and tables of
+the subset fpdf2 would have made, with two differences that save half the subsetting time: its
+glyphs are copied as the face encodes them, where fpdf2 decodes and encodes each one again to
+recompute its bounding box, and head, hhea and maxp keep the whole face's extents and maxima
+(a superset of the subset's, as the PDF's FontBBox already is).
 """
 
 import copy
@@ -59,9 +63,10 @@ class _Face:
 
     def for_subset(self, glyph_names):
         """A fresh parse for fpdf2 to subset in place: the reduced face when it has every
-        glyph the document used, else the whole face."""
+        glyph the document used, else the whole face; its glyphs saved as parsed (no bounding
+        boxes recomputed, see the module docstring)."""
         data = self.latin if self.latin_glyphs.issuperset(glyph_names) else self.data
-        return ttLib.TTFont(BytesIO(data), recalcTimestamp=False, lazy=True)
+        return ttLib.TTFont(BytesIO(data), recalcBBoxes=False, recalcTimestamp=False, lazy=True)
 
 
 def subset_options():

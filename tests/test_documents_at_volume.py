@@ -12,6 +12,7 @@ import threading
 import pytest
 from cryptography.hazmat.primitives import serialization
 from flask import current_app
+from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.fonts import SubsetMap
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -187,9 +188,44 @@ def seal_free_pdf():
     return bytes(pdf.output())
 
 
+# The extents and maxima of the whole face, which fpdf2 recomputes over the subset's glyphs by
+# decoding and encoding every glyph again: the subsets here keep those of the whole face (the
+# PDF's FontBBox is the whole face's either way), and so the file's checksum differs.
+WHOLE_FACE_EXTENTS = {
+    "head": {"xMin", "yMin", "xMax", "yMax", "flags", "checkSumAdjustment"},
+    "hhea": {"minLeftSideBearing", "minRightSideBearing", "xMaxExtent", "advanceWidthMax"},
+    "maxp": {
+        "maxComponentElements",
+        "maxPoints",
+        "maxContours",
+        "maxCompositePoints",
+        "maxCompositeContours",
+        "maxComponentDepth",
+    },
+}
+
+
+def embedded_face(font_file):
+    """The tables of an embedded TrueType subset: each glyph's outline (encoded alike: fpdf2
+    encodes the glyphs again, the subsets here keep the face's own encoding) and every other
+    table byte for byte, but for the whole-face values in head, hhea and maxp."""
+    face = ttLib.TTFont(io.BytesIO(font_file))
+    glyf = face["glyf"]
+    tables = {"glyphs": {name: glyf[name].compile(glyf, True) for name in face.getGlyphOrder()}}
+    for tag in sorted(face.reader.keys()):
+        if tag in ("glyf", "loca"):
+            continue
+        if tag in WHOLE_FACE_EXTENTS:
+            values = vars(face[tag])
+            tables[tag] = {k: v for k, v in values.items() if k not in WHOLE_FACE_EXTENTS[tag]}
+        else:
+            tables[tag] = face.reader[tag]
+    return tables
+
+
 def document_fonts(data):
-    """(font file, widths, ToUnicode map) of each font the PDF embeds, in page order, and the
-    content of each page (where each line of text broke and went)."""
+    """(font tables, widths, ToUnicode map) of each font the PDF embeds, in page order, and
+    the content of each page (where each line of text broke and went)."""
     found = []
     for page in PdfReader(io.BytesIO(data)).pages:
         found.append(page.get_contents().get_data())
@@ -197,7 +233,13 @@ def document_fonts(data):
             font = font.get_object()
             descendant = font["/DescendantFonts"][0].get_object()
             font_file = descendant["/FontDescriptor"]["/FontFile2"].get_object().get_data()
-            found.append((font_file, descendant["/W"], font["/ToUnicode"].get_object().get_data()))
+            found.append(
+                (
+                    embedded_face(font_file),
+                    descendant["/W"],
+                    font["/ToUnicode"].get_object().get_data(),
+                )
+            )
     return found
 
 
