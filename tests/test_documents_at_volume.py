@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives import serialization
 from flask import current_app
 from fontTools import ttLib
 from fpdf import FPDF
+from fpdf.enums import XPos, YPos
 from fpdf.fonts import SubsetMap
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.signers import pdf_signer
@@ -21,7 +22,7 @@ from pypdf import PdfReader
 
 import storage
 from documents import seal, typeface
-from documents.layout import FACES, FAMILY
+from documents.layout import FACES, FAMILY, GuichetPdf
 from dossiers import documents
 from helpers import make_company, make_definition, make_dossier, make_member
 from models import Document, DossierStatus, Signature, StatusChange, utcnow
@@ -330,3 +331,39 @@ def test_two_workers_given_the_same_job_record_one_document(app, monkeypatch, ma
         recorded = {d.storage_key for d in Document.select()}
         assert rows[0].storage_key in kept
         assert kept == recorded, "the other worker's PDF is not left stored"
+
+
+LINE_TEXTS = [
+    "",
+    "Zoé Lefèvre, rue de l’Étang 12 — « placement » de 1 250,50 € ; " * 12,
+    "  deux  espaces   " * 20,
+    "x" * 300,
+    "a b " * 40 + "y" * 200,
+    "ligne\n\nvide\n",
+    "{nb} " * 50,
+    "mot-composé très-long-" * 20,
+    "mot\u00a0insécable césure\u00adpossible " * 20,  # through multi_cell itself
+    "Кирилл Ωμέγα Ǆemal ŉ ∑ ☺ " * 10,
+]
+
+
+def text_blocks():
+    pdf = GuichetPdf("Titre", "Dossier")
+    for text in LINE_TEXTS:
+        for indent in (0, 8):
+            for style in ({}, {"size": 9, "bold": True, "align": "R"}, {"align": "C"}):
+                pdf.paragraph(text, indent=indent, **style)
+        pdf.heading(text[:200] or "Titre", level=2)
+        pdf.heading(text[:40] or "Titre", level=1)
+        pdf.labelled("Libellé " * 20, text)
+    return [page.get_contents().get_data() for page in PdfReader(io.BytesIO(pdf.output())).pages]
+
+
+def test_text_lines_break_and_print_as_multi_cell_does(ctx, monkeypatch):
+    ours = text_blocks()
+
+    def multi_cell(pdf, w, h, text, align="L"):
+        pdf.multi_cell(w, h, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    monkeypatch.setattr(GuichetPdf, "lines", multi_cell)
+    assert ours == text_blocks()
