@@ -18,12 +18,9 @@ from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from fpdf import FPDF, FontFace, ViewerPreferences
-from fpdf.enums import Align, TableBordersLayout, XPos, YPos
-from fpdf.errors import FPDFException
-from fpdf.line_break import BREAKING_SPACE_SYMBOLS_STR, FORM_FEED, NBSP, SOFT_HYPHEN
-from fpdf.util import FloatTolerance
+from fpdf.enums import TableBordersLayout, XPos, YPos
 
-from documents import typeface
+from documents import line_break, typeface
 
 FONTS = Path(__file__).with_name("fonts")
 FAMILY = "DejaVu"
@@ -31,13 +28,6 @@ FACES = {"": FONTS / "DejaVuSans.ttf", "B": FONTS / "DejaVuSans-Bold.ttf"}
 BRUSSELS = ZoneInfo("Europe/Brussels")
 PAGE_ALIAS = "{nb}"
 CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-# Characters fpdf2's line breaking treats apart from a plain space (other spaces it may break
-# at, no-break space, soft hyphen, form feed): text with one goes through multi_cell itself.
-SPECIAL_BREAKS = re.compile(
-    "["
-    + re.escape(BREAKING_SPACE_SYMBOLS_STR.replace(" ", "") + NBSP + SOFT_HYPHEN + FORM_FEED)
-    + "]"
-)
 
 TEXT_SIZE = 10
 LINE = 5  # mm per line of body text
@@ -47,6 +37,8 @@ HEADING_SIZES = {0: 16, 1: 13, 2: 11}
 
 # fontTools reports every font subset at INFO: dozens of lines per document.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
+# multi_cell (paragraphs, headings, table cells) breaks our fonts' lines in one pass.
+line_break.install()
 
 
 def clean(value):
@@ -137,76 +129,6 @@ class GuichetPdf(FPDF):
             align="R",
         )
 
-    # --- text -------------------------------------------------------------------------------
-
-    def lines(self, w, h, text, align="L"):
-        """`multi_cell(w, h, text, align=align)` ending at the left margin of the next line:
-        the lines broken where fpdf2 breaks them, each printed as multi_cell prints it, but
-        each character measured once (multi_cell measures the whole line again for every
-        character it adds: most of a receipt's layout time)."""
-        align = Align.coerce(align)
-        if (
-            align not in (Align.L, Align.R, Align.C, Align.J)
-            or self.text_shaping
-            or self.char_spacing
-            or self.font_stretching != 100
-            or not self.is_ttf_font
-            or SPECIAL_BREAKS.search(text)
-        ):
-            self.multi_cell(w, h, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-            return
-        if w == 0:
-            w = self.w - self.r_margin - self.x
-        broken = self.break_lines(text, w) or [""]
-        if align == Align.J:  # a last line is not justified: one line is printed as aligned left
-            if len(broken) > 1:
-                self.multi_cell(w, h, text, align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-                return
-            align = Align.L
-        for line in broken[:-1]:
-            self.cell(w, h, line, align=align, new_x=XPos.LEFT, new_y=YPos.NEXT)
-        self.cell(w, h, broken[-1], align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        if text.endswith("\n"):  # as multi_cell: a line break at the end leaves a line
-            self.ln()
-
-    def break_lines(self, text, w):
-        """The lines fpdf2's MultiLineBreak makes of plain `text` in a cell `w` wide with the
-        current font (word wrap, c_margin on both sides), with the same float sums."""
-        widths, size, k = self.current_font.cw, self.font_size_pt, self.k
-        limit = w - self.c_margin - self.c_margin
-        tolerance = FloatTolerance.TOLERANCE
-        lines, start, units, space, forced, i = [], 0, 0, -1, -1, 0
-        while i < len(text):
-            character = text[i]
-            if character == "\n":
-                lines.append(text[start:i])
-                i += 1
-            else:
-                width = widths[ord(character)]
-                if units * size * 0.001 / k + width * size * 0.001 / k - limit <= tolerance:
-                    units += width
-                    if character == " ":
-                        space = i
-                    i += 1
-                    continue
-                if character == " ":  # a space that overflows is dropped
-                    lines.append(text[start:i])
-                    i += 1
-                elif space >= 0:  # back to the last space, dropped
-                    lines.append(text[start:space])
-                    i = space + 1
-                else:  # a word longer than the line, cut where it overflows
-                    if forced == i:
-                        raise FPDFException(
-                            "Not enough horizontal space to render a single character"
-                        )
-                    forced = i
-                    lines.append(text[start:i])
-            start, units, space = i, 0, -1
-        if units:  # as fpdf2: a last line of no width is not a line
-            lines.append(text[start:])
-        return lines
-
     # --- blocks -----------------------------------------------------------------------------
 
     def keep_room(self, height):
@@ -223,7 +145,7 @@ class GuichetPdf(FPDF):
         self.start_section(clean(text), level=level)
         self.set_font(FAMILY, "B", size)
         self.set_text_color(0)
-        self.lines(0, size * 0.5, clean(text), align="J")
+        self.multi_cell(0, size * 0.5, clean(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.set_font(FAMILY, "", TEXT_SIZE)
         self.ln(1.5)
 
@@ -231,7 +153,14 @@ class GuichetPdf(FPDF):
         self.set_font(FAMILY, "B" if bold else "", size)
         self.set_text_color(color)
         self.set_x(self.l_margin + indent)
-        self.lines(self.epw - indent, size * 0.5, clean(text), align=align)
+        self.multi_cell(
+            self.epw - indent,
+            size * 0.5,
+            clean(text),
+            align=align,
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
         self.set_font(FAMILY, "", TEXT_SIZE)
         self.set_text_color(0)
 

@@ -37,7 +37,7 @@ _FACES = {}
 _LOCK = threading.Lock()
 
 
-class _Font(TTFFont):
+class Font(TTFFont):
     """fpdf2's TrueType font, summing the widths of a text in C loops: line breaking measures
     a line again for every character it adds. The same sums of the same integers."""
 
@@ -57,7 +57,7 @@ class _Face:
 
     def __init__(self, path, fontkey, style):
         self.data = path.read_bytes()
-        self.template = _Font(FPDF(), path, fontkey, style)
+        self.template = Font(FPDF(), path, fontkey, style)
         self.latin = _latin_face(self.data)
         self.latin_glyphs = frozenset(ttLib.TTFont(BytesIO(self.latin), lazy=True).getGlyphOrder())
 
