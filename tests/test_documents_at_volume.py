@@ -263,8 +263,9 @@ def two_faces(text, shared):
 @pytest.mark.parametrize(
     "text",
     [
-        "Rue de l’Étang 12 — « placement » de 1 250,50 € ; Zoé Lefèvre, Łódź, Ærøskøbing",
-        "Кирилл Ωμέγα Ǆemal ŉ ∑ ☺",  # outside the reduced face: subset from the whole one
+        "Rue de l’Étang 12 — « placement » de 1 250,50 € ; Zoé Lefèvre, Œuvre, Straße",
+        "Zoé Lefèvre, Łódź, Ærøskøbing, Dvořák",  # beyond Windows-1252: the Latin face
+        "Кирилл Ωμέγα Ǆemal ŉ ∑ ☺",  # outside the reduced faces: subset from the whole one
     ],
 )
 def test_fonts_parsed_once_lay_out_and_embed_as_fpdf2_does(text):
