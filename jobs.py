@@ -4,11 +4,18 @@ Tasks are registered on the app's own huey instance by `init_app`, so nothing is
 time; each task runs inside an application context with its own database connection.
 """
 
+import contextlib
+import ctypes
 import logging
+import os
 import signal
+import subprocess
+import sys
+from pathlib import Path
 
 import click
 from flask import current_app, g, has_app_context
+from flask.cli import ScriptInfo
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 
 import database
@@ -102,6 +109,61 @@ class Jobs:
         for sig, handler in handlers.items():
             signal.signal(sig, handler)
         return consumer
+
+
+def supervise(commands):
+    """Run one consumer process per command until they stop; the exit status to leave with.
+
+    Each process is a `flask worker` of its own (its own app, database connection, seal key and
+    fonts, `--workers` threads), started fresh rather than forked from this one: a fork would
+    share this process's connections, and huey's own process workers run one task at a time
+    each. SIGTERM, SIGINT and SIGHUP are passed on to every process (huey's meanings: stop now,
+    stop after the current tasks, restart); when one stops of itself, the others are stopped and
+    this one exits with an error, for the service manager to restart the lot. The processes
+    are in a session of their own (a terminal's Ctrl-C reaches them once, through here) and die
+    with this one if it is killed (Linux)."""
+    children = [
+        subprocess.Popen(  # noqa: S603  our own command line: this interpreter's flask
+            command, start_new_session=True, preexec_fn=_die_with_parent
+        )
+        for command in commands
+    ]
+    running = {child.pid: child for child in children}
+    stopping = []
+
+    def pass_on(signum, frame):
+        if signum != signal.SIGHUP:
+            stopping.append(signum)
+        for pid in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(signum, pass_on)
+    status = 0
+    while running:
+        try:
+            pid, wait_status = os.wait()  # not Popen.wait: one wait for whichever stops first
+        except ChildProcessError:
+            break
+        child = running.pop(pid, None)
+        if child is None:
+            continue
+        child.returncode = os.waitstatus_to_exitcode(wait_status)
+        if not stopping:  # it stopped of itself
+            log.error("Worker process %s stopped (%s): stopping the others", pid, child.returncode)
+            status = 1
+            pass_on(signal.SIGTERM, None)
+        elif child.returncode > 0:
+            status = status or child.returncode
+    return status
+
+
+def _die_with_parent():
+    """In a worker process just forked: receive SIGTERM when the supervisor dies (Linux's
+    PR_SET_PDEATHSIG; elsewhere a supervisor killed with SIGKILL leaves its workers running)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
 
 
 def deliver_outbox():
@@ -223,16 +285,36 @@ def init_app(app):
     app.teardown_appcontext(after_work)
 
     @app.cli.command("worker")
-    @click.option("--workers", default=2, show_default=True, help="Worker threads.")
+    @click.option(
+        "--processes",
+        default=1,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Consumer processes (receipts and letters are CPU work: one per core).",
+    )
+    @click.option("--workers", default=2, show_default=True, help="Worker threads per process.")
     @click.option(
         "--periodic/--no-periodic",
         default=True,
         show_default=True,
-        help="Also enqueue the periodic tasks (keep it on one worker process of the cluster).",
+        help="Also enqueue the periodic tasks (keep it on one worker process of the cluster; "
+        "with --processes, the first process does).",
     )
-    def worker_command(workers, periodic):
+    @click.pass_context
+    def worker_command(context, processes, workers, periodic):
         """Run the job consumer (outbox delivery and periodic tasks)."""
-        jobs.consumer(workers, periodic).run()
+        if processes == 1:
+            jobs.consumer(workers, periodic).run()
+            return
+        # The console script when there is one: huey restarts a consumer on SIGHUP by running
+        # its command line again, which `python -m flask` does not survive.
+        script = Path(sys.executable).with_name("flask")
+        command = [sys.executable, *([str(script)] if script.exists() else ["-m", "flask"])]
+        app_path = context.find_object(ScriptInfo).app_import_path
+        command += [*(["--app", app_path] if app_path else []), "worker", "--processes", "1"]
+        command += ["--workers", str(workers)]
+        flags = ["--periodic" if periodic and n == 0 else "--no-periodic" for n in range(processes)]
+        sys.exit(supervise([[*command, flag] for flag in flags]))
 
     @app.cli.command("retention")
     @click.option("--dry-run", is_flag=True, help="List what is due without changing anything.")

@@ -20,7 +20,7 @@ from flask_babel import lazy_gettext as _l
 from fpdf import FPDF, FontFace, ViewerPreferences
 from fpdf.enums import TableBordersLayout, XPos, YPos
 
-from documents import typeface
+from documents import line_break, typeface
 
 FONTS = Path(__file__).with_name("fonts")
 FAMILY = "DejaVu"
@@ -37,6 +37,8 @@ HEADING_SIZES = {0: 16, 1: 13, 2: 11}
 
 # fontTools reports every font subset at INFO: dozens of lines per document.
 logging.getLogger("fontTools").setLevel(logging.WARNING)
+# multi_cell (paragraphs, headings, table cells) breaks our fonts' lines in one pass.
+line_break.install()
 
 
 def clean(value):

@@ -9,9 +9,12 @@ import shutil
 import sys
 import threading
 
+import fpdf.fpdf
+import fpdf.line_break
 import pytest
 from cryptography.hazmat.primitives import serialization
 from flask import current_app
+from fontTools import ttLib
 from fpdf import FPDF
 from fpdf.fonts import SubsetMap
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -19,8 +22,8 @@ from pyhanko.sign.signers import pdf_signer
 from pypdf import PdfReader
 
 import storage
-from documents import seal, typeface
-from documents.layout import FACES, FAMILY
+from documents import line_break, seal, typeface
+from documents.layout import FACES, FAMILY, GuichetPdf
 from dossiers import documents
 from helpers import make_company, make_definition, make_dossier, make_member
 from models import Document, DossierStatus, Signature, StatusChange, utcnow
@@ -187,9 +190,44 @@ def seal_free_pdf():
     return bytes(pdf.output())
 
 
+# The extents and maxima of the whole face, which fpdf2 recomputes over the subset's glyphs by
+# decoding and encoding every glyph again: the subsets here keep those of the whole face (the
+# PDF's FontBBox is the whole face's either way), and so the file's checksum differs.
+WHOLE_FACE_EXTENTS = {
+    "head": {"xMin", "yMin", "xMax", "yMax", "flags", "checkSumAdjustment"},
+    "hhea": {"minLeftSideBearing", "minRightSideBearing", "xMaxExtent", "advanceWidthMax"},
+    "maxp": {
+        "maxComponentElements",
+        "maxPoints",
+        "maxContours",
+        "maxCompositePoints",
+        "maxCompositeContours",
+        "maxComponentDepth",
+    },
+}
+
+
+def embedded_face(font_file):
+    """The tables of an embedded TrueType subset: each glyph's outline (encoded alike: fpdf2
+    encodes the glyphs again, the subsets here keep the face's own encoding) and every other
+    table byte for byte, but for the whole-face values in head, hhea and maxp."""
+    face = ttLib.TTFont(io.BytesIO(font_file))
+    glyf = face["glyf"]
+    tables = {"glyphs": {name: glyf[name].compile(glyf, True) for name in face.getGlyphOrder()}}
+    for tag in sorted(face.reader.keys()):
+        if tag in ("glyf", "loca"):
+            continue
+        if tag in WHOLE_FACE_EXTENTS:
+            values = vars(face[tag])
+            tables[tag] = {k: v for k, v in values.items() if k not in WHOLE_FACE_EXTENTS[tag]}
+        else:
+            tables[tag] = face.reader[tag]
+    return tables
+
+
 def document_fonts(data):
-    """(font file, widths, ToUnicode map) of each font the PDF embeds, in page order, and the
-    content of each page (where each line of text broke and went)."""
+    """(font tables, widths, ToUnicode map) of each font the PDF embeds, in page order, and
+    the content of each page (where each line of text broke and went)."""
     found = []
     for page in PdfReader(io.BytesIO(data)).pages:
         found.append(page.get_contents().get_data())
@@ -197,7 +235,13 @@ def document_fonts(data):
             font = font.get_object()
             descendant = font["/DescendantFonts"][0].get_object()
             font_file = descendant["/FontDescriptor"]["/FontFile2"].get_object().get_data()
-            found.append((font_file, descendant["/W"], font["/ToUnicode"].get_object().get_data()))
+            found.append(
+                (
+                    embedded_face(font_file),
+                    descendant["/W"],
+                    font["/ToUnicode"].get_object().get_data(),
+                )
+            )
     return found
 
 
@@ -219,8 +263,9 @@ def two_faces(text, shared):
 @pytest.mark.parametrize(
     "text",
     [
-        "Rue de l’Étang 12 — « placement » de 1 250,50 € ; Zoé Lefèvre, Łódź, Ærøskøbing",
-        "Кирилл Ωμέγα Ǆemal ŉ ∑ ☺",  # outside the reduced face: subset from the whole one
+        "Rue de l’Étang 12 — « placement » de 1 250,50 € ; Zoé Lefèvre, Œuvre, Straße",
+        "Zoé Lefèvre, Łódź, Ærøskøbing, Dvořák",  # beyond Windows-1252: the Latin face
+        "Кирилл Ωμέγα Ǆemal ŉ ∑ ☺",  # outside the reduced faces: subset from the whole one
     ],
 )
 def test_fonts_parsed_once_lay_out_and_embed_as_fpdf2_does(text):
@@ -288,3 +333,41 @@ def test_two_workers_given_the_same_job_record_one_document(app, monkeypatch, ma
         recorded = {d.storage_key for d in Document.select()}
         assert rows[0].storage_key in kept
         assert kept == recorded, "the other worker's PDF is not left stored"
+
+
+LINE_TEXTS = [
+    "",
+    "Zoé Lefèvre, rue de l’Étang 12 — « placement » de 1 250,50 € ; " * 6,
+    "  deux  espaces   " * 10,
+    "x" * 250,
+    "a b " * 30 + "y" * 200,
+    "ligne\n\nvide\n",
+    "{nb} " * 30,
+    "mot-composé très-long-" * 10,
+    "mot\u00a0insécable césure\u00adpossible " * 8,  # broken by fpdf2's own
+    "Кирилл Ωμέγα Ǆemal ŉ ∑ ☺ " * 6,
+]
+
+
+def text_blocks():
+    pdf = GuichetPdf("Titre", "Dossier")
+    for text in LINE_TEXTS:
+        for indent in (0, 8):
+            for style in ({}, {"size": 9, "bold": True, "align": "R"}, {"align": "C"}):
+                pdf.paragraph(text, indent=indent, **style)
+        pdf.heading(text[:200] or "Titre", level=2)
+        pdf.heading(text[:40] or "Titre", level=1)
+        pdf.labelled("Libellé " * 20, text)
+        pdf.pairs([("Libellé " * 5, text), (text, "valeur")])
+    return [page.get_contents().get_data() for page in PdfReader(io.BytesIO(pdf.output())).pages]
+
+
+def test_lines_break_as_fpdf2_breaks_them(ctx, monkeypatch):
+    """Paragraphs, headings and table cells: the pages' content byte for byte fpdf2's own."""
+    broken = []
+    one_pass = line_break.LineBreak._break
+    monkeypatch.setattr(line_break.LineBreak, "_break", lambda *a: broken.append(1) or one_pass(*a))
+    ours = text_blocks()
+    assert len(broken) > 100, "the lines broken in one pass"
+    monkeypatch.setattr(fpdf.fpdf, "MultiLineBreak", fpdf.line_break.MultiLineBreak)
+    assert ours == text_blocks()

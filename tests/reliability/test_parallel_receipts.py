@@ -1,12 +1,15 @@
 """Issue #13, item 5: several worker processes make receipts in parallel — two `flask worker`
-processes on the test's database and queue (Redis with TEST_REDIS_URL), every receipt job
-queued twice more after the one its submission asked for, adjacent so that both processes
-take the same dossier's jobs at once. Each dossier gets one receipt and one stored file."""
+processes, then one `flask worker --processes 2`, on the test's database and queue (Redis with
+TEST_REDIS_URL), every receipt job queued twice more after the one its submission asked for,
+adjacent so that both processes take the same dossier's jobs at once. Each dossier gets one
+receipt and one stored file; SIGTERM stops every process of the command."""
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -21,7 +24,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL")
 DOSSIERS = 8
 
 
-def worker_process(config, log):
+def worker_process(config, log, *options):
     env = {
         key: value
         for key, value in os.environ.items()
@@ -39,7 +42,7 @@ def worker_process(config, log):
         **({"REDIS_URL": config.REDIS_URL} if config.REDIS_URL else {}),
     )
     return subprocess.Popen(
-        [sys.executable, "-m", "flask", "--app", "run", "worker", "--workers", "2"],
+        [sys.executable, "-m", "flask", "--app", "run", "worker", *(options or ("--workers", "2"))],
         cwd=ROOT,
         env=env,
         stdout=log,
@@ -90,6 +93,60 @@ def test_two_worker_processes_make_each_receipt_once(queued, tmp_path):
         output = log.read_text()
         assert "produce_receipt" in output and "Traceback" not in output, output
 
+    one_receipt_each(app, dossier_ids)
+
+
+def test_one_worker_command_runs_two_processes(queued, tmp_path):
+    app, config = queued
+    jobs = app.extensions["jobs"]
+    log = tmp_path / "worker.log"
+    supervisor = worker_process(config, log.open("w"), "--processes", "2", "--workers", "1")
+    try:
+        wait_for(lambda: log.read_text().count("consumer started") == 2, "two consumers up")
+        workers = children_of(supervisor.pid)
+        assert len(workers) == 2, workers
+        dossier_ids = [submitted(app, n) for n in range(DOSSIERS)]
+        for dossier_id in dossier_ids:
+            jobs.produce_receipt(dossier_id)
+            jobs.produce_receipt(dossier_id)
+        with app.app_context():
+
+            def all_made():
+                made = Document.select().where(Document.kind == Document.RECEIPT).count()
+                return made >= DOSSIERS and jobs.huey.pending_count() == 0
+
+            wait_for(all_made, "a receipt for every dossier and an empty queue", timeout=120)
+        supervisor.send_signal(signal.SIGTERM)
+        assert supervisor.wait(30) == 0
+    finally:
+        if supervisor.poll() is None:
+            supervisor.kill()
+            supervisor.wait()
+    assert not [pid for pid in workers if Path(f"/proc/{pid}").exists()], "no worker left"
+    output = log.read_text()
+    assert "Traceback" not in output, output
+    assert output.count("Periodic tasks are enabled") == 1, "one process schedules them"
+    assert output.count("Periodic tasks are disabled") == 1
+    assert {line.split("PID ")[1].split()[0] for line in output.splitlines() if "PID " in line} == {
+        str(pid) for pid in workers
+    }
+    one_receipt_each(app, dossier_ids)
+
+
+def children_of(pid):
+    """The pids of the processes whose parent is `pid` (from /proc)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def one_receipt_each(app, dossier_ids):
     with app.app_context():
         receipts = list(Document.select().where(Document.kind == Document.RECEIPT))
         assert sorted(d.dossier_id for d in receipts) == sorted(dossier_ids), "one each"
