@@ -3,7 +3,9 @@ gunicorn app nodes (`gunicorn.conf.py`) and `flask worker` processes, each a sub
 environment of its own, on a PostgreSQL database made for the run and a Redis queue of its own;
 and `Node`, a browser's view of one node over real HTTP."""
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -57,8 +59,15 @@ class Processes:
 
     def start(self, name, arguments, env):
         log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115  (closed in stop)
+        # A group of its own: what is left of it (a gunicorn worker stuck in a request) is
+        # killed with it.
         process = subprocess.Popen(
-            arguments, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+            arguments,
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.running.append((name, process, log))
         return process
@@ -93,6 +102,8 @@ class Processes:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            with contextlib.suppress(ProcessLookupError):  # unless the whole group has ended
+                os.killpg(process.pid, signal.SIGKILL)
             log.close()
         self.running = []
 
