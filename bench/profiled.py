@@ -1,7 +1,7 @@
 """The app under cProfile, for `bench/submissions.py --profile`: gunicorn serves
 `profiled:create_app()` (bench/ on PYTHONPATH) instead of `run:create_app()`.
 
-Each request is profiled in its own thread's profiler; every few seconds a thread writes its
+Each request of a dossier's pages is profiled (CPU time of its thread) in its own thread's profiler; every few seconds a thread writes its
 profile to BENCH_PROFILE_DIR/<pid>-<thread>.prof (a worker may be stopped without running its
 exit hooks), and the bench merges them."""
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import run
 
 DUMP_EVERY = 2.0
+PROFILED = "/dossiers/"  # the submission's requests, not the logins before them
 
 
 def create_app():
@@ -23,8 +24,10 @@ def create_app():
     inner = app.wsgi_app
 
     def profiled(environ, start_response):
+        if not environ.get("PATH_INFO", "").startswith(PROFILED):
+            return inner(environ, start_response)
         if not hasattr(local, "profile"):
-            local.profile, local.dumped = cProfile.Profile(), time.monotonic()
+            local.profile, local.dumped = cProfile.Profile(time.thread_time), time.monotonic()
         local.profile.enable()
         try:
             return list(inner(environ, start_response))

@@ -92,10 +92,14 @@ def prepare(args, app, total):
     import demo
     import procedures
     import sources
-    from fas_standin import identities
+    from fas_standin import identities, provider
     from models import Actor, Company, Membership, Person, ProcedureDefinition, Role, utcnow
 
     with app.app_context():
+        # The stand-in FAS's signing key, made before the nodes start: each gunicorn worker
+        # would otherwise make one on its first login, and those that race sign with a key
+        # that another has replaced (the ID token then fails its signature check).
+        provider.signing_key()
         procedures.sync_builtin()
         people = {}
         for identity in identities.all_identities():
