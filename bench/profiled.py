@@ -1,9 +1,9 @@
 """The app under cProfile, for `bench/submissions.py --profile`: gunicorn serves
 `profiled:create_app()` (bench/ on PYTHONPATH) instead of `run:create_app()`.
 
-Each request of a dossier's pages is profiled (CPU time of its thread) in its own thread's profiler; every few seconds a thread writes its
-profile to BENCH_PROFILE_DIR/<pid>-<thread>.prof (a worker may be stopped without running its
-exit hooks), and the bench merges them."""
+Each request of a dossier's pages is profiled, in CPU time of its thread, by that thread's
+profiler; every few seconds a thread writes its profile to BENCH_PROFILE_DIR/<pid>-<thread>.prof
+(a worker may be stopped without running its exit hooks), and the bench merges them."""
 
 import cProfile
 import os

@@ -219,6 +219,7 @@ class Stack:
             "GUICHET_INSTANCE_DIR": str(workdir / "instance"),
             "STORAGE_DIR": str(workdir / "storage"),
             "GUNICORN_LOG_LEVEL": "warning",
+            "GUNICORN_ACCESS_LOG": "/dev/null",  # as bench/portal.py: the app, not the log
         }
         for name, value in (
             ("WEB_CONCURRENCY", args.web_concurrency),
@@ -244,7 +245,7 @@ class Stack:
                         "-m",
                         "gunicorn",
                         "-c",
-                        str(ROOT / "bench" / "gunicorn_quiet.py"),
+                        "gunicorn.conf.py",
                         app_factory,
                     ],
                     {**node_env, "PORT": str(port)},
@@ -497,12 +498,11 @@ class CpuSampler:
         self.before = self.snapshot()
 
     def stop(self):
-        """{group: share of the machine's CPU in %} since start."""
+        """({group: CPU seconds}, wall seconds) since start."""
         (before, t0), (after, t1) = self.before, self.snapshot()
-        hz, cores = os.sysconf("SC_CLK_TCK"), os.cpu_count()
-        span = (t1 - t0) * cores
-        shares = {g: (after.get(g, 0) - before.get(g, 0)) / hz / span * 100 for g in after}
-        return {g: s for g, s in sorted(shares.items(), key=lambda x: -x[1]) if s > 0.5}
+        hz = os.sysconf("SC_CLK_TCK")
+        used = {g: (after.get(g, 0) - before.get(g, 0)) / hz for g in after}
+        return dict(sorted(used.items(), key=lambda x: -x[1])), t1 - t0
 
 
 # The run -----------------------------------------------------------------------------------
@@ -516,10 +516,19 @@ def step_table(report, results):
         report.print(f"{name:24} {p50:8.1f} {p95:8.1f}")
 
 
-def cpu_lines(report, shares):
+def cpu_lines(report, cpu, count):
+    """How the machine's CPU split during a step, and the CPU time of each group per
+    submission (a figure that another load on the machine leaves nearly as it is)."""
+    used, wall = cpu
+    cores = os.cpu_count()
+    shown = {g: seconds for g, seconds in used.items() if seconds / (wall * cores) > 0.005}
     report.print(
-        "CPU of the machine (2 cores = 100%): "
-        + ", ".join(f"{group} {share:.0f}%" for group, share in shares.items())
+        f"CPU of the machine ({cores} cores = 100%), and CPU ms per submission: "
+        + ", ".join(
+            f"{group} {seconds / (wall * cores) * 100:.0f}%"
+            + ("" if group == "other processes" else f" {seconds / count * 1000:.0f} ms")
+            for group, seconds in shown.items()
+        )
     )
 
 
@@ -562,14 +571,14 @@ def run(args):
         sampler = CpuSampler(stack, urlsplit(stack.env["DATABASE_URL"]).path.lstrip("/"))
         sampler.start()
         results, seconds = as_fast_as_possible(tasks, args.clients)
-        shares = sampler.stop()
+        cpu = sampler.stop()
         per_second = len(results) / seconds
         report.print(
             f"step 1: {len(results)} submissions by {args.clients} clients in {seconds:.1f} s: "
             f"{per_second:.1f} submissions/s ({args.warmup} before, not timed)"
         )
         step_table(report, results)
-        cpu_lines(report, shares)
+        cpu_lines(report, cpu, len(results))
         _p50, post_p95 = common.p50_p95([r[2] for r in results])
         report.goals.append(
             common.at_least(
@@ -618,7 +627,7 @@ def steady_run(args, report, app, stack, browsers, companies, ids, count):
     sampler.start()
     poller.start()
     results, seconds, lag = at_a_rate(tasks, args.clients, args.rate)
-    shares = sampler.stop()
+    cpu = sampler.stop()
     poller.join()
     answered = {r[0]: r[5] for r in results}
     delays = [polled[d] - answered[d] for d in answered if d in polled]
@@ -631,7 +640,7 @@ def steady_run(args, report, app, stack, browsers, companies, ids, count):
         f"({len(results) / seconds:.1f}/s reached, start at most {lag:.2f} s late)"
     )
     step_table(report, results)
-    cpu_lines(report, shares)
+    cpu_lines(report, cpu, len(results))
     report.print(
         f"receipt ready after the submission's answer: p50 {p50:.1f} s, p95 {p95:.1f} s "
         f"({len(delays)} seen, {missing} not within {RECEIPT_WAIT_SECONDS} s)"
