@@ -60,6 +60,7 @@ RECEIPT_WAIT_SECONDS = 180
 # many logins at once as a gunicorn worker has threads, each can wait for a call that this same
 # worker has accepted and cannot serve. Fewer at once (a real FAS is elsewhere).
 LOGIN_CLIENTS = 2
+BUSY = "machine busy"
 
 
 def parse(argv=None):
@@ -492,6 +493,9 @@ class CpuSampler:
             group = self.group_of(pid, table, roots)
             key = group or "other processes"
             totals[key] = totals.get(key, 0) + ticks
+        with open("/proc/stat") as f:  # the machine's own count, processes gone since included
+            first = [int(n) for n in f.readline().split()[1:]]
+        totals[BUSY] = sum(first) - first[3] - first[4]  # all but idle and iowait
         return totals, time.perf_counter()
 
     def start(self):
@@ -517,17 +521,21 @@ def step_table(report, results):
 
 
 def cpu_lines(report, cpu, count):
-    """How the machine's CPU split during a step, and the CPU time of each group per
-    submission (a figure that another load on the machine leaves nearly as it is)."""
+    """How the machine's CPU split during a step, and the CPU time of each of the stack's
+    groups per submission (a figure that another load on the machine changes less)."""
     used, wall = cpu
     cores = os.cpu_count()
-    shown = {g: seconds for g, seconds in used.items() if seconds / (wall * cores) > 0.005}
+    busy = used.pop(BUSY)
+    ours = {g: seconds for g, seconds in used.items() if g != "other processes"}
+    ours["other processes"] = max(busy - sum(ours.values()), used.get("other processes", 0))
+    ours["idle"] = max(wall * cores - busy, 0)
+    shown = {g: seconds for g, seconds in ours.items() if seconds / (wall * cores) > 0.005}
     report.print(
         f"CPU of the machine ({cores} cores = 100%), and CPU ms per submission: "
         + ", ".join(
             f"{group} {seconds / (wall * cores) * 100:.0f}%"
-            + ("" if group == "other processes" else f" {seconds / count * 1000:.0f} ms")
-            for group, seconds in shown.items()
+            + ("" if group in ("other processes", "idle") else f" {seconds / count * 1000:.0f} ms")
+            for group, seconds in sorted(shown.items(), key=lambda x: -x[1])
         )
     )
 
