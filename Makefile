@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := run
 
-.PHONY: run test lint format lock clean bench bench-full bench-list bench-annexes bench-receipts bench-portal bench-exports i18n translations
+.PHONY: run test lint format lock clean bench bench-full bench-list bench-annexes bench-receipts bench-portal bench-exports bench-submissions i18n translations
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)." % sys.version.split()[0])'
@@ -71,6 +71,14 @@ bench-full: $(VENV)/.installed translations
 
 bench-exports: $(VENV)/.installed translations
 	$(BIN)/python bench/exports.py $(BENCH_ARGS)
+
+# Signed submissions end to end over HTTP: gunicorn, PostgreSQL, Redis and `flask worker`
+# processes started here; submissions/s, the submit step's p95, the receipt's delay at 20/s
+# (not part of `make test`). The database must exist (`createdb guichet_bench_submit`; its
+# schema is dropped and rebuilt); BENCH_ARGS="--submissions 1000 --clients 16 --workers 2".
+BENCH_SUBMIT_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/guichet_bench_submit
+bench-submissions: $(VENV)/.installed translations
+	$(BIN)/python bench/submissions.py --database-url $(BENCH_SUBMIT_DATABASE_URL) $(BENCH_ARGS)
 
 # Style, then the supply chain: bandit fails on a high-severity finding, and pip-audit checks
 # requirements.lock against PyPI's vulnerability service (it says NOT AUDITED, and fails unless

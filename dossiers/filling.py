@@ -26,8 +26,21 @@ SAVED_KEY = "_saved"  # bookkeeping: sections the user has saved at least once
 START_ROLES = {"consult": Role.CONSULT, "encode": Role.ENCODE, "sign": Role.SIGN}
 
 
+def company_of(dossier_or_company, membership):
+    """The company of a dossier (or the company given). When the membership was read with
+    that same company, the dossier is given it, for this and for the page that shows it: a
+    query less."""
+    if not isinstance(dossier_or_company, Dossier):
+        return dossier_or_company
+    dossier = dossier_or_company
+    same = membership is not None and membership.company_id == dossier.company_id
+    if same and "company" in membership.__rel__ and "company" not in dossier.__rel__:
+        dossier.company = membership.company
+    return dossier.company
+
+
 def prefill_context(dossier_or_company, person, membership):
-    company = getattr(dossier_or_company, "company", dossier_or_company)
+    company = company_of(dossier_or_company, membership)
     due = current_app.config.get("REPORT_DUE_MONTH_DAY", (3, 31))
     return prefill.context(company, person, membership, due_month_day=due)
 
@@ -81,15 +94,19 @@ def annex_counts(dossier):
     )
 
 
-def issues(dossier, context=None):
+def issues(dossier, context=None, counts=None):
+    """What keeps the dossier from being complete; `counts`: its `annex_counts`, when the
+    caller has read them already."""
     definition = definition_of(dossier.definition)
-    return engine.all_issues(definition, dossier.answers, annex_counts(dossier), context)
+    counts = annex_counts(dossier) if counts is None else counts
+    return engine.all_issues(definition, dossier.answers, counts, context)
 
 
-def annex_needs(dossier):
+def annex_needs(dossier, counts=None):
     """The annexes the dossier's answers call for, with what is attached to each."""
     definition = definition_of(dossier.definition)
-    return engine.annex_needs(definition, dossier.answers, annex_counts(dossier))
+    counts = annex_counts(dossier) if counts is None else counts
+    return engine.annex_needs(definition, dossier.answers, counts)
 
 
 def refresh_status(dossier, context=None):

@@ -18,6 +18,7 @@ from models import (
     ConcurrentTransitionError,
     Dossier,
     DossierStatus,
+    ProcedureDefinition,
     Role,
     Signature,
     utcnow,
@@ -98,7 +99,14 @@ def submit(actor, dossier, session_row, context=None):
         raise DossierRefused(
             _("Pour signer, confirmez votre identité en vous connectant à nouveau.")
         )
-    fresh = Dossier.get_by_id(dossier.id)
+    # Read again (a concurrent submit may have come first), with the procedure the reference
+    # is made from.
+    fresh = (
+        Dossier.select(Dossier, ProcedureDefinition)
+        .join(ProcedureDefinition)
+        .where(Dossier.id == dossier.id)
+        .get()
+    )
     if not fresh.is_editable:  # submitted since the page read it: a double click's other half
         raise ConcurrentTransitionError(f"Dossier {fresh.id} is already {fresh.status}.")
     if fresh.state != DossierStatus.COMPLETE:
@@ -108,7 +116,9 @@ def submit(actor, dossier, session_row, context=None):
     annexes = annex_records(fresh)
     answers_sha = sha256_text(canonical_answers(fresh.answers))
     with write_transaction():
-        fresh.transition(DossierStatus.SUBMITTED, actor)
+        # This dossier's own rows first: the transition then takes the rows every submission
+        # shares (the reference counter, the kept counts), locked until the commit, as late as
+        # it can. Its check of the status still decides which of two concurrent submits wins.
         signature = Signature.create(
             dossier=fresh,
             person=actor.person,
@@ -122,5 +132,6 @@ def submit(actor, dossier, session_row, context=None):
             digest=combined_digest(answers_sha, [a["sha256"] for a in annexes]),
         )
         Annex.update(frozen=True).where(Annex.dossier == fresh).execute()
+        fresh.transition(DossierStatus.SUBMITTED, actor)
     dossier.status, dossier.reference = fresh.status, fresh.reference
     return signature

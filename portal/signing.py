@@ -37,7 +37,8 @@ def sign(dossier_id):
         return redirect(login_url(url_for(".sign", dossier_id=dossier.id)))
     definition = definition_of(dossier.definition)
     context = filling.prefill_context(dossier, current_person(), current_membership())
-    issues = filling.issues(dossier, context)
+    counts = filling.annex_counts(dossier)
+    issues = filling.issues(dossier, context, counts)
     form = SignForm()
     if form.is_submitted():
         form.validate()  # the token is checked app-wide; this readies the fields' errors
@@ -53,7 +54,7 @@ def sign(dossier_id):
         definition=definition,
         issues=issues,
         form=form,
-        needs=filling.annex_needs(dossier),
+        needs=filling.annex_needs(dossier, counts),
     ), (400 if form.errors or (form.is_submitted() and issues) else 200)
 
 

@@ -196,15 +196,15 @@ def check(dossier_id):
     definition = definition_of(dossier.definition)
     context = context_of(dossier)
     membership = current_membership()
+    counts = filling.annex_counts(dossier)
+    found = filling.issues(dossier, context, counts)
     return render_template(
         "wizard/check.html",
         dossier=dossier,
         definition=definition,
         sections=display.answer_rows(definition, dossier.answers, context),
-        issues=engine.reached_issues(
-            definition, dossier.answers, saved_sections(dossier), filling.issues(dossier, context)
-        ),
-        needs=filling.annex_needs(dossier),
+        issues=engine.reached_issues(definition, dossier.answers, saved_sections(dossier), found),
+        needs=filling.annex_needs(dossier, counts),
         overdue=filling.overdue_since(dossier),
         deletion_date=retention.deletion_date(dossier),
         can_sign=membership.allows(Role.SIGN),

@@ -26,17 +26,24 @@ def _address_text(address):
     )
 
 
-def _granted(company, code):
-    return list(
+def _granted(company, codes):
+    """{code: the company's granted (closed) dossiers of that procedure} for each of `codes`,
+    read in one query."""
+    found = {code: [] for code in codes}
+    query = (
         Dossier.select(Dossier, ProcedureDefinition)
         .join(ProcedureDefinition)
         .where(
             Dossier.company == company,
-            ProcedureDefinition.code == code,
+            ProcedureDefinition.code.in_(list(codes)),
             Dossier.status == DossierStatus.CLOSED.value,
             Dossier.decision == Decision.GRANTED.value,
         )
+        .order_by(Dossier.id)
     )
+    for dossier in query:
+        found[dossier.definition.code].append(dossier)
+    return found
 
 
 def context(company, person, membership, due_month_day=(3, 31), today=None):
@@ -55,8 +62,8 @@ def context(company, person, membership, due_month_day=(3, 31), today=None):
 def company_context(company):
     """The `company.*` paths: enough for the options of every choice, whoever reads them."""
     register = company.register_data or {}
-    registrations = _granted(company, "enregistrement")
-    approvals = _granted(company, "agrement-interim")
+    granted = _granted(company, ("enregistrement", "agrement-interim"))
+    registrations, approvals = granted["enregistrement"], granted["agrement-interim"]
     return {
         "company.enterprise_number": company.formatted_number,
         "company.name": company.name,

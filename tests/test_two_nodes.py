@@ -14,18 +14,19 @@ step a person takes goes over HTTP to a node.
 import hashlib
 import os
 import secrets
-import subprocess
-import sys
-import time
-from pathlib import Path
-from urllib.parse import urlsplit
 
-import psycopg2
 import pytest
-import redis
-import requests
+from cluster import (
+    Node,
+    Processes,
+    base_environment,
+    forget_queue,
+    healthy,
+    migrate,
+    new_database,
+    wait_until,
+)
 from fas import MARIE, login_eid
-from huey import RedisHuey
 from s3server import s3_server, s3_settings  # noqa: F401  (fixtures)
 from test_pdf_check import blank_pdf
 from test_wizard import PREFILLED, install
@@ -38,11 +39,8 @@ from run import create_app
 from smtp import SMTPServer, free_port
 from storage.s3 import S3Storage
 
-ROOT = Path(__file__).resolve().parent.parent
 DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
-START_SECONDS = 60
-WAIT_SECONDS = 60
 
 pytestmark = [
     pytest.mark.postgres,
@@ -50,92 +48,6 @@ pytestmark = [
         not (DATABASE_URL and REDIS_URL), reason="needs TEST_DATABASE_URL and TEST_REDIS_URL"
     ),
 ]
-
-
-class Node:
-    """A browser's view of one node: a cookie jar and the node's address. It answers `get` and
-    `post` as the Flask test client does (no redirect followed), so the login helpers drive it."""
-
-    def __init__(self, url):
-        self.url = url
-        self.http = requests.Session()
-
-    def get(self, path):
-        return self.http.get(self.url + path, allow_redirects=False, timeout=30)
-
-    def post(self, path, data=None, files=None):
-        return self.http.post(
-            self.url + path, data=data, files=files, allow_redirects=False, timeout=60
-        )
-
-    def form(self, page_path, post_path=None, **data):
-        """Post the form of `page_path` (to `post_path`, default the same) with its CSRF token."""
-        page = self.get(page_path)
-        assert page.status_code == 200, (page_path, page.status_code, page.text[:500])
-        data["csrf_token"] = csrf_from(page.text)
-        return self.post(post_path or page_path, data=data)
-
-
-class Processes:
-    def __init__(self, folder):
-        self.folder = folder
-        self.running = []
-
-    def start(self, name, arguments, env):
-        log = open(self.folder / f"{name}.log", "wb")  # noqa: SIM115  (closed in stop)
-        process = subprocess.Popen(
-            arguments, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-        )
-        self.running.append((name, process, log))
-        return process
-
-    def logs(self):
-        return "\n".join(
-            f"--- {name} ---\n{(self.folder / f'{name}.log').read_text(errors='replace')[-4000:]}"
-            for name, _process, _log in self.running
-        )
-
-    def stop(self):
-        for _name, process, _log in self.running:
-            process.terminate()
-        for _name, process, log in self.running:
-            try:
-                process.wait(15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-            log.close()
-
-
-def new_database(url, suffix):
-    parts = urlsplit(url)
-    name = f"{parts.path.lstrip('/')}_{suffix}"
-    connection = psycopg2.connect(url)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        connection.close()
-    return parts._replace(path=f"/{name}").geturl()
-
-
-def wait_until(check, what, processes, timeout=WAIT_SECONDS):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.3)
-    raise AssertionError(f"{what} within {timeout}s\n{processes.logs()}")
-
-
-def healthy(url):
-    try:
-        return requests.get(f"{url}/healthz", timeout=5).status_code == 200
-    except requests.RequestException:  # not listening yet, or its workers still starting
-        return False
 
 
 @pytest.fixture
@@ -148,13 +60,8 @@ def cluster(tmp_path, s3_server):  # noqa: F811
     s3 = s3_server.settings(s3_server.new_bucket())
     ports = {"a": free_port(), "b": free_port()}
     urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-    base = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("DATABASE_", "REDIS_", "SECRET_", "S3_", "STORAGE_", "MAIL_"))
-    }
     shared = {
-        **base,
+        **base_environment(),
         **s3,
         "GUICHET_ENV": "development",
         "SECRET_KEY": "two-nodes-" + "k" * 40,
@@ -179,25 +86,11 @@ def cluster(tmp_path, s3_server):  # noqa: F811
         instance = tmp_path / name
         return {**shared, "GUICHET_INSTANCE_DIR": str(instance), "STORAGE_DIR": str(instance)}
 
-    subprocess.run(
-        [sys.executable, "-m", "flask", "--app", "run", "migrate"],
-        cwd=ROOT,
-        env=env("migrate"),
-        check=True,
-        capture_output=True,
-    )
+    migrate(env("migrate"))
     try:
         for name, port in ports.items():
-            processes.start(
-                f"node-{name}",
-                [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "run:create_app()"],
-                {**env(f"node-{name}"), "PORT": str(port)},
-            )
-        processes.start(
-            "worker",
-            [sys.executable, "-m", "flask", "--app", "run", "worker", "--workers", "2"],
-            env("worker"),
-        )
+            processes.node(f"node-{name}", port, env(f"node-{name}"))
+        processes.worker("worker", env("worker"), "--workers", "2")
         for name, url in urls.items():
             wait_until(lambda url=url: healthy(url), f"node {name} not up", processes)
         # The factories of the test process write to the same database.
@@ -207,10 +100,7 @@ def cluster(tmp_path, s3_server):  # noqa: F811
     finally:
         processes.stop()
         smtp.stop()
-        RedisHuey(queue, url=REDIS_URL).flush()
-        connection = redis.Redis.from_url(REDIS_URL)
-        for key in connection.scan_iter(f"*{queue}*"):
-            connection.delete(key)
+        forget_queue(REDIS_URL, queue)
         if models.db.obj is not None:
             models.db.close()
 

@@ -1,0 +1,697 @@
+"""Signed submissions end to end over HTTP, on a production-like stack on this machine.
+
+    .venv/bin/python bench/submissions.py                      # small: 100 then 20/s for 30 s
+    .venv/bin/python bench/submissions.py --submissions 1000 --clients 16 --workers 2
+    .venv/bin/python bench/submissions.py --profile            # cProfile in the app node
+
+It starts gunicorn app node(s) with the project's `gunicorn.conf.py` (access log off), `flask
+worker` processes, on a fresh PostgreSQL database (the database must exist: `createdb
+guichet_bench_submit`; its schema is dropped and rebuilt), a Redis queue of its own and local
+storage shared by every process. Companies are made with a member holding the Signature role
+(one of the stand-in FAS's test identities); each logs in over HTTP through the stand-in FAS (eID
+card and PIN, behind a reverse proxy that names the client's own address) and chooses the
+company. Complete dossiers are copied from one filled in through the real services (its sections
+saved, its annexes attached and scanned). Then:
+
+1. as fast as `--clients` concurrent clients go, each submission is the last steps a person
+   takes: the sign page (GET), signing with the declaration on honour (POST, CSRF token of the
+   page) and the dossier page it leads to (GET): submissions per second, and the p50/p95 of each
+   step;
+2. once the worker has made the receipts of step 1, submissions at a steady `--rate` for
+   `--duration` seconds, while the database is polled for each dossier's receipt row: the time
+   from each submission's answer to its receipt, p50/p95.
+
+With `--profile`, the node's gunicorn workers run the app under cProfile (one profile per
+thread, merged when the node stops) and the functions taking the most time are printed.
+"""
+
+import argparse
+import itertools
+import logging
+import os
+import queue
+import secrets
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+import common
+from backoffice_list import fresh_database, make_app
+from cluster import Node, Processes, base_environment, forget_queue, healthy, wait_until
+from fas import login_eid
+
+import models
+from helpers import csrf_from, enterprise_number
+from smtp import SMTPServer, free_port
+
+DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/guichet_bench_submit"
+PROCEDURE = "enregistrement"
+RECEIPT_WAIT_SECONDS = 180
+# The stand-in FAS is served by the node itself, which calls it over HTTP during a login: with as
+# many logins at once as a gunicorn worker has threads, each can wait for a call that this same
+# worker has accepted and cannot serve. Fewer at once (a real FAS is elsewhere).
+LOGIN_CLIENTS = 2
+BUSY = "machine busy"
+
+
+def parse(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", default=DEFAULT_DATABASE)
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--companies", type=int, default=40, help="companies, one login each")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
+    parser.add_argument("--submissions", type=int, default=100, help="submissions of step 1")
+    parser.add_argument("--warmup", type=int, default=10, help="submissions not timed")
+    parser.add_argument("--rate", type=float, default=20, help="submissions/s of step 2")
+    parser.add_argument("--duration", type=float, default=30, help="seconds of step 2 (0: none)")
+    parser.add_argument("--nodes", type=int, default=1, help="gunicorn app nodes")
+    parser.add_argument("--web-concurrency", type=int, help="gunicorn workers per node")
+    parser.add_argument("--threads", type=int, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=2, help="`flask worker` processes")
+    parser.add_argument("--worker-threads", type=int, default=1, help="threads per worker")
+    parser.add_argument("--profile", action="store_true", help="cProfile the node's workers")
+    parser.add_argument("--keep", action="store_true", help="keep the logs' folder")
+    return parser.parse_args(argv)
+
+
+# Preparation, in this process, on the stack's database -------------------------------------
+
+
+def prepare(args, app, total):
+    """(sessions' companies, {company id: [complete dossier ids]}): `args.companies` companies,
+    each with a Signature member among the stand-in FAS's identities, and `total` complete
+    dossiers shared out among them."""
+    import demo
+    import procedures
+    import sources
+    from fas_standin import identities, provider
+    from models import Actor, Company, Membership, Person, ProcedureDefinition, Role, utcnow
+
+    with app.app_context():
+        # The stand-in FAS's signing key, made before the nodes start: each gunicorn worker
+        # would otherwise make one on its first login, and those that race sign with a key
+        # that another has replaced (the ID token then fails its signature check).
+        provider.signing_key()
+        procedures.sync_builtin()
+        people = {}
+        for identity in identities.all_identities():
+            people[identity.card] = Person.create(
+                national_number=identity.national_number,
+                surname=identity.surname,
+                given_name=identity.given_name,
+                login_email=identity.email,
+            )
+        cards = list(people)
+        # Each company as the sample register knows the demo's first one (its establishments).
+        sources.load_sample_if_empty()
+        sample = Company.from_register(sources.company_register().lookup(demo.COMPANIES[0]))
+        sample = {k: v for k, v in sample.__data__.items() if k != "id"}
+        companies = []
+        with models.db.atomic():
+            for n in range(args.companies):
+                company = Company.create(
+                    **{
+                        **sample,
+                        "enterprise_number": enterprise_number(7_000_000 + n),
+                        "name": f"Agence Banc {n} SRL",
+                        "activated_at": utcnow(),
+                    }
+                )
+                person = people[cards[n % len(cards)]]
+                Membership.create(
+                    person=person,
+                    company=company,
+                    roles=int(Role.SIGN),
+                    is_access_manager=True,
+                    is_main_access_manager=True,
+                    professional_email=person.login_email,
+                    professional_email_verified_at=utcnow(),
+                )
+                companies.append((company.id, cards[n % len(cards)]))
+        # One dossier filled in through the services, as a person does in the wizard.
+        first, card = companies[0]
+        person = people[card]
+        membership = Membership.get(Membership.person == person, Membership.company == first)
+        actor = Actor.applicant(person, fresh_login=True)
+        row = ProcedureDefinition.latest_published(PROCEDURE)
+        from dossiers import filling
+
+        template, _created = filling.create(actor, membership, row)
+        demo.fill(template, actor, membership)
+        template = models.Dossier.get_by_id(template.id)
+        assert template.state == models.DossierStatus.COMPLETE, [
+            str(i.message) for i in filling.issues(template)
+        ]
+        owners = itertools.cycle(companies)
+        ids = {company_id: [] for company_id, _card in companies}
+        ids[first].append(template.id)
+        copies = [next(owners)[0] for _ in range(total - 1)]
+        ids_made = copy_dossier(template, copies)
+        for company_id, dossier_id in zip(copies, ids_made, strict=True):
+            ids[company_id].append(dossier_id)
+        models.DossierCount.rebuild()  # copies inserted in bulk, not through transitions
+        return companies, ids
+
+
+def copy_dossier(template, company_ids):
+    """Ids of copies of the complete dossier `template`, one for each company, each with its
+    annexes (their files stored again, under keys of their own)."""
+    import storage
+    from models import Annex, Dossier
+
+    annexes = list(Annex.select().where(Annex.dossier == template))
+    files = {a.id: storage.get_storage().read(a.storage_key) for a in annexes}
+    made = []
+    with models.db.atomic():
+        for company_id in company_ids:
+            data = {**template.__data__, "company": company_id}
+            data.pop("id")
+            copy = Dossier.create(**data)
+            for annex in annexes:
+                stored = storage.store(files[annex.id])
+                row = {**annex.__data__, "dossier": copy.id, "storage_key": stored.key}
+                row.pop("id")
+                Annex.create(**row)
+            made.append(copy.id)
+    return made
+
+
+# The stack ---------------------------------------------------------------------------------
+
+
+class Stack:
+    """The app nodes and workers, started on `url`; `urls` are the nodes' addresses."""
+
+    def __init__(self, args, url, workdir):
+        from documents.seal import development_seal_files
+
+        self.queue = f"guichet-bench-submit-{secrets.token_hex(4)}"
+        self.redis_url = args.redis_url
+        self.processes = Processes(workdir)
+        self.smtp = SMTPServer().start()
+        ports = [free_port() for _ in range(args.nodes)]
+        self.urls = [f"http://127.0.0.1:{port}" for port in ports]
+        cert, key = development_seal_files(workdir / "seal")
+        env = {
+            **base_environment(),
+            "GUICHET_ENV": "development",
+            "SECRET_KEY": "bench-submissions-" + "k" * 40,
+            "DATABASE_URL": url,
+            "REDIS_URL": args.redis_url,
+            "HUEY_NAME": self.queue,
+            "SEAL_CERT_FILE": str(cert),
+            "SEAL_KEY_FILE": str(key),
+            "MAIL_SERVER": "127.0.0.1",
+            "MAIL_PORT": str(self.smtp.port),
+            "PUBLIC_BASE_URL": self.urls[0],
+            "FAS_STANDIN_ENABLED": "1",
+            "WORKER_IN_PROCESS": "0",
+            # Behind one reverse proxy, which names each client's address.
+            "PROXY_FIX_HOPS": "1",
+            "GUICHET_INSTANCE_DIR": str(workdir / "instance"),
+            "STORAGE_DIR": str(workdir / "storage"),
+            "GUNICORN_LOG_LEVEL": "warning",
+            "GUNICORN_ACCESS_LOG": "/dev/null",  # as bench/portal.py: the app, not the log
+        }
+        for name, value in (
+            ("WEB_CONCURRENCY", args.web_concurrency),
+            ("GUNICORN_THREADS", args.threads),
+        ):
+            if value:
+                env[name] = str(value)
+        self.env = env
+        self.profile_dir = workdir / "profiles" if args.profile else None
+        try:
+            for n, port in enumerate(ports):
+                node_env = {**env}
+                app_factory = "run:create_app()"
+                if self.profile_dir:
+                    self.profile_dir.mkdir()
+                    node_env["BENCH_PROFILE_DIR"] = str(self.profile_dir)
+                    node_env["PYTHONPATH"] = str(ROOT / "bench")
+                    app_factory = "profiled:create_app()"
+                self.processes.start(
+                    f"node-{n}",
+                    [
+                        sys.executable,
+                        "-m",
+                        "gunicorn",
+                        "-c",
+                        "gunicorn.conf.py",
+                        app_factory,
+                    ],
+                    {**node_env, "PORT": str(port)},
+                )
+            for n in range(args.workers):
+                options = ["--workers", str(args.worker_threads)]
+                self.processes.worker(
+                    f"worker-{n}", env, *options, *([] if n == 0 else ["--no-periodic"])
+                )
+            for node_url in self.urls:
+                wait_until(lambda u=node_url: healthy(u), f"{node_url} not up", self.processes)
+        except BaseException:
+            self.stop()
+            raise
+
+    def pids(self):
+        """{name: pid} of the stack's processes, PostgreSQL's and Redis' servers aside."""
+        return {name: process.pid for name, process, _log in self.processes.running}
+
+    def stop(self):
+        self.processes.stop()
+        self.smtp.stop()
+        forget_queue(self.redis_url, self.queue)
+
+
+# The clients -------------------------------------------------------------------------------
+
+
+class Client:
+    """A person's browser, logged in and acting for one company, from an address of its own."""
+
+    def __init__(self, url, n):
+        address = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256 + 1}"
+        self.node = Node(url, headers={"X-Forwarded-For": address})
+        self.lock = threading.Lock()
+
+    def log_in(self, card, company_id):
+        from fas_standin import identities
+
+        identity = identities.by_card(card)
+        response = login_eid(self.node, card=identity.card, pin=identity.pin)
+        location = response.headers.get("Location", "")
+        assert response.status_code == 302 and location.endswith("/entreprises/"), (
+            response.status_code,
+            location,
+            self.node.get(location).text[-3000:],
+        )
+        response = self.node.form(
+            "/entreprises/", "/entreprises/choisir", company_id=str(company_id)
+        )
+        assert response.status_code == 302, (response.status_code, response.text[:300])
+
+    def submit(self, dossier_id):
+        """(sign page ms, sign ms, dossier page ms, whole ms, time.time() of the answer)."""
+        path = f"/dossiers/{dossier_id}/signer"
+        with self.lock:
+            start = time.perf_counter()
+            page = self.node.get(path)
+            read = time.perf_counter()
+            assert page.status_code == 200, (path, page.status_code, page.text[:300])
+            data = {"csrf_token": csrf_from(page.text), "declaration": "y"}
+            signed = self.node.post(path, data=data)
+            answered, when = time.perf_counter(), time.time()
+            location = signed.headers.get("Location", "")
+            assert signed.status_code == 302 and location.endswith(f"/dossiers/{dossier_id}"), (
+                path,
+                signed.status_code,
+                location,
+                signed.text[:300],
+            )
+            shown = self.node.get(f"/dossiers/{dossier_id}")
+            assert shown.status_code == 200, (dossier_id, shown.status_code)
+            end = time.perf_counter()
+        ms = 1000
+        return (
+            (read - start) * ms,
+            (answered - read) * ms,
+            (end - answered) * ms,
+            (end - start) * ms,
+            when,
+        )
+
+
+def log_in_all(stack, companies):
+    """A logged-in Client per company, in the order of `companies`."""
+    browsers = [Client(stack.urls[n % len(stack.urls)], n) for n in range(len(companies))]
+    jobs = queue.Queue()
+    for browser, (company_id, card) in zip(browsers, companies, strict=True):
+        jobs.put((browser, company_id, card))
+    run_threads(LOGIN_CLIENTS, lambda: drain(jobs, lambda job: job[0].log_in(job[2], job[1])))
+    return browsers
+
+
+def drain(jobs, do):
+    while True:
+        try:
+            job = jobs.get_nowait()
+        except queue.Empty:
+            return
+        do(job)
+
+
+def run_threads(count, target):
+    errors = []
+
+    def guarded():
+        try:
+            target()
+        except BaseException as exc:  # reported by the caller, with the others
+            errors.append(exc)
+
+    threads = [threading.Thread(target=guarded) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def tasks_for(browsers, companies, ids, count):
+    """`count` (client, dossier id) taken in turn from each company, none twice."""
+    pairs = zip(browsers, companies, strict=True)
+    lists = [(browser, ids[company_id]) for browser, (company_id, _card) in pairs]
+    tasks = []
+    while len(tasks) < count:
+        before = len(tasks)
+        for browser, dossiers in lists:
+            if dossiers and len(tasks) < count:
+                tasks.append((browser, dossiers.pop()))
+        assert len(tasks) > before, "not enough dossiers prepared"
+    return tasks
+
+
+def as_fast_as_possible(tasks, clients):
+    """[(result of Client.submit)] of every task, run by `clients` threads; and seconds taken."""
+    jobs, results = queue.Queue(), []
+    for task in tasks:
+        jobs.put(task)
+    start = time.perf_counter()
+    run_threads(
+        clients,
+        lambda: drain(jobs, lambda task: results.append((task[1], *task[0].submit(task[1])))),
+    )
+    return results, time.perf_counter() - start
+
+
+def at_a_rate(tasks, clients, rate):
+    """The tasks started at `rate` per second (when a client is free): (results, seconds,
+    largest lag in seconds of a start behind its schedule)."""
+    jobs, results, lags = queue.Queue(), [], []
+    start = time.perf_counter()
+
+    def feed():
+        for n, task in enumerate(tasks):
+            due = start + n / rate
+            time.sleep(max(0, due - time.perf_counter()))
+            jobs.put((due, task))
+        for _ in range(clients):
+            jobs.put(None)
+
+    def serve():
+        while (job := jobs.get()) is not None:
+            due, (browser, dossier_id) = job
+            lags.append(time.perf_counter() - due)
+            results.append((dossier_id, *browser.submit(dossier_id)))
+
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+    run_threads(clients, serve)
+    feeder.join()
+    return results, time.perf_counter() - start, max(lags, default=0)
+
+
+def receipts_seen(app, dossier_ids, timeout, until=None):
+    """{dossier id: time.time() when its receipt row was first seen}, polling every 0.2 s until
+    every one is seen, `timeout` seconds have passed, or `until()` is false and nothing is
+    left."""
+    from models import Document
+
+    seen, left = {}, set(dossier_ids)
+    deadline = time.monotonic() + timeout
+    with app.app_context():
+        while left and time.monotonic() < deadline:
+            now = time.time()
+            found = (
+                Document.select(Document.dossier)
+                .where(Document.kind == Document.RECEIPT, Document.dossier.in_(list(left)))
+                .tuples()
+            )
+            for (dossier_id,) in found:
+                seen[dossier_id] = now
+                left.discard(dossier_id)
+            time.sleep(0.2)
+        models.db.close()
+    return seen
+
+
+class CpuSampler:
+    """CPU seconds used by each of the stack's processes (with their children) and by the
+    database and Redis servers, between `start` and `stop`: how the machine's CPU splits."""
+
+    def __init__(self, stack, database):
+        self.stack = stack
+        self.database = database
+
+    @staticmethod
+    def ticks():
+        """{(command, pid): user+system ticks} of every process on the machine."""
+        found = {}
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2 :].split()
+            parent = int(fields[1])
+            found[int(entry.name)] = (parent, cmdline, int(fields[11]) + int(fields[12]))
+        return found
+
+    def group_of(self, pid, table, roots):
+        seen = 0
+        while pid in table and seen < 50:
+            if pid in roots:
+                return roots[pid]
+            command = table[pid][1]
+            if command.startswith("postgres:"):
+                ours = f" {self.database} " in command
+                return "postgresql (this database)" if ours else "postgresql (other)"
+            if "redis-server" in command:
+                return "redis"
+            pid, seen = table[pid][0], seen + 1
+        return None
+
+    def snapshot(self):
+        roots = {pid: name.split("-")[0] for name, pid in self.stack.pids().items()}
+        roots[os.getpid()] = "bench clients"
+        table = self.ticks()
+        totals = {}
+        for pid, (_parent, _command, ticks) in table.items():
+            group = self.group_of(pid, table, roots)
+            key = group or "other processes"
+            totals[key] = totals.get(key, 0) + ticks
+        with open("/proc/stat") as f:  # the machine's own count, processes gone since included
+            first = [int(n) for n in f.readline().split()[1:]]
+        totals[BUSY] = sum(first) - first[3] - first[4]  # all but idle and iowait
+        return totals, time.perf_counter()
+
+    def start(self):
+        self.before = self.snapshot()
+
+    def stop(self):
+        """({group: CPU seconds}, wall seconds) since start."""
+        (before, t0), (after, t1) = self.before, self.snapshot()
+        hz = os.sysconf("SC_CLK_TCK")
+        used = {g: (after.get(g, 0) - before.get(g, 0)) / hz for g in after}
+        return dict(sorted(used.items(), key=lambda x: -x[1])), t1 - t0
+
+
+# The run -----------------------------------------------------------------------------------
+
+
+def step_table(report, results):
+    report.print(f"{'step':24} {'p50 ms':>8} {'p95 ms':>8}")
+    names = ["sign page (GET)", "sign and submit (POST)", "dossier page (GET)", "the three"]
+    for n, name in enumerate(names):
+        p50, p95 = common.p50_p95([r[1 + n] for r in results])
+        report.print(f"{name:24} {p50:8.1f} {p95:8.1f}")
+
+
+def cpu_lines(report, cpu, count):
+    """How the machine's CPU split during a step, and the CPU time of each of the stack's
+    groups per submission (a figure that another load on the machine changes less)."""
+    used, wall = cpu
+    cores = os.cpu_count()
+    busy = used.pop(BUSY)
+    ours = {g: seconds for g, seconds in used.items() if g != "other processes"}
+    ours["other processes"] = max(busy - sum(ours.values()), used.get("other processes", 0))
+    ours["idle"] = max(wall * cores - busy, 0)
+    shown = {g: seconds for g, seconds in ours.items() if seconds / (wall * cores) > 0.005}
+    report.print(
+        f"CPU of the machine ({cores} cores = 100%), and CPU ms per submission: "
+        + ", ".join(
+            f"{group} {seconds / (wall * cores) * 100:.0f}%"
+            + ("" if group in ("other processes", "idle") else f" {seconds / count * 1000:.0f} ms")
+            for group, seconds in sorted(shown.items(), key=lambda x: -x[1])
+        )
+    )
+
+
+def run(args):
+    report = common.Report("Signed submissions end to end over HTTP")
+    for name in ("huey", "mail.log"):  # a line per job and per email otherwise
+        logging.getLogger(name).setLevel(logging.WARNING)
+    workdir = Path(tempfile.mkdtemp(prefix="guichet-bench-submit-"))
+    url = args.database_url
+    fresh_database(url)
+    app = make_app(url, workdir)  # its storage is the stack's: workdir / "storage"
+    steady = int(args.rate * args.duration)
+    total = args.warmup + args.submissions + steady
+    started = time.perf_counter()
+    companies, ids = prepare(args, app, total)
+    models.db.close()
+    report.print(
+        f"{len(companies)} companies, {total} complete dossiers ({PROCEDURE}, two annexes each) "
+        f"prepared in {time.perf_counter() - started:.1f} s"
+    )
+    stack = Stack(args, url, workdir)
+    try:
+        settings = {
+            k: stack.env.get(k, "gunicorn.conf.py default")
+            for k in ("WEB_CONCURRENCY", "GUNICORN_THREADS")
+        }
+        report.print(
+            f"stack: {args.nodes} gunicorn node(s) ({settings}), {args.workers} worker "
+            f"process(es) x {args.worker_threads} thread(s), PostgreSQL, Redis, local storage"
+        )
+        started = time.perf_counter()
+        browsers = log_in_all(stack, companies)
+        report.print(
+            f"{len(browsers)} logins through the stand-in FAS in "
+            f"{time.perf_counter() - started:.1f} s"
+        )
+        warm = tasks_for(browsers, companies, ids, args.warmup)
+        as_fast_as_possible(warm, args.clients)
+        tasks = tasks_for(browsers, companies, ids, args.submissions)
+        sampler = CpuSampler(stack, urlsplit(stack.env["DATABASE_URL"]).path.lstrip("/"))
+        sampler.start()
+        results, seconds = as_fast_as_possible(tasks, args.clients)
+        cpu = sampler.stop()
+        per_second = len(results) / seconds
+        report.print(
+            f"step 1: {len(results)} submissions by {args.clients} clients in {seconds:.1f} s: "
+            f"{per_second:.1f} submissions/s ({args.warmup} before, not timed)"
+        )
+        step_table(report, results)
+        cpu_lines(report, cpu, len(results))
+        _p50, post_p95 = common.p50_p95([r[2] for r in results])
+        report.goals.append(
+            common.at_least(
+                "submissions per second",
+                per_second,
+                50,
+                "/s",
+                limit=f"{os.cpu_count()} cores shared by the nodes, PostgreSQL, the workers "
+                "and the clients (CPU split above)",
+            )
+        )
+        report.goals.append(common.at_most("submission p95", post_p95, 500))
+
+        # Every receipt of step 1 made before step 2 starts: what the workers keep up with.
+        done = [r[0] for r in results] + [t[1] for t in warm]
+        started = time.perf_counter()
+        seen = receipts_seen(app, done, RECEIPT_WAIT_SECONDS)
+        drained = time.perf_counter() - started
+        report.print(
+            f"the workers' backlog of step 1: {len(seen)} of {len(done)} receipts within "
+            f"{drained:.1f} s after it"
+        )
+        if steady:
+            steady_run(args, report, app, stack, browsers, companies, ids, steady)
+    finally:
+        stack.stop()
+        if args.profile:
+            print_profile(report, workdir / "profiles")
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+        else:
+            report.print(f"logs kept in {workdir}")
+    return report
+
+
+def steady_run(args, report, app, stack, browsers, companies, ids, count):
+    """Step 2: `count` submissions at `args.rate`/s, each receipt's delay, p50/p95."""
+    tasks = tasks_for(browsers, companies, ids, count)
+    sampler = CpuSampler(stack, urlsplit(stack.env["DATABASE_URL"]).path.lstrip("/"))
+    polled = {}
+    poller = threading.Thread(
+        target=lambda: polled.update(
+            receipts_seen(app, [t[1] for t in tasks], args.duration + RECEIPT_WAIT_SECONDS)
+        )
+    )
+    sampler.start()
+    poller.start()
+    results, seconds, lag = at_a_rate(tasks, args.clients, args.rate)
+    cpu = sampler.stop()
+    poller.join()
+    answered = {r[0]: r[5] for r in results}
+    delays = [polled[d] - answered[d] for d in answered if d in polled]
+    missing = len(answered) - len(delays)
+    p50, p95 = common.p50_p95(delays)
+    if missing:  # a receipt not seen in time counts as the wait itself, at least
+        p95 = max(p95, RECEIPT_WAIT_SECONDS) if missing > 0.05 * len(answered) else p95
+    report.print(
+        f"step 2: {len(results)} submissions at {args.rate:g}/s for {args.duration:g} s "
+        f"({len(results) / seconds:.1f}/s reached, start at most {lag:.2f} s late)"
+    )
+    step_table(report, results)
+    cpu_lines(report, cpu, len(results))
+    report.print(
+        f"receipt ready after the submission's answer: p50 {p50:.1f} s, p95 {p95:.1f} s "
+        f"({len(delays)} seen, {missing} not within {RECEIPT_WAIT_SECONDS} s)"
+    )
+    report.goals.append(
+        common.at_most(
+            f"receipt ready p95 at {args.rate:g}/s",
+            p95,
+            10,
+            "s",
+            limit=f"{args.workers} worker process(es) on {os.cpu_count()} shared cores",
+        )
+    )
+
+
+def print_profile(report, folder):
+    import pstats
+
+    files = sorted(folder.glob("*.prof"))
+    if not files:
+        report.print("no profile written")
+        return
+    stats = pstats.Stats(*map(str, files))
+    for key, title, count in (("tottime", "own", 25), ("cumulative", "cumulative", 40)):
+        report.print(f"profile of the node's workers ({len(files)} thread(s)), by {title} time:")
+        for line in profile_lines(stats, key, count):
+            report.print(line)
+
+
+def profile_lines(stats, key, count):
+    import io
+
+    out = io.StringIO()
+    stats.stream = out
+    stats.sort_stats(key).print_stats(count)
+    text = out.getvalue().splitlines()
+    start = next((n for n, line in enumerate(text) if "ncalls" in line), 0)
+    return [line[:160] for line in text[start:] if line.strip()]
+
+
+def main():
+    common.finish(run(parse()))
+
+
+if __name__ == "__main__":
+    main()
