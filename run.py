@@ -1,4 +1,4 @@
-"""Composition root: `create_app` wires the models, the shared layer, portal and back-office.
+"""Composition root: `create_app` wires the models, the shared layer, portal, back-office and API.
 
 `python run.py` serves the embedded default (with the worker in-process);
 `flask --app run ...` runs the CLI commands (migrate, seed-demo, worker, procedures, backup).
@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import antivirus
+import api
 import auth
 import backoffice
 import backups
@@ -173,9 +174,13 @@ def create_app(config=None):
     portal.init_app(app)
     backoffice.init_app(app)
     staff_cli.init_app(app)
+    api.init_app(app)
 
     def error_page(error):
-        """One wording for both sides; each side draws the page in its own layout."""
+        """One wording for both sides; each side draws the page in its own layout. Under the
+        API's prefix, an error is answered as problem details (JSON) instead of a page."""
+        if api.is_api_path(request.path):
+            return api.error_response(error)
         if isinstance(error, HTTPException) and error.response is not None:
             return error.response  # a page drawn for this case (a refused reply keeps its text)
         if isinstance(error, CSRFError):
