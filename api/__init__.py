@@ -32,6 +32,8 @@ def init_app(app):
         app.extensions["csrf"].exempt(module.bp)  # a token, never a browser's cookie
         api.register_blueprint(module.bp)
     app.register_blueprint(docs.bp)
+    # A Problem has no class-level code, so the app's handlers by code (run.py's) never see it.
+    app.register_error_handler(problems.Problem, problems.response_for)
     app.after_request(audit_call)
     cli.init_app(app)
     return api

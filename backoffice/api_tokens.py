@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectMultipleField, StringField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from access import AccessRefused, api_tokens
@@ -29,7 +30,7 @@ class TokenForm(FlaskForm):
     name = StringField(_l("Nom"), validators=[DataRequired(), Length(max=api_tokens.NAME_MAX)])
     scope = RadioField(
         _l("Portée"),
-        choices=[(s.value, label) for s, label in SCOPE_LABELS.items()],
+        choices=[SelectChoice(s.value, label) for s, label in SCOPE_LABELS.items()],
         default=ApiScope.READ.value,
     )
     procedures = SelectMultipleField(_l("Limité aux procédures (aucune : toutes)"), choices=[])
@@ -38,7 +39,9 @@ class TokenForm(FlaskForm):
         titles = {}
         for row in ProcedureDefinition.select().order_by(ProcedureDefinition.version):
             titles[row.code] = title_of(row)
-        self.procedures.choices = sorted(titles.items(), key=lambda item: item[1])
+        self.procedures.choices = [
+            SelectChoice(code, title) for code, title in sorted(titles.items(), key=lambda i: i[1])
+        ]
         return self
 
 
