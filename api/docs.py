@@ -5,6 +5,7 @@ document: no script, nothing loaded from elsewhere (the CSP allows neither). Eac
 
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_babel import get_locale
+from markupsafe import Markup, escape
 
 from api.problems import KINDS, URL_PREFIX, Problem
 
@@ -32,7 +33,12 @@ def openapi_json():
 def page():
     document = spec()
     operations = [
-        (path, method, item[method])
+        (
+            path,
+            method,
+            item[method],
+            item.get("parameters", []) + item[method].get("parameters", []),
+        )
         for path, item in document.get("paths", {}).items()
         for method in METHODS
         if method in item
@@ -60,18 +66,22 @@ def ref_name(ref):
 
 
 def type_of(schema):
-    """A JSON Schema as a short text: `string (date-time)`, `array of Dossier`, `"a" | "b"`."""
+    """A JSON Schema as a short text: `string (date-time)`, `array of Dossier` (linked to the
+    schema's entry), `"a" | "b"`."""
     if not isinstance(schema, dict):
         return ""
     if "$ref" in schema:
-        return ref_name(schema["$ref"])
+        name = ref_name(schema["$ref"])
+        return Markup('<a href="#schema-{0}">{0}</a>').format(name)
     if "enum" in schema:
-        return " | ".join(f'"{v}"' for v in schema["enum"])
+        return escape(" | ".join("null" if v is None else f'"{v}"' for v in schema["enum"]))
     kind = schema.get("type", "any")
     if isinstance(kind, list):
         kind = " | ".join(kind)
-    if kind == "array" or (isinstance(schema.get("type"), list) and "array" in schema["type"]):
-        kind = f"{kind} of {type_of(schema.get('items', {}))}"
+    types = schema.get("type") if isinstance(schema.get("type"), list) else [schema.get("type")]
+    kind = escape(kind)
+    if "array" in types:
+        kind = Markup("{} of {}").format(kind, type_of(schema.get("items", {})))
     if "format" in schema:
-        kind = f"{kind} ({schema['format']})"
+        kind = Markup("{} ({})").format(kind, schema["format"])
     return kind

@@ -201,6 +201,7 @@ def list_dossiers(args):
 @bp.route("/<int(max=2147483647):dossier_id>")
 @token_required()
 @bp.response(200, DossierSchema)
+@bp.doc(responses={"404": "NOT_FOUND"})
 def get_dossier(dossier_id):
     """One dossier: its answers (by key, with their labels), annexes, history, messages,
     signature and documents."""

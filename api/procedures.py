@@ -55,6 +55,7 @@ def list_procedures():
 @bp.route("/<code>/versions/<int(max=2147483647):version>")
 @token_required()
 @bp.response(200, ProcedureVersionSchema)
+@bp.doc(responses={"404": "NOT_FOUND"})
 def get_version(code, version):
     """One published version of a procedure: its definition, as its dossiers were filled."""
     row = (
