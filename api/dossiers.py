@@ -47,10 +47,35 @@ SORTS = {
 CURSOR_CONTEXT = "api-v1:"
 
 
-def visible():
-    """The dossiers the calling token sees: those staff see, of its procedures."""
+# What a list row shows: the dossier's own columns but its answers, and the few of its joins.
+LIST_COLUMNS = (
+    Dossier.id,
+    Dossier.reference,
+    Dossier.status,
+    Dossier.submitted_at,
+    Dossier.updated_at,
+    Dossier.closed_at,
+    Dossier.decision,
+    Dossier.company,
+    Dossier.definition,
+    Dossier.assigned_to,
+    ProcedureDefinition.id,
+    ProcedureDefinition.code,
+    ProcedureDefinition.version,
+    Company.id,
+    Company.enterprise_number,
+    Company.name,
+    StaffUser.id,
+    StaffUser.full_name,
+)
+
+
+def visible(*columns):
+    """The dossiers the calling token sees: those staff see, of its procedures (with their
+    procedure, company and agent; every column unless told)."""
+    columns = columns or (Dossier, ProcedureDefinition, Company, StaffUser)
     query = (
-        Dossier.select(Dossier, ProcedureDefinition, Company, StaffUser)
+        Dossier.select(*columns)
         .join(ProcedureDefinition)
         .switch(Dossier)
         .join(Company)
@@ -59,8 +84,19 @@ def visible():
         .where(Dossier.is_staff_visible())
     )
     if current_token().procedures:
-        query = query.where(ProcedureDefinition.code.in_(current_token().procedures))
+        query = query.where(Dossier.definition.in_(versions_of(current_token().procedures)))
     return query
+
+
+def versions_of(codes):
+    """The ids of every version of these procedures: the dossiers are filtered on their own
+    column (an index condition), not through the join."""
+    return [
+        row.id
+        for row in ProcedureDefinition.select(ProcedureDefinition.id).where(
+            ProcedureDefinition.code.in_(list(codes))
+        )
+    ]
 
 
 def load_dossier(dossier_id):
@@ -85,14 +121,15 @@ def filtered(query, args):
                 _("Ce jeton n'est pas autorisé pour la procédure « %(code)s ».", code=code),
                 field="procedure",
             )
-        if not ProcedureDefinition.select().where(ProcedureDefinition.code == code).exists():
+        versions = versions_of([code])
+        if not versions:
             raise Problem(
                 "invalid-request",
                 _("Procédure inconnue : %(codes)s.", codes=code),
                 field="procedure",
                 errors=[{"field": "procedure", "in": "query", "detail": "Unknown procedure."}],
             )
-        query = query.where(ProcedureDefinition.code == code)
+        query = query.where(Dossier.definition.in_(versions))
     if statuses := args.get("status"):
         query = query.where(Dossier.status.in_(statuses))
     if number := args.get("company"):
@@ -139,8 +176,16 @@ def read_cursor(args, sort, desc, context):
     return cursor
 
 
-def summary(dossier):
+def titles_of(dossiers):
+    """{definition id: title in the caller's language} for these dossiers, in one query."""
+    ids = {d.definition_id for d in dossiers}
+    rows = ProcedureDefinition.select().where(ProcedureDefinition.id.in_(list(ids))) if ids else []
+    return {row.id: title_of(row) for row in rows}
+
+
+def summary(dossier, titles=None):
     definition = dossier.definition
+    title = titles[definition.id] if titles is not None else title_of(definition)
     return {
         "id": dossier.id,
         "reference": dossier.reference,
@@ -149,7 +194,7 @@ def summary(dossier):
         "procedure": {
             "code": definition.code,
             "version": definition.version,
-            "title": title_of(definition),
+            "title": title,
         },
         "company": {
             "enterprise_number": dossier.company.enterprise_number,
@@ -177,7 +222,7 @@ def list_dossiers(args):
     context = cursor_context(args)
     cursor = read_cursor(args, sort, desc, context)
     page = keyset.page(
-        filtered(visible(), args),
+        filtered(visible(*LIST_COLUMNS), args),
         sort,
         desc,
         args["limit"],
@@ -185,6 +230,7 @@ def list_dossiers(args):
         key_of=lambda row: getattr(row, name),
         context=context,
     )
+    titles = titles_of(page.rows)
     next_cursor = page.next.encode() if page.next is not None else None
     following = None
     if next_cursor:
@@ -192,7 +238,7 @@ def list_dossiers(args):
         query["cursor"] = next_cursor
         following = url_for("api_dossiers.list_dossiers", **query)
     return {
-        "items": [summary(d) for d in page.rows],
+        "items": [summary(d, titles) for d in page.rows],
         "next_cursor": next_cursor,
         "next": following,
     }
