@@ -54,7 +54,7 @@ def remember_language():
     that is not offered is ignored."""
     chosen = request.args.get(LANGUAGE_KEY)
     ready = current_app.config["LANGUAGES_READY"]
-    if chosen in ready:
+    if chosen in ready and not api.is_api_path(request.path):
         session[LANGUAGE_KEY] = chosen
         person = auth.current_person()
         if person is not None:
@@ -68,10 +68,14 @@ def select_locale():
     """The language of the page, among those offered (`LANGUAGES_READY`): the one chosen with
     the switcher, else the person's or the staff member's own, else the browser's, else French
     (the service's first language). A language is offered once its catalogue is complete: a
-    partial translation would mix languages on one page."""
+    partial translation would mix languages on one page. The REST API follows the caller's
+    Accept-Language alone (it has no session)."""
     ready = current_app.config["LANGUAGES_READY"]
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return default
+    if api.is_api_path(request.path):
+        return request.accept_languages.best_match(ready) or default
     if session.get(LANGUAGE_KEY) in ready:
         return session[LANGUAGE_KEY]
     account = auth.current_person()
@@ -79,7 +83,7 @@ def select_locale():
         account = auth.current_staff()
     if account is not None and account.language in ready:
         return account.language
-    return request.accept_languages.best_match(ready) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return request.accept_languages.best_match(ready) or default
 
 
 # Error pages: one wording for the portal and the back-office (each draws its own layout).

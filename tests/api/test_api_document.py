@@ -88,3 +88,41 @@ def test_unknown_route_and_method_are_problems(client):
     assert wrong.status_code == 405 and wrong.content_type == PROBLEM
     assert wrong.json["type"] == "/api/v1/problems/method-not-allowed"
     assert "GET" in wrong.headers["Allow"]
+
+
+def test_an_error_of_ours_is_a_500_problem_and_a_lost_database_a_503(app, client, ctx, monkeypatch):
+    from peewee import OperationalError
+
+    from access import api_tokens
+
+    headers = bearer()
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: the error page answers
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("api.dossiers.summary", broken)
+    make_dossier(DossierStatus.RECEIVED)
+    failed = client.get("/api/v1/dossiers", headers=headers)
+    assert failed.status_code == 500 and failed.content_type == PROBLEM
+    assert failed.json["type"] == "/api/v1/problems/internal-error"
+    assert "a bug" not in failed.text
+
+    def lost(*args, **kwargs):
+        raise OperationalError("server closed the connection unexpectedly")
+
+    monkeypatch.setattr(api_tokens, "authenticate", lost)
+    down = client.get("/api/v1/dossiers", headers=headers)
+    assert down.status_code == 503 and down.content_type == PROBLEM
+    assert down.json["type"] == "/api/v1/problems/unavailable"
+    assert down.headers["Retry-After"]
+
+
+def test_no_cookie_is_set_and_the_language_is_the_callers(client, ctx):
+    """The switcher's `?lang=` is the portal's: the API keeps no session and answers in the
+    language of Accept-Language alone."""
+    response = client.get("/api/v1/dossiers?lang=de", headers=bearer())
+    assert response.status_code == 400 and response.json["field"] == "lang"
+    assert response.json["title"] == "Requête invalide"
+    assert "Set-Cookie" not in response.headers
+    assert "Set-Cookie" not in client.get("/api/v1/token?lang=de", headers=bearer()).headers
