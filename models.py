@@ -481,19 +481,21 @@ class ActorKind(enum.StrEnum):
     APPLICANT = "applicant"
     STAFF = "staff"
     SYSTEM = "system"
+    API = "api"  # another system of the administration, through an ApiToken
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who makes a change: a company user, a staff member, or the system itself; with the
-    address the request came from (for the audit log) and whether their login is recent enough
-    for a sensitive step (under 15 minutes)."""
+    """Who makes a change: a company user, a staff member, the system itself, or another system
+    through the REST API (its token); with the address the request came from (for the audit
+    log) and whether their login is recent enough for a sensitive step (under 15 minutes)."""
 
     kind: ActorKind
     person: Person | None = None
     staff: StaffUser | None = None
     ip_address: str | None = None
     fresh_login: bool = False
+    api_token: "ApiToken | None" = None
 
     @classmethod
     def applicant(cls, person, ip_address=None, fresh_login=False):
@@ -503,12 +505,18 @@ class Actor:
     def staff_member(cls, staff, ip_address=None):
         return cls(ActorKind.STAFF, staff=staff, ip_address=ip_address)
 
+    @classmethod
+    def api(cls, token, ip_address=None):
+        return cls(ActorKind.API, api_token=token, ip_address=ip_address)
+
     @property
     def name(self):
         if self.person is not None:
             return self.person.full_name
         if self.staff is not None:
             return self.staff.full_name
+        if self.api_token is not None:
+            return self.api_token.name
         return str(_l("Système"))
 
     @classmethod
@@ -804,8 +812,14 @@ DOCUMENT_OF_STATUS = {
 
 
 # The staff list's sorts, in keyset order (key, id), on the submitted dossiers only: drafts are
-# never listed, and a draft's NULLs never come first in a descending read (migration 014).
-for _columns in ((Dossier.submitted_at,), (Dossier.reference,), (Dossier.status,)):
+# never listed, and a draft's NULLs never come first in a descending read (migration 014); the
+# REST API's list reads (updated_at, id) the same way (migration 017).
+for _columns in (
+    (Dossier.submitted_at,),
+    (Dossier.reference,),
+    (Dossier.status,),
+    (Dossier.updated_at,),
+):
     Dossier.add_index(
         Dossier.index(*_columns, Dossier.id, where=Dossier.submitted_at.is_null(False))
     )
@@ -1260,6 +1274,9 @@ class AuditEvent(BaseModel):
 
     @classmethod
     def record(cls, action, actor, target=None, ip_address=None, **details):
+        """One row; a change made through the REST API names its token."""
+        if actor.api_token is not None:
+            details.setdefault("token", actor.api_token.name)
         return cls.create(
             actor_kind=actor.kind.value,
             actor_person=actor.person,
@@ -1331,6 +1348,50 @@ class Export(BaseModel):
         Export.update(values).where(Export.id == self.id).execute()
         self.rows_done = done
         self.rows_total = self.rows_total if total is None else total
+
+
+# --- REST API -------------------------------------------------------------------------------
+
+
+class ApiScope(enum.StrEnum):
+    """What a token allows: `read` the procedures and dossiers, or also `process` them (a
+    process token can read)."""
+
+    READ = "read"
+    PROCESS = "process"
+
+
+class ApiToken(BaseModel):
+    """A bearer token of the REST API, for one of the administration's systems: only the
+    SHA-256 of its secret is kept (the secret is shown once, when it is made); limited to the
+    procedures listed (none: every procedure); revoked, never deleted, so that the audit log
+    keeps naming it."""
+
+    name = CharField(max_length=100, unique=True)
+    secret_sha256 = CharField(max_length=64, unique=True)
+    prefix = CharField(max_length=12)  # the secret's first characters, to recognise it
+    scope = CharField(max_length=10, default=ApiScope.READ.value)
+    procedures = JSONField(default=list)  # procedure codes; empty: all
+    created_by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")  # None: the CLI
+    created_at = DateTimeField(default=utcnow)
+    revoked_at = DateTimeField(null=True)
+    last_used_at = DateTimeField(null=True)
+
+    class Meta:
+        constraints = [Check("scope in ('read','process')")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    def allows_scope(self, need):
+        return need == ApiScope.READ or self.scope == ApiScope.PROCESS.value
+
+    def allows_procedure(self, code):
+        return not self.procedures or code in self.procedures
 
 
 # --- identity -------------------------------------------------------------------------------
@@ -1464,6 +1525,7 @@ ALL_MODELS = [
     OutboxMessage,
     AuditEvent,
     Export,
+    ApiToken,
     LoginIdentity,
     UserSession,
     VerificationCode,

@@ -1,4 +1,4 @@
-"""Composition root: `create_app` wires the models, the shared layer, portal and back-office.
+"""Composition root: `create_app` wires the models, the shared layer, portal, back-office and API.
 
 `python run.py` serves the embedded default (with the worker in-process);
 `flask --app run ...` runs the CLI commands (migrate, seed-demo, worker, procedures, backup).
@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnava
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import antivirus
+import api
 import auth
 import backoffice
 import backups
@@ -53,7 +54,7 @@ def remember_language():
     that is not offered is ignored."""
     chosen = request.args.get(LANGUAGE_KEY)
     ready = current_app.config["LANGUAGES_READY"]
-    if chosen in ready:
+    if chosen in ready and not api.is_api_path(request.path):
         session[LANGUAGE_KEY] = chosen
         person = auth.current_person()
         if person is not None:
@@ -67,10 +68,14 @@ def select_locale():
     """The language of the page, among those offered (`LANGUAGES_READY`): the one chosen with
     the switcher, else the person's or the staff member's own, else the browser's, else French
     (the service's first language). A language is offered once its catalogue is complete: a
-    partial translation would mix languages on one page."""
+    partial translation would mix languages on one page. The REST API follows the caller's
+    Accept-Language alone (it has no session)."""
     ready = current_app.config["LANGUAGES_READY"]
+    default = current_app.config["BABEL_DEFAULT_LOCALE"]
     if not has_request_context():
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
+        return default
+    if api.is_api_path(request.path):
+        return request.accept_languages.best_match(ready) or default
     if session.get(LANGUAGE_KEY) in ready:
         return session[LANGUAGE_KEY]
     account = auth.current_person()
@@ -78,7 +83,7 @@ def select_locale():
         account = auth.current_staff()
     if account is not None and account.language in ready:
         return account.language
-    return request.accept_languages.best_match(ready) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return request.accept_languages.best_match(ready) or default
 
 
 # Error pages: one wording for the portal and the back-office (each draws its own layout).
@@ -173,9 +178,13 @@ def create_app(config=None):
     portal.init_app(app)
     backoffice.init_app(app)
     staff_cli.init_app(app)
+    api.init_app(app)
 
     def error_page(error):
-        """One wording for both sides; each side draws the page in its own layout."""
+        """One wording for both sides; each side draws the page in its own layout. Under the
+        API's prefix, an error is answered as problem details (JSON) instead of a page."""
+        if api.is_api_path(request.path):
+            return api.error_response(error)
         if isinstance(error, HTTPException) and error.response is not None:
             return error.response  # a page drawn for this case (a refused reply keeps its text)
         if isinstance(error, CSRFError):

@@ -5,6 +5,7 @@ from flask_admin import Admin
 from flask_admin.theme import Bootstrap4Theme
 from flask_babel import lazy_gettext as _l
 
+from backoffice.api_tokens import ApiTokenView
 from backoffice.audit_log import AuditLogView
 from backoffice.columns import status_tag
 from backoffice.companies import CompanyView, MembershipView, PersonView
@@ -15,6 +16,7 @@ from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
 from dossiers import exports
 from models import (
+    ApiToken,
     AuditEvent,
     Company,
     Dossier,
@@ -74,4 +76,9 @@ def init_app(app):
         AuditLogView(AuditEvent, name=_l("Journal d'audit"), endpoint="admin_audit", url="audit")
     )
     admin.add_view(ExportsView(name=_l("Exports"), endpoint="admin_exports", url="exports"))
+    admin.add_view(
+        ApiTokenView(
+            ApiToken, name=_l("Jetons d'API"), endpoint="admin_api_tokens", url="api-tokens"
+        )
+    )
     return admin

@@ -15,6 +15,7 @@ ACTOR_KIND_LABELS = {
     ActorKind.APPLICANT: _l("Usager"),
     ActorKind.STAFF: _l("Personnel"),
     ActorKind.SYSTEM: _l("Système"),
+    ActorKind.API: _l("API"),
 }
 
 
@@ -23,6 +24,8 @@ def actor_column(view, context, model, name):
         return model.actor_staff.full_name
     if model.actor_person_id:
         return model.actor_person.full_name
+    if model.actor_kind == ActorKind.API:
+        return (model.details or {}).get("token", "")
     return ""
 
 
@@ -41,6 +44,7 @@ TARGET_LABELS = {
     "StaffUser": _l("Membre du personnel"),
     "ProcedureDefinition": _l("Formulaire"),
     "OutboxMessage": _l("E-mail"),
+    "ApiToken": _l("Jeton d'API"),
 }
 LONGEST_DETAIL = 200
 

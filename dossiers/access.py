@@ -1,10 +1,11 @@
 """Who may touch a dossier: a user of its company holding the role an operation needs (with a
-validated professional address there), or a staff member whose role processes dossiers."""
+validated professional address there), a staff member whose role processes dossiers, or a
+REST API token of the scope it needs and limited to no other procedure."""
 
 from flask_babel import gettext as _
 
 from dossiers import DossierNotFound, DossierRefused
-from models import PROCESSING_ROLES, ActorKind
+from models import PROCESSING_ROLES, ActorKind, ApiScope
 
 
 def member_for(actor, dossier, need):
@@ -28,3 +29,15 @@ def require_staff(actor, dossier, roles=PROCESSING_ROLES):
         raise DossierNotFound(dossier.id)
     if actor.staff.staff_role not in roles:
         raise DossierRefused(_("votre rôle ne permet pas ce changement."))
+
+
+def require_api(actor, dossier, scope=ApiScope.READ):
+    """An API token that sees the dossier's procedure, on a dossier staff may see (never a
+    draft: DossierNotFound, as for one of another procedure), of `scope`."""
+    token = actor.api_token
+    if actor.kind != ActorKind.API or token is None or not dossier.state.visible_to_staff:
+        raise DossierNotFound(dossier.id)
+    if not token.allows_procedure(dossier.definition.code):
+        raise DossierNotFound(dossier.id)
+    if not token.allows_scope(scope):
+        raise DossierRefused(_("ce jeton ne permet que la lecture."))

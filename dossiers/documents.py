@@ -14,9 +14,10 @@ from pypdf import PdfWriter
 import storage
 from documents import letter, receipt
 from dossiers import DossierNotFound, DossierRefused
-from dossiers.access import member_for, require_staff
+from dossiers.access import member_for, require_api, require_staff
 from dossiers.scanning import require_clean
 from models import (
+    ActorKind,
     Annex,
     AuditEvent,
     Document,
@@ -167,8 +168,10 @@ def read(stored):
 
 def for_reader(actor, dossier):
     """Check that the actor may read the dossier's files: a company user with Consultation,
-    or processing staff."""
-    if actor.staff is not None:
+    processing staff, or an API token that sees the dossier."""
+    if actor.kind == ActorKind.API:
+        require_api(actor, dossier)
+    elif actor.staff is not None:
         require_staff(actor, dossier)
     else:
         member_for(actor, dossier, Role.CONSULT)
