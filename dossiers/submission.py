@@ -8,6 +8,7 @@ import json
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from peewee import IntegrityError
 
 import storage
 from dossiers import DossierRefused
@@ -21,6 +22,7 @@ from models import (
     ProcedureDefinition,
     Role,
     Signature,
+    db,
     utcnow,
     write_transaction,
 )
@@ -118,19 +120,24 @@ def submit(actor, dossier, session_row, context=None):
     with write_transaction():
         # This dossier's own rows first: the transition then takes the rows every submission
         # shares (the reference counter, the kept counts), locked until the commit, as late as
-        # it can. Its check of the status still decides which of two concurrent submits wins.
-        signature = Signature.create(
-            dossier=fresh,
-            person=actor.person,
-            auth_method=session_row.auth_method if session_row else None,
-            auth_level=session_row.auth_level if session_row else None,
-            auth_time=session_row.auth_time if session_row else None,
-            signed_at=utcnow(),
-            declaration=str(DECLARATION),
-            answers_sha256=answers_sha,
-            annexes=annexes,
-            digest=combined_digest(answers_sha, [a["sha256"] for a in annexes]),
-        )
+        # it can. Of two concurrent submits, the one that signs second finds the signature of
+        # the first (one per dossier): it has lost, as it would at the status check.
+        try:
+            with db.atomic():
+                signature = Signature.create(
+                    dossier=fresh,
+                    person=actor.person,
+                    auth_method=session_row.auth_method if session_row else None,
+                    auth_level=session_row.auth_level if session_row else None,
+                    auth_time=session_row.auth_time if session_row else None,
+                    signed_at=utcnow(),
+                    declaration=str(DECLARATION),
+                    answers_sha256=answers_sha,
+                    annexes=annexes,
+                    digest=combined_digest(answers_sha, [a["sha256"] for a in annexes]),
+                )
+        except IntegrityError as signed:
+            raise ConcurrentTransitionError(f"Dossier {fresh.id} is signed already.") from signed
         Annex.update(frozen=True).where(Annex.dossier == fresh).execute()
         fresh.transition(DossierStatus.SUBMITTED, actor)
     dossier.status, dossier.reference = fresh.status, fresh.reference
