@@ -601,9 +601,6 @@ class Dossier(BaseModel):
             (("status", "updated_at"), False),  # the dashboard's "waiting for N days"
             (("assigned_to", "status"), False),
             (("definition", "status"), False),
-            # The list's sorts: partial indexes over the submitted dossiers (migrations 014, 018).
-            (("procedure_title", "id"), False),
-            (("agent_name", "id"), False),
         )
         constraints = [
             Check("status in ('draft','complete','submitted','received','processing','closed')")
@@ -813,12 +810,15 @@ DOCUMENT_OF_STATUS = {
 
 # The staff list's sorts, in keyset order (key, id), on the submitted dossiers only: drafts are
 # never listed, and a draft's NULLs never come first in a descending read (migration 014); the
-# REST API's list reads (updated_at, id) the same way (migration 017).
+# REST API's list reads (updated_at, id) the same way (migration 017); the sorts by procedure
+# and by agent read the copies kept on the dossier (migration 018).
 for _columns in (
     (Dossier.submitted_at,),
     (Dossier.reference,),
     (Dossier.status,),
     (Dossier.updated_at,),
+    (Dossier.procedure_title,),
+    (Dossier.agent_name,),
 ):
     Dossier.add_index(
         Dossier.index(*_columns, Dossier.id, where=Dossier.submitted_at.is_null(False))
