@@ -54,7 +54,8 @@ from models import (
 )
 from procedures import definition_of, display, prefill, title_of
 
-LIST_COLUMNS = (
+# The dossier's own columns the list and its export show.
+OWN_COLUMNS = (
     Dossier.id,
     Dossier.reference,
     Dossier.status,
@@ -66,6 +67,10 @@ LIST_COLUMNS = (
     Dossier.assigned_to,
     Dossier.procedure_title,
     Dossier.agent_name,
+)
+# The export's rows (models joined, as its cells read them).
+LIST_COLUMNS = (
+    *OWN_COLUMNS,
     Company.id,
     Company.name,
     Company.enterprise_number,
@@ -78,20 +83,7 @@ LIST_COLUMNS = (
 )
 # A row of the list's page: the dossier's own columns and its company's name, read as one flat
 # object (no company, procedure or agent instance to build for each row).
-ROW_COLUMNS = (
-    Dossier.id,
-    Dossier.reference,
-    Dossier.status,
-    Dossier.submitted_at,
-    Dossier.decision,
-    Dossier.closed_at,
-    Dossier.company,
-    Dossier.definition,
-    Dossier.assigned_to,
-    Dossier.procedure_title,
-    Dossier.agent_name,
-    Company.name.alias("company_name"),
-)
+ROW_COLUMNS = (*OWN_COLUMNS, Company.name.alias("company_name"))
 # The list's sorts (Flask-Admin's column names), each paged by keyset on (key, id).
 SORTS = {
     "reference": keyset.Sort("reference", Dossier.reference),
