@@ -286,7 +286,7 @@ def view_of(app, endpoint):
 
 def deep_cursor(app, view, position):
     """The cursor of the list's "Page suivante" link after `position` dossiers, newest first."""
-    from backoffice.dossiers import SORTS
+    from backoffice.dossier_list import SORTS
     from dossiers import keyset
 
     sort = SORTS["submitted_at"]

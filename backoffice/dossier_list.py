@@ -1,0 +1,276 @@
+"""The back-office dossier list at a million dossiers: the columns it reads (flat rows, no model
+graph), its sorts paged by signed cursor (dossiers/keyset.py), its search and name filter
+(dossiers/search.py), its filter options kept a while, and its cells formatted once per page.
+`KeysetList` is the part of DossierView that reads and shows the list."""
+
+import hashlib
+from urllib.parse import urlencode
+
+from flask import flash, g, request, url_for
+from flask_admin.babel import gettext as admin_gettext
+from flask_admin.contrib.peewee.filters import FilterLike
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from markupsafe import Markup
+from peewee import JOIN
+
+from backoffice.columns import kept_options, list_formats
+from dossiers import keyset
+from dossiers import processing as operations
+from dossiers import search as dossier_search
+from models import Company, Dossier, ProcedureDefinition, StaffUser, fold
+from procedures import title_of
+
+# The dossier's own columns the list and its export show.
+OWN_COLUMNS = (
+    Dossier.id,
+    Dossier.reference,
+    Dossier.status,
+    Dossier.submitted_at,
+    Dossier.decision,
+    Dossier.closed_at,
+    Dossier.company,
+    Dossier.definition,
+    Dossier.assigned_to,
+    Dossier.procedure_title,
+    Dossier.agent_name,
+)
+# The export's rows (models joined, as its cells read them).
+LIST_COLUMNS = (
+    *OWN_COLUMNS,
+    Company.id,
+    Company.name,
+    Company.enterprise_number,
+    ProcedureDefinition.id,
+    ProcedureDefinition.code,
+    ProcedureDefinition.title,
+    ProcedureDefinition.version,
+    StaffUser.id,
+    StaffUser.full_name,
+)
+# A row of the list's page: the dossier's own columns and its company's name, read as one flat
+# object (no company, procedure or agent instance to build for each row).
+ROW_COLUMNS = (*OWN_COLUMNS, Company.name.alias("company_name"))
+# The list's sorts (Flask-Admin's column names), each paged by keyset on (key, id).
+SORTS = {
+    "reference": keyset.Sort("reference", Dossier.reference),
+    "definition": keyset.Sort("definition", Dossier.procedure_title),
+    "company": keyset.Sort("company", Company.name, own=False),
+    "status": keyset.Sort("status", Dossier.status),
+    "submitted_at": keyset.Sort("submitted_at", Dossier.submitted_at),
+    "assigned_to": keyset.Sort("assigned_to", Dossier.agent_name, nullable=True),
+}
+SORT_KEYS = {
+    "reference": lambda d: d.reference,
+    "definition": lambda d: d.procedure_title,
+    "company": lambda d: d.company_name,
+    "status": lambda d: d.status,
+    "submitted_at": lambda d: d.submitted_at,
+    "assigned_to": lambda d: d.agent_name,
+}
+CURSOR_ARG = "cursor"
+
+
+def status_formatter(view, context, model, name):
+    return list_formats().status[model.status]
+
+
+def reference_link(view, context, model, name):
+    """The list's way into a dossier: its reference, a link to its detail page (the address
+    built once per page, the id put in for each row)."""
+    formats = list_formats()
+    back = context.get("return_url")
+    if formats.details is None or formats.details[0] != back:
+        formats.details = (back, view.get_url(".details_view"), urlencode({"url": back or ""}))
+    _back, base, tail = formats.details
+    url = f"{base}?id={model.id}&{tail}" if back else f"{base}?id={model.id}"
+    return Markup('<a href="{}">{}</a>').format(url, model.reference)
+
+
+def cell(view, context, row, name, formatter):
+    """A cell of the list: its formatter's, or the value itself (a company, an agent: their
+    names), nothing for None; the template escapes what is not Markup."""
+    value = formatter(view, context, row, name) if formatter else getattr(row, name)
+    return "" if value is None else value
+
+
+class FoldedLike(FilterLike):
+    """ "contains", whatever the case and the accents typed (the column holds folded text):
+    the dossiers of the companies whose name contains it, found on the trigram index."""
+
+    def clean(self, value):
+        return fold(value)
+
+    def found(self, value):
+        """What it finds, read by the list like a search (see DossierView.get_list)."""
+        return dossier_search.company_named(self.clean(value))
+
+    def apply(self, query, value):
+        found = dossier_search.company_named(value)
+        return query if found is None else query.where(found.wide)
+
+
+def export_datetime(value):
+    """Brussels time, sortable as text (the database holds UTC)."""
+    return format_datetime(value, "yyyy-MM-dd HH:mm") if value else ""
+
+
+def datetime_formatter(view, context, model, name):
+    value = getattr(model, name)
+    return list_formats().datetime(value) if value else ""
+
+
+def definition_formatter(view, context, model, name):
+    return list_formats().titles.get(model.definition_id) or (
+        f"{title_of(model.definition)} (v{model.definition.version})"
+    )
+
+
+class KeysetList:
+    """Flask-Admin's list of a ModelView, read by keyset pages and never counted."""
+
+    def staff_query(self, *columns):
+        return (
+            Dossier.select(*columns)
+            .join(Company)
+            .switch(Dossier)
+            .join(ProcedureDefinition)
+            .switch(Dossier)
+            .join(StaffUser, JOIN.LEFT_OUTER)
+            .switch(Dossier)
+            .where(Dossier.is_staff_visible())
+        )
+
+    def get_query(self):
+        """The list and the export: the columns they show, nothing more (a sort or a deep page
+        then moves small rows, not the answers nor each definition's YAML)."""
+        return self.staff_query(*LIST_COLUMNS)
+
+    def full_query(self):
+        return self.staff_query(Dossier, Company, ProcedureDefinition, StaffUser)
+
+    def get_list(self, page, sort_column, sort_desc, search, filters, execute=True, page_size=None):
+        """The list (keyset pages, see dossiers.keyset) and the export: searched through
+        dossiers.search, filtered by Flask-Admin's filters, never counted."""
+        if sort_column not in SORTS:
+            sort_column, sort_desc = None, True  # the default, or a hand-written ?sort= on
+            # a column that does not sort
+        sort = SORTS[sort_column or "submitted_at"]
+        query = self.get_query() if not execute else self.staff_query(*ROW_COLUMNS)
+        founds = [dossier_search.condition(search)] if search else []
+        joins = set()
+        for index, _name, value in filters or ():
+            flt = self._filters[index]
+            if isinstance(flt, FoldedLike):
+                founds.append(flt.found(value))
+                continue
+            query = self._handle_join(query, flt.column, joins)
+            query = flt.apply(query, flt.clean(value))
+        founds = [f for f in founds if f is not None]
+        size = page_size or self.page_size
+        if not execute:  # the exports: every row (page_size 0: no bound), in the list's order
+            query = query.where(*[f.wide for f in founds]) if founds else query
+            query = query.order_by(*keyset.order(sort, bool(sort_desc)))
+            return None, query.limit(None if page_size == 0 else size)
+        context = self.list_context(search, filters)
+        cursor = self.read_cursor(sort, bool(sort_desc), context)
+
+        def read(query):
+            return keyset.page(
+                query.objects(), sort, bool(sort_desc), size, cursor, SORT_KEYS[sort.name], context
+            )
+
+        if not founds:
+            result = read(query)
+        else:  # the few found by a search or name filter, by id; the walk for more than CAP
+            counted = [f.hits.alias(f"hits{i}") for i, f in enumerate(founds)]
+            result = read(query.select_extend(*counted).where(*[f.narrow for f in founds]))
+            hits = [
+                getattr(result.rows[0], f"hits{i}") if result.rows else f.hits.scalar()
+                for i, f in enumerate(founds)
+            ]
+            if max(hits) > dossier_search.CAP:
+                ways = [
+                    f.wide if n > dossier_search.CAP else f.narrow
+                    for f, n in zip(founds, hits, strict=True)
+                ]
+                result = read(query.where(*ways))
+        g.dossier_page = result
+        return None, result.rows
+
+    def list_context(self, search, filters):
+        """A digest of what the list shows (search, filters): a cursor is only followed on the
+        list it was made for."""
+        shown = repr((search or "", [(i, str(v)) for i, _n, v in filters or ()]))
+        return hashlib.sha256(shown.encode()).hexdigest()[:16]
+
+    def read_cursor(self, sort, desc, context):
+        """The cursor of the page asked for; None (the first page) when there is none, or when
+        it belongs to another sort, search or filter (a link kept from before a change), and
+        with a message when it is not one of ours."""
+        token = request.args.get(CURSOR_ARG)
+        if not token:
+            return None
+        try:
+            cursor = keyset.decode(token, sort, desc, context)
+        except keyset.OtherList:
+            return None
+        except keyset.BadCursor:
+            flash(_("Ce lien de page n'est pas valable : voici la première page de la liste."))
+            return None
+        return cursor
+
+    def page_url(self, cursor):
+        args = {k: v for k, v in request.args.items() if k not in (CURSOR_ARG, "page")}
+        if cursor is not None:
+            args[CURSOR_ARG] = cursor.encode()
+        return url_for(".index_view", **args)
+
+    def list_page_args(self, kwargs):
+        """What the list template shows of the page read by get_list: its links, and every cell
+        formatted here in one pass (the template's own per-cell macros, editable? which
+        formatter?, cost more than the page's query)."""
+        result = g.dossier_page
+        kwargs["keyset_page"] = {
+            "number": result.number,
+            "next": self.page_url(result.next) if result.next else None,
+            "previous": self.page_url(result.previous) if result.previous else None,
+            "first": self.page_url(None) if result.number > 1 else None,
+        }
+        context = {"return_url": kwargs.get("return_url")}
+        columns = [c for c, _name in kwargs.get("list_columns", ())]
+        formatters = [self.column_formatters.get(c) for c in columns]
+        kwargs["select_title"] = admin_gettext("Select record")  # Flask-Admin's own text
+        kwargs["list_cells"] = {
+            row.id: [
+                cell(self, context, row, c, f) for c, f in zip(columns, formatters, strict=True)
+            ]
+            for row in kwargs.get("data", ())
+        }
+        return kwargs
+
+
+def procedures():
+    """(code, title) of each procedure, by the title of its latest version; the title of every
+    version is kept for the list's cells (one query for both, kept a while: kept_options)."""
+
+    def read():
+        titles, shown = {}, {}
+        for row in ProcedureDefinition.select(
+            ProcedureDefinition.id,
+            ProcedureDefinition.code,
+            ProcedureDefinition.title,
+            ProcedureDefinition.version,
+            ProcedureDefinition.yaml_text,
+        ).order_by(ProcedureDefinition.version):
+            titles[row.code] = title_of(row)
+            shown[row.id] = f"{titles[row.code]} (v{row.version})"
+        return sorted(titles.items(), key=lambda item: item[1]), shown
+
+    options, shown = kept_options("procedures", read)
+    list_formats().titles.update(shown)
+    return options
+
+
+def agent_options():
+    return kept_options("agents", lambda: [(str(a.id), a.full_name) for a in operations.agents()])
