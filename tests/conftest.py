@@ -77,6 +77,33 @@ BACKENDS = ["sqlite"] + (["postgresql"] if POSTGRES_URL else [])
 SEAL_FILES = []  # (cert, key) of the session's development seal
 
 
+# A complete production environment whose outside services are unreachable: each test of the
+# production checks removes or changes the one setting it is about.
+UNREACHABLE_DATABASE = "postgresql://guichet:secret@127.0.0.1:1/guichet"
+PRODUCTION_ENV = {
+    "OIDC_ISSUER": "https://idp.example/fas",
+    "OIDC_CLIENT_ID": "guichet",
+    "OIDC_CLIENT_SECRET": "s3cret-from-the-vault",
+    "SMS_GATEWAY": "http",
+    "SECRET_KEY": "x" * 40,
+    "DATABASE_URL": UNREACHABLE_DATABASE,
+    "REDIS_URL": "redis://127.0.0.1:1/0",
+}
+
+
+@pytest.fixture
+def production_env(monkeypatch):
+    """The environment of PRODUCTION_ENV with the session's seal files, and no development
+    switch (stand-in FAS, mail page); the monkeypatch, to change it further."""
+    for name, value in PRODUCTION_ENV.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("SEAL_CERT_FILE", SEAL_FILES[0])
+    monkeypatch.setenv("SEAL_KEY_FILE", SEAL_FILES[1])
+    for name in ("FAS_STANDIN_ENABLED", "DEV_MAIL_PAGE", "SEAL_KEY_PASSPHRASE"):
+        monkeypatch.delenv(name, raising=False)
+    return monkeypatch
+
+
 @pytest.fixture(scope="session", autouse=True)
 def session_seal(tmp_path_factory):
     """One self-signed seal for every test app: an RSA-3072 key takes a moment to make."""

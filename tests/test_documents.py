@@ -311,24 +311,12 @@ def test_without_instance_defaults_no_seal_is_made(tmp_path):
     assert not any(tmp_path.iterdir())
 
 
-PRODUCTION_ENV = {
-    "OIDC_ISSUER": "https://idp.example/fas",
-    "OIDC_CLIENT_ID": "guichet",
-    "OIDC_CLIENT_SECRET": "s3cret-from-the-vault",
-    "SMS_GATEWAY": "http",
-    "SECRET_KEY": "x" * 40,
-    "DATABASE_URL": "postgresql://guichet:secret@127.0.0.1:1/guichet",
-    "REDIS_URL": "redis://127.0.0.1:1/0",
-}
-
-
 @pytest.fixture
-def production_env(monkeypatch):
-    for key, value in PRODUCTION_ENV.items():
-        monkeypatch.setenv(key, value)
-    for key in ("FAS_STANDIN_ENABLED", "SEAL_CERT_FILE", "SEAL_KEY_FILE", "SEAL_KEY_PASSPHRASE"):
-        monkeypatch.delenv(key, raising=False)
-    return monkeypatch
+def production_env(production_env):
+    """Production without a seal: each test gives the files it is about."""
+    for key in ("SEAL_CERT_FILE", "SEAL_KEY_FILE"):
+        production_env.delenv(key)
+    return production_env
 
 
 def test_production_refuses_to_start_without_seal(production_env):

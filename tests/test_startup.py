@@ -9,31 +9,10 @@ import pytest
 
 import config
 from config import ConfigError, DevelopmentConfig, ProductionConfig
-from conftest import make_config
+from conftest import PRODUCTION_ENV, UNREACHABLE_DATABASE, make_config
 from run import create_app
 
 ROOT = Path(__file__).resolve().parent.parent
-UNREACHABLE = "postgresql://guichet:secret@127.0.0.1:1/guichet"
-
-
-PRODUCTION_ENV = {
-    "OIDC_ISSUER": "https://idp.example/fas",
-    "OIDC_CLIENT_ID": "guichet",
-    "OIDC_CLIENT_SECRET": "s3cret-from-the-vault",
-    "SMS_GATEWAY": "http",
-    "REDIS_URL": "redis://127.0.0.1:1/0",
-}
-
-
-@pytest.fixture
-def production_env(monkeypatch):
-    from conftest import SEAL_FILES
-
-    monkeypatch.setenv("SEAL_CERT_FILE", SEAL_FILES[0])
-    monkeypatch.setenv("SEAL_KEY_FILE", SEAL_FILES[1])
-    for name, value in PRODUCTION_ENV.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("FAS_STANDIN_ENABLED", raising=False)
 
 
 def run_py(tmp_path, **env):
@@ -51,19 +30,19 @@ def run_py(tmp_path, **env):
 
 def test_production_refuses_to_start_without_secret_key(monkeypatch, production_env):
     monkeypatch.delenv("SECRET_KEY", raising=False)
-    monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
     with pytest.raises(ConfigError, match="SECRET_KEY is not set"):
         ProductionConfig()
 
 
 def test_production_start_message_names_secret_key(tmp_path):
-    result = run_py(tmp_path, GUICHET_ENV="production", DATABASE_URL=UNREACHABLE, **PRODUCTION_ENV)
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != "SECRET_KEY"}
+    result = run_py(tmp_path, GUICHET_ENV="production", **env)
     assert result.returncode == 1
     assert "SECRET_KEY is not set" in result.stderr
 
 
 def test_unreachable_database_at_start_names_database_url(tmp_path):
-    result = run_py(tmp_path, GUICHET_ENV="development", DATABASE_URL=UNREACHABLE)
+    result = run_py(tmp_path, GUICHET_ENV="development", DATABASE_URL=UNREACHABLE_DATABASE)
     assert result.returncode == 1
     assert "DATABASE_URL" in result.stderr
     assert "secret" not in result.stderr, "the password is redacted"
@@ -85,8 +64,6 @@ def test_building_a_config_writes_nothing(tmp_path, monkeypatch, production_env)
     before = checkout_files()
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GUICHET_INSTANCE_DIR", str(tmp_path / "instance"))
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
-    monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
     ProductionConfig()
     for name in ("SECRET_KEY", "SEAL_CERT_FILE", "SEAL_KEY_FILE", "OIDC_CLIENT_SECRET"):
         monkeypatch.delenv(name)
@@ -118,8 +95,6 @@ def test_create_app_makes_the_development_secrets_in_the_instance_folder(tmp_pat
 
 
 def test_secure_cookies_in_production(monkeypatch, production_env):
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
-    monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
     config = ProductionConfig()
     assert config.SESSION_COOKIE_SECURE is True
     assert config.SESSION_COOKIE_NAME.startswith("__Host-")
@@ -135,8 +110,6 @@ def test_secure_cookies_in_production(monkeypatch, production_env):
     ],
 )
 def test_production_refuses_stand_ins(monkeypatch, production_env, name, value, message):
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
-    monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
         ProductionConfig()
@@ -153,16 +126,12 @@ def test_production_keeps_queue_and_rate_limits_in_redis(
     monkeypatch, production_env, name, value, message
 ):
     """Several processes or nodes must share the queue and the counts: nothing in-process."""
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
-    monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
     monkeypatch.setenv(name, value)
     with pytest.raises(ConfigError, match=message):
         ProductionConfig()
 
 
 def test_production_with_s3_storage_needs_a_bucket(tmp_path, monkeypatch, production_env):
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
-    monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
     monkeypatch.setenv("GUICHET_INSTANCE_DIR", str(tmp_path / "instance"))
     monkeypatch.setenv("STORAGE_BACKEND", "s3")
     monkeypatch.delenv("S3_BUCKET", raising=False)
@@ -179,8 +148,6 @@ def test_production_with_s3_storage_needs_a_bucket(tmp_path, monkeypatch, produc
 
 def test_production_refuses_a_stand_in_backend_at_start(tmp_path, monkeypatch, production_env):
     """The `log` SMS gateway is registered as a stand-in: create_app refuses it in production."""
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
-    monkeypatch.setenv("DATABASE_URL", UNREACHABLE)
     monkeypatch.setenv("GUICHET_INSTANCE_DIR", str(tmp_path / "instance"))
     monkeypatch.setenv("SMS_GATEWAY", "log")
     with pytest.raises(ConfigError, match=r"SMS_GATEWAY=log is a stand-in.*one of http"):
@@ -189,8 +156,8 @@ def test_production_refuses_a_stand_in_backend_at_start(tmp_path, monkeypatch, p
 
 def test_production_start_message_names_the_stand_in_setting(tmp_path, production_env):
     """run.py reports the refusal in one line (the seal files come from `production_env`)."""
-    env = {**PRODUCTION_ENV, "SMS_GATEWAY": "log", "SECRET_KEY": "x" * 40}
-    result = run_py(tmp_path, GUICHET_ENV="production", DATABASE_URL=UNREACHABLE, **env)
+    env = {**PRODUCTION_ENV, "SMS_GATEWAY": "log"}
+    result = run_py(tmp_path, GUICHET_ENV="production", **env)
     assert result.returncode == 1
     assert "SMS_GATEWAY=log is a stand-in" in result.stderr
 
@@ -202,7 +169,7 @@ def test_healthz_ok(client):
 
 
 def test_healthz_503_when_database_unreachable(tmp_path):
-    app = create_app(make_config(tmp_path, UNREACHABLE))
+    app = create_app(make_config(tmp_path, UNREACHABLE_DATABASE))
     response = app.test_client().get("/healthz")
     assert response.status_code == 503
     assert response.json["status"] == "error"

@@ -7,7 +7,7 @@ import re
 import pytest
 
 from config import ConfigError, ProductionConfig
-from conftest import SEAL_FILES, make_config
+from conftest import make_config
 from models import OutboxMessage
 from run import create_app
 
@@ -47,19 +47,6 @@ def test_with_the_flags_off_no_development_page_exists(app, tmp_path, database_u
         method = "GET" if "GET" in rule.methods else sorted(rule.methods - {"OPTIONS"})[0]
         response = client.open(concrete(rule), method=method)
         assert response.status_code == 404, (rule.rule, method, response.status_code)
-
-
-@pytest.fixture
-def production_env(monkeypatch):
-    monkeypatch.setenv("SEAL_CERT_FILE", SEAL_FILES[0])
-    monkeypatch.setenv("SEAL_KEY_FILE", SEAL_FILES[1])
-    monkeypatch.setenv("OIDC_ISSUER", "https://idp.example/fas")
-    monkeypatch.setenv("OIDC_CLIENT_SECRET", "from-the-vault")
-    monkeypatch.setenv("SECRET_KEY", "x" * 40)
-    monkeypatch.setenv("DATABASE_URL", "postgresql://guichet:secret@127.0.0.1:1/guichet")
-    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:1/0")
-    monkeypatch.delenv("FAS_STANDIN_ENABLED", raising=False)
-    monkeypatch.delenv("DEV_MAIL_PAGE", raising=False)
 
 
 def test_production_refuses_the_dev_mail_page(monkeypatch, production_env):
