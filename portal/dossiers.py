@@ -96,8 +96,11 @@ def index():
         actions=ACTIONS,
         waiting=waiting,
         overdue={d.id: due for d in rows if (due := filling.overdue_since(d))},
-        procedures=ProcedureDefinition.select(
-            ProcedureDefinition.id, ProcedureDefinition.code, ProcedureDefinition.title
+        procedures=ProcedureDefinition.select(  # with its text: titles in the page's language
+            ProcedureDefinition.id,
+            ProcedureDefinition.code,
+            ProcedureDefinition.title,
+            ProcedureDefinition.yaml_text,
         )
         .where(ProcedureDefinition.published == True)  # noqa: E712
         .distinct()
