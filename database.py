@@ -122,10 +122,15 @@ def close_all():
         database.close()
 
 
+# What a peewee cursor wrapper holds of one cursor; the rest is how it reads the query's columns.
+CURSOR_STATE = {"cursor", "count", "index", "initialized", "populated", "row_cache"}
+
+
 class Prepared:
     """A SELECT whose SQL peewee builds once per process and kind of database, then runs with
     new values: a page's few fixed queries (the session and its account, the memberships)
-    cost peewee more to write out than the database takes to answer them.
+    cost peewee more to write out, and to map its columns to models, than the database takes
+    to answer them.
 
     `build(*values)` makes the query; each value must be an int or a str, which peewee hands to
     the database as it is (ids, hashes). Calling the Prepared runs the query and returns its
@@ -133,7 +138,9 @@ class Prepared:
 
     def __init__(self, build):
         self.build = build
-        self.shapes = {}  # kind of database → (query, sql, where each parameter comes from)
+        # kind of database and of values → [query, sql, where each parameter comes from, how
+        # peewee reads the columns (once it has read a row)]
+        self.shapes = {}
 
     def shape(self, database, kinds):
         key = (type(database), kinds)
@@ -154,7 +161,7 @@ class Prepared:
             missing = set(range(len(probes))) - {n for n, _value in sources}
             if missing:
                 raise ValueError(f"values {sorted(missing)} are not parameters of the query")
-            self.shapes[key] = (query, sql, sources)
+            self.shapes[key] = [query, sql, sources, None]
         return self.shapes[key]
 
     def __call__(self, *values):
@@ -162,9 +169,17 @@ class Prepared:
         if any(kind not in (int, str) for kind in kinds):
             raise TypeError(f"prepared queries take ints and strings, not {kinds}")
         database = models.db.obj
-        query, sql, sources = self.shape(database, kinds)
+        shape = self.shape(database, kinds)
+        query, sql, sources, reading = shape
         params = [values[n] if n is not None else constant for n, constant in sources]
-        return list(query._get_cursor_wrapper(database.execute_sql(sql, params)))
+        rows = query._get_cursor_wrapper(database.execute_sql(sql, params))
+        if reading is not None:  # the same SQL gives the same columns
+            rows.__dict__.update(reading)
+            rows.initialized = True
+        result = list(rows)
+        if reading is None and rows.initialized:
+            shape[3] = {k: v for k, v in vars(rows).items() if k not in CURSOR_STATE}
+        return result
 
 
 def router():

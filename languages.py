@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from babel.numbers import format_currency
 from flask import current_app, request, session
-from flask_babel import force_locale, format_date, get_locale
+from flask_babel import force_locale, format_date, get_locale, get_translations
 from flask_babel import gettext as _
 from markupsafe import Markup
 
@@ -102,6 +102,31 @@ def language_switcher(nav_class="languages", list_class="", after_post=None):
     # The template escaped every value.
     return Markup(  # noqa: S704  # nosec B704
         template.render(links=links, label=_("Langue"), nav_class=nav_class, list_class=list_class)
+    )
+
+
+def install_template_gettext(app):
+    """The templates' `_()`, `gettext` and `ngettext`, from the catalogue of the current language
+    (`force_locale` included) kept per language for the process: Flask-Babel's own look the
+    request's context up three times for each text, a fifth of the time of a portal page."""
+    catalogues = {}
+
+    def translations():
+        locale = get_locale()
+        if locale is None:  # outside a request or task: Flask-Babel's empty catalogue
+            return get_translations()
+        key = str(locale)
+        catalogue = catalogues.get(key)
+        if catalogue is None:
+            catalogue = catalogues[key] = get_translations()
+        return catalogue
+
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
     )
 
 
