@@ -117,6 +117,17 @@ class LoginSessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie, whose expiry is that of the login's absolute limit rather than
     `now + PERMANENT_SESSION_LIFETIME` at each response (which would outlive the login)."""
 
+    def __init__(self):
+        self.serializers = {}
+
+    def get_signing_serializer(self, app):
+        """Flask's serializer, made once per set of keys rather than twice a request (to read
+        the cookie, then to write it)."""
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if keys not in self.serializers:
+            self.serializers[keys] = super().get_signing_serializer(app)
+        return self.serializers[keys]
+
     def get_expiration_time(self, app, session):
         expires = super().get_expiration_time(app, session)
         until = session.get(UNTIL_KEY)
