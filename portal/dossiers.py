@@ -79,6 +79,19 @@ def index():
     if status in {s.value for s in DossierStatus}:
         query = query.where(Dossier.status == status)
     rows, next_cursor = page_of(query, parse_cursor(request.args.get("apres")))
+    # The versions of the filter and of the rows, each with its text (titles in the page's
+    # language) read once for the page.
+    versions = list(
+        ProcedureDefinition.select()
+        .where(
+            (ProcedureDefinition.published == True)  # noqa: E712
+            | ProcedureDefinition.id.in_({d.definition_id for d in rows})
+        )
+        .order_by(ProcedureDefinition.title)
+    )
+    by_id = {v.id: v for v in versions}
+    for d in rows:
+        d.definition = by_id[d.definition_id]
     waiting = {
         m.dossier_id
         for m in Message.select(Message.dossier).where(
@@ -96,15 +109,7 @@ def index():
         actions=ACTIONS,
         waiting=waiting,
         overdue={d.id: due for d in rows if (due := filling.overdue_since(d))},
-        procedures=ProcedureDefinition.select(  # with its text: titles in the page's language
-            ProcedureDefinition.id,
-            ProcedureDefinition.code,
-            ProcedureDefinition.title,
-            ProcedureDefinition.yaml_text,
-        )
-        .where(ProcedureDefinition.published == True)  # noqa: E712
-        .distinct()
-        .order_by(ProcedureDefinition.title),
+        procedures=[v for v in versions if v.published],
         statuses=list(DossierStatus),
         registrations=list(RegistrationNumber.of_company(current_membership().company_id)),
         chosen={"procedure": procedure, "statut": status},

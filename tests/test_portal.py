@@ -190,3 +190,18 @@ def test_mes_dossiers_offers_the_procedures_by_their_title_in_the_page_language(
     assert "Demande d'enregistrement d'une agence de placement</option>" in french
     german = page_text(client.get("/dossiers/?lang=de"))
     assert "Antrag auf Registrierung einer Arbeitsvermittlungsagentur</option>" in german
+
+
+def test_mes_dossiers_names_the_version_of_each_dossier_even_unpublished(app, client):
+    from helpers import make_definition
+    from models import ProcedureDefinition
+
+    old = make_definition(code="ancienne", prefix="ANC")
+    ProcedureDefinition.update(published=False).where(ProcedureDefinition.id == old.id).execute()
+    company = make_company()
+    person = make_member(company)
+    make_dossier(company=company, person=person, definition=old)
+    login_person(client, person, company)
+    page = client.get("/dossiers/").text
+    assert ">Procédure ancienne</a>" in page  # the row's version, read with its text
+    assert ">Procédure ancienne</option>" not in page  # not offered in the filter
