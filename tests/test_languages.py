@@ -158,3 +158,17 @@ def test_the_templates_texts_follow_the_language_in_force(app):
     with app.test_request_context("/"):
         assert render_template_string(page).startswith("Accueil ")
     assert german.startswith("Startseite ") and english.startswith("Home ")
+
+
+def test_a_page_that_writes_an_email_in_another_language_keeps_its_own(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    def english_email():
+        with force_locale("en"):
+            return render_template_string('{{ _("Accueil") }}')
+
+    app.jinja_env.globals["english_email"] = english_email
+    page = '{{ _("Accueil") }}|{{ english_email() }}|{{ _("Accueil") }}'
+    with app.test_request_context("/", headers={"Accept-Language": "de"}):
+        assert render_template_string(page) == "Startseite|Home|Startseite"
