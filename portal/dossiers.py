@@ -44,6 +44,15 @@ def remark(status):
     return REMARKS.get(status, VISIBLE_REMARK)
 
 
+def status_columns():
+    """For each status, its label, remark and action in the page's language, translated once
+    for the page rather than once a row."""
+    return {
+        s.value: (str(s.label), str(remark(s)), str(ACTIONS[s]) if s in ACTIONS else "")
+        for s in DossierStatus
+    }
+
+
 def parse_cursor(raw):
     """`<iso timestamp>_<id>` of the last row shown, or None when absent or malformed."""
     stamp, _, raw_id = (raw or "").rpartition("_")
@@ -105,8 +114,7 @@ def index():
         dossiers=rows,
         archived=archived,
         next_cursor=next_cursor,
-        remark=remark,
-        actions=ACTIONS,
+        by_status=status_columns(),
         waiting=waiting,
         overdue={d.id: due for d in rows if (due := filling.overdue_since(d))},
         procedures=[v for v in versions if v.published],

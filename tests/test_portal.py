@@ -205,3 +205,14 @@ def test_mes_dossiers_names_the_version_of_each_dossier_even_unpublished(app, cl
     page = client.get("/dossiers/").text
     assert ">Procédure ancienne</a>" in page  # the row's version, read with its text
     assert ">Procédure ancienne</option>" not in page  # not offered in the filter
+
+
+def test_mes_dossiers_says_status_remark_and_action_in_the_page_language(app, client):
+    company = make_company()
+    person = make_member(company)
+    make_dossier(DossierStatus.SUBMITTED, company=company, person=person)
+    make_dossier(DossierStatus.COMPLETE, company=company, person=person)
+    login_person(client, person, company)
+    page = page_text(client.get("/dossiers/?lang=de"))
+    for words in ("Eingereicht</span>", "<td>Für die Verwaltung sichtbar</td>", ">Einreichen</a>"):
+        assert words in page
