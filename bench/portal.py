@@ -16,9 +16,14 @@ served by gunicorn with the project's `gunicorn.conf.py` (WEB_CONCURRENCY=`--wor
 threads, no access log), and so is a bare Flask "hello" app (`bench/hello_app.py`); a bounded
 load (`--requests` requests over `--connections` keep-alive connections, threads in
 `--load-processes` processes) asks each for its home page, with the logged-in session cookie for
-the portal, after a warm-up of the same load. The ratio of the two figures is the goal: on a
-shared machine both suffer alike. `--profile` prints the functions that take the time of each
-page (cProfile, in-process).
+the portal, after a warm-up. The two are loaded in turn for `--rounds` rounds, so that the
+machine's other work meets both alike; the ratio of their requests per second is the goal, and
+the CPU time their gunicorn processes took per request (from /proc) is printed beside it, the
+figure that other load disturbs least. `--profile` prints the functions that take the time of
+each page (cProfile, in-process).
+
+The module's name is the portal package's: an aggregate bench loads it by its path
+(`importlib.util.spec_from_file_location`), `run(parser().parse_args([...]))`.
 """
 
 import argparse
