@@ -20,6 +20,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_user, logout_user
 
+import database
 from models import Actor, ActorKind, Person, StaffUser, UserSession, utcnow
 
 login_manager = LoginManager()
@@ -31,6 +32,22 @@ UNTIL_KEY = "until"  # when the login reaches its absolute limit (a Unix time)
 TOUCH_EVERY = timedelta(seconds=60)
 
 
+def _session_and_account(model):
+    """The session row of a token hash with its account of `model` (the query of every page)."""
+    owner = UserSession.person if model is Person else UserSession.staff
+    return database.Prepared(
+        lambda token_hash, account_id: (
+            UserSession.select(UserSession, model)
+            .join(model, on=(owner == model.id))
+            .where(UserSession.token_hash == token_hash, model.id == account_id)
+            .limit(1)
+        )
+    )
+
+
+SESSION_AND_ACCOUNT = {model: _session_and_account(model) for model in ACCOUNT_KINDS.values()}
+
+
 @login_manager.user_loader
 def load_account(session_id):
     kind, _sep, raw_id = session_id.partition(":")
@@ -40,13 +57,8 @@ def load_account(session_id):
     token = session.get(SESSION_KEY)
     row = None
     if token:  # the account and its session row in one query (check_session reads the row)
-        owner = UserSession.person if model is Person else UserSession.staff
-        row = (
-            UserSession.select(UserSession, model)
-            .join(model, on=(owner == model.id))
-            .where(UserSession.token_hash == _digest(token), model.id == int(raw_id))
-            .first()
-        )
+        rows = SESSION_AND_ACCOUNT[model](_digest(token), int(raw_id))
+        row = rows[0] if rows else None
     if row is not None:
         g.guichet_session = row
         account = row.person if model is Person else row.staff
@@ -104,6 +116,17 @@ def start_session(account, auth_method=None, auth_level=None):
 class LoginSessionInterface(SecureCookieSessionInterface):
     """Flask's signed cookie, whose expiry is that of the login's absolute limit rather than
     `now + PERMANENT_SESSION_LIFETIME` at each response (which would outlive the login)."""
+
+    def __init__(self):
+        self.serializers = {}
+
+    def get_signing_serializer(self, app):
+        """Flask's serializer, made once per set of keys rather than twice a request (to read
+        the cookie, then to write it)."""
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        if keys not in self.serializers:
+            self.serializers[keys] = super().get_signing_serializer(app)
+        return self.serializers[keys]
 
     def get_expiration_time(self, app, session):
         expires = super().get_expiration_time(app, session)

@@ -12,8 +12,9 @@ from urllib.parse import urlencode
 
 from babel.numbers import format_currency
 from flask import current_app, request, session
-from flask_babel import force_locale, format_date, get_locale
+from flask_babel import force_locale, format_date, get_locale, get_translations
 from flask_babel import gettext as _
+from jinja2 import pass_eval_context
 from markupsafe import Markup
 
 # The query argument of the switcher's links, and the session key that keeps the choice.
@@ -98,11 +99,57 @@ def language_switcher(nav_class="languages", list_class="", after_post=None):
     links = language_links(after_post)
     if not links:
         return ""
-    template = switcher_template()
-    # The template escaped every value.
-    return Markup(  # noqa: S704  # nosec B704
-        template.render(links=links, label=_("Langue"), nav_class=nav_class, list_class=list_class)
+    return switcher_html(tuple(links), _("Langue"), nav_class, list_class)
+
+
+@functools.lru_cache(maxsize=1024)
+def switcher_html(links, label, nav_class, list_class):
+    """The switcher drawn once for these links and words (every page of a kind draws the same)."""
+    html = switcher_template().render(
+        links=links, label=label, nav_class=nav_class, list_class=list_class
     )
+    return Markup(html)  # noqa: S704  # nosec B704: the template escaped every value
+
+
+def install_template_gettext(app):
+    """The templates' `_()`, `gettext` and `ngettext`, from the catalogue of the current language
+    (`force_locale` included) kept per language for the process. They work as Jinja's
+    "newstyle" ones (the text escaped where the template is, always %-formatted) with fewer
+    steps: Flask-Babel's look the request's context up three times a text, and Jinja's `_`
+    goes through two more calls; the texts took two fifths of the time of a portal page."""
+    catalogues = {}
+
+    def translations():
+        locale = get_locale()
+        if locale is None:  # outside a request or task: Flask-Babel's empty catalogue
+            return get_translations()
+        key = str(locale)
+        catalogue = catalogues.get(key)
+        if catalogue is None:
+            catalogue = catalogues[key] = get_translations()
+        return catalogue
+
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+    )
+
+    @pass_eval_context
+    def gettext(eval_ctx, string, **variables):
+        # One drawing of a template is in one language (another one, an email's under
+        # force_locale, is a drawing of its own): its catalogue is looked up once.
+        catalogue = eval_ctx.__dict__.get("catalogue")
+        if catalogue is None:
+            catalogue = eval_ctx.catalogue = translations()
+        text = catalogue.ugettext(string)
+        if eval_ctx.autoescape:  # as Jinja's: the catalogue's text is trusted, the values escaped
+            text = Markup(text)  # noqa: S704  # nosec B704
+        return text % variables
+
+    app.jinja_env.globals.update(_=gettext, gettext=gettext)
 
 
 def chosen_for_visit():

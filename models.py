@@ -663,9 +663,11 @@ class Dossier(BaseModel):
     @classmethod
     def for_company(cls, company, archived=False):
         """The company's dossiers for its users, newest change first (the caller checks the
-        user's membership and role)."""
+        user's membership and role), with their procedure version but not its text: a page of
+        rows would carry it once per row (30 kB each)."""
+        version = [f for f in ProcedureDefinition._meta.sorted_fields if f.name != "yaml_text"]
         return (
-            cls.select(cls, Company, ProcedureDefinition)
+            cls.select(cls, Company, *version)
             .join(Company)
             .switch(cls)
             .join(ProcedureDefinition)

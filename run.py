@@ -154,6 +154,7 @@ def create_app(config=None):
     logs.configure()
 
     Babel(app, locale_selector=select_locale)
+    languages.install_template_gettext(app)
     app.before_request(remember_language)
     app.add_template_global(get_locale)
     app.add_template_global(languages.language_switcher)

@@ -16,9 +16,14 @@ served by gunicorn with the project's `gunicorn.conf.py` (WEB_CONCURRENCY=`--wor
 threads, no access log), and so is a bare Flask "hello" app (`bench/hello_app.py`); a bounded
 load (`--requests` requests over `--connections` keep-alive connections, threads in
 `--load-processes` processes) asks each for its home page, with the logged-in session cookie for
-the portal, after a warm-up of the same load. The ratio of the two figures is the goal: on a
-shared machine both suffer alike. `--profile` prints the functions that take the time of each
-page (cProfile, in-process).
+the portal, after a warm-up. The two are loaded in turn for `--rounds` rounds, so that the
+machine's other work meets both alike; the ratio of their requests per second is the goal, and
+the CPU time their gunicorn processes took per request (from /proc) is printed beside it, the
+figure that other load disturbs least. `--profile` prints the functions that take the time of
+each page (cProfile, in-process).
+
+The module's name is the portal package's: an aggregate bench loads it by its path
+(`importlib.util.spec_from_file_location`), `run(parser().parse_args([...]))`.
 """
 
 import argparse
@@ -187,7 +192,7 @@ def _load_process(port, path, headers, quota, connections, results):
 
 def load(port, path, headers, requests, connections, processes):
     """`requests` GETs of `path` over `connections` keep-alive connections spread over
-    `processes` processes: (requests per second, p50 ms, p95 ms, problems)."""
+    `processes` processes: (seconds, latencies in ms, problems)."""
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     workers = []
@@ -202,28 +207,80 @@ def load(port, path, headers, requests, connections, processes):
     gathered = [results.get() for _ in workers]
     for worker in workers:
         worker.join()
-    start = min(g[0] for g in gathered)
-    end = max(g[1] for g in gathered)
-    latencies = [x for g in gathered for x in g[2]]
-    problems = [x for g in gathered for x in g[3]]
-    p50, p95 = p50_p95(latencies)
-    return len(latencies) / (end - start), p50, p95, problems
+    seconds = max(g[1] for g in gathered) - min(g[0] for g in gathered)
+    return seconds, [x for g in gathered for x in g[2]], [x for g in gathered for x in g[3]]
 
 
-def throughput(report, label, spec, env, path, headers, args):
-    """Requests per second of `path` served by gunicorn, after a warm-up of the same load."""
-    port = free_port()
-    process = serve(spec, env, port)
-    try:
-        load(port, path, headers, args.requests // 4, args.connections, args.load_processes)
-        rate, p50, p95, problems = load(
-            port, path, headers, args.requests, args.connections, args.load_processes
+def server_cpu(master):
+    """CPU seconds used so far by a gunicorn master and its workers (Linux /proc)."""
+    ticks = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(entry.name) == master or int(fields[1]) == master:
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+class Served:
+    """One app under gunicorn and what the load measured of it, round after round."""
+
+    def __init__(self, label, spec, path, headers):
+        self.label, self.spec, self.path, self.headers = label, spec, path, headers
+        self.seconds = self.cpu = 0.0
+        self.latencies, self.problems = [], []
+
+    def start(self, env):
+        self.port = free_port()
+        self.process = serve(self.spec, env, self.port)
+
+    def measure(self, requests, args, keep=True):
+        cpu = server_cpu(self.process.pid)
+        seconds, latencies, problems = load(
+            self.port, self.path, self.headers, requests, args.connections, args.load_processes
         )
+        self.problems += problems
+        if keep:
+            self.seconds += seconds
+            self.cpu += server_cpu(self.process.pid) - cpu
+            self.latencies += latencies
+
+    @property
+    def rate(self):
+        return len(self.latencies) / self.seconds
+
+    @property
+    def cpu_per_request(self):
+        return self.cpu * 1000 / len(self.latencies)
+
+    def line(self):
+        assert not self.problems, f"{self.label}: {len(self.problems)} failed, {self.problems[:3]}"
+        p50, p95 = p50_p95(self.latencies)
+        return (
+            f"{self.label:24} {self.rate:7.0f} req/s   p50 {p50:5.1f} ms   p95 {p95:5.1f} ms   "
+            f"server CPU {self.cpu_per_request:5.2f} ms/request"
+        )
+
+
+def side_by_side(served, env, args):
+    """Each app served by its own gunicorn, warmed up, then loaded in turn for `--rounds`
+    rounds: both meet the same load of the machine's other work as it comes and goes."""
+    try:
+        for one in served:
+            one.start(env)
+        for one in served:
+            one.measure(args.requests // 4, args, keep=False)
+        for _ in range(args.rounds):
+            for one in served:
+                one.measure(args.requests // args.rounds, args)
     finally:
-        stop(process)
-    assert not problems, f"{label}: {len(problems)} failed requests, e.g. {problems[:3]}"
-    report.print(f"{label:36} {rate:8.0f} req/s   p50 {p50:6.1f} ms   p95 {p95:6.1f} ms")
-    return rate
+        for one in served:
+            if getattr(one, "process", None) is not None:
+                stop(one.process)
 
 
 def run(args):
@@ -269,18 +326,25 @@ def run(args):
     }
     report.print(
         f"gunicorn ({args.workers} workers, gunicorn.conf.py threads), {args.requests} requests "
-        f"over {args.connections} connections from {args.load_processes} processes:"
+        f"each over {args.connections} connections from {args.load_processes} processes, "
+        f"in {args.rounds} rounds:"
     )
-    bare = throughput(report, "bare Flask hello", HELLO_APP, env, "/", {}, args)
-    mine = throughput(report, "portal home, logged in", PORTAL_APP, env, HOME, headers, args)
-    ratio = mine / bare
-    report.print(f"portal home / bare Flask: {ratio:.2f}")
+    bare = Served("bare Flask hello", HELLO_APP, "/", {})
+    mine = Served("portal home, logged in", PORTAL_APP, HOME, headers)
+    side_by_side([bare, mine], env, args)
+    report.print(bare.line())
+    report.print(mine.line())
+    ratio = mine.rate / bare.rate
+    report.print(
+        f"portal home / bare Flask: {ratio:.2f} in requests/s, "
+        f"{bare.cpu_per_request / mine.cpu_per_request:.2f} in server CPU per request"
+    )
 
     report.goals.append(at_most("mes dossiers p95", timed["Mes dossiers"][1], 50))
     report.goals.append(
         Goal(
             "portal home vs bare flask",
-            f"{ratio:.2f} ({mine:.0f} / {bare:.0f} req/s)",
+            f"{ratio:.2f} ({mine.rate:.0f} / {bare.rate:.0f} req/s)",
             "≥ 0.33",
             ratio >= 0.33,
         )
@@ -298,6 +362,7 @@ def parser():
     p.add_argument("--requests", type=int, default=4_000)
     p.add_argument("--connections", type=int, default=10)
     p.add_argument("--load-processes", type=int, default=2)
+    p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--workers", type=int, default=5)
     p.add_argument("--profile", action="store_true")
     p.add_argument("--database-url")

@@ -5,6 +5,7 @@ from functools import wraps
 from flask import abort, current_app, flash, g, redirect, request, session, url_for
 from flask_babel import gettext as _
 
+import database
 from access import denials
 from auth import current_actor, current_person, limiter, login_is_fresh
 from dossiers import DossierNotFound, DossierRefused
@@ -30,19 +31,43 @@ def person_required(view):
     return wrapped
 
 
+# The membership of a person in a company, with the company: the query of every page there.
+MEMBERSHIP = database.Prepared(
+    lambda person_id, company_id: (
+        Membership.select(Membership, Company)
+        .join(Company)
+        .where(Membership.person == person_id, Membership.company == company_id)
+        .limit(1)
+    )
+)
+# Every membership of a person, with its company, by company name (the home page's).
+MEMBERSHIPS = database.Prepared(
+    lambda person_id: (
+        Membership.select(Membership, Company)
+        .join(Company)
+        .where(Membership.person == person_id)
+        .order_by(Company.name)
+    )
+)
+
+
 def current_membership():
     """The membership of the logged-in person in the company chosen for this session, or None."""
     if "membership" not in g:
         person, company_id = current_person(), session.get(COMPANY_KEY)
         g.membership = None
         if person is not None and company_id is not None:
-            g.membership = (
-                Membership.select(Membership, Company)
-                .join(Company)
-                .where(Membership.person == person, Membership.company == company_id)
-                .first()
-            )
+            rows = MEMBERSHIP(person.id, company_id) if isinstance(company_id, int) else []
+            g.membership = rows[0] if rows else None
     return g.membership
+
+
+def note_memberships(memberships):
+    """The person's memberships, read by the page anyway (with their companies): the one of the
+    company chosen for this session among them is the current membership, without its query."""
+    if "membership" not in g:
+        company_id = session.get(COMPANY_KEY)
+        g.membership = next((m for m in memberships if m.company_id == company_id), None)
 
 
 def company_home(membership):

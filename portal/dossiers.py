@@ -44,6 +44,15 @@ def remark(status):
     return REMARKS.get(status, VISIBLE_REMARK)
 
 
+def status_columns():
+    """For each status, its label, remark and action in the page's language, translated once
+    for the page rather than once a row."""
+    return {
+        s.value: (str(s.label), str(remark(s)), str(ACTIONS[s]) if s in ACTIONS else "")
+        for s in DossierStatus
+    }
+
+
 def parse_cursor(raw):
     """`<iso timestamp>_<id>` of the last row shown, or None when absent or malformed."""
     stamp, _, raw_id = (raw or "").rpartition("_")
@@ -79,6 +88,19 @@ def index():
     if status in {s.value for s in DossierStatus}:
         query = query.where(Dossier.status == status)
     rows, next_cursor = page_of(query, parse_cursor(request.args.get("apres")))
+    # The versions of the filter and of the rows, each with its text (titles in the page's
+    # language) read once for the page.
+    versions = list(
+        ProcedureDefinition.select()
+        .where(
+            (ProcedureDefinition.published == True)  # noqa: E712
+            | ProcedureDefinition.id.in_({d.definition_id for d in rows})
+        )
+        .order_by(ProcedureDefinition.title)
+    )
+    by_id = {v.id: v for v in versions}
+    for d in rows:
+        d.definition = by_id[d.definition_id]
     waiting = {
         m.dossier_id
         for m in Message.select(Message.dossier).where(
@@ -92,16 +114,10 @@ def index():
         dossiers=rows,
         archived=archived,
         next_cursor=next_cursor,
-        remark=remark,
-        actions=ACTIONS,
+        by_status=status_columns(),
         waiting=waiting,
         overdue={d.id: due for d in rows if (due := filling.overdue_since(d))},
-        procedures=ProcedureDefinition.select(
-            ProcedureDefinition.id, ProcedureDefinition.code, ProcedureDefinition.title
-        )
-        .where(ProcedureDefinition.published == True)  # noqa: E712
-        .distinct()
-        .order_by(ProcedureDefinition.title),
+        procedures=[v for v in versions if v.published],
         statuses=list(DossierStatus),
         registrations=list(RegistrationNumber.of_company(current_membership().company_id)),
         chosen={"procedure": procedure, "statut": status},

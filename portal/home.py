@@ -3,7 +3,7 @@
 from flask import Blueprint, render_template
 
 from auth import current_person
-from models import Company, Membership
+from portal.access import MEMBERSHIPS, note_memberships
 
 bp = Blueprint(
     "home",
@@ -19,10 +19,6 @@ def index():
     person = current_person()
     memberships = []
     if person:
-        memberships = list(
-            Membership.select(Membership, Company)
-            .join(Company)
-            .where(Membership.person == person)
-            .order_by(Company.name)
-        )
+        memberships = MEMBERSHIPS(person.id)
+        note_memberships(memberships)  # the layout names the company chosen: no second query
     return render_template("portal/home.html", memberships=memberships)

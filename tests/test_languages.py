@@ -141,3 +141,34 @@ def test_without_a_choice_or_prefLanguage_the_login_pages_language_is_kept(bilin
         assert person.language == "de" and not person.language_chosen
         chosen = identity.person_from_claims(claims, ("fr", "de"), chosen="fr", page_language="de")
         assert chosen.language == "fr" and chosen.language_chosen
+
+
+def test_the_templates_texts_follow_the_language_in_force(app):
+    """The templates' `_()` reads the catalogue of the language of the moment: the page's, or
+    the one forced for an email written during the request, then the page's again."""
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    page = '{{ _("Accueil") }} {{ ngettext("%(num)d dossier", "%(num)d dossiers", 2) }}'
+    with app.test_request_context("/", headers={"Accept-Language": "de"}):
+        german = render_template_string(page)
+        with force_locale("en"):
+            english = render_template_string(page)
+        assert render_template_string(page) == german
+    with app.test_request_context("/"):
+        assert render_template_string(page).startswith("Accueil ")
+    assert german.startswith("Startseite ") and english.startswith("Home ")
+
+
+def test_a_page_that_writes_an_email_in_another_language_keeps_its_own(app):
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    def english_email():
+        with force_locale("en"):
+            return render_template_string('{{ _("Accueil") }}')
+
+    app.jinja_env.globals["english_email"] = english_email
+    page = '{{ _("Accueil") }}|{{ english_email() }}|{{ _("Accueil") }}'
+    with app.test_request_context("/", headers={"Accept-Language": "de"}):
+        assert render_template_string(page) == "Startseite|Home|Startseite"

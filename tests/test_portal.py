@@ -1,6 +1,7 @@
 """The applicant side of the spine: home, Mes dossiers, the dossier page, the dev login."""
 
 from helpers import csrf_from, login_person, make_company, make_dossier, make_member
+from helpers import text as page_text
 from models import Dossier, DossierStatus, Role
 
 
@@ -156,3 +157,62 @@ def test_a_post_without_the_csrf_token_gets_the_french_page_of_the_portal(client
     assert response.status_code == 400
     assert "Formulaire expiré" in response.text and "Rechargez la page" in response.text
     assert "CSRF" not in response.text and "Guichet — back-office" not in response.text
+
+
+def test_home_lists_the_companies_and_names_the_one_chosen(app, client):
+    first, chosen = make_company(name="Alpha Intérim"), make_company(name="Bêta Services")
+    person = make_member(first, Role.CONSULT)
+    make_member(chosen, Role.SIGN, person=person)
+    login_person(client, person, chosen)
+    header, content = client.get("/").text.split('id="contenu"')
+    assert 'title="Bêta Services"' in header and "Alpha Intérim" not in header
+    assert content.index("Alpha Intérim") < content.index("Bêta Services")  # by name
+
+
+def test_home_names_no_company_the_person_does_not_belong_to(app, client):
+    mine, other = make_company(name="Alpha Intérim"), make_company(name="Gamma Conseil")
+    person = make_member(mine)
+    login_person(client, person, other)  # a company chosen, then the membership withdrawn
+    page = client.get("/").text
+    assert "Gamma Conseil" not in page
+    assert 'title="Alpha Intérim"' not in page and "Alpha Intérim" in page
+
+
+def test_mes_dossiers_offers_the_procedures_by_their_title_in_the_page_language(app, client):
+    import procedures
+
+    with app.app_context():
+        procedures.sync_builtin()
+    company = make_company()
+    person = make_member(company)
+    login_person(client, person, company)
+    french = page_text(client.get("/dossiers/"))
+    assert "Demande d'enregistrement d'une agence de placement</option>" in french
+    german = page_text(client.get("/dossiers/?lang=de"))
+    assert "Antrag auf Registrierung einer Arbeitsvermittlungsagentur</option>" in german
+
+
+def test_mes_dossiers_names_the_version_of_each_dossier_even_unpublished(app, client):
+    from helpers import make_definition
+    from models import ProcedureDefinition
+
+    old = make_definition(code="ancienne", prefix="ANC")
+    ProcedureDefinition.update(published=False).where(ProcedureDefinition.id == old.id).execute()
+    company = make_company()
+    person = make_member(company)
+    make_dossier(company=company, person=person, definition=old)
+    login_person(client, person, company)
+    page = client.get("/dossiers/").text
+    assert ">Procédure ancienne</a>" in page  # the row's version, read with its text
+    assert ">Procédure ancienne</option>" not in page  # not offered in the filter
+
+
+def test_mes_dossiers_says_status_remark_and_action_in_the_page_language(app, client):
+    company = make_company()
+    person = make_member(company)
+    make_dossier(DossierStatus.SUBMITTED, company=company, person=person)
+    make_dossier(DossierStatus.COMPLETE, company=company, person=person)
+    login_person(client, person, company)
+    page = page_text(client.get("/dossiers/?lang=de"))
+    for words in ("Eingereicht</span>", "<td>Für die Verwaltung sichtbar</td>", ">Einreichen</a>"):
+        assert words in page
