@@ -49,10 +49,11 @@ def token_required(scope=ApiScope.READ):
                 token = api_tokens.authenticate(presented_secret())
             except TokenRefused as refused:
                 g.api_token = refused.token  # a revoked token's call is audited under its name
+                challenge = BEARER_CHALLENGE
+                if refused.reason != api_tokens.MISSING:  # RFC 6750 § 3.1
+                    challenge += ', error="invalid_token"'
                 raise Problem(
-                    "unauthorized",
-                    refusal(refused.reason),
-                    headers={"WWW-Authenticate": BEARER_CHALLENGE},
+                    "unauthorized", refusal(refused.reason), headers={"WWW-Authenticate": challenge}
                 ) from None
             g.api_token = token
             if not token.allows_scope(scope):

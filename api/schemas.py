@@ -236,6 +236,7 @@ class DossierQuerySchema(Schema):
     )
     status = DelimitedList(
         fields.String(validate=validate.OneOf([s.value for s in STAFF_STATUSES])),
+        validate=validate.Length(min=1),
         **described("One status or several, comma-separated: `received,processing`."),
     )
     company = fields.String(

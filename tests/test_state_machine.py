@@ -39,8 +39,8 @@ def actor_of(kind, person, pair):
         return Actor.system()
     if kind == ActorKind.APPLICANT:
         return Actor.applicant(person)
-    if kind == ActorKind.API:  # another system, through a token: never a rule's actor yet
-        return Actor(ActorKind.API)
+    if kind == ActorKind.API:  # a REST API token: no transition is its own (#14)
+        return Actor.api(None)
     expected = EXPECTED.get(pair)
     role = expected[1] if expected and expected[1] else StaffRole.AGENT
     return Actor.staff_member(make_staff(role))

@@ -43,6 +43,8 @@ def test_unknown_or_malformed_token_is_401(client, ctx, header):
     response = client.get("/api/v1/dossiers", headers={"Authorization": header})
     assert response.status_code == 401
     assert response.json["type"] == "/api/v1/problems/unauthorized"
+    invalid = 'error="invalid_token"' in response.headers["WWW-Authenticate"]
+    assert invalid == header.startswith("Bearer gui_")  # one was sent, and is not ours
 
 
 def test_title_follows_accept_language(client, ctx):

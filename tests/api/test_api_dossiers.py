@@ -98,6 +98,7 @@ def test_filters(client, ctx):
         ("status=draft", "status"),
         ("status=complete", "status"),
         ("status=nope", "status"),
+        ("status=", "status"),
         ("company=12", "company"),
         ("submitted_from=yesterday", "submitted_from"),
         ("updated_since=2026-13-40T00:00:00", "updated_since"),
