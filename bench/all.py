@@ -6,7 +6,8 @@ dossiers, minutes) and `make bench-full` (PostgreSQL, 1,000,000).
     .venv/bin/python bench/all.py --only backoffice_list portal     # some of them
 
 The volume is seeded once (with a progress line) and shared by the benches that read it (the
-back-office list, the portal; `--reuse` keeps the one a previous run of the same size left);
+back-office list, the REST API's list, the portal; `--reuse` keeps the one a previous run of
+the same size left);
 the receipt bench makes its copies in a database of its own (`<database>_receipts`), the annex
 bench in a SQLite file, the end-to-end bench in a PostgreSQL database of its own. Each bench's
 table is printed as it runs; the whole run is appended to bench/RESULTS.md with the machine and
@@ -28,7 +29,7 @@ sys.path.insert(0, str(HERE))
 import common
 
 # In this order: the ones that read the shared volume first.
-BENCHES = ["backoffice_list", "portal", "submissions", "receipts", "annexes"]
+BENCHES = ["backoffice_list", "api_list", "portal", "submissions", "receipts", "annexes"]
 SHARED = ("dossiers", "companies", "company_dossiers", "database_url", "reuse")
 
 

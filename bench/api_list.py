@@ -17,14 +17,13 @@ page at a million dossiers.
 
 import argparse
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backoffice_list import QueryCounter, fill, fresh_database, make_app
+from backoffice_list import QueryCounter, make_app, seed
 from common import Report, at_most, finish, p50_p95
 
 import models
@@ -72,15 +71,12 @@ def timed(client, counter, url, headers, repeat):
 def run(args):
     from access import api_tokens
 
-    workdir = Path(tempfile.mkdtemp(prefix="guichet-bench-api-"))
-    url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     report = Report(f"REST API dossier list, {args.dossiers:,} dossiers")
-    start = time.perf_counter()
-    fresh_database(url)
-    _staff, sample, code = fill(args.dossiers, args.companies)
+    seeded = seed(args)
+    sample, code, url, workdir = seeded.sample, seeded.code, seeded.url, seeded.workdir
     report.print(
-        f"{args.dossiers} dossiers, {args.companies} companies on {url.split(':')[0]}: "
-        f"filled in {time.perf_counter() - start:.1f} s"
+        f"{args.dossiers} dossiers, {args.companies} companies on {seeded.engine}: "
+        f"filled in {seeded.seconds:.1f} s"
     )
     app = make_app(url, workdir)
     with app.app_context():
@@ -118,13 +114,19 @@ def run(args):
     return report
 
 
+def parser():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--dossiers", type=int, default=100_000)
+    p.add_argument("--companies", type=int, default=5_000)
+    p.add_argument("--company-dossiers", type=int, default=5_000, help="in the first company")
+    p.add_argument("--repeat", type=int, default=20)
+    p.add_argument("--database-url")
+    p.add_argument("--reuse", action="store_true", help="keep a volume this bench seeded before")
+    return p
+
+
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dossiers", type=int, default=100_000)
-    parser.add_argument("--companies", type=int, default=5_000)
-    parser.add_argument("--repeat", type=int, default=20)
-    parser.add_argument("--database-url")
-    finish(run(parser.parse_args()))
+    finish(run(parser().parse_args()))
 
 
 if __name__ == "__main__":
