@@ -30,14 +30,12 @@ import itertools
 import logging
 import os
 import queue
-import secrets
 import shutil
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,12 +44,12 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import common
 from backoffice_list import fresh_database, make_app
-from cluster import Node, Processes, base_environment, forget_queue, healthy, wait_until
+from cluster import Node
 from fas import login_eid
+from stack import CpuSampler, Stack, cpu_split, print_profile
 
 import models
 from helpers import csrf_from, enterprise_number
-from smtp import SMTPServer, free_port
 
 DEFAULT_DATABASE = "postgresql://postgres@127.0.0.1:5432/guichet_bench_submit"
 PROCEDURE = "enregistrement"
@@ -60,7 +58,6 @@ RECEIPT_WAIT_SECONDS = 180
 # many logins at once as a gunicorn worker has threads, each can wait for a call that this same
 # worker has accepted and cannot serve. Fewer at once (a real FAS is elsewhere).
 LOGIN_CLIENTS = 2
-BUSY = "machine busy"
 
 
 def parse(argv=None):
@@ -183,93 +180,6 @@ def copy_dossier(template, company_ids):
                 Annex.create(**row)
             made.append(copy.id)
     return made
-
-
-# The stack ---------------------------------------------------------------------------------
-
-
-class Stack:
-    """The app nodes and workers, started on `url`; `urls` are the nodes' addresses."""
-
-    def __init__(self, args, url, workdir):
-        from documents.seal import development_seal_files
-
-        self.queue = f"guichet-bench-submit-{secrets.token_hex(4)}"
-        self.redis_url = args.redis_url
-        self.processes = Processes(workdir)
-        self.smtp = SMTPServer().start()
-        ports = [free_port() for _ in range(args.nodes)]
-        self.urls = [f"http://127.0.0.1:{port}" for port in ports]
-        cert, key = development_seal_files(workdir / "seal")
-        env = {
-            **base_environment(),
-            "GUICHET_ENV": "development",
-            "SECRET_KEY": "bench-submissions-" + "k" * 40,
-            "DATABASE_URL": url,
-            "REDIS_URL": args.redis_url,
-            "HUEY_NAME": self.queue,
-            "SEAL_CERT_FILE": str(cert),
-            "SEAL_KEY_FILE": str(key),
-            "MAIL_SERVER": "127.0.0.1",
-            "MAIL_PORT": str(self.smtp.port),
-            "PUBLIC_BASE_URL": self.urls[0],
-            "FAS_STANDIN_ENABLED": "1",
-            "WORKER_IN_PROCESS": "0",
-            # Behind one reverse proxy, which names each client's address.
-            "PROXY_FIX_HOPS": "1",
-            "GUICHET_INSTANCE_DIR": str(workdir / "instance"),
-            "STORAGE_DIR": str(workdir / "storage"),
-            "GUNICORN_LOG_LEVEL": "warning",
-            "GUNICORN_ACCESS_LOG": "/dev/null",  # as bench/portal.py: the app, not the log
-        }
-        for name, value in (
-            ("WEB_CONCURRENCY", args.web_concurrency),
-            ("GUNICORN_THREADS", args.threads),
-        ):
-            if value:
-                env[name] = str(value)
-        self.env = env
-        self.profile_dir = workdir / "profiles" if args.profile else None
-        try:
-            for n, port in enumerate(ports):
-                node_env = {**env}
-                app_factory = "run:create_app()"
-                if self.profile_dir:
-                    self.profile_dir.mkdir()
-                    node_env["BENCH_PROFILE_DIR"] = str(self.profile_dir)
-                    node_env["PYTHONPATH"] = str(ROOT / "bench")
-                    app_factory = "profiled:create_app()"
-                self.processes.start(
-                    f"node-{n}",
-                    [
-                        sys.executable,
-                        "-m",
-                        "gunicorn",
-                        "-c",
-                        "gunicorn.conf.py",
-                        app_factory,
-                    ],
-                    {**node_env, "PORT": str(port)},
-                )
-            for n in range(args.workers):
-                options = ["--workers", str(args.worker_threads)]
-                self.processes.worker(
-                    f"worker-{n}", env, *options, *([] if n == 0 else ["--no-periodic"])
-                )
-            for node_url in self.urls:
-                wait_until(lambda u=node_url: healthy(u), f"{node_url} not up", self.processes)
-        except BaseException:
-            self.stop()
-            raise
-
-    def pids(self):
-        """{name: pid} of the stack's processes, PostgreSQL's and Redis' servers aside."""
-        return {name: process.pid for name, process, _log in self.processes.running}
-
-    def stop(self):
-        self.processes.stop()
-        self.smtp.stop()
-        forget_queue(self.redis_url, self.queue)
 
 
 # The clients -------------------------------------------------------------------------------
@@ -445,70 +355,6 @@ def receipts_seen(app, dossier_ids, timeout, until=None):
     return seen
 
 
-class CpuSampler:
-    """CPU seconds used by each of the stack's processes (with their children) and by the
-    database and Redis servers, between `start` and `stop`: how the machine's CPU splits."""
-
-    def __init__(self, stack, database):
-        self.stack = stack
-        self.database = database
-
-    @staticmethod
-    def ticks():
-        """{(command, pid): user+system ticks} of every process on the machine."""
-        found = {}
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                stat = (entry / "stat").read_text()
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2 :].split()
-            parent = int(fields[1])
-            found[int(entry.name)] = (parent, cmdline, int(fields[11]) + int(fields[12]))
-        return found
-
-    def group_of(self, pid, table, roots):
-        seen = 0
-        while pid in table and seen < 50:
-            if pid in roots:
-                return roots[pid]
-            command = table[pid][1]
-            if command.startswith("postgres:"):
-                ours = f" {self.database} " in command
-                return "postgresql (this database)" if ours else "postgresql (other)"
-            if "redis-server" in command:
-                return "redis"
-            pid, seen = table[pid][0], seen + 1
-        return None
-
-    def snapshot(self):
-        roots = {pid: name.split("-")[0] for name, pid in self.stack.pids().items()}
-        roots[os.getpid()] = "bench clients"
-        table = self.ticks()
-        totals = {}
-        for pid, (_parent, _command, ticks) in table.items():
-            group = self.group_of(pid, table, roots)
-            key = group or "other processes"
-            totals[key] = totals.get(key, 0) + ticks
-        with open("/proc/stat") as f:  # the machine's own count, processes gone since included
-            first = [int(n) for n in f.readline().split()[1:]]
-        totals[BUSY] = sum(first) - first[3] - first[4]  # all but idle and iowait
-        return totals, time.perf_counter()
-
-    def start(self):
-        self.before = self.snapshot()
-
-    def stop(self):
-        """({group: CPU seconds}, wall seconds) since start."""
-        (before, t0), (after, t1) = self.before, self.snapshot()
-        hz = os.sysconf("SC_CLK_TCK")
-        used = {g: (after.get(g, 0) - before.get(g, 0)) / hz for g in after}
-        return dict(sorted(used.items(), key=lambda x: -x[1])), t1 - t0
-
-
 # The run -----------------------------------------------------------------------------------
 
 
@@ -518,26 +364,6 @@ def step_table(report, results):
     for n, name in enumerate(names):
         p50, p95 = common.p50_p95([r[1 + n] for r in results])
         report.print(f"{name:24} {p50:8.1f} {p95:8.1f}")
-
-
-def cpu_lines(report, cpu, count):
-    """How the machine's CPU split during a step, and the CPU time of each of the stack's
-    groups per submission (a figure that another load on the machine changes less)."""
-    used, wall = cpu
-    cores = os.cpu_count()
-    busy = used.pop(BUSY)
-    ours = {g: seconds for g, seconds in used.items() if g != "other processes"}
-    ours["other processes"] = max(busy - sum(ours.values()), used.get("other processes", 0))
-    ours["idle"] = max(wall * cores - busy, 0)
-    shown = {g: seconds for g, seconds in ours.items() if seconds / (wall * cores) > 0.005}
-    report.print(
-        f"CPU of the machine ({cores} cores = 100%), and CPU ms per submission: "
-        + ", ".join(
-            f"{group} {seconds / (wall * cores) * 100:.0f}%"
-            + ("" if group in ("other processes", "idle") else f" {seconds / count * 1000:.0f} ms")
-            for group, seconds in sorted(shown.items(), key=lambda x: -x[1])
-        )
-    )
 
 
 def run(args):
@@ -557,7 +383,17 @@ def run(args):
         f"{len(companies)} companies, {total} complete dossiers ({PROCEDURE}, two annexes each) "
         f"prepared in {time.perf_counter() - started:.1f} s"
     )
-    stack = Stack(args, url, workdir)
+    stack = Stack(
+        workdir,
+        url,
+        args.redis_url,
+        nodes=args.nodes,
+        web_concurrency=args.web_concurrency,
+        threads=args.threads,
+        workers=args.workers,
+        worker_threads=args.worker_threads,
+        profile=args.profile,
+    )
     try:
         settings = {
             k: stack.env.get(k, "gunicorn.conf.py default")
@@ -576,7 +412,7 @@ def run(args):
         warm = tasks_for(browsers, companies, ids, args.warmup)
         as_fast_as_possible(warm, args.clients)
         tasks = tasks_for(browsers, companies, ids, args.submissions)
-        sampler = CpuSampler(stack, urlsplit(stack.env["DATABASE_URL"]).path.lstrip("/"))
+        sampler = CpuSampler(stack)
         sampler.start()
         results, seconds = as_fast_as_possible(tasks, args.clients)
         cpu = sampler.stop()
@@ -586,7 +422,7 @@ def run(args):
             f"{per_second:.1f} submissions/s ({args.warmup} before, not timed)"
         )
         step_table(report, results)
-        cpu_lines(report, cpu, len(results))
+        cpu_split(report, cpu, len(results))
         _p50, post_p95 = common.p50_p95([r[2] for r in results])
         report.goals.append(
             common.at_least(
@@ -625,7 +461,7 @@ def run(args):
 def steady_run(args, report, app, stack, browsers, companies, ids, count):
     """Step 2: `count` submissions at `args.rate`/s, each receipt's delay, p50/p95."""
     tasks = tasks_for(browsers, companies, ids, count)
-    sampler = CpuSampler(stack, urlsplit(stack.env["DATABASE_URL"]).path.lstrip("/"))
+    sampler = CpuSampler(stack)
     polled = {}
     poller = threading.Thread(
         target=lambda: polled.update(
@@ -648,7 +484,7 @@ def steady_run(args, report, app, stack, browsers, companies, ids, count):
         f"({len(results) / seconds:.1f}/s reached, start at most {lag:.2f} s late)"
     )
     step_table(report, results)
-    cpu_lines(report, cpu, len(results))
+    cpu_split(report, cpu, len(results))
     report.print(
         f"receipt ready after the submission's answer: p50 {p50:.1f} s, p95 {p95:.1f} s "
         f"({len(delays)} seen, {missing} not within {RECEIPT_WAIT_SECONDS} s)"
@@ -662,31 +498,6 @@ def steady_run(args, report, app, stack, browsers, companies, ids, count):
             limit=f"{args.workers} worker process(es) on {os.cpu_count()} shared cores",
         )
     )
-
-
-def print_profile(report, folder):
-    import pstats
-
-    files = sorted(folder.glob("*.prof"))
-    if not files:
-        report.print("no profile written")
-        return
-    stats = pstats.Stats(*map(str, files))
-    for key, title, count in (("tottime", "own", 25), ("cumulative", "cumulative", 40)):
-        report.print(f"profile of the node's workers ({len(files)} thread(s)), by {title} time:")
-        for line in profile_lines(stats, key, count):
-            report.print(line)
-
-
-def profile_lines(stats, key, count):
-    import io
-
-    out = io.StringIO()
-    stats.stream = out
-    stats.sort_stats(key).print_stats(count)
-    text = out.getvalue().splitlines()
-    start = next((n for n, line in enumerate(text) if "ncalls" in line), 0)
-    return [line[:160] for line in text[start:] if line.strip()]
 
 
 def main():
