@@ -31,6 +31,7 @@ import logging
 import os
 import queue
 import shutil
+import statistics
 import sys
 import tempfile
 import threading
@@ -43,7 +44,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import common
-from backoffice_list import fresh_database, make_app
+from backoffice_list import QueryCounter, fresh_database, make_app
 from cluster import Node
 from fas import login_eid
 from stack import CpuSampler, Stack, cpu_split, print_profile
@@ -58,6 +59,8 @@ RECEIPT_WAIT_SECONDS = 180
 # many logins at once as a gunicorn worker has threads, each can wait for a call that this same
 # worker has accepted and cannot serve. Fewer at once (a real FAS is elsewhere).
 LOGIN_CLIENTS = 2
+STEPS = ["sign page (GET)", "sign and submit (POST)", "dossier page (GET)"]
+IN_PROCESS_WARMUP = 3
 
 
 def parse(argv=None):
@@ -68,6 +71,7 @@ def parse(argv=None):
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
     parser.add_argument("--submissions", type=int, default=100, help="submissions of step 1")
     parser.add_argument("--warmup", type=int, default=10, help="submissions not timed")
+    parser.add_argument("--in-process", type=int, default=30, help="submissions of step 0")
     parser.add_argument("--rate", type=float, default=20, help="submissions/s of step 2")
     parser.add_argument("--duration", type=float, default=30, help="seconds of step 2 (0: none)")
     parser.add_argument("--nodes", type=int, default=1, help="gunicorn app nodes")
@@ -277,18 +281,22 @@ def run_threads(count, target):
         raise errors[0]
 
 
+def in_turn(companies, ids, count):
+    """`count` (company id, dossier id) taken in turn from each company, none twice."""
+    taken = []
+    while len(taken) < count:
+        before = len(taken)
+        for company_id, _card in companies:
+            if ids[company_id] and len(taken) < count:
+                taken.append((company_id, ids[company_id].pop()))
+        assert len(taken) > before, "not enough dossiers prepared"
+    return taken
+
+
 def tasks_for(browsers, companies, ids, count):
     """`count` (client, dossier id) taken in turn from each company, none twice."""
-    pairs = zip(browsers, companies, strict=True)
-    lists = [(browser, ids[company_id]) for browser, (company_id, _card) in pairs]
-    tasks = []
-    while len(tasks) < count:
-        before = len(tasks)
-        for browser, dossiers in lists:
-            if dossiers and len(tasks) < count:
-                tasks.append((browser, dossiers.pop()))
-        assert len(tasks) > before, "not enough dossiers prepared"
-    return tasks
+    browser_of = {c: b for b, (c, _card) in zip(browsers, companies, strict=True)}
+    return [(browser_of[c], dossier_id) for c, dossier_id in in_turn(companies, ids, count)]
 
 
 def as_fast_as_possible(tasks, clients):
@@ -358,10 +366,63 @@ def receipts_seen(app, dossier_ids, timeout, until=None):
 # The run -----------------------------------------------------------------------------------
 
 
+def in_process(report, url, workdir, companies, ids, count):
+    """Step 0: the same three requests through the Flask test client in this process, on the
+    same database, before the stack starts (no HTTP, no other load of the stack): the SQL
+    statements and the CPU time of each. Its receipts are asked for, not made."""
+    from config import TestingConfig
+    from helpers import login_person
+    from models import Company, Membership
+    from run import create_app
+
+    config = TestingConfig()
+    config.DATABASE_URL = url
+    config.INSTANCE_DIR = str(workdir / "instance")
+    config.STORAGE_DIR = str(workdir / "storage")
+    config.REDIS_URL = None
+    config.HUEY_SQLITE_PATH = str(workdir / "huey-in-process.sqlite3")
+    config.RATELIMIT_ENABLED = False
+    app = create_app(config)
+    counter = QueryCounter(models.db)
+    clients, rows = {}, []
+    turns = in_turn(companies, ids, count + IN_PROCESS_WARMUP)
+    for n, (company_id, dossier_id) in enumerate(turns):
+        if company_id not in clients:  # its member logged in as the OIDC callback does
+            clients[company_id] = client = app.test_client()
+            with app.app_context():
+                member = Membership.select().where(Membership.company == company_id).get()
+                login_person(client, member.person, Company.get_by_id(company_id))
+        client = clients[company_id]
+        path = f"/dossiers/{dossier_id}/signer"
+        marks = [(time.thread_time(), counter.count)]
+        page = client.get(path)
+        marks.append((time.thread_time(), counter.count))
+        data = {"csrf_token": csrf_from(page.text), "declaration": "y"}
+        signed = client.post(path, data=data)
+        marks.append((time.thread_time(), counter.count))
+        shown = client.get(f"/dossiers/{dossier_id}")
+        marks.append((time.thread_time(), counter.count))
+        assert (page.status_code, signed.status_code, shown.status_code) == (200, 302, 200)
+        if n >= IN_PROCESS_WARMUP:
+            rows.append([((b[0] - a[0]) * 1000, b[1] - a[1]) for a, b in itertools.pairwise(marks)])
+    models.db.close()
+    report.print(
+        f"step 0: {count} submissions through the test client in this process "
+        f"({IN_PROCESS_WARMUP} before, not counted)"
+    )
+    report.print(f"{'step':24} {'queries':>8} {'CPU p50 ms':>11}")
+    for n, name in enumerate(STEPS):
+        queries = max(row[n][1] for row in rows)
+        report.print(f"{name:24} {queries:8d} {statistics.median(r[n][0] for r in rows):11.1f}")
+    total = statistics.median(sum(step[0] for step in row) for row in rows)
+    report.print(
+        f"{'the three':24} {sum(max(r[n][1] for r in rows) for n in range(3)):8d} {total:11.1f}"
+    )
+
+
 def step_table(report, results):
     report.print(f"{'step':24} {'p50 ms':>8} {'p95 ms':>8}")
-    names = ["sign page (GET)", "sign and submit (POST)", "dossier page (GET)", "the three"]
-    for n, name in enumerate(names):
+    for n, name in enumerate([*STEPS, "the three"]):
         p50, p95 = common.p50_p95([r[1 + n] for r in results])
         report.print(f"{name:24} {p50:8.1f} {p95:8.1f}")
 
@@ -375,7 +436,7 @@ def run(args):
     fresh_database(url)
     app = make_app(url, workdir)  # its storage is the stack's: workdir / "storage"
     steady = int(args.rate * args.duration)
-    total = args.warmup + args.submissions + steady
+    total = args.warmup + args.submissions + steady + args.in_process + IN_PROCESS_WARMUP
     started = time.perf_counter()
     companies, ids = prepare(args, app, total)
     models.db.close()
@@ -383,6 +444,8 @@ def run(args):
         f"{len(companies)} companies, {total} complete dossiers ({PROCEDURE}, two annexes each) "
         f"prepared in {time.perf_counter() - started:.1f} s"
     )
+    if args.in_process:
+        in_process(report, url, workdir, companies, ids, args.in_process)
     stack = Stack(
         workdir,
         url,
