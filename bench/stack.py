@@ -19,6 +19,7 @@ from cluster import Processes, base_environment, forget_queue, healthy, wait_unt
 from smtp import SMTPServer, free_port
 
 BUSY = "machine busy"
+OUTSIDE = ("other processes", "idle")  # not the stack's
 
 
 class Stack:
@@ -175,8 +176,9 @@ class CpuSampler:
 
 
 def cpu_split(report, cpu, count):
-    """How the machine's CPU split during a step, and the CPU time of each of the stack's
-    groups per submission (a figure that another load on the machine changes less)."""
+    """Print how the machine's CPU split during a step, and the CPU time of each of the stack's
+    groups per submission (a figure that another load on the machine changes less); returns
+    the stack's CPU ms per submission, all its groups together."""
     used, wall = cpu
     cores = os.cpu_count()
     busy = used.pop(BUSY)
@@ -188,10 +190,11 @@ def cpu_split(report, cpu, count):
         f"CPU of the machine ({cores} cores = 100%), and CPU ms per submission: "
         + ", ".join(
             f"{group} {seconds / (wall * cores) * 100:.0f}%"
-            + ("" if group in ("other processes", "idle") else f" {seconds / count * 1000:.0f} ms")
+            + ("" if group in OUTSIDE else f" {seconds / count * 1000:.0f} ms")
             for group, seconds in sorted(shown.items(), key=lambda x: -x[1])
         )
     )
+    return sum(s for g, s in ours.items() if g not in OUTSIDE) / count * 1000
 
 
 def print_profile(report, folder):
