@@ -89,11 +89,10 @@ class Stack:
                     node_env["PYTHONPATH"] = str(ROOT / "bench")
                     app_factory = "profiled:create_app()"
                 self.processes.node(f"node-{n}", port, node_env, app_factory)
-            for n in range(workers):
-                options = ["--workers", str(worker_threads)]
-                self.processes.worker(
-                    f"worker-{n}", env, *options, *([] if n == 0 else ["--no-periodic"])
-                )
+            # One `flask worker` of `workers` consumer processes (periodic tasks on the first).
+            self.processes.worker(
+                "worker", env, "--processes", str(workers), "--workers", str(worker_threads)
+            )
             for node_url in self.urls:
                 wait_until(lambda u=node_url: healthy(u), f"{node_url} not up", self.processes)
         except BaseException:

@@ -1,17 +1,17 @@
 """Signed submissions end to end over HTTP, on a production-like stack on this machine.
 
     .venv/bin/python bench/submissions.py                      # 30, 100, then 20/s for 30 s
-    .venv/bin/python bench/submissions.py --submissions 1000 --clients 16 --workers 2
+    .venv/bin/python bench/submissions.py --submissions 1000 --clients 16 --signers 100
     .venv/bin/python bench/submissions.py --profile            # cProfile in the app node
 
-It starts gunicorn app node(s) with the project's `gunicorn.conf.py` (access log off), `flask
-worker` processes, on a fresh PostgreSQL database (the database must exist: `createdb
-guichet_bench_submit`; its schema is dropped and rebuilt), a Redis queue of its own and local
-storage shared by every process. Companies are made with a member holding the Signature role
-(one of the stand-in FAS's test identities); each logs in over HTTP through the stand-in FAS (eID
-card and PIN, behind a reverse proxy that names the client's own address) and chooses the
-company. Complete dossiers are copied from one filled in through the real services (its sections
-saved, its annexes attached and scanned). Then:
+It starts gunicorn app node(s) with the project's `gunicorn.conf.py` (access log off) and
+`flask worker --processes N`, on a fresh PostgreSQL database (made when missing, its schema
+dropped and rebuilt; within bench/all.py, `<the volume's database>_submissions`), a Redis queue
+of its own and local storage shared by every process. Companies are made with a member holding
+the Signature role (one of the stand-in FAS's test identities); each logs in over HTTP through
+the stand-in FAS (eID card and PIN, behind a reverse proxy that names the client's own address)
+and chooses the company. Complete dossiers are copied from one filled in through the real
+services (its sections saved, its annexes attached and scanned). Then:
 
 0. before the stack starts, `--in-process` submissions through the Flask test client in this
    process: the SQL statements and the CPU time of each request (figures that another load on
@@ -69,11 +69,11 @@ STEPS = ["sign page (GET)", "sign and submit (POST)", "dossier page (GET)"]
 IN_PROCESS_WARMUP = 3
 
 
-def parse(argv=None):
+def parser():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=DEFAULT_DATABASE)
+    parser.add_argument("--database-url", help=f"PostgreSQL (default {DEFAULT_DATABASE})")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--companies", type=int, default=40, help="companies, one login each")
+    parser.add_argument("--signers", type=int, default=40, help="companies, one login each")
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
     parser.add_argument("--submissions", type=int, default=100, help="submissions of step 1")
     parser.add_argument("--warmup", type=int, default=10, help="submissions not timed")
@@ -83,18 +83,26 @@ def parse(argv=None):
     parser.add_argument("--nodes", type=int, default=1, help="gunicorn app nodes")
     parser.add_argument("--web-concurrency", type=int, help="gunicorn workers per node")
     parser.add_argument("--threads", type=int, help="threads per gunicorn worker")
-    parser.add_argument("--workers", type=int, default=2, help="`flask worker` processes")
-    parser.add_argument("--worker-threads", type=int, default=1, help="threads per worker")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (--processes)")
+    parser.add_argument("--worker-threads", type=int, default=1, help="threads of each")
     parser.add_argument("--profile", action="store_true", help="cProfile the node's workers")
     parser.add_argument("--keep", action="store_true", help="keep the logs' folder")
-    return parser.parse_args(argv)
+    return parser
+
+
+def database_of(args):
+    """The bench's PostgreSQL database: `--database-url`; within bench/all.py (which passes
+    the shared volume's), a database of its own beside it; PostgreSQL in any case."""
+    if hasattr(args, "seeded"):  # bench/all.py
+        return f"{args.database_url}_submissions" if args.database_url else DEFAULT_DATABASE
+    return args.database_url or DEFAULT_DATABASE
 
 
 # Preparation, in this process, on the stack's database -------------------------------------
 
 
 def prepare(args, app, total):
-    """(sessions' companies, {company id: [complete dossier ids]}): `args.companies` companies,
+    """(sessions' companies, {company id: [complete dossier ids]}): `args.signers` companies,
     each with a Signature member among the stand-in FAS's identities, and `total` complete
     dossiers shared out among them."""
     import demo
@@ -124,7 +132,7 @@ def prepare(args, app, total):
         sample = {k: v for k, v in sample.__data__.items() if k != "id"}
         companies = []
         with models.db.atomic():
-            for n in range(args.companies):
+            for n in range(args.signers):
                 company = Company.create(
                     **{
                         **sample,
@@ -437,8 +445,10 @@ def run(args):
     for name in ("huey", "mail.log"):  # a line per job and per email otherwise
         logging.getLogger(name).setLevel(logging.WARNING)
     workdir = Path(tempfile.mkdtemp(prefix="guichet-bench-submit-"))
-    url = args.database_url
-    fresh_database(url)
+    url = database_of(args)
+    if not url.startswith("postgres"):
+        raise SystemExit("bench/submissions.py runs on PostgreSQL (--database-url postgresql://…)")
+    fresh_database(url)  # made when missing
     app = make_app(url, workdir)  # its storage is the stack's: workdir / "storage"
     steady = int(args.rate * args.duration)
     total = args.warmup + args.submissions + steady + args.in_process + IN_PROCESS_WARMUP
@@ -569,7 +579,7 @@ def steady_run(args, report, app, stack, browsers, companies, ids, count):
 
 
 def main():
-    common.finish(run(parse()))
+    common.finish(run(parser().parse_args()))
 
 
 if __name__ == "__main__":
