@@ -74,8 +74,8 @@ bench-exports: $(VENV)/.installed translations
 
 # Signed submissions end to end over HTTP: gunicorn, PostgreSQL, Redis and `flask worker`
 # processes started here; submissions/s, the submit step's p95, the receipt's delay at 20/s
-# (not part of `make test`). The database must exist (`createdb guichet_bench_submit`; its
-# schema is dropped and rebuilt); BENCH_ARGS="--submissions 1000 --clients 16 --workers 2".
+# (not part of `make test`). The database is made when missing, its schema dropped and rebuilt;
+# BENCH_ARGS="--submissions 1000 --clients 16 --signers 100".
 BENCH_SUBMIT_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/guichet_bench_submit
 bench-submissions: $(VENV)/.installed translations
 	$(BIN)/python bench/submissions.py --database-url $(BENCH_SUBMIT_DATABASE_URL) $(BENCH_ARGS)

@@ -72,11 +72,11 @@ class Processes:
         self.running.append((name, process, log))
         return process
 
-    def node(self, name, port, env):
+    def node(self, name, port, env, app="run:create_app()"):
         """Start a gunicorn app node on `port`; returns its address (not waited for)."""
         self.start(
             name,
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "run:create_app()"],
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", app],
             {**env, "PORT": str(port)},
         )
         return f"http://127.0.0.1:{port}"
