@@ -139,12 +139,10 @@ def install_template_gettext(app):
 
     @pass_eval_context
     def gettext(eval_ctx, string, **variables):
-        # One drawing of a template is in one language (another one, an email's under
-        # force_locale, is a drawing of its own): its catalogue is looked up once.
-        catalogue = eval_ctx.__dict__.get("catalogue")
-        if catalogue is None:
-            catalogue = eval_ctx.catalogue = translations()
-        text = catalogue.ugettext(string)
+        # The catalogue of the language now, on every call: a macro file imported without
+        # context is rendered once and kept by Jinja, so its evaluation context outlives the
+        # page (and the language) it was first drawn for.
+        text = translations().ugettext(string)
         if eval_ctx.autoescape:  # as Jinja's: the catalogue's text is trusted, the values escaped
             text = Markup(text)  # noqa: S704  # nosec B704
         return text % variables
