@@ -899,11 +899,15 @@ class ReferenceCounter(BaseModel):
     @classmethod
     def next_reference(cls, prefix, year):
         """Next `PREFIX-YYYY-NNNNNN`; call inside the transaction that uses it."""
-        cls.insert(prefix=prefix, year=year, last_number=0).on_conflict_ignore().execute()
-        cls.update(last_number=cls.last_number + 1).where(
-            cls.prefix == prefix, cls.year == year
-        ).execute()
-        number = cls.get((cls.prefix == prefix) & (cls.year == year)).last_number
+        # One statement: the year's first number, or the next one; the row stays locked until
+        # the transaction commits, so that numbers have no gap.
+        table, mark = cls._meta.table_name, db.param
+        number = db.execute_sql(
+            f'INSERT INTO "{table}" (prefix, year, last_number) VALUES ({mark}, {mark}, 1) '  # noqa: S608 - our table
+            f'ON CONFLICT (prefix, year) DO UPDATE SET last_number = "{table}".last_number + 1 '
+            "RETURNING last_number",
+            (prefix, year),
+        ).fetchone()[0]
         return f"{prefix}-{year}-{number:06d}"
 
 
