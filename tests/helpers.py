@@ -23,6 +23,7 @@ from models import (
     Person,
     ProcedureDefinition,
     Role,
+    Signature,
     StaffRole,
     StaffUser,
     UserSession,
@@ -161,6 +162,28 @@ def make_dossier(
             actor = Actor.staff_member(staff)
         decision = Decision.GRANTED if step == DossierStatus.CLOSED else None
         dossier.transition(step, actor, decision=decision)
+    return dossier
+
+
+def make_signed_dossier(status=DossierStatus.SUBMITTED, company=None, person=None, answers=None):
+    """A dossier submitted by `person` (a new member of `company`) with its signature, as the
+    signing step leaves it: what the receipt and the letter are made from."""
+    company = company or make_company()
+    person = person or make_member(company)
+    dossier = make_dossier(status, company=company, person=person, definition=make_definition())
+    dossier.submitted_by, dossier.submitted_at = person, utcnow()
+    if answers is not None:
+        dossier.answers = answers
+    dossier.save()
+    Signature.create(
+        dossier=dossier,
+        person=person,
+        auth_method="eid",
+        auth_level="high",
+        declaration="…",
+        answers_sha256="0" * 64,
+        digest="1" * 64,
+    )
     return dossier
 
 

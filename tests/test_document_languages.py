@@ -8,8 +8,13 @@ from pypdf import PdfReader
 
 import notifications
 from dossiers import documents
-from helpers import make_company, make_definition, make_dossier, make_member, make_staff
-from models import Decision, DossierStatus, OutboxMessage, Role, Signature, StatusChange, utcnow
+from helpers import (
+    make_company,
+    make_member,
+    make_signed_dossier,
+    make_staff,
+)
+from models import Decision, DossierStatus, OutboxMessage, Role, StatusChange, utcnow
 
 
 @pytest.fixture
@@ -25,26 +30,15 @@ def text_of(document):
     )
 
 
+ANSWERS = {"person_type": "legal", "established": "belgium"}
+
+
 def submitted_by(language, status=DossierStatus.SUBMITTED):
     company = make_company(name="Agence Alpha")
     person = make_member(company, given_name="Jonas", surname="Schmitz")
     person.language = language
     person.save()
-    dossier = make_dossier(status, company=company, person=person, definition=make_definition())
-    dossier.submitted_by = person
-    dossier.submitted_at = utcnow()
-    dossier.answers = {"person_type": "legal", "established": "belgium"}
-    dossier.save()
-    Signature.create(
-        dossier=dossier,
-        person=person,
-        auth_method="eid",
-        auth_level="high",
-        declaration="…",
-        answers_sha256="0" * 64,
-        digest="1" * 64,
-    )
-    return dossier
+    return make_signed_dossier(status, company, person, ANSWERS)
 
 
 @pytest.mark.parametrize(

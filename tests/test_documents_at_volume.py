@@ -25,29 +25,15 @@ import storage
 from documents import line_break, seal, typeface
 from documents.layout import FACES, FAMILY, GuichetPdf
 from dossiers import documents
-from helpers import make_company, make_definition, make_dossier, make_member
-from models import Document, DossierStatus, Signature, StatusChange, utcnow
+from helpers import make_company, make_member, make_signed_dossier
+from models import Document, DossierStatus, StatusChange, utcnow
 
 
 def submitted():
     company = make_company(name="Agence Alpha")
     person = make_member(company, given_name="Jonas", surname="Schmitz")
-    dossier = make_dossier(
-        DossierStatus.SUBMITTED, company=company, person=person, definition=make_definition()
-    )
-    dossier.submitted_by, dossier.submitted_at = person, utcnow()
-    dossier.answers = {"person_type": "legal", "established": "belgium"}
-    dossier.save()
-    Signature.create(
-        dossier=dossier,
-        person=person,
-        auth_method="eid",
-        auth_level="high",
-        declaration="…",
-        answers_sha256="0" * 64,
-        digest="1" * 64,
-    )
-    return dossier
+    answers = {"person_type": "legal", "established": "belgium"}
+    return make_signed_dossier(DossierStatus.SUBMITTED, company, person, answers)
 
 
 @pytest.fixture

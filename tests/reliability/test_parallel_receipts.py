@@ -16,8 +16,8 @@ import pytest
 
 import storage
 from conftest import make_config
-from helpers import make_company, make_dossier, make_member
-from models import Document, DossierStatus, OutboxMessage, Signature, utcnow
+from helpers import make_company, make_member, make_signed_dossier
+from models import Document, OutboxMessage
 from reliability.test_worker_killed import ROOT, wait_for
 from run import create_app
 
@@ -158,17 +158,6 @@ def submitted(app, n):
     with app.app_context():
         company = make_company()
         person = make_member(company, email=f"signataire{n}@example.test")
-        dossier = make_dossier(DossierStatus.SUBMITTED, company=company, person=person)
-        dossier.submitted_by, dossier.submitted_at = person, utcnow()
-        dossier.save()
-        Signature.create(
-            dossier=dossier,
-            person=person,
-            auth_method="eid",
-            auth_level="high",
-            declaration="…",
-            answers_sha256="0" * 64,
-            digest="1" * 64,
-        )
+        dossier = make_signed_dossier(company=company, person=person)
         OutboxMessage.delete().execute()  # no SMTP server here: the emails are not this test's
         return dossier.id
