@@ -1,6 +1,7 @@
 """Column formatters shared by the back-office lists and detail pages, and what a list's cells
 share on one page (ListFormats)."""
 
+import re
 import time
 from datetime import UTC
 
@@ -51,11 +52,50 @@ class ListFormats:
             )
         )
         self.locale = locale
+        self.fields = simple_fields(self.pattern, locale)
 
     def datetime(self, value):
-        """`format_datetime(value, "short")`, without reading the language and pattern again."""
+        """`format_datetime(value, "short")`, without reading the language and pattern again
+        (and, for the patterns made of numbers only, without Babel's field by field lookup)."""
         moment = value.replace(tzinfo=UTC).astimezone(self.zone)
-        return self.pattern.apply(moment, self.locale)
+        if self.fields is None:
+            return self.pattern.apply(moment, self.locale)
+        return self.pattern.format % {name: field(moment) for name, field in self.fields}
+
+
+# The fields of a short date and time that are numbers (and the AM/PM of English), written as
+# Babel writes them.
+NUMBER_FIELDS = {
+    "d": lambda m: str(m.day),
+    "dd": lambda m: f"{m.day:02d}",
+    "M": lambda m: str(m.month),
+    "MM": lambda m: f"{m.month:02d}",
+    "y": lambda m: str(m.year),
+    "yy": lambda m: f"{m.year % 100:02d}",
+    "yyyy": lambda m: f"{m.year:04d}",
+    "H": lambda m: str(m.hour),
+    "HH": lambda m: f"{m.hour:02d}",
+    "h": lambda m: str(m.hour % 12 or 12),
+    "hh": lambda m: f"{m.hour % 12 or 12:02d}",
+    "mm": lambda m: f"{m.minute:02d}",
+}
+
+
+def simple_fields(pattern, locale):
+    """[(name, function of the moment)] for every field of `pattern`, or None when one of them
+    is not a plain number (Babel's own `apply` then)."""
+    names = re.findall(r"%\((\w+)\)s", pattern.format)
+    fields = []
+    for name in names:
+        if name in NUMBER_FIELDS:
+            fields.append((name, NUMBER_FIELDS[name]))
+        elif name == "a":
+            periods = locale.day_periods["format"]["abbreviated"]
+            am, pm = periods["am"], periods["pm"]
+            fields.append((name, lambda m, am=am, pm=pm: pm if m.hour >= 12 else am))
+        else:
+            return None
+    return fields
 
 
 def list_formats():

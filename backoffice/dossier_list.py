@@ -11,7 +11,7 @@ from flask_admin.babel import gettext as admin_gettext
 from flask_admin.contrib.peewee.filters import FilterLike
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from peewee import JOIN
 
 from backoffice.columns import kept_options, list_formats
@@ -126,6 +126,9 @@ def definition_formatter(view, context, model, name):
     )
 
 
+END_CELL = Markup("</td>")
+
+
 class KeysetList:
     """Flask-Admin's list of a ModelView, read by keyset pages and never counted."""
 
@@ -227,8 +230,8 @@ class KeysetList:
         return url_for(".index_view", **args)
 
     def list_page_args(self, kwargs):
-        """What the list template shows of the page read by get_list: its links, and every cell
-        formatted here in one pass (the template's own per-cell macros, editable? which
+        """What the list template shows of the page read by get_list: its links, and each row
+        written here in one pass (the template's own per-cell macros, editable? which
         formatter?, cost more than the page's query)."""
         result = g.dossier_page
         kwargs["keyset_page"] = {
@@ -240,13 +243,23 @@ class KeysetList:
         context = {"return_url": kwargs.get("return_url")}
         columns = [c for c, _name in kwargs.get("list_columns", ())]
         formatters = [self.column_formatters.get(c) for c in columns]
-        kwargs["select_title"] = admin_gettext("Select record")  # Flask-Admin's own text
-        kwargs["list_cells"] = {
-            row.id: [
-                cell(self, context, row, c, f) for c, f in zip(columns, formatters, strict=True)
-            ]
-            for row in kwargs.get("data", ())
-        }
+        opening = [Markup('<td class="col-{}">').format(c) for c in columns]
+        checkbox = (
+            Markup(
+                '<td><input type="checkbox" name="rowid" class="action-checkbox" value="{}" '
+                'title="{}" /></td>'
+            )
+            if kwargs.get("actions")
+            else None
+        )
+        select_title = admin_gettext("Select record")  # Flask-Admin's own text
+        rows = {}
+        for row in kwargs.get("data", ()):
+            html = [checkbox.format(row.id, select_title)] if checkbox is not None else []
+            for c, f, td in zip(columns, formatters, opening, strict=True):
+                html += [td, escape(cell(self, context, row, c, f)), END_CELL]
+            rows[row.id] = Markup("".join(html))  # noqa: S704 - every part escaped above
+        kwargs["list_rows"] = rows
         return kwargs
 
 
