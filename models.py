@@ -593,6 +593,9 @@ class Dossier(BaseModel):
     # period was anonymised.
     draft_warned_at = DateTimeField(null=True)
     anonymised_at = DateTimeField(null=True)
+    # The last sequence number given to an event of the dossier (Event.record): only ever
+    # changed by its `UPDATE ... + 1`, never by `save`.
+    event_sequence = IntegerField(default=0)
 
     class Meta:
         indexes = (
@@ -613,6 +616,8 @@ class Dossier(BaseModel):
         """A new dossier is counted in its status (DossierCount) in the same transaction;
         an existing one changes status only through `transition`."""
         if self._pk is not None and not kwargs.get("force_insert"):
+            if not kwargs.get("only"):  # an event's counter is never written from memory
+                kwargs["only"] = [f for f in self._meta.sorted_fields if f.name != "event_sequence"]
             return super().save(*args, **kwargs)
         if self.procedure_title is None and self.definition_id is not None:
             self.procedure_title = self.definition.title
@@ -763,6 +768,15 @@ class Dossier(BaseModel):
             )
             if rule.email_event:
                 OutboxMessage.queue_for_dossier(self, rule.email_event, comment=comment)
+            if (current, to) in EVENT_OF_TRANSITION:
+                Event.record(
+                    EVENT_OF_TRANSITION[(current, to)],
+                    actor,
+                    self,
+                    from_status=current.value,
+                    to_status=to.value,
+                    decision=self.decision,
+                )
             if to in DOCUMENT_OF_STATUS:
                 document_wanted.send(self, kind=DOCUMENT_OF_STATUS[to], dossier_id=self.id)
         return self
@@ -802,6 +816,18 @@ def check_actor(rule, actor, current, to):
                 "role",
             )
 
+
+# The event each change of status writes (Event.record); a draft's own changes (En cours ⇄
+# Complet) write none: no other system ever sees a draft.
+S = DossierStatus
+EVENT_OF_TRANSITION = {
+    (S.COMPLETE, S.SUBMITTED): "dossier.submitted",
+    (S.SUBMITTED, S.RECEIVED): "dossier.received",
+    (S.RECEIVED, S.PROCESSING): "dossier.processing",
+    (S.PROCESSING, S.CLOSED): "dossier.closed",
+    (S.CLOSED, S.PROCESSING): "dossier.reopened",
+}
+del S
 
 # The document each status calls for, made by the worker (see `document_wanted`).
 DOCUMENT_OF_STATUS = {
@@ -1295,6 +1321,128 @@ class AuditEvent(BaseModel):
         )
 
 
+# --- events for the administration's other systems ---------------------------------------
+
+
+class EventType(enum.StrEnum):
+    """The stable names of the events that the feed and the webhooks hand to other systems."""
+
+    SUBMITTED = "dossier.submitted"
+    RECEIVED = "dossier.received"
+    PROCESSING = "dossier.processing"
+    CLOSED = "dossier.closed"
+    REOPENED = "dossier.reopened"
+    MESSAGE = "dossier.message"  # from staff to the company
+    COMPLEMENT_REQUESTED = "dossier.complement_requested"
+    COMPLEMENT_ANSWERED = "dossier.complement_answered"  # the company's reply
+    ACCESS_CHANGED = "company.access_changed"
+
+
+class Event(BaseModel):
+    """One thing that happened to a dossier or to a company's access, for the administration's
+    other systems (the feed `GET /api/v1/events`, the webhooks): written in the transaction of
+    the change it reports (a transactional outbox, as emails are), so that a change that rolls
+    back leaves none and a committed one is never lost.
+
+    `sequence` numbers the events of one dossier 1, 2, 3… with no gap and no duplicate: it is
+    taken from the dossier's `event_sequence` by an `UPDATE ... + 1 RETURNING`, which also
+    locks the row until the commit, and (dossier, sequence) is unique. `position` is the feed's
+    order, given after the commit by `dossiers.events.sequence_pending` (see there why the id
+    cannot be). `data` holds what a receiver needs without another call, and no personal data
+    (no names, texts or answers of the company's people): those are erased from a dossier by
+    its retention, and an event is kept as it was written."""
+
+    type = CharField(max_length=40)
+    dossier = ForeignKeyField(
+        Dossier, null=True, backref="events", on_delete="RESTRICT", index=False
+    )  # (dossier, sequence) is its index
+    company = ForeignKeyField(Company, backref="events", on_delete="RESTRICT")
+    procedure_code = CharField(max_length=40, null=True)  # None: a company's event
+    sequence = IntegerField(null=True)
+    data = JSONField(default=dict)
+    actor_kind = CharField(max_length=20)
+    actor_label = CharField(max_length=200, null=True)  # a staff member's name, a token's
+    created_at = DateTimeField(default=utcnow)
+    position = IntegerField(null=True, unique=True)
+
+    class Meta:
+        indexes = ((("dossier", "sequence"), True),)
+
+    def save(self, *args, **kwargs):
+        if self.id is not None:
+            raise PermissionError("Events never change once written.")
+        return super().save(*args, **kwargs)
+
+    @classmethod
+    def record(cls, type, actor, dossier=None, company=None, **data):
+        """Write one event of the dossier (its next sequence number) or of the company; call
+        inside the transaction of the change it reports."""
+        if not db.in_transaction():
+            raise RuntimeError("An event is written in the transaction of its change.")
+        if dossier is not None:
+            [(sequence, status, reference)] = (
+                Dossier.update(event_sequence=Dossier.event_sequence + 1)
+                .where(Dossier.id == dossier.id)
+                .returning(Dossier.event_sequence, Dossier.status, Dossier.reference)
+                .tuples()
+                .execute()
+            )
+            dossier.event_sequence = sequence
+            definition = dossier.definition
+            company = dossier.company
+            data = {
+                "dossier_id": dossier.id,
+                "reference": reference,
+                "procedure": definition.code,
+                "procedure_version": definition.version,
+                "status": status,
+                **data,
+            }
+        data["enterprise_number"] = company.enterprise_number
+        return cls.create(
+            type=EventType(type).value,
+            dossier=dossier,
+            company=company,
+            procedure_code=definition.code if dossier is not None else None,
+            sequence=sequence if dossier is not None else None,
+            data=data,
+            actor_kind=actor.kind.value,
+            actor_label=event_actor_label(actor),
+        )
+
+
+def event_actor_label(actor):
+    """Who made the change, as other systems may read it: a staff member's name or a token's;
+    nobody's for the company's people (personal data) or the system."""
+    if actor.staff is not None:
+        return actor.staff.full_name
+    if actor.api_token is not None:
+        return actor.api_token.name
+    return None
+
+
+# The feed reads the events still without a position (the sequencer) and in position order.
+Event.add_index(Event.index(Event.id, where=Event.position.is_null()))
+
+
+class EventPosition(BaseModel):
+    """The last feed position given (one row), locked by the sequencer so that positions are
+    given by one writer at a time, in the order of their commits."""
+
+    last_position = IntegerField(default=0)
+
+    class Meta:
+        table_name = "event_position_counter"  # "event_position" is the index of Event.position
+
+    @classmethod
+    def locked(cls):
+        """The row, made if missing, read and locked until the transaction ends (SELECT ... FOR
+        UPDATE on PostgreSQL; SQLite's IMMEDIATE write lock already is one)."""
+        cls.insert(id=1, last_position=0).on_conflict_ignore().execute()
+        query = cls.select().where(cls.id == 1)
+        return (query.for_update() if db.for_update else query).get()
+
+
 class ExportStatus(enum.StrEnum):
     PENDING = "pending"
     RUNNING = "running"
@@ -1530,6 +1678,8 @@ ALL_MODELS = [
     StatusChange,
     OutboxMessage,
     AuditEvent,
+    Event,
+    EventPosition,
     Export,
     ApiToken,
     LoginIdentity,

@@ -13,7 +13,17 @@ import notifications
 import sources
 from access import AccessRefused
 from languages import de_name
-from models import AuditEvent, Company, Membership, Person, Role, utcnow, write_transaction
+from models import (
+    AuditEvent,
+    Company,
+    Event,
+    EventType,
+    Membership,
+    Person,
+    Role,
+    utcnow,
+    write_transaction,
+)
 
 
 @dataclass(frozen=True)
@@ -62,6 +72,22 @@ def audit(actor, membership, action, **details):
     )
 
 
+def access_event(actor, membership, change, revoked=False):
+    """The company's `company.access_changed` event (for the administration's other systems):
+    which member, their access after the change; no personal data but the member's id."""
+    Event.record(
+        EventType.ACCESS_CHANGED,
+        actor,
+        company=membership.company,
+        change=change,
+        membership_id=membership.id,
+        person_id=membership.person_id,
+        roles=[] if revoked else [r.name.lower() for r in Role if r & membership.roles],
+        access_manager=not revoked and membership.is_access_manager,
+        main_access_manager=not revoked and membership.is_main_access_manager,
+    )
+
+
 def person_named(new):
     person, _created = Person.get_or_create(
         national_number=new.national_number,
@@ -96,6 +122,7 @@ def invite(actor, company_id, new, roles):
             invited_by=actor.person,
         )
         audit(actor, membership, "access.invite", roles=roles, change=roles_text(roles))
+        access_event(actor, membership, "invited")
         notifications.member_invited(membership, actor.name, roles)
     return membership
 
@@ -112,6 +139,7 @@ def change_roles(actor, membership, roles):
         membership.roles = roles
         membership.save(only=[Membership.roles])
         audit(actor, membership, "access.roles", before=before, after=roles, change=change)
+        access_event(actor, membership, "roles")
         notifications.access_changed(membership, actor.name, "roles", roles=roles)
     return True
 
@@ -141,6 +169,7 @@ def set_co_manager(actor, membership, co_manager):
         audit(actor, membership, "access.co_manager", co_manager=co_manager, change=change)
         kind = "co_manager" if co_manager else "co_manager_ended"
         notifications.access_changed(membership, actor.name, kind)
+        access_event(actor, membership, kind)
     return change
 
 
@@ -158,6 +187,7 @@ def revoke(actor, membership):
     change = _("Vous n'avez plus accès à l'espace de l'entreprise.")
     with write_transaction():
         audit(actor, membership, "access.revoke", change=change)
+        access_event(actor, membership, "revoked", revoked=True)
         notifications.access_changed(membership, actor.name, "revoked")
         Membership.delete().where(Membership.id == membership.id).execute()
 
@@ -230,6 +260,7 @@ def name_gap(actor, company, gap_person, email):
             old.save()
             change = _("Vous n'êtes plus gestionnaire d'accès principal.")
             audit(actor, old, "access.gap_replaced", change=change)
+            access_event(actor, old, "gap_replaced")
             notifications.access_changed(old, actor.name, "gap_replaced")
     membership.is_access_manager = True
     membership.is_main_access_manager = True
@@ -239,5 +270,6 @@ def name_gap(actor, company, gap_person, email):
     membership.save()
     change = _("Vous êtes gestionnaire d'accès principal.")
     audit(actor, membership, "access.gap_named", change=change)
+    access_event(actor, membership, "gap_named")
     notifications.access_changed(membership, actor.name, "gap_named")
     return membership

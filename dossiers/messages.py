@@ -9,7 +9,7 @@ from dossiers import DossierRefused, scanning
 from dossiers.access import member_for, require_staff
 from dossiers.annexes import check_files, new_annex
 from dossiers.processing import MAX_TEXT
-from models import AuditEvent, Message, Role, utcnow, write_transaction
+from models import AuditEvent, Event, EventType, Message, Role, utcnow, write_transaction
 from procedures import display
 
 
@@ -51,9 +51,17 @@ def send_to_company(actor, dossier, body, complement=False, requested_annexes=()
         if complement:
             notifications.complement_requested(dossier, body, requested)
             AuditEvent.record("dossier.complement_request", actor, dossier, annexes=requested)
+            Event.record(
+                EventType.COMPLEMENT_REQUESTED,
+                actor,
+                dossier,
+                message_id=message.id,
+                requested_annexes=requested,
+            )
         else:
             notifications.message_to_company(dossier, body)
             AuditEvent.record("dossier.message", actor, dossier)
+            Event.record(EventType.MESSAGE, actor, dossier, message_id=message.id)
     return message
 
 
@@ -96,7 +104,7 @@ def reply(actor, dossier, body, files=()):
                 body=body,
                 in_reply_to=request,
             )
-            for name, kept, info in stored:
+            annexes = [
                 new_annex(
                     dossier,
                     display.COMPLEMENT,
@@ -107,9 +115,19 @@ def reply(actor, dossier, body, files=()):
                     frozen=True,
                     message=message,
                 )
+                for name, kept, info in stored
+            ]
             if request is not None:
                 Message.update(answered_at=utcnow()).where(Message.id == request.id).execute()
             notifications.complement_answered(dossier, body, len(stored))
+            Event.record(
+                EventType.COMPLEMENT_ANSWERED,
+                actor,
+                dossier,
+                message_id=message.id,
+                in_reply_to=request.id if request is not None else None,
+                annex_ids=[annex.id for annex in annexes],
+            )
     except Exception:
         for _name, kept, _info in stored:
             storage.get_storage().delete(kept.key)
