@@ -205,10 +205,11 @@ def test_postgresql_restart_during_load_fails_cleanly_and_reconnects(app, client
         applicant.start()
     try:
         wait_for(lambda: all(a.first_done.is_set() for a in applicants), "first submissions")
-        # Hold the signature table: the next submissions stop inside their transaction (one
-        # has already written its status, history and email rows), and the restart hits them.
+        # Hold the email table: the next submissions stop inside their transaction (one has
+        # already written its signature, status and history rows and waits to write its email;
+        # the others wait for its reference number), and the restart hits them.
         holder = restartable.holder.cursor()
-        holder.execute("LOCK TABLE signature IN EXCLUSIVE MODE")
+        holder.execute("LOCK TABLE outbox_message IN EXCLUSIVE MODE")
         phase["restart"].set()
         wait_for(lambda: restartable.waiting_on_locks() == 4, "four submissions in flight")
         assert restartable.count(HALF_WRITTEN) == 1, "one has written its history row"
