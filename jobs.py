@@ -21,7 +21,7 @@ from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 import database
 import models
 import notifications
-from dossiers import documents, exports, orphans, reminders, retention, scanning
+from dossiers import documents, events, exports, orphans, reminders, retention, scanning
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +66,9 @@ class Jobs:
         self.make_export = self.huey.task(name="make_export")(self.in_app(make_export))
         self.huey.periodic_task(crontab(minute="41"), name="expire_exports")(
             self.in_app(expire_exports)
+        )
+        self.huey.periodic_task(crontab(minute="*"), name="sequence_events")(
+            self.in_app(events.sequence_pending)
         )
         self.huey.periodic_task(crontab(minute="30", hour="3"), name="refresh_statistics")(
             self.in_app(database.refresh_statistics)

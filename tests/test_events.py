@@ -400,3 +400,14 @@ def test_concurrent_sequencers_give_each_event_one_position_with_no_gap(app):
     positions = [e.position for e in Event.select().order_by(Event.position)]
     assert positions == list(range(1, Event.select().count() + 1))
     assert EventPosition.get().last_position == positions[-1]
+
+
+def test_the_worker_positions_the_events_every_minute(app, rctx):
+    """The periodic task `sequence_events` gives the feed positions without a reader asking."""
+    dossier = make_dossier(DossierStatus.SUBMITTED)
+    assert Event.select().where(Event.position.is_null()).count() >= 1
+    worker = app.extensions["jobs"]
+    task = next(t for t in worker.huey._registry._periodic_tasks if t.__name__ == "sequence_events")
+    task().execute()
+    assert Event.select().where(Event.position.is_null()).count() == 0
+    assert [e.sequence for e in Event.select().where(Event.dossier == dossier)] == [1]
