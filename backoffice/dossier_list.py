@@ -71,20 +71,27 @@ SORT_KEYS = {
 CURSOR_ARG = "cursor"
 
 
+def formats_of(context):
+    """The page's ListFormats: handed by the list in its cells' context (no lookup of the
+    request's globals for each cell), else the request's."""
+    return context.get("formats") or list_formats()
+
+
 def status_formatter(view, context, model, name):
-    return list_formats().status[model.status]
+    return formats_of(context).status[model.status]
 
 
 def reference_link(view, context, model, name):
     """The list's way into a dossier: its reference, a link to its detail page (the address
     built once per page, the id put in for each row)."""
-    formats = list_formats()
+    formats = formats_of(context)
     back = context.get("return_url")
     if formats.details is None or formats.details[0] != back:
         formats.details = (back, view.get_url(".details_view"), urlencode({"url": back or ""}))
     _back, base, tail = formats.details
     url = f"{base}?id={model.id}&{tail}" if back else f"{base}?id={model.id}"
-    return Markup('<a href="{}">{}</a>').format(url, model.reference)
+    # The address is ours (a number, a quoted return address); the reference is escaped.
+    return Markup(f'<a href="{escape(url)}">{escape(model.reference)}</a>')  # noqa: S704
 
 
 def cell(view, context, row, name, formatter):
@@ -117,11 +124,11 @@ def export_datetime(value):
 
 def datetime_formatter(view, context, model, name):
     value = getattr(model, name)
-    return list_formats().datetime(value) if value else ""
+    return formats_of(context).datetime(value) if value else ""
 
 
 def definition_formatter(view, context, model, name):
-    return list_formats().titles.get(model.definition_id) or (
+    return formats_of(context).titles.get(model.definition_id) or (
         f"{title_of(model.definition)} (v{model.definition.version})"
     )
 
@@ -240,22 +247,22 @@ class KeysetList:
             "previous": self.page_url(result.previous) if result.previous else None,
             "first": self.page_url(None) if result.number > 1 else None,
         }
-        context = {"return_url": kwargs.get("return_url")}
+        context = {"return_url": kwargs.get("return_url"), "formats": list_formats()}
         columns = [c for c, _name in kwargs.get("list_columns", ())]
         formatters = [self.column_formatters.get(c) for c in columns]
         opening = [Markup('<td class="col-{}">').format(c) for c in columns]
+        # Flask-Admin's checkbox, its title (Flask-Admin's own text) escaped once; an id is a
+        # number.
+        title = escape(admin_gettext("Select record"))
         checkbox = (
-            Markup(
-                '<td><input type="checkbox" name="rowid" class="action-checkbox" value="{}" '
-                'title="{}" /></td>'
-            )
+            '<td><input type="checkbox" name="rowid" class="action-checkbox" '
+            'value="{}" title="' + title + '" /></td>'
             if kwargs.get("actions")
             else None
         )
-        select_title = admin_gettext("Select record")  # Flask-Admin's own text
         rows = {}
         for row in kwargs.get("data", ()):
-            html = [checkbox.format(row.id, select_title)] if checkbox is not None else []
+            html = [checkbox.format(int(row.id))] if checkbox is not None else []
             for c, f, td in zip(columns, formatters, opening, strict=True):
                 html += [td, escape(cell(self, context, row, c, f)), END_CELL]
             rows[row.id] = Markup("".join(html))  # noqa: S704 - every part escaped above

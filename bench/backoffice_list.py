@@ -207,12 +207,18 @@ def fill(n_dossiers, n_companies, heavy=0):
                 bulk_insert(batch)
         print(f"\rseeding: {n_dossiers:,} / {n_dossiers:,} dossiers", flush=True)
         models.DossierCount.rebuild()  # rows inserted in bulk, not through Dossier.create
-        if isinstance(models.db.obj, database.SqliteDatabase):
-            database.refresh_statistics()  # what the nightly job does once the tables are full
-        else:
-            models.db.execute_sql("VACUUM ANALYZE")  # as autovacuum would, once settled
+        settle()
         sample = Dossier.select().where(Dossier.status == "processing").first()
         return staff, sample, definitions[0].code
+
+
+def settle():
+    """The statistics (and on PostgreSQL the visibility map) of tables just filled or
+    rewritten, as the nightly job and autovacuum would leave them once settled."""
+    if isinstance(models.db.obj, database.SqliteDatabase):
+        database.refresh_statistics()
+    else:
+        models.db.execute_sql("VACUUM ANALYZE")
 
 
 def make_app(url, workdir):
@@ -336,7 +342,9 @@ def already_seeded(url, n_dossiers):
             staff = StaffUser.get_or_none(StaffUser.email == "bench@guichet.test")
             if staff is None or Dossier.select().count() != n_dossiers:
                 return None
-            database.apply_migrations()  # those that came since it was seeded
+            if database.router().diff:  # migrations that came since it was seeded
+                database.apply_migrations()
+                settle()
             sample = Dossier.select().where(Dossier.status == "processing").first()
             code = ProcedureDefinition.select().order_by(ProcedureDefinition.id).first().code
             print(f"reusing the {n_dossiers:,} dossiers already in the database")
