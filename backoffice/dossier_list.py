@@ -253,7 +253,7 @@ class KeysetList:
         opening = [Markup('<td class="col-{}">').format(c) for c in columns]
         # Flask-Admin's checkbox, its title (Flask-Admin's own text) escaped once; an id is a
         # number.
-        title = escape(admin_gettext("Select record"))
+        title = str(escape(admin_gettext("Select record")))  # str: joined as text below
         checkbox = (
             '<td><input type="checkbox" name="rowid" class="action-checkbox" '
             'value="{}" title="' + title + '" /></td>'
