@@ -51,6 +51,51 @@ LIST_COLUMNS = (
 # A row of the list's page: the dossier's own columns and its company's name, read as one flat
 # object (no company, procedure or agent instance to build for each row).
 ROW_COLUMNS = (*OWN_COLUMNS, Company.name.alias("company_name"))
+
+
+class ListRow:
+    """A row of the list's page: the values of ROW_COLUMNS, in order (read as tuples: no model
+    to build for each row), then what a search counts after them (`extra`)."""
+
+    __slots__ = (
+        "agent_name",
+        "assigned_to_id",
+        "closed_at",
+        "company_id",
+        "company_name",
+        "decision",
+        "definition_id",
+        "extra",
+        "id",
+        "procedure_title",
+        "reference",
+        "status",
+        "submitted_at",
+    )
+
+    def __init__(self, values):
+        (
+            self.id,
+            self.reference,
+            self.status,
+            self.submitted_at,
+            self.decision,
+            self.closed_at,
+            self.company_id,
+            self.definition_id,
+            self.assigned_to_id,
+            self.procedure_title,
+            self.agent_name,
+            self.company_name,
+        ) = values[: len(ROW_COLUMNS)]
+        self.extra = values[len(ROW_COLUMNS) :]
+
+    @property
+    def definition(self):
+        """The procedure version, read when a cell needs more than its title."""
+        return ProcedureDefinition.get_by_id(self.definition_id)
+
+
 # The list's sorts (Flask-Admin's column names), each paged by keyset on (key, id).
 SORTS = {
     "reference": keyset.Sort("reference", Dossier.reference),
@@ -136,6 +181,11 @@ def definition_formatter(view, context, model, name):
 END_CELL = Markup("</td>")
 
 
+def hits_of(row, i):
+    """The count of the `i`th search condition, read with the page's first row."""
+    return row.extra[i] if isinstance(row, ListRow) else getattr(row, f"hits{i}")
+
+
 class KeysetList:
     """Flask-Admin's list of a ModelView, read by keyset pages and never counted."""
 
@@ -166,7 +216,10 @@ class KeysetList:
             sort_column, sort_desc = None, True  # the default, or a hand-written ?sort= on
             # a column that does not sort
         sort = SORTS[sort_column or "submitted_at"]
-        query = self.get_query() if not execute else self.staff_query(*ROW_COLUMNS)
+        # The list's page reads flat rows (ListRow); the exports, Flask-Admin's of a few rows
+        # too, read the models their cells are made from.
+        flat = execute and request.endpoint == f"{self.endpoint}.index_view"
+        query = self.staff_query(*ROW_COLUMNS) if flat else self.get_query()
         founds = [dossier_search.condition(search)] if search else []
         joins = set()
         for index, _name, value in filters or ():
@@ -186,8 +239,19 @@ class KeysetList:
         cursor = self.read_cursor(sort, bool(sort_desc), context)
 
         def read(query):
+            if not flat:
+                return keyset.page(
+                    query, sort, bool(sort_desc), size, cursor, SORT_KEYS[sort.name], context
+                )
             return keyset.page(
-                query.objects(), sort, bool(sort_desc), size, cursor, SORT_KEYS[sort.name], context
+                query.tuples(),
+                sort,
+                bool(sort_desc),
+                size,
+                cursor,
+                SORT_KEYS[sort.name],
+                context,
+                make=ListRow,
             )
 
         if not founds:
@@ -196,7 +260,7 @@ class KeysetList:
             counted = [f.hits.alias(f"hits{i}") for i, f in enumerate(founds)]
             result = read(query.select_extend(*counted).where(*[f.narrow for f in founds]))
             hits = [
-                getattr(result.rows[0], f"hits{i}") if result.rows else f.hits.scalar()
+                hits_of(result.rows[0], i) if result.rows else f.hits.scalar()
                 for i, f in enumerate(founds)
             ]
             if max(hits) > dossier_search.CAP:

@@ -129,15 +129,18 @@ class Page:
     previous: Cursor | None
 
 
-def page(query, sort, desc, size, cursor=None, key_of=None, context=""):
+def page(query, sort, desc, size, cursor=None, key_of=None, context="", make=None):
     """One page of `query` (filtered, not ordered) in the order of `sort`: the `size` rows
     after the cursor, or before it for a backwards cursor; one query of size + 1 rows (the one
-    more says whether there is a page beyond). `key_of(row)` reads a row's sort key."""
+    more says whether there is a page beyond). `make(row)` turns what the query reads into the
+    page's rows (a tuple into an object, say); `key_of(row)` reads a row's sort key."""
     backwards = cursor is not None and cursor.backwards
     reading_desc = desc != backwards
     if cursor is not None:
         query = query.where(after(sort, reading_desc, cursor.key, cursor.id))
     rows = list(query.order_by(*order(sort, reading_desc)).limit(size + 1))
+    if make is not None:
+        rows = [make(row) for row in rows]
     more = len(rows) > size
     rows = rows[:size]
     if backwards:
