@@ -61,7 +61,7 @@ bench-receipts: $(VENV)/.installed translations
 # dossiers, and the home's requests/s under gunicorn against a bare Flask app (ratio):
 # BENCH_ARGS="--dossiers 20000 --profile" or --database-url postgresql://...
 bench-portal: $(VENV)/.installed translations
-	$(BIN)/python bench/portal.py $(BENCH_ARGS)
+	$(BIN)/python bench/portal_pages.py $(BENCH_ARGS)
 
 # Every bench at the size of the issue: a million dossiers on PostgreSQL (the database is
 # created when missing; its schema is dropped and rebuilt). Seeding alone takes minutes.

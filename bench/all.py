@@ -29,19 +29,16 @@ sys.path.insert(0, str(HERE))
 import common
 
 # In this order: the ones that read the shared volume first.
-BENCHES = ["backoffice_list", "api_list", "portal", "submissions", "receipts", "annexes"]
+BENCHES = ["backoffice_list", "api_list", "portal_pages", "submissions", "receipts", "annexes"]
 SHARED = ("dossiers", "companies", "company_dossiers", "database_url", "reuse")
 
 
 def load(name):
-    """The bench module `name`, by its file: bench/portal.py is not the portal package, so a
-    bench named like one of the project's packages is loaded as `bench_<name>`; the others
-    under their own name, which the processes they spawn import again."""
-    clashes = (HERE.parent / name).is_dir()
-    module_name = f"bench_{name}" if clashes else name
-    spec = importlib.util.spec_from_file_location(module_name, HERE / f"{name}.py")
+    """The bench module `name`, by its file, under its own name (the processes a bench spawns
+    import it again)."""
+    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
 

@@ -5,8 +5,12 @@ Each bench module has a `run(args) -> Report` that the aggregate bench (`bench/a
 prints and records its own report through `finish`.
 """
 
+import cProfile
+import io
 import os
 import platform
+import pstats
+import re
 import shlex
 import statistics
 import sys
@@ -109,3 +113,22 @@ def record(reports, command=None):
 def finish(report):
     """A bench module run alone: record its report."""
     record([report])
+
+
+def profile(client, url, repeat, top=12, sort="tottime"):
+    """The functions that take the time of `url` through a test client (cProfile over `repeat`
+    requests, by their own time or `sort`): lines for a report, paths shortened."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(repeat):
+        client.get(url)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out)
+    stats.sort_stats(sort).print_stats(top)
+    text = re.sub(r"\S*/site-packages/", "", out.getvalue())
+    text = text.replace(f"{Path(__file__).resolve().parent.parent}/", "")
+    lines = [line for line in text.splitlines() if line.strip()]
+    start = next(i for i, line in enumerate(lines) if "ncalls" in line)
+    total = next(line for line in lines if "function calls" in line).strip()
+    return [f"  {url} x{repeat}: {total}", *("  " + line for line in lines[start:])]

@@ -1,4 +1,4 @@
-"""A bare Flask "hello" app, the yardstick of `bench/portal.py`: served by gunicorn with the
+"""A bare Flask "hello" app, the yardstick of `bench/portal_pages.py`: served by gunicorn with the
 project's `gunicorn.conf.py`, as the portal is (`gunicorn -c gunicorn.conf.py
 'bench.hello_app:create_app()'`)."""
 

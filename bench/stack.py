@@ -68,7 +68,7 @@ class Stack:
             "GUICHET_INSTANCE_DIR": str(workdir / "instance"),
             "STORAGE_DIR": str(workdir / "storage"),
             "GUNICORN_LOG_LEVEL": "warning",
-            "GUNICORN_ACCESS_LOG": "/dev/null",  # as bench/portal.py: the app, not the log
+            "GUNICORN_ACCESS_LOG": "/dev/null",  # as bench/portal_pages.py: the app, not the log
         }
         for name, value in (
             ("WEB_CONCURRENCY", web_concurrency),

@@ -1,9 +1,9 @@
 """How fast the portal answers a logged-in company user: "Mes dossiers" of a company with 5,000
 dossiers, and the portal home's requests per second under gunicorn beside a bare Flask app.
 
-    .venv/bin/python bench/portal.py                         # 100 000 dossiers, SQLite
-    .venv/bin/python bench/portal.py --dossiers 20000 --profile
-    .venv/bin/python bench/portal.py --database-url postgresql://postgres@127.0.0.1/guichet_bench
+    .venv/bin/python bench/portal_pages.py                         # 100 000 dossiers, SQLite
+    .venv/bin/python bench/portal_pages.py --dossiers 20000 --profile
+    .venv/bin/python bench/portal_pages.py --database-url postgresql://postgres@127.0.0.1/guichet_bench
 
 It builds a fresh database with the migrations (the PostgreSQL database must exist; its schema
 is dropped and rebuilt) and fills it as the list bench does (`backoffice_list.fill`), the first
@@ -27,13 +27,10 @@ The module's name is the portal package's: an aggregate bench loads it by its pa
 """
 
 import argparse
-import cProfile
 import http.client
-import io
 import itertools
 import multiprocessing
 import os
-import pstats
 import secrets
 import socket
 import subprocess
@@ -48,6 +45,7 @@ sys.path.append(str(ROOT / "tests"))  # its factories and login helper
 
 from backoffice_list import QueryCounter, make_app, measure, seed
 from common import Goal, Report, at_most, finish, p50_p95
+from common import profile as common_profile
 
 import models
 from helpers import login_person, make_member
@@ -81,22 +79,6 @@ def logged_in_client(app, person, company):
         login_person(client, person, company)
     assert client.get(HOME).status_code == 200
     return client
-
-
-def profile(client, url, repeat, top=12):
-    """The functions that take the time of `url` (cProfile over `repeat` requests)."""
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(repeat):
-        client.get(url)
-    profiler.disable()
-    out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out)
-    stats.sort_stats("tottime").print_stats(top)
-    lines = [line for line in out.getvalue().splitlines() if line.strip()]
-    start = next(i for i, line in enumerate(lines) if "ncalls" in line)
-    total = next(line for line in lines if "function calls" in line).strip()
-    return [f"  {url} x{repeat}: {total}", *("  " + line for line in lines[start:])]
 
 
 # --- gunicorn and the load --------------------------------------------------------------------
@@ -309,7 +291,7 @@ def run(args):
     if args.profile:
         report.print("profile (cProfile, by own time):")
         for path in (MES_DOSSIERS, HOME):
-            for line in profile(client, path, args.repeat):
+            for line in common_profile(client, path, args.repeat):
                 report.print(line)
 
     cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"])
