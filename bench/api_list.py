@@ -15,7 +15,6 @@ no COUNT). The deep page is the one after the middle dossier of the list's defau
 page at a million dossiers.
 """
 
-import argparse
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from backoffice_list import QueryCounter, make_app, seed
+from backoffice_list import parser as volume_parser
 from common import Report, at_most, finish, p50_p95
 
 import models
@@ -115,14 +115,7 @@ def run(args):
 
 
 def parser():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--dossiers", type=int, default=100_000)
-    p.add_argument("--companies", type=int, default=5_000)
-    p.add_argument("--company-dossiers", type=int, default=5_000, help="in the first company")
-    p.add_argument("--repeat", type=int, default=20)
-    p.add_argument("--database-url")
-    p.add_argument("--reuse", action="store_true", help="keep a volume this bench seeded before")
-    return p
+    return volume_parser(__doc__)
 
 
 def main():

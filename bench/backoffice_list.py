@@ -370,8 +370,9 @@ class Seeded:
         return self.url.split(":")[0]
 
 
-def parser():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parser(description=__doc__):
+    """The options of a bench over the shared volume (`seed`), with `description`'s first line."""
+    p = argparse.ArgumentParser(description=description.splitlines()[0])
     p.add_argument("--dossiers", type=int, default=100_000)
     p.add_argument("--companies", type=int, default=5_000)
     p.add_argument("--company-dossiers", type=int, default=5_000, help="in the first company")
