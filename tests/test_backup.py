@@ -4,10 +4,9 @@ on SQLite and, with TEST_DATABASE_URL, on PostgreSQL."""
 
 import json
 import sqlite3
-from urllib.parse import urlsplit
 
-import psycopg2
 import pytest
+from cluster import new_database
 
 import backups
 import models
@@ -86,17 +85,7 @@ def other_database(database_url, tmp_path):
     PostgreSQL database (dropped and made again)."""
     if database_url.startswith("sqlite:///"):
         return f"sqlite:///{tmp_path / 'restored' / 'guichet.sqlite3'}"
-    parts = urlsplit(database_url)
-    name = parts.path.lstrip("/") + "_restore"
-    connection = psycopg2.connect(database_url)
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            cursor.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        connection.close()
-    return parts._replace(path=f"/{name}").geturl()
+    return new_database(database_url, "restore")
 
 
 @pytest.fixture
