@@ -14,6 +14,7 @@ from api import (
     cli,
     docs,
     dossiers,
+    events,
     files,  # noqa: F401  (its routes are on the dossiers' blueprint)
     problems,
     procedures,
@@ -23,7 +24,7 @@ from api.auth import audit_call
 from api.base import make_api
 from api.problems import URL_PREFIX
 
-RESOURCES = (token, procedures, dossiers)
+RESOURCES = (token, procedures, dossiers, events)
 
 
 def init_app(app):

@@ -12,7 +12,7 @@ from datetime import UTC
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
-from models import STAFF_STATUSES, ApiScope, Decision, Message
+from models import STAFF_STATUSES, ApiScope, Decision, EventType, Message
 
 ENTERPRISE_NUMBER = re.compile(r"^\d{4}\.?\d{3}\.?\d{3}$")
 MAX_PAGE = 100
@@ -279,3 +279,70 @@ class TokenInfoSchema(Schema):
     name = fields.String(required=True)
     scope = fields.String(required=True, validate=validate.OneOf([s.value for s in ApiScope]))
     procedures = fields.List(fields.String(), required=True, **described("Empty: every one."))
+
+
+# --- events ---------------------------------------------------------------------------------
+
+MAX_EVENTS = 500
+DEFAULT_EVENTS = 100
+
+
+class EventQuerySchema(Schema):
+    """Where the feed is read from, and which events."""
+
+    class Meta:
+        unknown = RAISE
+
+    after = fields.String(
+        validate=validate.Length(min=1, max=200),
+        **described(
+            "The `next_cursor` of the previous call; none: from the first event. Keep it: a "
+            "system that was down goes on from there."
+        ),
+    )
+    type = DelimitedList(
+        fields.String(validate=validate.OneOf([t.value for t in EventType])),
+        validate=validate.Length(min=1),
+        **described("One type or several, comma-separated: `dossier.submitted,dossier.closed`."),
+    )
+    limit = fields.Integer(
+        load_default=DEFAULT_EVENTS,
+        validate=validate.Range(min=1, max=MAX_EVENTS),
+        **described(f"Events per call, at most {MAX_EVENTS}."),
+    )
+
+
+class EventActorSchema(Schema):
+    kind = fields.String(required=True, **described("applicant, staff, system or api"))
+    label = fields.String(allow_none=True, **described("A staff member's or a token's name."))
+
+
+class EventSchema(Schema):
+    class Meta:
+        name = "Event"
+
+    id = fields.Integer(required=True, **described("Unique: a receiver ignores one it has seen."))
+    type = fields.String(required=True, validate=validate.OneOf([t.value for t in EventType]))
+    position = fields.Integer(required=True, **described("The event's place in the feed."))
+    dossier_id = fields.Integer(allow_none=True)
+    sequence = fields.Integer(
+        allow_none=True, **described("1, 2, 3… per dossier, with no gap: a gap is a lost event.")
+    )
+    procedure = fields.String(allow_none=True, **described("The dossier's procedure code."))
+    actor = fields.Nested(EventActorSchema, required=True)
+    created_at = fields.String(required=True, **described("When the change was made (UTC)."))
+    data = fields.Dict(required=True, **described("What changed: status, reference, ids."))
+
+
+class EventPageSchema(Schema):
+    class Meta:
+        name = "EventPage"
+
+    items = fields.List(fields.Nested(EventSchema), required=True)
+    next_cursor = fields.String(
+        required=True,
+        **described(
+            "Give it as `after` in the next call, even when no event came: it stays where the "
+            "feed is."
+        ),
+    )

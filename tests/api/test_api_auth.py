@@ -19,6 +19,7 @@ GUARDED = [
     "/api/v1/dossiers/1/annexes/1",
     "/api/v1/dossiers/1/receipt",
     "/api/v1/dossiers/1/letter",
+    "/api/v1/events",
 ]
 
 

@@ -28,7 +28,8 @@ def test_every_route_of_the_api_is_documented_and_guarded(app, client):
     routes = {
         rule.rule
         for rule in app.url_map.iter_rules()
-        if rule.endpoint.split(".")[0] in {"api_token", "api_procedures", "api_dossiers"}
+        if rule.endpoint.split(".")[0]
+        in {"api_token", "api_procedures", "api_dossiers", "api_events"}
     }
     as_openapi = {
         r.replace("<int(max=2147483647):", "{").replace("<", "{").replace(">", "}") for r in routes

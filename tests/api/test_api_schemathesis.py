@@ -35,7 +35,7 @@ def test_no_server_error_and_no_answer_outside_the_document(app, api_secret, mod
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
     headers = {"Authorization": f"Bearer {api_secret}"}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 8
+    assert len(operations) == 9
 
     for operation in operations:
 
