@@ -146,6 +146,11 @@ def filtered(query, args):
             query = query.where(column < bound if is_end else column >= bound)
     if (since := args.get("updated_since")) is not None:
         query = query.where(Dossier.updated_at >= since)
+    if (day := args.get("submitted_from")) is not None:
+        # A dossier changes when it is submitted and only later: submitted on or after a day,
+        # it was last changed on or after it too. Said, this lets the list sorted by its last
+        # change start its walk there instead of at the first dossier (0.5 s at a million).
+        query = query.where(Dossier.updated_at >= day_start(day))
     return query
 
 

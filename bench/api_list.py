@@ -27,7 +27,7 @@ from backoffice_list import parser as volume_parser
 from common import Report, at_most, finish, p50_p95
 
 import models
-from models import Actor, Company, Dossier
+from models import Actor, Company, Dossier, utcnow
 
 GOAL_MS = 100
 
@@ -80,7 +80,9 @@ def run(args):
     )
     app = make_app(url, workdir)
     with app.app_context():
-        _token, secret = api_tokens.create(Actor.system(), "bench", "read")
+        # A name of its own: a volume kept from a previous run (--reuse) has that one's.
+        name = f"bench-{utcnow():%Y%m%d-%H%M%S-%f}"
+        _token, secret = api_tokens.create(Actor.system(), name, "read")
         company = Company.get_by_id(sample.company_id).enterprise_number
         deep = deep_cursor(app, args.dossiers // 3)
         since = sample.updated_at.isoformat()
