@@ -9,15 +9,8 @@ import database
 import models
 from helpers import login_person, make_company, make_member
 from models import Company, Membership, Role
+from portal.access import MEMBERSHIP  # the portal's own prepared query
 
-MEMBERSHIP = database.Prepared(
-    lambda person_id, company_id: (
-        Membership.select(Membership, Company)
-        .join(Company)
-        .where(Membership.person == person_id, Membership.company == company_id)
-        .limit(1)
-    )
-)
 BY_NAME = database.Prepared(
     lambda name: Company.select().where((Company.name == name) | (Company.legal_form == name))
 )
