@@ -31,6 +31,7 @@ class Config:
     ENV_NAME = "base"
     # Development conveniences, never on in production.
     DEV_MAIL_PAGE_DEFAULT = False
+    WEBHOOK_ALLOW_HTTP_DEFAULT = False  # production: receivers over https only
     # When set, the app makes what is missing of SECRET_KEY and the seal in its instance folder
     # as it starts (`run.create_app`, `documents.seal.init_app`); production requires them.
     INSTANCE_DEFAULTS = False
@@ -106,6 +107,20 @@ class Config:
         self.EXPORT_BATCH_SIZE = env_int("EXPORT_BATCH_SIZE", 2000)
         self.EXPORT_KEEP_DAYS = env_int("EXPORT_KEEP_DAYS", 7)
         self.EXPORT_STALE_HOURS = env_int("EXPORT_STALE_HOURS", 6)
+        # Webhooks (webhooks/): the wait for a receiver's answer; the delays between attempts
+        # (seconds after each failure: together more than 48 hours, then the dead letters); the
+        # failed attempts in a row that pause a subscription (its owner is emailed); the days
+        # the delivery log is kept; whether a receiver may be reached over plain http.
+        self.WEBHOOK_TIMEOUT_SECONDS = float(env.get("WEBHOOK_TIMEOUT_SECONDS") or 10)
+        self.WEBHOOK_RETRY_DELAYS = [
+            float(d)
+            for d in (
+                env.get("WEBHOOK_RETRY_DELAYS") or "5,300,1800,7200,18000,36000,50400,72000"
+            ).split(",")
+        ]
+        self.WEBHOOK_PAUSE_AFTER = env_int("WEBHOOK_PAUSE_AFTER", 20)
+        self.WEBHOOK_LOG_DAYS = env_int("WEBHOOK_LOG_DAYS", 90)
+        self.WEBHOOK_ALLOW_HTTP = env_bool("WEBHOOK_ALLOW_HTTP", self.WEBHOOK_ALLOW_HTTP_DEFAULT)
         # Whole request bodies: one annex plus the form fields around it.
         self.MAX_CONTENT_LENGTH = self.MAX_ANNEX_BYTES + 256 * 1024
 
@@ -196,6 +211,7 @@ class DevelopmentConfig(Config):
     FAS_STANDIN_DEFAULT = True
     EMAIL_ALLOW_TEST_DOMAINS = True
     INSTANCE_DEFAULTS = True
+    WEBHOOK_ALLOW_HTTP_DEFAULT = True  # a receiver on this machine, without a certificate
 
     def load(self):
         if bool(self.SEAL_CERT_FILE) != bool(self.SEAL_KEY_FILE):

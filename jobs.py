@@ -17,11 +17,13 @@ import click
 from flask import current_app, g, has_app_context
 from flask.cli import ScriptInfo
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
+from huey.exceptions import TaskLockedException
 
 import database
 import models
 import notifications
 from dossiers import documents, events, exports, orphans, reminders, retention, scanning
+from webhooks import delivery as webhooks
 
 log = logging.getLogger(__name__)
 
@@ -70,9 +72,35 @@ class Jobs:
         self.huey.periodic_task(crontab(minute="*"), name="sequence_events")(
             self.in_app(events.sequence_pending)
         )
+        self.deliver_webhooks = self.huey.task(name="deliver_webhooks")(
+            self.in_app(self.deliver_webhooks_once)
+        )
+        self.huey.periodic_task(crontab(minute="*"), name="deliver_webhooks_periodic")(
+            self.in_app(self.deliver_webhooks_once)
+        )
+        self.huey.periodic_task(crontab(minute="23", hour="4"), name="purge_webhook_log")(
+            self.in_app(webhooks.purge)
+        )
         self.huey.periodic_task(crontab(minute="30", hour="3"), name="refresh_statistics")(
             self.in_app(database.refresh_statistics)
         )
+
+    def deliver_webhooks_once(self):
+        """One webhook round at a time (a huey lock, across worker processes): a round woken
+        while another runs leaves it to that one, which goes on while work is due."""
+        try:
+            with self.huey.lock_task("webhooks"):
+                made = delivered = 0
+                while True:
+                    round_made, round_delivered = webhooks.run()
+                    made, delivered = made + round_made, delivered + round_delivered
+                    if not round_delivered:
+                        break
+        except TaskLockedException:
+            return None
+        if made or delivered:
+            log.info("Webhooks: %s delivery(ies) made, %s delivered", made, delivered)
+        return made, delivered
 
     def resume(self):
         """A starting worker sends the outbox at once, not at the next minute: what a killed
@@ -247,12 +275,19 @@ def note_export(sender, export_id):
         models.db.after_commit(lambda: g.setdefault("exports_wanted", []).append(export_id))
 
 
+def note_event(sender, event_id):
+    """An event was written: once committed, wake the webhooks when this context ends."""
+    if has_app_context():
+        models.db.after_commit(lambda: g.setdefault("webhooks_wanted", True))
+
+
 def after_work(error=None):
     """The one place that hands the worker what a request or a task called for, at the end of
     its application context (so after its transactions have committed): the documents to
     make, then the emails to send. Nothing when the work failed (it was rolled back)."""
     wanted, queued = g.pop("documents_wanted", []), g.pop("outbox_queued", False)
     exports_wanted = g.pop("exports_wanted", [])
+    webhooks_wanted = g.pop("webhooks_wanted", False)
     if error is not None:
         return
     jobs = current_app.extensions["jobs"]
@@ -269,6 +304,11 @@ def after_work(error=None):
             log.exception("Could not enqueue the %s of dossier %s", kind, dossier_id)
     if queued:
         wake_outbox()
+    if webhooks_wanted:
+        try:
+            jobs.deliver_webhooks()
+        except Exception:  # the periodic round hands the event over within a minute
+            log.exception("Could not enqueue the webhooks' round")
 
 
 def wake_outbox():
@@ -285,6 +325,7 @@ def init_app(app):
     models.outbox_queued.connect(note_queued)
     models.document_wanted.connect(note_document)
     models.export_wanted.connect(note_export)
+    models.event_recorded.connect(note_event)
     app.teardown_appcontext(after_work)
 
     @app.cli.command("worker")

@@ -41,6 +41,8 @@ outbox_queued = signal("outbox-queued")
 document_wanted = signal("document-wanted")
 # Sent when a staff member asks for a background export; `jobs` enqueues it after the commit.
 export_wanted = signal("export-wanted")
+# An event was written (Event.record): once committed, the worker hands it to the webhooks.
+event_recorded = signal("event-recorded")
 
 
 def utcnow():
@@ -1399,7 +1401,7 @@ class Event(BaseModel):
                 **data,
             }
         data["enterprise_number"] = company.enterprise_number
-        return cls.create(
+        event = cls.create(
             type=EventType(type).value,
             dossier=dossier,
             company=company,
@@ -1409,6 +1411,8 @@ class Event(BaseModel):
             actor_kind=actor.kind.value,
             actor_label=event_actor_label(actor),
         )
+        event_recorded.send(cls, event_id=event.id)
+        return event
 
 
 def event_actor_label(actor):
@@ -1548,6 +1552,107 @@ class ApiToken(BaseModel):
         return not self.procedures or code in self.procedures
 
 
+# --- webhooks -------------------------------------------------------------------------------
+
+
+class WebhookSubscription(BaseModel):
+    """A system of the administration told of the events by HTTP (webhooks/): every event of
+    its procedures (none listed: every procedure and the companies' events) and of its types
+    (none: every type), signed with its secret after the Standard Webhooks specification.
+
+    `secret_sealed` is the signing secret encrypted with a key derived from the app's
+    (webhooks.secrets); `last_position` the feed position up to which the events were looked
+    at for it, so that each event is handed to it once. A subscription is paused by hand, or by
+    the worker after `WEBHOOK_PAUSE_AFTER` failed attempts in a row (its owner is emailed);
+    while paused its deliveries wait, none is lost."""
+
+    name = CharField(max_length=100, unique=True)
+    url = CharField(max_length=500)
+    secret_sealed = TextField()
+    procedures = JSONField(default=list)  # procedure codes; empty: all
+    event_types = JSONField(default=list)  # EventType values; empty: all
+    owner = ForeignKeyField(StaffUser, backref="webhooks", on_delete="RESTRICT")
+    created_by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+    last_position = IntegerField(default=0)
+    consecutive_failures = IntegerField(default=0)
+    last_success_at = DateTimeField(null=True)
+    paused_at = DateTimeField(null=True)
+    pause_reason = CharField(max_length=20, null=True)  # "manual" or "failures"
+
+    PAUSED_BY_HAND, PAUSED_BY_FAILURES = "manual", "failures"
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_paused(self):
+        return self.paused_at is not None
+
+    def wants(self, event):
+        """Whether the event is one this subscription receives."""
+        if self.event_types and event.type not in self.event_types:
+            return False
+        if self.procedures:
+            return event.procedure_code in self.procedures
+        return True
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"  # to send, or to send again at `next_attempt_at`
+    DELIVERED = "delivered"  # the receiver answered 2xx
+    DEAD = "dead"  # every attempt failed: in the dead letters until replayed
+
+
+class WebhookDelivery(BaseModel):
+    """One event to hand to one subscription, made once (unique) when the worker looks at the
+    event for it, then sent until the receiver answers 2xx or the back-off schedule ends (the
+    dead letters). Its `webhook-id` stays the same on every attempt and replay, so that a
+    receiver recognises an event it already has."""
+
+    subscription = ForeignKeyField(WebhookSubscription, backref="deliveries", on_delete="CASCADE")
+    event = ForeignKeyField(Event, backref="deliveries", on_delete="CASCADE")
+    position = IntegerField()  # the event's: the order in which a subscription's are sent
+    status = CharField(max_length=10, default=DeliveryStatus.PENDING.value)
+    attempts = IntegerField(default=0)
+    next_attempt_at = DateTimeField(default=utcnow)
+    claimed_until = DateTimeField(null=True)
+    last_status_code = IntegerField(null=True)
+    last_error = CharField(max_length=300, null=True)
+    created_at = DateTimeField(default=utcnow)
+    delivered_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = (
+            (("subscription", "event"), True),
+            (("subscription", "status", "position"), False),
+            (("status", "next_attempt_at"), False),
+        )
+
+    @property
+    def state(self):
+        return DeliveryStatus(self.status)
+
+    @property
+    def webhook_id(self):
+        return f"evt_{self.event_id}"
+
+
+class WebhookAttempt(BaseModel):
+    """One HTTP call of a delivery: the subscription's delivery log, with the receiver's
+    answer (or the error that stood for one) and how long it took."""
+
+    delivery = ForeignKeyField(WebhookDelivery, backref="attempt_rows", on_delete="CASCADE")
+    subscription = ForeignKeyField(WebhookSubscription, on_delete="CASCADE", index=False)
+    attempted_at = DateTimeField(default=utcnow)
+    status_code = IntegerField(null=True)  # None: no answer (refused, timed out)
+    duration_ms = IntegerField()
+    error = CharField(max_length=300, null=True)
+
+    class Meta:
+        indexes = ((("subscription", "attempted_at"), False),)
+
+
 # --- identity -------------------------------------------------------------------------------
 
 
@@ -1682,6 +1787,9 @@ ALL_MODELS = [
     EventPosition,
     Export,
     ApiToken,
+    WebhookSubscription,
+    WebhookDelivery,
+    WebhookAttempt,
     LoginIdentity,
     UserSession,
     VerificationCode,

@@ -47,6 +47,7 @@ from notifications.events import (  # the one function per event that writes its
     member_invited,
     message_to_company,
     report_reminder,
+    webhook_paused,
 )
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "member_invited",
     "message_to_company",
     "report_reminder",
+    "webhook_paused",
 ]
 
 log = logging.getLogger(__name__)
@@ -84,6 +86,7 @@ SUBJECTS = {
     "processing": _l("Votre dossier %(reference)s est en traitement"),
     "closed": _l("Votre dossier %(reference)s est clôturé"),
     "draft_expiring": _l("Votre brouillon « %(procedure)s » sera supprimé le %(due)s"),
+    "webhook_paused": _l("Webhook « %(webhook)s » mis en pause après des échecs répétés"),
 }
 
 

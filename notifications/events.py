@@ -167,3 +167,20 @@ def draft_expiring(dossier, recipients, deletion, days):
             due=deletion.isoformat(),
             days=days,
         )
+
+
+def webhook_paused(subscription, failures, code, error):
+    """A webhook paused after repeated failures, to its owner (in the back-office's language)."""
+    owner = subscription.owner
+    return OutboxMessage.queue(
+        "webhook_paused",
+        owner.email,
+        language=owner.language,
+        recipient=owner.full_name,
+        webhook=subscription.name,
+        url=subscription.url,
+        failures=failures,
+        last_answer=f"HTTP {code}" if code else error,
+        webhook_id=subscription.id,
+        staff=True,
+    )
