@@ -137,7 +137,7 @@ def produce_letter(dossier_id):
             definition.decision_letter or str(DEFAULT_LETTER),
             str(dossier.decision_label),
             closing.comment or "",
-            closing.actor_name,
+            closing.actor_name_for_company,
         )
     return issue(dossier, Document.DECISION_LETTER, data, made)
 
