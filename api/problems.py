@@ -226,6 +226,8 @@ def from_http_error(error):
     if kind is None:
         return None
     detail = error.description if error.description != type(error).description else None
+    if error.code == 429:  # Flask-Limiter's description is the limit, in English
+        detail = None
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     return Problem(kind.slug, detail, headers=headers)
 
