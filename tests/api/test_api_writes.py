@@ -302,3 +302,20 @@ def test_a_read_token_is_refused_by_the_services_too(ctx):
     dossier = make_dossier(S.SUBMITTED)
     with pytest.raises(processing.DossierRefused):
         processing.receive(Actor.api(token), dossier)
+
+
+def test_the_documentation_page_shows_acting_with_curl(client):
+    html = client.get("/api/v1/docs").text
+    assert "curl -X POST" in html and "/api/v1/dossiers/42/receive" in html
+    assert "/api/v1/dossiers/42/close" in html
+
+
+def test_every_write_operation_documents_its_refusals(client):
+    paths = client.get("/api/v1/openapi.json").json["paths"]
+    for action in ("receive", "start-processing", "close", "reopen", "messages"):
+        responses = paths[f"/api/v1/dossiers/{{dossier_id}}/{action}"]["post"]["responses"]
+        ok = "201" if action == "messages" else "200"
+        assert set(responses) >= {ok, "400", "401", "403", "404", "409", "429"}, action
+        for code in ("400", "409"):
+            content = responses[code]
+            assert "application/problem+json" in content.get("content", {}) or "$ref" in content
