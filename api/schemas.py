@@ -175,8 +175,10 @@ class HistorySchema(Schema):
     from_status = fields.String(allow_none=True)
     to_status = fields.String(required=True)
     at = UtcDateTime(required=True)
-    actor_kind = fields.String(required=True)
-    actor = fields.String(required=True)
+    actor_kind = fields.String(required=True, **described("applicant, staff, system or api"))
+    actor = fields.String(
+        required=True, **described("A person's or staff member's name; a token's: `API · <name>`.")
+    )
     comment = fields.String(allow_none=True)
 
 
@@ -185,7 +187,9 @@ class MessageSchema(Schema):
     direction = fields.String(
         required=True, validate=validate.OneOf([Message.TO_COMPANY, Message.FROM_COMPANY])
     )
-    author = fields.String(required=True)
+    author = fields.String(
+        required=True, **described("A person's or staff member's name; a token's: `API · <name>`.")
+    )
     body = fields.String(required=True)
     complement_request = fields.Boolean(required=True)
     requested_annexes = fields.List(fields.String(), required=True)

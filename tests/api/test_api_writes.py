@@ -308,6 +308,7 @@ def test_the_documentation_page_shows_acting_with_curl(client):
     html = client.get("/api/v1/docs").text
     assert "curl -X POST" in html and "/api/v1/dossiers/42/receive" in html
     assert "/api/v1/dossiers/42/close" in html
+    assert '<a href="#schema-Close">Close</a>' in html  # the request body of the close
 
 
 def test_every_write_operation_documents_its_refusals(client):
