@@ -1147,7 +1147,8 @@ class ApiToken(BaseModel):
         return not self.procedures or code in self.procedures
 
 
-# How staff read a change or a message made through the API, and how the company does.
+# How staff read a change or a message made through the API, and how the company reads a
+# message: a token's name is internal to the administration.
 ADMINISTRATION = _l("L'administration")
 
 
@@ -1281,14 +1282,6 @@ class StatusChange(BaseModel):
         if self.actor_token_id:
             return token_label(self.actor_token)
         return _l("Système")
-
-    @property
-    def actor_name_for_company(self):
-        """Who made the change, as the company reads it (the decision letter's signatory): a
-        staff member by name; another system of the administration as the administration."""
-        if self.actor_token_id:
-            return str(ADMINISTRATION)
-        return self.actor_name
 
 
 # --- outbox and audit -----------------------------------------------------------------------

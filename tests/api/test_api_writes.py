@@ -2,10 +2,14 @@
 transitions and the messages, through the same services as the back-office (emails, audit,
 events, history naming the token), and every refusal as problem details."""
 
+import io
+
 import pytest
 from api_helpers import PROBLEM, auth, bearer, make_token
+from pypdf import PdfReader
 
-from dossiers import processing
+from dossiers import documents, processing
+from dossiers.documents import read
 from helpers import (
     login_person,
     login_staff,
@@ -125,13 +129,14 @@ def test_a_complement_request_through_the_api(client, process):
     assert shown["messages"][-1]["author"] == "API · gestion-dossiers"
 
 
-def test_a_closing_by_a_token_is_signed_by_the_administration_in_the_letter(ctx, process):
+def test_the_letter_of_a_token_closing_names_no_token(ctx, process):
     token, _headers = process
     dossier = make_dossier(S.PROCESSING)
     processing.close(Actor.api(token), dossier, Decision.REFUSED, "Hors délai.")
-    closing = StatusChange.get(StatusChange.dossier == dossier, StatusChange.to_status == "closed")
-    assert closing.actor_name == "API · gestion-dossiers"
-    assert closing.actor_name_for_company == "L'administration"
+    letter = documents.produce_letter(dossier.id)
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(read(letter))).pages)
+    assert "Hors délai." in text
+    assert "gestion-dossiers" not in text and "API" not in text
 
 
 # --- refusals ---------------------------------------------------------------------------------
