@@ -40,6 +40,7 @@ class Config:
     SMS_GATEWAY_DEFAULT = "log"
     ANTIVIRUS_DEFAULT = "none"
     FAS_STANDIN_DEFAULT = False
+    API_RATE_LIMIT_DEFAULT = "600 per minute"
     BABEL_DEFAULT_LOCALE = "fr"
     LANGUAGES = ("fr", "de", "en", "nl")
     # Offered once the catalogue, the procedures, the emails and the PDFs are complete in the
@@ -90,6 +91,8 @@ class Config:
         # What a company sends, rate-limited "<per person>|<per company>" (Flask-Limiter).
         self.UPLOAD_RATE = env.get("UPLOAD_RATE") or "30/minute;300/day|60/minute;1000/day"
         self.REPLY_RATE = env.get("REPLY_RATE") or "10/minute;100/day|30/minute;300/day"
+        # Calls of the REST API per token, or per address for calls without a valid token.
+        self.API_RATE_LIMIT = env.get("API_RATE_LIMIT") or self.API_RATE_LIMIT_DEFAULT
         # The virus scanner of annexes: `clamd` (CLAMD_SOCKET, or CLAMD_HOST and CLAMD_PORT)
         # or `none` (development and tests only).
         self.ANTIVIRUS = env.get("ANTIVIRUS") or self.ANTIVIRUS_DEFAULT
@@ -222,6 +225,9 @@ class TestingConfig(DevelopmentConfig):
     ENV_NAME = "testing"
     TESTING = True
     WORKER_IN_PROCESS_DEFAULT = False
+    # The suite calls the API thousands of times a minute with tokens whose ids are reused
+    # from one test to the next; the limit's own tests set theirs.
+    API_RATE_LIMIT_DEFAULT = "100000 per minute"
 
     def load(self):
         super().load()

@@ -532,6 +532,9 @@ class TransitionRule:
     email_event: str | None = None
     staff_roles: frozenset = frozenset()  # empty: any staff role that processes dossiers
     comment_required: bool = False
+    # A staff transition that another system may also make through the REST API, with a token
+    # of scope `process` (the token's procedures are checked by `dossiers.access`).
+    by_api: bool = False
 
 
 PROCESSING_ROLES = frozenset({StaffRole.AGENT, StaffRole.SUPERVISOR})
@@ -540,11 +543,21 @@ TRANSITIONS = {
     (S.DRAFT, S.COMPLETE): TransitionRule(ActorKind.SYSTEM),
     (S.COMPLETE, S.DRAFT): TransitionRule(ActorKind.SYSTEM),
     (S.COMPLETE, S.SUBMITTED): TransitionRule(ActorKind.APPLICANT, "submitted"),
-    (S.SUBMITTED, S.RECEIVED): TransitionRule(ActorKind.STAFF, "received", PROCESSING_ROLES),
-    (S.RECEIVED, S.PROCESSING): TransitionRule(ActorKind.STAFF, "processing", PROCESSING_ROLES),
-    (S.PROCESSING, S.CLOSED): TransitionRule(ActorKind.STAFF, "closed", PROCESSING_ROLES),
+    (S.SUBMITTED, S.RECEIVED): TransitionRule(
+        ActorKind.STAFF, "received", PROCESSING_ROLES, by_api=True
+    ),
+    (S.RECEIVED, S.PROCESSING): TransitionRule(
+        ActorKind.STAFF, "processing", PROCESSING_ROLES, by_api=True
+    ),
+    (S.PROCESSING, S.CLOSED): TransitionRule(
+        ActorKind.STAFF, "closed", PROCESSING_ROLES, by_api=True
+    ),
     (S.CLOSED, S.PROCESSING): TransitionRule(
-        ActorKind.STAFF, "processing", frozenset({StaffRole.SUPERVISOR}), comment_required=True
+        ActorKind.STAFF,
+        "processing",
+        frozenset({StaffRole.SUPERVISOR}),
+        comment_required=True,
+        by_api=True,
     ),
 }
 del S
@@ -765,6 +778,7 @@ class Dossier(BaseModel):
                 actor_kind=actor.kind.value,
                 actor_person=actor.person,
                 actor_staff=actor.staff,
+                actor_token=actor.api_token,
                 comment=comment,
                 created_at=now,
             )
@@ -800,6 +814,14 @@ class Dossier(BaseModel):
 
 
 def check_actor(rule, actor, current, to):
+    if actor.kind == ActorKind.API and rule.by_api:
+        if actor.api_token is None or not actor.api_token.allows_scope(ApiScope.PROCESS):
+            raise TransitionError(
+                f"Transition {current.value} → {to.value} through the API needs a token of "
+                "scope process.",
+                "actor",
+            )
+        return
     if actor.kind != rule.actor:
         raise TransitionError(
             f"Transition {current.value} → {to.value} is for the {rule.actor.value}, "
@@ -1083,6 +1105,59 @@ class Document(BaseModel):
         return cls.latest(dossier, cls.DECISION_LETTER, since=dossier.closed_at)
 
 
+# --- REST API -------------------------------------------------------------------------------
+
+
+class ApiScope(enum.StrEnum):
+    """What a token allows: `read` the procedures and dossiers, or also `process` them (a
+    process token can read)."""
+
+    READ = "read"
+    PROCESS = "process"
+
+
+class ApiToken(BaseModel):
+    """A bearer token of the REST API, for one of the administration's systems: only the
+    SHA-256 of its secret is kept (the secret is shown once, when it is made); limited to the
+    procedures listed (none: every procedure); revoked, never deleted, so that the audit log
+    keeps naming it."""
+
+    name = CharField(max_length=100, unique=True)
+    secret_sha256 = CharField(max_length=64, unique=True)
+    prefix = CharField(max_length=12)  # the secret's first characters, to recognise it
+    scope = CharField(max_length=10, default=ApiScope.READ.value)
+    procedures = JSONField(default=list)  # procedure codes; empty: all
+    created_by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")  # None: the CLI
+    created_at = DateTimeField(default=utcnow)
+    revoked_at = DateTimeField(null=True)
+    last_used_at = DateTimeField(null=True)
+
+    class Meta:
+        constraints = [Check("scope in ('read','process')")]
+
+    def __str__(self):
+        return self.name
+
+    @property
+    def is_revoked(self):
+        return self.revoked_at is not None
+
+    def allows_scope(self, need):
+        return need == ApiScope.READ or self.scope == ApiScope.PROCESS.value
+
+    def allows_procedure(self, code):
+        return not self.procedures or code in self.procedures
+
+
+# How staff read a change or a message made through the API, and how the company reads a
+# message: a token's name is internal to the administration.
+ADMINISTRATION = _l("L'administration")
+
+
+def token_label(token):
+    return _("API · %(name)s", name=token.name)
+
+
 class Message(BaseModel):
     """One message of a dossier's thread; a complement request from staff is a message that
     asks for answers and annexes, closed by the company's reply. Sent messages never change."""
@@ -1093,6 +1168,7 @@ class Message(BaseModel):
     direction = CharField(max_length=20)
     author_person = ForeignKeyField(Person, null=True, on_delete="SET NULL")
     author_staff = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    author_token = ForeignKeyField(ApiToken, null=True, on_delete="SET NULL")  # via the API
     body = TextField()
     is_complement_request = BooleanField(default=False)
     requested_annexes = JSONField(default=list)
@@ -1105,11 +1181,22 @@ class Message(BaseModel):
 
     @property
     def author_name(self):
+        """Who wrote it, as staff and the administration's systems read it."""
         if self.author_person_id:
             return self.author_person.full_name
         if self.author_staff_id:
             return self.author_staff.full_name
+        if self.author_token_id:
+            return token_label(self.author_token)
         return ""
+
+    @property
+    def author_name_for_company(self):
+        """Who wrote it, as the company reads it: a staff member by name, as always; another
+        system of the administration as the administration (a token's name is internal)."""
+        if self.author_token_id:
+            return str(ADMINISTRATION)
+        return self.author_name
 
 
 class ReminderSent(BaseModel):
@@ -1180,6 +1267,7 @@ class StatusChange(BaseModel):
     actor_kind = CharField(max_length=20)
     actor_person = ForeignKeyField(Person, null=True, on_delete="SET NULL")
     actor_staff = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    actor_token = ForeignKeyField(ApiToken, null=True, on_delete="SET NULL")  # via the API
     comment = TextField(null=True)
     created_at = DateTimeField(default=utcnow)
 
@@ -1188,10 +1276,13 @@ class StatusChange(BaseModel):
 
     @property
     def actor_name(self):
+        """Who made the change, as staff and the administration's systems read it."""
         if self.actor_person_id:
             return self.actor_person.full_name
         if self.actor_staff_id:
             return self.actor_staff.full_name
+        if self.actor_token_id:
+            return token_label(self.actor_token)
         return _l("Système")
 
 
@@ -1506,50 +1597,6 @@ class Export(BaseModel):
         Export.update(values).where(Export.id == self.id).execute()
         self.rows_done = done
         self.rows_total = self.rows_total if total is None else total
-
-
-# --- REST API -------------------------------------------------------------------------------
-
-
-class ApiScope(enum.StrEnum):
-    """What a token allows: `read` the procedures and dossiers, or also `process` them (a
-    process token can read)."""
-
-    READ = "read"
-    PROCESS = "process"
-
-
-class ApiToken(BaseModel):
-    """A bearer token of the REST API, for one of the administration's systems: only the
-    SHA-256 of its secret is kept (the secret is shown once, when it is made); limited to the
-    procedures listed (none: every procedure); revoked, never deleted, so that the audit log
-    keeps naming it."""
-
-    name = CharField(max_length=100, unique=True)
-    secret_sha256 = CharField(max_length=64, unique=True)
-    prefix = CharField(max_length=12)  # the secret's first characters, to recognise it
-    scope = CharField(max_length=10, default=ApiScope.READ.value)
-    procedures = JSONField(default=list)  # procedure codes; empty: all
-    created_by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")  # None: the CLI
-    created_at = DateTimeField(default=utcnow)
-    revoked_at = DateTimeField(null=True)
-    last_used_at = DateTimeField(null=True)
-
-    class Meta:
-        constraints = [Check("scope in ('read','process')")]
-
-    def __str__(self):
-        return self.name
-
-    @property
-    def is_revoked(self):
-        return self.revoked_at is not None
-
-    def allows_scope(self, need):
-        return need == ApiScope.READ or self.scope == ApiScope.PROCESS.value
-
-    def allows_procedure(self, code):
-        return not self.procedures or code in self.procedures
 
 
 # --- webhooks -------------------------------------------------------------------------------

@@ -156,6 +156,18 @@ def authenticate(secret):
     return token
 
 
+def record_refused_call(ip_address, method, path, status, reason, presented=None):
+    """One `api.unauthorized` audit row for a call with no token or an unknown one: why, and
+    at most the first 4 characters of what was presented, never the rest of it."""
+    details = {"method": method, "path": path[:200], "status": status, "reason": reason}
+    if presented:
+        details["presented_start"] = presented[:4]
+    with write_transaction():
+        return AuditEvent.record(
+            "api.unauthorized", Actor(ActorKind.API, ip_address=ip_address), **details
+        )
+
+
 def record_call(token, ip_address, method, path, status, target=None):
     """One `api.call` audit row naming the token (its revoked token too, for a refused call),
     and the token's last use, in one transaction."""

@@ -11,6 +11,7 @@ page by `api.docs`.
 """
 
 from api import (
+    actions,  # noqa: F401  (its routes are on the dossiers' blueprint)
     cli,
     docs,
     dossiers,

@@ -292,17 +292,7 @@ def details(dossier):
             .order_by(StatusChange.created_at, StatusChange.id)
         ],
         "messages": [
-            {
-                "id": m.id,
-                "direction": m.direction,
-                "author": m.author_name,
-                "body": m.body,
-                "complement_request": m.is_complement_request,
-                "requested_annexes": m.requested_annexes or [],
-                "in_reply_to": m.in_reply_to_id,
-                "created_at": m.created_at,
-                "answered_at": m.answered_at,
-            }
+            message_item(m)
             for m in Message.select()
             .where(Message.dossier == dossier)
             .order_by(Message.created_at, Message.id)
@@ -316,6 +306,20 @@ def details(dossier):
             ),
         },
         "signature": signature_item(signature),
+    }
+
+
+def message_item(message):
+    return {
+        "id": message.id,
+        "direction": message.direction,
+        "author": message.author_name,
+        "body": message.body,
+        "complement_request": message.is_complement_request,
+        "requested_annexes": message.requested_annexes or [],
+        "in_reply_to": message.in_reply_to_id,
+        "created_at": message.created_at,
+        "answered_at": message.answered_at,
     }
 
 

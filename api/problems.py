@@ -4,7 +4,8 @@ of the API's documentation, `/api/v1/problems/<slug>`), a `title` in the caller'
 `instance` asked for and, for a refused parameter, the `field` it is about (`errors` lists
 each refused field).
 
-A view raises `Problem(KIND, detail, field=...)`; an HTTPException raised anywhere under the
+A view raises `Problem(KIND, detail, field=...)` (a refused transition also gives the dossier's
+`current_status`); an HTTPException raised anywhere under the
 API (an unknown route, a refused parameter, a lost database) is answered the same way by
 `response_for`, which `run.py` calls for every error page under the API's prefix.
 """
@@ -111,6 +112,25 @@ KINDS = {
             ),
         ),
         Kind(
+            "transition-not-allowed",
+            409,
+            _l("Changement de statut impossible"),
+            _l(
+                "Le dossier n'est pas dans un statut d'où ce changement part (par exemple "
+                "clôturer un dossier qui n'est pas en traitement) ; « current_status » donne "
+                "son statut actuel."
+            ),
+        ),
+        Kind(
+            "concurrent-change",
+            409,
+            _l("Modification concurrente"),
+            _l(
+                "Un autre changement du dossier est arrivé avant celui-ci ; relisez le dossier "
+                "(« current_status ») avant de réessayer."
+            ),
+        ),
+        Kind(
             "payload-too-large",
             413,
             _l("Requête trop volumineuse"),
@@ -151,12 +171,13 @@ del _kind
 class Problem(HTTPException):
     """An error of the API, of one of the KINDS, with what this occurrence is about."""
 
-    def __init__(self, slug, detail=None, field=None, errors=None, headers=None):
+    def __init__(self, slug, detail=None, field=None, errors=None, headers=None, **members):
         self.kind = KINDS[slug]
         self.code = self.kind.status
         self.field = field
         self.errors = errors
         self.extra_headers = headers or {}
+        self.members = members  # extension members of this kind (RFC 9457 § 3.2)
         super().__init__(description=detail)
 
 
@@ -205,6 +226,8 @@ def from_http_error(error):
     if kind is None:
         return None
     detail = error.description if error.description != type(error).description else None
+    if error.code == 429:  # Flask-Limiter's description is the limit, in English
+        detail = None
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     return Problem(kind.slug, detail, headers=headers)
 
@@ -222,6 +245,7 @@ def body(problem):
         document["field"] = problem.field
     if problem.errors:
         document["errors"] = problem.errors
+    document.update(getattr(problem, "members", {}))
     return document
 
 

@@ -12,10 +12,12 @@ from datetime import UTC
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 from webargs.fields import DelimitedList
 
+from dossiers.processing import MAX_TEXT
 from models import STAFF_STATUSES, ApiScope, Decision, EventType, Message
 
 ENTERPRISE_NUMBER = re.compile(r"^\d{4}\.?\d{3}\.?\d{3}$")
 MAX_PAGE = 100
+MAX_REQUESTED, MAX_REQUESTED_TEXT = 50, 200  # documents asked for by one complement request
 DEFAULT_PAGE = 50
 
 
@@ -59,6 +61,10 @@ class ProblemSchema(Schema):
     instance = fields.String(**described("The path called."))
     field = fields.String(**described("The parameter refused, for a validation error."))
     errors = fields.List(fields.Nested(FieldError), **described("Every field refused."))
+    current_status = fields.String(
+        validate=validate.OneOf([s.value for s in STAFF_STATUSES]),
+        **described("For a change of status refused: the dossier's status now."),
+    )
 
 
 # --- procedures -----------------------------------------------------------------------------
@@ -169,8 +175,10 @@ class HistorySchema(Schema):
     from_status = fields.String(allow_none=True)
     to_status = fields.String(required=True)
     at = UtcDateTime(required=True)
-    actor_kind = fields.String(required=True)
-    actor = fields.String(required=True)
+    actor_kind = fields.String(required=True, **described("applicant, staff, system or api"))
+    actor = fields.String(
+        required=True, **described("A person's or staff member's name; a token's: `API · <name>`.")
+    )
     comment = fields.String(allow_none=True)
 
 
@@ -179,7 +187,9 @@ class MessageSchema(Schema):
     direction = fields.String(
         required=True, validate=validate.OneOf([Message.TO_COMPANY, Message.FROM_COMPANY])
     )
-    author = fields.String(required=True)
+    author = fields.String(
+        required=True, **described("A person's or staff member's name; a token's: `API · <name>`.")
+    )
     body = fields.String(required=True)
     complement_request = fields.Boolean(required=True)
     requested_annexes = fields.List(fields.String(), required=True)
@@ -270,6 +280,56 @@ class DossierQuerySchema(Schema):
         for start, end in (("submitted_from", "submitted_to"), ("updated_from", "updated_to")):
             if start in data and end in data and data[start] > data[end]:
                 raise ValidationError(f"Must not be before {start}.", end)
+
+
+# --- acting on dossiers ---------------------------------------------------------------------
+
+
+def text_field(description):
+    return fields.String(
+        required=True, validate=validate.Length(min=1, max=MAX_TEXT), **described(description)
+    )
+
+
+class CloseSchema(Schema):
+    """Closing a dossier being processed: the decision and its motivation."""
+
+    class Meta:
+        name = "Close"
+
+    decision = fields.String(required=True, validate=validate.OneOf([d.value for d in Decision]))
+    motivation = text_field(
+        f"Why this decision, at most {MAX_TEXT} characters: it goes into the decision letter."
+    )
+
+
+class ReopenSchema(Schema):
+    class Meta:
+        name = "Reopen"
+
+    reason = text_field(f"Why the closed dossier is reopened, at most {MAX_TEXT} characters.")
+
+
+class MessageInSchema(Schema):
+    """A message to the company, or a complement request."""
+
+    class Meta:
+        name = "NewMessage"
+
+    body = text_field(f"The text the company reads, at most {MAX_TEXT} characters.")
+    complement = fields.Boolean(
+        load_default=False,
+        **described("A complement request (the dossier received or being processed)."),
+    )
+    requested_annexes = fields.List(
+        fields.String(validate=validate.Length(min=1, max=MAX_REQUESTED_TEXT)),
+        load_default=list,
+        validate=validate.Length(max=MAX_REQUESTED),
+        **described(
+            "The documents asked for, as the company reads them (the annexes' labels in the "
+            "procedure's definition, or texts)."
+        ),
+    )
 
 
 class TokenInfoSchema(Schema):

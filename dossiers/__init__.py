@@ -9,10 +9,16 @@ what it must, writes the change with its history, audit row and emails in one tr
 
 class DossierRefused(Exception):
     """An operation on a dossier that is not allowed now; `str()` is the message for the user,
-    already translated."""
+    already translated; `reason` says why for an interface that answers by kind (the API: a
+    transition not allowed from the status, a concurrent change), and `field` names what was
+    sent wrong, when it is one thing."""
 
-    def __init__(self, message):
+    NOT_ALLOWED, CONCURRENT, INVALID = "not_allowed", "concurrent", "invalid"
+
+    def __init__(self, message, reason=None, field=None):
         super().__init__(str(message))
+        self.reason = reason
+        self.field = field
 
 
 class DossierNotFound(DossierRefused):

@@ -31,6 +31,15 @@ def require_staff(actor, dossier, roles=PROCESSING_ROLES):
         raise DossierRefused(_("votre rôle ne permet pas ce changement."))
 
 
+def require_processor(actor, dossier, roles=PROCESSING_ROLES):
+    """Staff of `roles`, or an API token of scope `process` that sees the dossier's procedure:
+    those who process dossiers (the staff's transitions, messages to the company)."""
+    if actor.kind == ActorKind.API:
+        require_api(actor, dossier, ApiScope.PROCESS)
+    else:
+        require_staff(actor, dossier, roles)
+
+
 def require_api(actor, dossier, scope=ApiScope.READ):
     """An API token that sees the dossier's procedure, on a dossier staff may see (never a
     draft: DossierNotFound, as for one of another procedure), of `scope`."""

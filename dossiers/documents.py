@@ -137,7 +137,9 @@ def produce_letter(dossier_id):
             definition.decision_letter or str(DEFAULT_LETTER),
             str(dossier.decision_label),
             closing.comment or "",
-            closing.actor_name,
+            # Signed by the direction alone when closed through the API: a token's name is
+            # internal to the administration, never in a letter to the company.
+            None if closing.actor_token_id else closing.actor_name,
         )
     return issue(dossier, Document.DECISION_LETTER, data, made)
 

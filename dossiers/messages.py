@@ -1,12 +1,13 @@
-"""The message thread of a dossier: staff write to the company (possibly asking for
-complements), the company answers with text and PDF annexes. Sent messages never change."""
+"""The message thread of a dossier: staff, or another system of the administration through the
+REST API, write to the company (possibly asking for complements), the company answers with text
+and PDF annexes. Sent messages never change."""
 
 from flask_babel import gettext as _
 
 import notifications
 import storage
 from dossiers import DossierRefused, scanning
-from dossiers.access import member_for, require_staff
+from dossiers.access import member_for, require_processor
 from dossiers.annexes import check_files, new_annex
 from dossiers.processing import MAX_TEXT
 from models import AuditEvent, Event, EventType, Message, Role, utcnow, write_transaction
@@ -28,22 +29,31 @@ def open_request(dossier):
 
 
 def send_to_company(actor, dossier, body, complement=False, requested_annexes=()):
-    """A message from staff; a complement request only while the dossier is received or being
-    processed. The company's users are told by email; the request is audited."""
-    require_staff(actor, dossier)
+    """A message from staff or an API token of scope `process`; a complement request only while
+    the dossier is received or being processed, naming the documents asked for as the company
+    reads them (the annexes' labels, or texts). The company's users are told by email; the
+    message is audited."""
+    require_processor(actor, dossier)
+    invalid = DossierRefused.INVALID
+    if not (body or "").strip():
+        raise DossierRefused(_("Écrivez le message à l'entreprise."), invalid, "body")
+    if len(body) > MAX_TEXT:
+        raise DossierRefused(_("%(max)d caractères au plus.", max=MAX_TEXT), invalid, "body")
     if complement and not dossier.in_instruction:
         raise DossierRefused(
             _(
                 "Des compléments ne peuvent être demandés qu'à un dossier réceptionné ou en "
                 "traitement."
-            )
+            ),
+            DossierRefused.NOT_ALLOWED,
         )
-    requested = list(requested_annexes)
+    requested = list(dict.fromkeys(a.strip() for a in requested_annexes if a and a.strip()))
     with write_transaction():
         message = Message.create(
             dossier=dossier,
             direction=Message.TO_COMPANY,
             author_staff=actor.staff,
+            author_token=actor.api_token,
             body=body,
             is_complement_request=complement,
             requested_annexes=requested,

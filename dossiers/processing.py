@@ -1,12 +1,14 @@
 """What staff do to a dossier: receive it, start processing, close it with a decision and its
 motivation, reopen it (supervisors), assign it — each through `Dossier.transition` or
-`Dossier.assign`, audited in the same transaction."""
+`Dossier.assign`, audited in the same transaction. The transitions are also made by the
+administration's other systems through the REST API, with a token of scope `process`: the same
+checks, history, emails, audit row, event and documents as for staff."""
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from dossiers import DossierRefused
-from dossiers.access import require_staff
+from dossiers.access import require_processor, require_staff
 from models import (
     PROCESSING_ROLES,
     TRANSITIONS,
@@ -43,6 +45,14 @@ def agents():
     )
 
 
+REFUSAL_OF_ERROR = {  # TransitionError.reason: (DossierRefused.reason, field)
+    "not_allowed": (DossierRefused.NOT_ALLOWED, None),
+    "concurrent": (DossierRefused.CONCURRENT, None),
+    "reason_required": (DossierRefused.INVALID, "comment"),
+    "decision_required": (DossierRefused.INVALID, "decision"),
+}
+
+
 def explain(error, dossier, to):
     """A refused transition told in the staff member's language."""
     if error.reason == "role":
@@ -64,20 +74,26 @@ def explain(error, dossier, to):
 
 def transition(actor, dossier, to, comment=None, decision=None):
     """Apply one staff transition with its audit row; DossierRefused says why not. Closing
-    needs a decision and its motivation (it goes into the decision letter)."""
-    require_staff(actor, dossier)
+    needs a decision and its motivation (it goes into the decision letter). The actor is staff
+    of a processing role or an API token of scope `process` (`require_processor`)."""
+    require_processor(actor, dossier)
+    invalid = DossierRefused.INVALID
     try:
         to = DossierStatus(to)
     except ValueError:
-        raise DossierRefused(_("ce changement de statut n'existe pas.")) from None
+        raise DossierRefused(_("ce changement de statut n'existe pas."), invalid) from None
     if len(comment or "") > MAX_TEXT:
-        raise DossierRefused(_("%(max)d caractères au plus.", max=MAX_TEXT))
+        raise DossierRefused(_("%(max)d caractères au plus.", max=MAX_TEXT), invalid, "comment")
     if to == DossierStatus.CLOSED and dossier.state == DossierStatus.PROCESSING:
-        if not decision:
-            raise DossierRefused(_("choisissez une décision (accordé, refusé ou sans suite)."))
+        if not decision or decision not in {d.value for d in Decision}:
+            raise DossierRefused(
+                _("choisissez une décision (accordé, refusé ou sans suite)."), invalid, "decision"
+            )
         if not (comment and comment.strip()):
             raise DossierRefused(
-                _("écrivez la motivation de la décision ; elle figure dans le courrier.")
+                _("écrivez la motivation de la décision ; elle figure dans le courrier."),
+                invalid,
+                "comment",
             )
     try:
         with write_transaction():
@@ -95,7 +111,8 @@ def transition(actor, dossier, to, comment=None, decision=None):
                 **({"registration_number": number.number} if number else {}),
             )
     except TransitionError as exc:
-        raise DossierRefused(explain(exc, dossier, to)) from exc
+        reason, field = REFUSAL_OF_ERROR.get(exc.reason, (None, None))
+        raise DossierRefused(explain(exc, dossier, to), reason, field) from exc
     return dossier
 
 
@@ -115,7 +132,9 @@ def close(actor, dossier, decision, motivation):
 
 def reopen(actor, dossier, reason):
     if not dossier.state.is_closed:
-        raise DossierRefused(_("le dossier n'est pas clôturé : il n'y a rien à rouvrir."))
+        raise DossierRefused(
+            _("le dossier n'est pas clôturé : il n'y a rien à rouvrir."), DossierRefused.NOT_ALLOWED
+        )
     return transition(actor, dossier, DossierStatus.PROCESSING, reason)
 
 
