@@ -304,20 +304,6 @@ def run():
     return fan_out(), send_due()
 
 
-def next_due():
-    """When the next pending delivery of a subscription not paused is due (None: none is)."""
-    return (
-        WebhookDelivery.select(WebhookDelivery.next_attempt_at)
-        .join(WebhookSubscription)
-        .where(
-            WebhookDelivery.status == DeliveryStatus.PENDING.value,
-            WebhookSubscription.paused_at.is_null(),
-        )
-        .order_by(WebhookDelivery.next_attempt_at)
-        .scalar()
-    )
-
-
 def purge(days=None):
     """Forget the attempts and the delivered deliveries older than WEBHOOK_LOG_DAYS."""
     days = days or current_app.config["WEBHOOK_LOG_DAYS"]

@@ -4,6 +4,8 @@ while; a slow or failing receiver retried then dead-lettered while another gets 
 body changed in transit refused; a subscription paused after repeated failures, its owner
 emailed, its events waiting for the resumption; the status change never held back."""
 
+from datetime import timedelta
+
 import pytest
 from receiver import FAILING, OK, SLOW, TAMPERED, Receiver
 from webhook_helpers import bearer, fresh, quick_retries, rounds, subscribe, until_quiet
@@ -18,6 +20,7 @@ from models import (
     OutboxMessage,
     WebhookAttempt,
     WebhookDelivery,
+    utcnow,
 )
 from webhooks import delivery, subscriptions
 
@@ -245,3 +248,24 @@ def test_the_status_change_is_never_held_back_by_a_receiver(app, receivers):
         jobs.huey.execute(task)
         assert len(receiver.ids()) == 2
         assert subscription.id
+
+
+def test_one_round_at_a_time_across_workers(app, ctx, receivers):
+    """The worker's task takes a lock: a round woken while another runs leaves it to that one;
+    the purge forgets the log past its days."""
+    quick_retries()
+    receiver = receivers()
+    _subscription, receiver.secret = subscribe(receiver.url)
+    receiver.start()
+    make_dossier(DossierStatus.SUBMITTED)
+    jobs = app.extensions["jobs"]
+    with jobs.huey.lock_task("webhooks"):
+        assert jobs.deliver_webhooks_once() is None
+    assert receiver.accepted == []
+    assert jobs.deliver_webhooks_once() == (1, 1)
+    assert len(receiver.ids()) == 1
+    assert delivery.purge(days=1) == (0, 0)
+    long_ago = utcnow() - timedelta(days=2)
+    WebhookAttempt.update(attempted_at=long_ago).execute()
+    WebhookDelivery.update(delivered_at=long_ago).execute()
+    assert delivery.purge(days=1) == (1, 1)
