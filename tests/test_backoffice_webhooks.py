@@ -305,7 +305,7 @@ def test_the_dead_letters_are_replayed_in_bulk(client, admin):
     ("language", "words"),
     [
         ("en", ("Delivery log", "Dead letters", "Pause")),
-        ("de", ("Zustellprotokoll", "Unzustellbare", "Pausieren")),
+        ("de", ("Versandprotokoll", "Unzustellbare", "Pausieren")),
     ],
 )
 def test_the_webhook_pages_in_english_and_german(app, client, admin, language, words):
