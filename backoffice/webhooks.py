@@ -151,7 +151,9 @@ def waiting_column(view, context, model, name):
     if not dead:
         return text
     link = url_for("admin_webhook_dead_letters.index_view", flt0_0=model.id)
-    return Markup('{} — <a href="{}">{}</a>').format(text, link, _("lettres mortes"))
+    return Markup('{} — <a class="bo-underlined" href="{}">{}</a>').format(
+        text, link, _("lettres mortes")
+    )
 
 
 def with_waiting(subscriptions_shown):
