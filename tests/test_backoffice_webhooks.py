@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+import models
 from helpers import csrf_from, login_staff, make_definition, make_dossier, make_staff, text
 from models import (
     Actor,
@@ -89,6 +90,16 @@ def test_only_administrators_reach_the_webhook_pages(client, ctx, role):
             f"/admin/webhooks/{action}/{subscription.id}", data={"csrf_token": token}
         )
         assert posted.status_code == 403, action
+    dead = killed(with_deliveries()[2][0])
+    replayed = client.post(
+        f"/admin/webhooks/dead-letters/replay/{dead.id}", data={"csrf_token": token}
+    )
+    bulk = client.post(
+        "/admin/webhooks/dead-letters/action/",
+        data={"csrf_token": token, "action": "replay", "rowid": [str(dead.id)]},
+    )
+    assert replayed.status_code == bulk.status_code == 403
+    assert WebhookDelivery.get_by_id(dead.id).state == DeliveryStatus.DEAD
     assert "Webhooks" not in text(client.get("/admin/"))
 
 
@@ -219,6 +230,31 @@ def test_the_list_shows_waiting_and_dead_deliveries_and_a_pause_after_failures(c
     assert f"{len(deliveries) - 1} en attente, 1 morte(s)" in listing
     assert "en pause après des échecs répétés, depuis le" in listing
     assert f"/admin/webhooks/dead-letters/?flt0_0={subscription.id}" in listing
+
+
+def test_the_list_reads_the_same_number_of_queries_for_one_webhook_or_many(
+    client, admin, monkeypatch
+):
+    database, counted = models.db.obj, []
+    execute_sql = database.execute_sql
+
+    def counting(sql, *args, **kwargs):
+        counted.append(sql)
+        return execute_sql(sql, *args, **kwargs)
+
+    def queries_of_the_list():
+        client.get("/admin/webhooks/")  # sessions and the like settled
+        counted.clear()
+        monkeypatch.setattr(database, "execute_sql", counting)
+        assert client.get("/admin/webhooks/").status_code == 200
+        monkeypatch.setattr(database, "execute_sql", execute_sql)
+        return len(counted)
+
+    killed(with_deliveries()[2][0])
+    one = queries_of_the_list()
+    for _i in range(4):
+        killed(with_deliveries()[2][0])
+    assert 0 < one == queries_of_the_list()
 
 
 def test_the_log_shows_each_attempt_newest_first_with_its_code_and_duration(client, admin):
