@@ -224,9 +224,12 @@ class WebhookView(StaffModelView):
         ),
         "owner": lambda v, c, m, n: m.owner.full_name,
         "created_by": lambda v, c, m, n: m.created_by.full_name if m.created_by_id else _("CLI"),
+        "last_success_at": lambda v, c, m, n: (
+            datetime_column(v, c, m, n) if m.last_success_at else _("jamais")
+        ),
         "state": state_column,
         "waiting": waiting_column,
-        **{n: datetime_column for n in ("last_success_at", "created_at")},
+        "created_at": datetime_column,
     }
 
     def get_query(self):
