@@ -156,8 +156,16 @@ def test_a_refused_url_is_said_on_its_field_and_the_form_kept(client, admin):
 
 def test_the_edit_form_calls_the_service(client, admin):
     subscription, _secret = subscribe(RECEIVER)
+    other, _secret = subscribe(RECEIVER)
     form = client.get(f"/admin/webhooks/edit/?id={subscription.id}")
     assert RECEIVER in form.text
+    page = client.post(
+        f"/admin/webhooks/edit/?id={subscription.id}",
+        data={"csrf_token": csrf_from(form.text), "name": other.name, "url": RECEIVER},
+    )
+    error = re.search(r'<div id="name-error" class="invalid-feedback">([^<]+)</div>', text(page))
+    assert error and f"Un webhook porte déjà le nom « {other.name} »." in error[1]
+    assert WebhookSubscription.get_by_id(subscription.id).name == subscription.name
     page = client.post(
         f"/admin/webhooks/edit/?id={subscription.id}",
         data={
