@@ -75,6 +75,7 @@ def replay_column(view, context, model, name):
 class DeadLetterView(StaffModelView):
     allowed_roles = frozenset({StaffRole.ADMIN})
     prejoined = frozenset({"WebhookSubscription", "Event"})
+    list_template = "backoffice/webhook_dead_letters.html"
     column_display_actions = False  # no page of its own: "Rejouer" is a column
     column_list = (
         "subscription",
