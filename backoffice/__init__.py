@@ -14,6 +14,8 @@ from backoffice.dossiers import DossierView
 from backoffice.exports import ExportsView
 from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
+from backoffice.webhook_dead_letters import DeadLetterView
+from backoffice.webhooks import WebhookView
 from dossiers import exports
 from models import (
     ApiToken,
@@ -24,6 +26,8 @@ from models import (
     OutboxMessage,
     Person,
     ProcedureDefinition,
+    WebhookDelivery,
+    WebhookSubscription,
 )
 
 bp = Blueprint(
@@ -79,6 +83,19 @@ def init_app(app):
     admin.add_view(
         ApiTokenView(
             ApiToken, name=_l("Jetons d'API"), endpoint="admin_api_tokens", url="api-tokens"
+        )
+    )
+    admin.add_view(
+        WebhookView(
+            WebhookSubscription, name=_l("Webhooks"), endpoint="admin_webhooks", url="webhooks"
+        )
+    )
+    admin.add_view(
+        DeadLetterView(
+            WebhookDelivery,
+            name=_l("Lettres mortes des webhooks"),
+            endpoint="admin_webhook_dead_letters",
+            url="webhooks/dead-letters",
         )
     )
     return admin

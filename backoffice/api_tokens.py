@@ -36,13 +36,16 @@ class TokenForm(FlaskForm):
     procedures = SelectMultipleField(_l("Limité aux procédures (aucune : toutes)"), choices=[])
 
     def fill_choices(self):
-        titles = {}
-        for row in ProcedureDefinition.select().order_by(ProcedureDefinition.version):
-            titles[row.code] = title_of(row)
-        self.procedures.choices = [
-            SelectChoice(code, title) for code, title in sorted(titles.items(), key=lambda i: i[1])
-        ]
+        self.procedures.choices = procedure_choices()
         return self
+
+
+def procedure_choices():
+    """Every procedure by the title of its latest version (the tokens' and the webhooks')."""
+    titles = {}
+    for row in ProcedureDefinition.select().order_by(ProcedureDefinition.version):
+        titles[row.code] = title_of(row)
+    return [SelectChoice(code, title) for code, title in sorted(titles.items(), key=lambda i: i[1])]
 
 
 def procedures_column(view, context, model, name):

@@ -11,16 +11,22 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
+from dossiers.events import sequence_pending
 from helpers import STAFF_PASSWORD, make_company, make_dossier, make_member, make_staff
 from models import (
+    Actor,
     AuditEvent,
     DossierStatus,
+    Event,
     Membership,
     OutboxMessage,
     ProcedureDefinition,
     Role,
     StaffRole,
+    WebhookAttempt,
+    WebhookDelivery,
 )
+from webhooks import subscriptions
 
 AXE = Path(__file__).parent / "vendor" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
@@ -189,7 +195,8 @@ def test_every_backoffice_page_passes_axe(world, browser, language):
     page.locator("a[href*='/admin/definitions/publish/']").click()
     scan(page, "publish")
     page.locator("form[action$='/admin/logout/'] button").click()
-    staff_login(browser, base, admin, scan, language, step="code")
+    page = staff_login(browser, base, admin, scan, language, step="code")
+    webhook_pages(page, scan, base, admin)
 
     page = staff_login(browser, base, make_staff(StaffRole.HELPDESK), scan, language)
     membership = world["membership"].id
@@ -201,6 +208,44 @@ def test_every_backoffice_page_passes_axe(world, browser, language):
     failing = {name: found for name, found in scan.found.items() if found}
     assert len(scan.found) >= 30
     assert not failing, "\n".join(f"{name}:\n  " + "\n  ".join(v) for name, v in failing.items())
+
+
+def webhook_pages(page, scan, base, admin):
+    """The webhooks' pages, with a subscription that has a delivered and a dead delivery."""
+    sequence_pending()
+    subscription, _secret = subscriptions.create(
+        Actor.staff_member(admin), "archives", "https://127.0.0.1:9/hooks", [], [], admin
+    )
+    first, second = Event.select().where(Event.position.is_null(False)).order_by(Event.id)[:2]
+    for event, status, code in ((first, "delivered", 200), (second, "dead", 503)):
+        made = WebhookDelivery.create(
+            subscription=subscription,
+            event=event,
+            position=event.position,
+            status=status,
+            attempts=1,
+            last_status_code=code,
+        )
+        WebhookAttempt.create(
+            delivery=made, subscription=subscription, status_code=code, duration_ms=42
+        )
+    visit(page, scan, base, "webhooks", "/admin/webhooks/")
+    visit(page, scan, base, "new webhook", "/admin/webhooks/new/")
+    page.fill("#name", "statistiques")
+    page.fill("#url", "pas-une-adresse")
+    submit(page)
+    expect(page.locator("#url-error")).to_be_visible()
+    scan(page, "new webhook, refused")
+    for name, path in [
+        ("webhook", f"/admin/webhooks/details/?id={subscription.id}"),
+        ("webhook log", f"/admin/webhooks/{subscription.id}/log"),
+        ("webhook dead letters", "/admin/webhooks/dead-letters/"),
+        ("delete webhook", f"/admin/webhooks/delete/{subscription.id}"),
+    ]:
+        visit(page, scan, base, name, path)
+    page.goto(f"{base}/admin/webhooks/details/?id={subscription.id}")
+    page.locator("form[action*='/rotate/'] button").click()
+    scan(page, "new webhook secret")
 
 
 def luminance(rgb):
