@@ -1724,9 +1724,7 @@ class EmailTemplate(BaseModel):
     def history(cls, event, language):
         """The versions of one email, newest first."""
         return (
-            cls.select()
-            .where(cls.event == event, cls.language == language)
-            .order_by(cls.id.desc())
+            cls.select().where(cls.event == event, cls.language == language).order_by(cls.id.desc())
         )
 
     @classmethod

@@ -11,6 +11,7 @@ from backoffice.columns import status_tag
 from backoffice.companies import CompanyView, MembershipView, PersonView
 from backoffice.definitions import DefinitionView
 from backoffice.dossiers import DossierView
+from backoffice.email_templates import EmailTemplateView
 from backoffice.exports import ExportsView
 from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
@@ -79,6 +80,11 @@ def init_app(app):
     admin.add_view(
         ApiTokenView(
             ApiToken, name=_l("Jetons d'API"), endpoint="admin_api_tokens", url="api-tokens"
+        )
+    )
+    admin.add_view(
+        EmailTemplateView(
+            name=_l("Textes des e-mails"), endpoint="admin_email_templates", url="email-templates"
         )
     )
     return admin
