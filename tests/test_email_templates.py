@@ -9,6 +9,7 @@ import html
 import re
 
 import pytest
+from jinja2 import UndefinedError
 
 import notifications
 from dossiers import processing
@@ -294,3 +295,24 @@ def test_the_german_closed_text_saved_by_an_administrator_is_what_the_next_closi
     shipped = to_marie.get_body(("plain",)).get_content()
     assert "La décision concernant votre dossier" in shipped and "Entscheidung" not in shipped
     assert french.language == "fr"
+
+
+def test_an_edited_text_is_plain_text_its_html_escaped_and_an_absent_value_empty(app):
+    version = EmailTemplate(
+        event="closed",
+        language="fr",
+        subject="{{ reference }} {{ company | upper }}",
+        body="<b>{{ company }}</b>\n{% if comment %}Motif : {{ comment }}{% else %}Sans motif"
+        "{% endif %}\n\n[{{ comment }}]",
+    )
+    context = {"reference": "ENR-1", "company": "A <i>&</i> B", "comment": None}
+    subject, body = texts.rendered(version, context)
+    assert subject == "ENR-1 A <I>&</I> B"
+    assert body == "<b>A <i>&</i> B</b>\nSans motif\n\n[]"
+    assert str(texts.paragraphs(body)) == (
+        "<p>&lt;b&gt;A &lt;i&gt;&amp;&lt;/i&gt; B&lt;/b&gt;<br>\nSans motif</p>\n<p>[]</p>"
+    )
+    # The sandbox's StrictUndefined, behind the check: a name outside the event's set fails.
+    version.body = "{{ requested_annexes }}"
+    with pytest.raises(UndefinedError):
+        texts.rendered(version, context)
