@@ -11,7 +11,8 @@ literal — is refused at the check, by walking the tree Jinja parses; the sandb
 
 The body is rendered as plain text, then put inside the house layout (`emails/_layout.*`, which
 adds the greeting, the link to the dossier and the footer); its HTML is that text escaped as a
-whole (the literal text too, not only the values: a body is never HTML) and cut into paragraphs.
+whole (the literal text too, not only the values: a body is never HTML), cut into paragraphs,
+its web addresses made links.
 The emails that carry a one-time code or validation link (login_code, email_verification) are
 not editable: a text without its code would lock people out.
 """
@@ -70,6 +71,8 @@ PLACEHOLDER_LABELS = {
     "url": _l("l'adresse du webhook"),
     "failures": _l("le nombre d'échecs"),
     "last_answer": _l("la dernière réponse reçue"),
+    "webhook_id": _l("le numéro du webhook dans le back-office"),
+    "base_url": _l("l'adresse du Guichet (par exemple pour un lien)"),
 }
 
 DOSSIER = ("reference", "procedure", "company", "recipient")
@@ -84,11 +87,19 @@ PLACEHOLDERS = {
     "complement": (*DOSSIER, "body", "requested_annexes"),
     "complement_answered": (*DOSSIER, "body", "annex_count"),
     "annex_infected": (*DOSSIER, "name", "found"),
-    "invitation": ("company", "recipient", "actor", "change"),
+    "invitation": ("company", "recipient", "actor", "change", "base_url"),
     "access_changed": ("company", "recipient", "actor", "change"),
     "report_reminder": ("company", "recipient", "year", "due", "days"),
     "draft_expiring": ("procedure", "company", "recipient", "due", "days"),
-    "webhook_paused": ("recipient", "webhook", "url", "failures", "last_answer"),
+    "webhook_paused": (
+        "recipient",
+        "webhook",
+        "url",
+        "failures",
+        "last_answer",
+        "webhook_id",
+        "base_url",
+    ),
 }
 FILTERS = ("upper", "lower", "capitalize", "title", "trim")
 VARIABLE, CONDITION = "{{ variable }}", "{% if variable %}…{% endif %}"
@@ -413,14 +424,39 @@ def rendered(version, context):
     return subject, body.strip("\n")
 
 
+URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def linked(line):
+    """One line of plain text as HTML: escaped, its web addresses made links."""
+    parts, last = [], 0
+    for match in URL.finditer(line):
+        url = match.group().rstrip(".,;:!?)")
+        parts += [escape(line[last : match.start()]), Markup('<a href="{0}">{0}</a>').format(url)]
+        last = match.start() + len(url)
+    return Markup("").join([*parts, escape(line[last:])])
+
+
 def paragraphs(text):
     """The plain text as HTML paragraphs: every character escaped, blank lines between
-    paragraphs, line breaks kept."""
+    paragraphs, line breaks kept, web addresses made links."""
     blocks = [b.strip("\n") for b in re.split(r"\n[ \t]*\n", text) if b.strip()]
     return Markup("\n").join(
-        Markup("<p>{}</p>").format(Markup("<br>\n").join(escape(line) for line in b.split("\n")))
+        Markup("<p>{}</p>").format(Markup("<br>\n").join(linked(line) for line in b.split("\n")))
         for b in blocks
     )
+
+
+# The values a shipped text shows only when the message has them: a line of the starting text
+# that holds one of them is put inside its `{% if %}`.
+OPTIONAL = ("comment", "decision_label", "body", "requested_annexes")
+
+
+def conditional(line):
+    for name in OPTIONAL:
+        if "{{ " + name + " }}" in line:
+            return "{% if " + name + " %}" + line + "{% endif %}"
+    return line
 
 
 def shipped_text(event, language):
@@ -428,13 +464,16 @@ def shipped_text(event, language):
     subject and body block of `emails/<event>.txt` rendered with `{{ name }}` for each value."""
     placeholders = {name: "{{ " + name + " }}" for name in PLACEHOLDERS[event]}
     context = dict(
-        placeholders, decision="{{ decision }}", requested_annexes=["{{ requested_annexes }}"]
+        placeholders,
+        base_url="{{ base_url }}",
+        decision="{{ decision }}",
+        requested_annexes=["{{ requested_annexes }}"],
     )
     with force_locale(language):
         subject = str(notifications.SUBJECTS[event]) % placeholders
         template = current_app.jinja_env.get_template(f"emails/{event}.txt")
         body = "".join(template.blocks["body"](template.new_context(context))).strip("\n")
-    return subject, body
+    return subject, "\n".join(conditional(line) for line in body.split("\n"))
 
 
 # --- preview --------------------------------------------------------------------------------
@@ -499,6 +538,7 @@ def preview_context(event, dossier):
         "actor": recipient.full_name,
         "roles": 7,
         "webhook": "archives",
+        "webhook_id": 1,
         "url": "https://archives.example/hook",
         "failures": 10,
         "last_answer": "HTTP 503",

@@ -312,6 +312,10 @@ def test_an_edited_text_is_plain_text_its_html_escaped_and_an_absent_value_empty
     assert str(texts.paragraphs(body)) == (
         "<p>&lt;b&gt;A &lt;i&gt;&amp;&lt;/i&gt; B&lt;/b&gt;<br>\nSans motif</p>\n<p>[]</p>"
     )
+    assert str(texts.paragraphs("Voir https://guichet.example/a?b=1&c=<2>.")) == (
+        '<p>Voir <a href="https://guichet.example/a?b=1&amp;c=">https://guichet.example/a?b=1&amp;c='
+        "</a>&lt;2&gt;.</p>"
+    )
     # The sandbox's StrictUndefined, behind the check: a name outside the event's set fails.
     version.body = "{{ requested_annexes }}"
     with pytest.raises(UndefinedError):
