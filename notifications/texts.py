@@ -13,11 +13,11 @@ The body is rendered as plain text, then put inside the house layout (`emails/_l
 adds the greeting, the link to the dossier and the footer); its HTML is that text escaped as a
 whole (the literal text too, not only the values: a body is never HTML), cut into paragraphs,
 its web addresses made links.
+
 The emails that carry a one-time code or validation link (login_code, email_verification) are
 not editable: a text without its code would lock people out.
 """
 
-import logging
 import re
 
 from flask import current_app
@@ -42,8 +42,6 @@ from models import (
     utcnow,
     write_transaction,
 )
-
-log = logging.getLogger(__name__)
 
 SUBJECT_MAX = 300
 BODY_MAX = 10_000
