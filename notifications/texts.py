@@ -482,24 +482,18 @@ class NoDossier(Exception):
 
 
 def preview_dossier(reference=None, procedure=None):
-    """The dossier of `reference`, else the latest submitted one of `procedure`."""
+    """The dossier of `reference`, else the latest submitted one of `procedure` (else of any),
+    read newest first on the index of (submitted_at, id) of the submitted dossiers."""
     if reference:
         dossier = Dossier.get_or_none(Dossier.reference == reference.strip())
-    elif procedure:
-        dossier = (
-            Dossier.select()
-            .join(ProcedureDefinition)
-            .where(ProcedureDefinition.code == procedure, Dossier.reference.is_null(False))
-            .order_by(Dossier.id.desc())
-            .first()
-        )
     else:
-        dossier = (
-            Dossier.select()
-            .where(Dossier.reference.is_null(False))
-            .order_by(Dossier.id.desc())
-            .first()
-        )
+        query = Dossier.select().where(Dossier.submitted_at.is_null(False))
+        if procedure:
+            versions = ProcedureDefinition.select(ProcedureDefinition.id).where(
+                ProcedureDefinition.code == procedure
+            )
+            query = query.where(Dossier.definition.in_(versions))
+        dossier = query.order_by(Dossier.submitted_at.desc(), Dossier.id.desc()).first()
     if dossier is None:
         raise NoDossier
     return dossier

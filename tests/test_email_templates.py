@@ -14,7 +14,15 @@ from jinja2 import UndefinedError
 import notifications
 from dossiers import processing
 from dossiers.documents import produce_letter
-from helpers import csrf_from, login_staff, make_company, make_dossier, make_member, make_staff
+from helpers import (
+    csrf_from,
+    login_staff,
+    make_company,
+    make_definition,
+    make_dossier,
+    make_member,
+    make_staff,
+)
 from models import (
     Actor,
     AuditEvent,
@@ -204,7 +212,10 @@ def test_preview_renders_the_typed_text_with_a_real_dossier_without_saving(app, 
 
 
 def test_preview_of_the_text_in_force_with_the_latest_dossier_of_a_procedure(app, client):
+    older = closed_dossier()
     dossier = closed_dossier()
+    other = make_definition(code="agrement-interim", prefix="AGR")
+    make_dossier(DossierStatus.SUBMITTED, definition=other)  # the latest, of another procedure
     admin_client(client)
     url = "/admin/email-templates/preview/closed/fr?procedure=" + dossier.definition.code
     response = client.get(url)
@@ -212,6 +223,7 @@ def test_preview_of_the_text_in_force_with_the_latest_dossier_of_a_procedure(app
     assert response.status_code == 200
     assert f"Votre dossier {dossier.reference} est clôturé" in page
     assert "La décision concernant votre dossier" in page  # the shipped French text
+    assert older.reference not in page
     post_text(
         client, "Clôture de {{ reference }}", "Fini.", url="/admin/email-templates/edit/closed/fr"
     )
