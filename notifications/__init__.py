@@ -142,7 +142,7 @@ def render(message, edited=None):
             edited = EmailTemplate.in_force(message.event, language)
         if edited is not None:
             subject, body = texts.rendered(edited, context)
-            subject = one_line(subject)
+            subject = one_line(subject)[: texts.SUBJECT_MAX]  # as long as the outbox keeps
             text = render_template("emails/_edited.txt", edited_body=body, **context)
             html = render_template(
                 "emails/_edited.html",

@@ -332,3 +332,15 @@ def test_an_edited_text_is_plain_text_its_html_escaped_and_an_absent_value_empty
     version.body = "{{ requested_annexes }}"
     with pytest.raises(UndefinedError):
         texts.rendered(version, context)
+
+
+def test_a_subject_made_long_by_its_values_still_fits_the_outbox(app, ctx):
+    EmailTemplate.create(
+        event="received", language="fr", subject="x" * 280 + " {{ company }}", body="Reçu."
+    )
+    dossier = make_dossier(DossierStatus.RECEIVED, company=make_company(name="Société " * 20))
+    message = OutboxMessage.get(OutboxMessage.dossier == dossier, OutboxMessage.event == "received")
+    notifications.ensure_rendered(message)
+    stored = OutboxMessage.get_by_id(message.id)
+    assert len(stored.subject) == 300 and stored.subject.startswith("x" * 280 + " Société")
+    assert "Reçu." in stored.body_text
