@@ -1700,6 +1700,41 @@ class WebhookAttempt(BaseModel):
         indexes = ((("subscription", "attempted_at"), False),)
 
 
+# --- editable email texts -------------------------------------------------------------------
+
+
+class EmailTemplate(BaseModel):
+    """One version of an email's text as an administrator saved it (notifications.texts), for
+    one event and language: the latest version is the one sent. A version with
+    `is_default` set is a return to the shipped text (its subject and body are empty), so that
+    every change, the return included, stays in the history."""
+
+    event = CharField(max_length=40)
+    language = CharField(max_length=2)
+    subject = CharField(max_length=300, null=True)
+    body = TextField(null=True)
+    is_default = BooleanField(default=False)
+    author = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("event", "language", "id"), False),)
+
+    @classmethod
+    def history(cls, event, language):
+        """The versions of one email, newest first."""
+        return (
+            cls.select().where(cls.event == event, cls.language == language).order_by(cls.id.desc())
+        )
+
+    @classmethod
+    def in_force(cls, event, language):
+        """The version sent, or None when the shipped text is (no version, or the latest is
+        a return to it)."""
+        latest = cls.history(event, language).first()
+        return None if latest is None or latest.is_default else latest
+
+
 # --- identity -------------------------------------------------------------------------------
 
 
@@ -1837,6 +1872,7 @@ ALL_MODELS = [
     WebhookSubscription,
     WebhookDelivery,
     WebhookAttempt,
+    EmailTemplate,
     LoginIdentity,
     UserSession,
     VerificationCode,

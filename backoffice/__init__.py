@@ -11,6 +11,7 @@ from backoffice.columns import status_tag
 from backoffice.companies import CompanyView, MembershipView, PersonView
 from backoffice.definitions import DefinitionView
 from backoffice.dossiers import DossierView
+from backoffice.email_templates import EmailTemplateView
 from backoffice.exports import ExportsView
 from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
@@ -96,6 +97,11 @@ def init_app(app):
             name=_l("Lettres mortes des webhooks"),
             endpoint="admin_webhook_dead_letters",
             url="webhooks/dead-letters",
+        )
+    )
+    admin.add_view(
+        EmailTemplateView(
+            name=_l("Textes des e-mails"), endpoint="admin_email_templates", url="email-templates"
         )
     )
     return admin

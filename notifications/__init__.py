@@ -25,6 +25,7 @@ from models import (
     Decision,
     Document,
     Dossier,
+    EmailTemplate,
     OutboxMessage,
     OutboxStatus,
     Role,
@@ -32,7 +33,7 @@ from models import (
     utcnow,
     write_transaction,
 )
-from notifications import claims
+from notifications import claims, texts
 from notifications.events import (  # the one function per event that writes its emails
     ACCESS_CHANGES,
     HELPDESK,
@@ -129,11 +130,27 @@ def localized(context):
     return context
 
 
-def render(message):
-    """Subject, text and HTML of `message` in its recipient's language."""
+def render(message, edited=None):
+    """Subject, text and HTML of `message` in its recipient's language: the text an
+    administrator edited for its event and language (`edited`, else the one in force), or the
+    shipped template."""
     context = dict(message.context, base_url=current_app.config["PUBLIC_BASE_URL"])
-    with force_locale(email_language(message.language)):
+    language = email_language(message.language)
+    with force_locale(language):
         context = localized(context)
+        if edited is None and message.event in texts.PLACEHOLDERS:
+            edited = EmailTemplate.in_force(message.event, language)
+        if edited is not None:
+            subject, body = texts.rendered(edited, context)
+            subject = one_line(subject)[: texts.SUBJECT_MAX]  # as long as the outbox keeps
+            text = render_template("emails/_edited.txt", edited_body=body, **context)
+            html = render_template(
+                "emails/_edited.html",
+                subject=subject,
+                edited_body=texts.paragraphs(body),
+                **context,
+            )
+            return subject, text, html
         subject = one_line(str(SUBJECTS[message.event]) % defaultdict(str, context))
         text = render_template(f"emails/{message.event}.txt", **context)
         html = render_template(f"emails/{message.event}.html", subject=subject, **context)

@@ -1,7 +1,8 @@
 """Every page of the back-office, in French and in German, checked with axe-core (WCAG 2.1 A and
 AA): the staff login and its second factor, the dashboard, each list and detail, the dossier
-actions, the bulk pages, the definition editor and preview, the confirmation pages and an error
-page. Zero violations, and `<html lang>` the language of the page."""
+actions, the bulk pages, the definition editor and preview, the email texts (list, edit with an
+error, preview), the confirmation pages and an error page. Zero violations, and `<html lang>`
+the language of the page."""
 
 import re
 import time
@@ -194,6 +195,28 @@ def test_every_backoffice_page_passes_axe(world, browser, language):
     scan(page, "definition preview, not published")
     page.locator("a[href*='/admin/definitions/publish/']").click()
     scan(page, "publish")
+
+    closed = dossiers[DossierStatus.CLOSED]
+    visit(page, scan, base, "email texts", "/admin/email-templates/")
+    visit(page, scan, base, "email text", f"/admin/email-templates/edit/closed/{language}")
+    page.locator("#body").fill("{{ montant }} {% for x in reference %}{% endfor %}")
+    submit(page)  # an unknown placeholder and a loop: refused, the text kept
+    expect(page.locator("#body-error")).to_be_visible()
+    scan(page, "email text, refused")
+    page.locator("#body").fill(
+        "{{ company }} : {{ decision }}.\n\n{% if comment %}{{ comment }}{% endif %}"
+    )
+    page.locator("#reference").fill(closed.reference)
+    page.locator("main button[value=preview]").click()
+    expect(page.locator("#apercu-html")).to_be_visible()
+    scan(page, "email text, previewed")
+    visit(
+        page,
+        scan,
+        base,
+        "email preview",
+        f"/admin/email-templates/preview/closed/{language}?procedure={definition.code}",
+    )
     page.locator("form[action$='/admin/logout/'] button").click()
     page = staff_login(browser, base, admin, scan, language, step="code")
     webhook_pages(page, scan, base, admin)
