@@ -12,6 +12,7 @@ from backoffice.companies import CompanyView, MembershipView, PersonView
 from backoffice.definitions import DefinitionView
 from backoffice.dossiers import DossierView
 from backoffice.exports import ExportsView
+from backoffice.labels import LabelView
 from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
 from dossiers import exports
@@ -20,6 +21,7 @@ from models import (
     AuditEvent,
     Company,
     Dossier,
+    Label,
     Membership,
     OutboxMessage,
     Person,
@@ -81,4 +83,5 @@ def init_app(app):
             ApiToken, name=_l("Jetons d'API"), endpoint="admin_api_tokens", url="api-tokens"
         )
     )
+    admin.add_view(LabelView(Label, name=_l("Étiquettes"), endpoint="admin_labels", url="labels"))
     return admin
