@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from wtforms import RadioField, SelectField, StringField
+from wtforms.fields import SelectChoice
 
 from auth import current_actor
 from backoffice.base import StaffModelView
@@ -29,7 +30,7 @@ class LabelEditForm(FlaskForm):
     name = StringField(_l("Nom"))
     colour = RadioField(
         _l("Couleur"),
-        choices=[(key, name) for key, (name, _bg, _fg) in operations.COLOURS.items()],
+        choices=[SelectChoice(key, name) for key, (name, _bg, _fg) in operations.COLOURS.items()],
         validate_choice=False,
     )
 
@@ -38,7 +39,10 @@ class LabelForm(LabelEditForm):
     procedure_code = SelectField(_l("Procédure"), choices=[], validate_choice=False)
 
     def fill_choices(self):
-        self.procedure_code.choices = [("", "—"), *procedures()]
+        self.procedure_code.choices = [
+            SelectChoice("", "—"),
+            *(SelectChoice(code, title) for code, title in procedures()),
+        ]
         return self
 
 

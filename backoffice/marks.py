@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
+from wtforms.fields import SelectChoice
 
 from auth import current_actor, current_staff
 from backoffice.dossier_list import label_tags, procedures
@@ -31,7 +32,7 @@ class LabelChoiceForm(FlaskForm):
     label = SelectField(_l("Étiquette"), coerce=int, validate_choice=False)
 
     def fill_choices(self, labels):
-        self.label.choices = [(label.id, label.name) for label in labels]
+        self.label.choices = [SelectChoice(label.id, label.name) for label in labels]
         return self
 
 
@@ -45,7 +46,9 @@ class BulkLabelForm(FlaskForm):
         super().__init__(*args, **kwargs)
         titles = dict(procedures())
         self.label.choices = [
-            (label.id, f"{titles.get(label.procedure_code, label.procedure_code)} — {label.name}")
+            SelectChoice(
+                label.id, f"{titles.get(label.procedure_code, label.procedure_code)} — {label.name}"
+            )
             for label in Label.select().order_by(Label.procedure_code, Label.name)
         ]
 
