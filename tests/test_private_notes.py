@@ -223,3 +223,14 @@ def test_the_notes_section_is_translated(app, client, language, words):
     page = text(client.get(f"{detail_url(dossier)}&lang={language}"))
     for word in words:
         assert word in page, word
+
+
+def test_the_notes_go_with_the_personal_data_when_a_dossier_is_anonymised(ctx):
+    from dossiers import retention
+
+    dossier = make_dossier(DossierStatus.CLOSED)
+    author = Actor.staff_member(make_staff(StaffRole.AGENT))
+    note = notes.add_note(author, dossier, "Le gérant, M. Dupont, a appelé.")
+    notes.edit_note(author, note, "Le gérant, M. Dupont, a rappelé.")
+    assert retention.anonymise(dossier, retention.kept_until(dossier))
+    assert PrivateNote.select().count() == 0 and PrivateNoteVersion.select().count() == 0
