@@ -159,6 +159,14 @@ def test_every_backoffice_page_passes_axe(world, browser, language):
     editing.locator("button[type=submit]").click()  # too long: refused, the text kept
     scan(page, "dossier, note refused")
     visit(page, scan, base, "dossier list with labels", "/admin/dossiers/")
+    row = page.get_by_role("row").filter(has_text=dossiers[DossierStatus.SUBMITTED].reference)
+    row.locator("input.action-checkbox").check()
+    page.locator(".dropdown-toggle[aria-haspopup]").last.click()
+    page.locator(".dropdown-item[data-model-action='label_set']").click()
+    scan(page, "bulk label form")
+    submit(page)
+    expect(page).to_have_url(re.compile(r"/admin/dossiers/bulk/result/\d+$"))
+    scan(page, "bulk label result")
 
     page.goto(f"{base}/admin/dossiers/")
     row = page.get_by_role("row").filter(has_text=dossiers[DossierStatus.PROCESSING].reference)
