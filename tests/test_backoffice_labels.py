@@ -3,14 +3,16 @@ a palette whose pairs pass WCAG AA), set and removed by staff on a dossier of th
 (never of another), one by one or in bulk; a column and an indexed filter of the dossier list;
 never shown to the company nor in the API."""
 
+import io
 import re
 from pathlib import Path
 
 import pytest
+from pypdf import PdfReader
 
 from access import api_tokens
 from backoffice.dossier_list import LabelFilter
-from dossiers import DossierRefused, labels
+from dossiers import DossierRefused, documents, labels, processing
 from helpers import (
     csrf_from,
     login_person,
@@ -19,10 +21,21 @@ from helpers import (
     make_definition,
     make_dossier,
     make_member,
+    make_signed_dossier,
     make_staff,
     text,
 )
-from models import Actor, AuditEvent, Dossier, DossierLabel, DossierStatus, Label, StaffRole
+from models import (
+    Actor,
+    AuditEvent,
+    Dossier,
+    DossierLabel,
+    DossierStatus,
+    Event,
+    Label,
+    OutboxMessage,
+    StaffRole,
+)
 
 CSS = Path(__file__).resolve().parent.parent / "backoffice/static/backoffice/backoffice.css"
 
@@ -328,14 +341,24 @@ def test_the_label_filter_is_an_in_on_the_label_dossier_index(ctx):
     assert (("label", "dossier"), True) in DossierLabel._meta.indexes
 
 
-def test_the_company_and_the_api_never_see_a_label(app, client, ctx):
+def test_the_company_never_sees_a_label_nor_gets_it_in_its_documents_emails_or_the_api(
+    app, client, ctx
+):
     label = make_label("Entreprise douteuse")
     company = make_company()
     person = make_member(company)
-    dossier = make_dossier(
-        DossierStatus.RECEIVED, company=company, person=person, definition=make_definition()
-    )
-    labels.set_label(as_staff(StaffRole.AGENT), dossier, label)
+    dossier = make_signed_dossier(DossierStatus.PROCESSING, company=company, person=person)
+    agent = as_staff(StaffRole.AGENT)
+    labels.set_label(agent, dossier, label)
+    processing.close(agent, dossier, "granted", "Conditions remplies.")
+    for document in (documents.produce_receipt(dossier.id), documents.produce_letter(dossier.id)):
+        data = documents.read(document)
+        pdf = "".join(p.extract_text() for p in PdfReader(io.BytesIO(data)).pages)
+        assert dossier.reference in pdf and "douteuse" not in pdf
+    for email in OutboxMessage.select():
+        assert "douteuse" not in f"{email.context} {email.subject} {email.body_text}"
+    assert all("douteuse" not in str(event.data) for event in Event.select())
+
     login_person(client, person, company)
     page = text(client.get(f"/dossiers/{dossier.id}"))
     assert dossier.reference in page and label.name not in page
@@ -345,6 +368,16 @@ def test_the_company_and_the_api_never_see_a_label(app, client, ctx):
     answer = client.get(f"/api/v1/dossiers/{dossier.id}", headers=headers)
     assert answer.status_code == 200 and label.name not in answer.text
     assert label.name not in client.get("/api/v1/dossiers", headers=headers).text
+
+
+def test_a_label_name_is_text_on_every_page(app, client):
+    label = make_label("<b>Gras</b>")
+    dossier = make_dossier(DossierStatus.RECEIVED, definition=make_definition())
+    labels.set_label(as_staff(StaffRole.AGENT), dossier, label)
+    staff_in(client, StaffRole.SUPERVISOR)
+    for url in ("/admin/labels/", "/admin/dossiers/", detail_url(dossier)):
+        page = client.get(url).text
+        assert "&lt;b&gt;Gras&lt;/b&gt;" in page and "<b>Gras</b>" not in page, url
 
 
 @pytest.mark.parametrize(
