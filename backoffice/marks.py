@@ -13,7 +13,7 @@ from wtforms import SelectField, TextAreaField
 from wtforms.fields import SelectChoice
 
 from auth import current_actor, current_staff
-from backoffice.dossier_list import label_tags, procedures
+from backoffice.dossier_list import label_options, label_tags
 from backoffice.processing import attempt
 from dossiers import DossierRefused
 from dossiers import labels as label_operations
@@ -44,13 +44,7 @@ class BulkLabelForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        titles = dict(procedures())
-        self.label.choices = [
-            SelectChoice(
-                label.id, f"{titles.get(label.procedure_code, label.procedure_code)} — {label.name}"
-            )
-            for label in Label.select().order_by(Label.procedure_code, Label.name)
-        ]
+        self.label.choices = [SelectChoice(value, text) for value, text in label_options()]
 
 
 def marks_context(dossier):
@@ -72,7 +66,8 @@ def marks_context(dossier):
             for note in notes
             if note.author_id == me
         },
-        "note_edited": None,
+        "note_edited": None,  # the note whose edit was refused, and its form as posted
+        "note_edited_form": None,
     }
 
 
@@ -109,9 +104,7 @@ class DossierMarks:
             note_operations.edit_note(current_actor(), note, form.note.data)
         except DossierRefused as refused:
             form.note.errors = [str(refused)]
-            return self.detail_again(
-                dossier, refused, note_edited=note.id, note_edit_forms={note.id: form}
-            )
+            return self.detail_again(dossier, refused, note_edited=note.id, note_edited_form=form)
         self.report(None, _("Note interne modifiée."))
         return self.back(dossier)
 

@@ -118,13 +118,16 @@ def test_its_author_edits_a_note_and_each_earlier_text_is_kept_and_shown(agent, 
 def test_an_edit_over_5000_characters_is_refused_with_the_text_kept(agent, client):
     dossier = make_dossier(DossierStatus.PROCESSING)
     add(client, dossier, "Court")
-    note = PrivateNote.get()
+    add(client, dossier, "Une autre")
+    note = PrivateNote.get(PrivateNote.body == "Court")
     response = edit(client, dossier, note, "é" * 5001)
     assert response.status_code == 200
     page = text(response)
     assert "La note compte 5001 caractères" in page and "é" * 5001 in page
     assert '<details class="mt-1" open>' in response.text, "the edit form stays open"
-    assert PrivateNote.get().body == "Court" and PrivateNoteVersion.select().count() == 0
+    assert page.count("Modifier cette note") == 2, "the other note's form is still there"
+    assert PrivateNote.get_by_id(note.id).body == "Court"
+    assert PrivateNoteVersion.select().count() == 0
 
 
 def test_only_its_author_edits_a_note(app, client, ctx):
