@@ -1735,6 +1735,62 @@ class EmailTemplate(BaseModel):
         return None if latest is None or latest.is_default else latest
 
 
+# --- labels and private notes (staff only) --------------------------------------------------
+
+
+class Label(BaseModel):
+    """A label of one procedure (every version), set by staff on its dossiers to sort their
+    work (`dossiers.labels`); its colour is a key of the palette `dossiers.labels.COLOURS`.
+    Never shown to the company, nor in the API."""
+
+    procedure_code = CharField(max_length=64)
+    name = CharField(max_length=50)
+    colour = CharField(max_length=20)
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("procedure_code", "name"), True),)
+
+    def __str__(self):
+        return self.name
+
+
+class DossierLabel(BaseModel):
+    """A label set on a dossier; (label, dossier) unique, the index the list's filter reads."""
+
+    label = ForeignKeyField(Label, backref="dossier_labels", on_delete="CASCADE", index=False)
+    dossier = ForeignKeyField(Dossier, backref="label_rows", on_delete="CASCADE")
+    set_by = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL")
+    set_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("label", "dossier"), True),)
+
+
+class PrivateNote(BaseModel):
+    """A note of staff on a dossier, for staff of the processing roles only (`dossiers.notes`):
+    never shown to the company, nor in its documents, emails, the API or the events. Its author
+    may edit it; each text it replaces is kept (PrivateNoteVersion)."""
+
+    dossier = ForeignKeyField(Dossier, backref="private_notes", on_delete="CASCADE", index=False)
+    author = ForeignKeyField(StaffUser, backref="private_notes", on_delete="RESTRICT")
+    body = TextField()
+    created_at = DateTimeField(default=utcnow)
+    edited_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("dossier", "created_at"), False),)
+
+
+class PrivateNoteVersion(BaseModel):
+    """A text a note had before an edit, with the time it was written."""
+
+    note = ForeignKeyField(PrivateNote, backref="versions", on_delete="CASCADE")
+    body = TextField()
+    written_at = DateTimeField()
+    replaced_at = DateTimeField(default=utcnow)
+
+
 # --- identity -------------------------------------------------------------------------------
 
 
@@ -1873,6 +1929,10 @@ ALL_MODELS = [
     WebhookDelivery,
     WebhookAttempt,
     EmailTemplate,
+    Label,
+    DossierLabel,
+    PrivateNote,
+    PrivateNoteVersion,
     LoginIdentity,
     UserSession,
     VerificationCode,

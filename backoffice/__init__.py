@@ -13,6 +13,7 @@ from backoffice.definitions import DefinitionView
 from backoffice.dossiers import DossierView
 from backoffice.email_templates import EmailTemplateView
 from backoffice.exports import ExportsView
+from backoffice.labels import LabelView
 from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
 from backoffice.webhook_dead_letters import DeadLetterView
@@ -23,6 +24,7 @@ from models import (
     AuditEvent,
     Company,
     Dossier,
+    Label,
     Membership,
     OutboxMessage,
     Person,
@@ -104,4 +106,5 @@ def init_app(app):
             name=_l("Textes des e-mails"), endpoint="admin_email_templates", url="email-templates"
         )
     )
+    admin.add_view(LabelView(Label, name=_l("Étiquettes"), endpoint="admin_labels", url="labels"))
     return admin

@@ -45,6 +45,7 @@ TARGET_LABELS = {
     "ProcedureDefinition": _l("Formulaire"),
     "OutboxMessage": _l("E-mail"),
     "ApiToken": _l("Jeton d'API"),
+    "Label": _l("Étiquette"),
 }
 LONGEST_DETAIL = 200
 

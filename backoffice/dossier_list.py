@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 
 from flask import flash, g, request, url_for
 from flask_admin.babel import gettext as admin_gettext
-from flask_admin.contrib.peewee.filters import FilterLike
+from flask_admin.contrib.peewee.filters import FilterEqual, FilterLike
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
@@ -16,9 +16,10 @@ from peewee import JOIN
 
 from backoffice.columns import kept_options, list_formats
 from dossiers import keyset
+from dossiers import labels as dossier_labels
 from dossiers import processing as operations
 from dossiers import search as dossier_search
-from models import Company, Dossier, ProcedureDefinition, StaffUser, fold
+from models import Company, Dossier, DossierLabel, Label, ProcedureDefinition, StaffUser, fold
 from procedures import title_of
 
 # The dossier's own columns the list and its export show.
@@ -160,6 +161,43 @@ class FoldedLike(FilterLike):
     def apply(self, query, value):
         found = dossier_search.company_named(value)
         return query if found is None else query.where(found.wide)
+
+
+class LabelFilter(FilterEqual):
+    """The dossiers bearing a label: an IN on the (label, dossier) index, no join."""
+
+    def clean(self, value):
+        return int(value) if str(value).isdigit() else 0
+
+    def apply(self, query, value):
+        bearing = DossierLabel.select(DossierLabel.dossier).where(DossierLabel.label == value)
+        return query.where(Dossier.id.in_(bearing))
+
+
+def label_options():
+    """(id, "procedure — label") of every label, kept a while like the other options."""
+
+    def read():
+        titles = dict(procedures())
+        return [
+            (str(label.id), f"{titles.get(label.procedure_code, label.procedure_code)} — {label}")
+            for label in Label.select().order_by(Label.procedure_code, Label.name)
+        ]
+
+    return kept_options("labels", read)
+
+
+def label_tags(labels):
+    """The labels of a dossier as tags in their colours ((name, colour) pairs)."""
+    return Markup(" ").join(
+        Markup('<span class="bo-label label-{}">{}</span>').format(colour, name)
+        for name, colour in labels
+    )
+
+
+def labels_formatter(view, context, model, name):
+    """The row's labels, read for the whole page at once (list_page_args)."""
+    return label_tags(context.get("labels", {}).get(model.id, ()))
 
 
 def export_datetime(value):
@@ -311,7 +349,11 @@ class KeysetList:
             "previous": self.page_url(result.previous) if result.previous else None,
             "first": self.page_url(None) if result.number > 1 else None,
         }
-        context = {"return_url": kwargs.get("return_url"), "formats": list_formats()}
+        context = {
+            "return_url": kwargs.get("return_url"),
+            "formats": list_formats(),
+            "labels": dossier_labels.labels_of_dossiers([row.id for row in kwargs.get("data", ())]),
+        }
         columns = [c for c, _name in kwargs.get("list_columns", ())]
         formatters = [self.column_formatters.get(c) for c in columns]
         opening = [Markup('<td class="col-{}">').format(c) for c in columns]

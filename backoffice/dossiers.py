@@ -27,15 +27,19 @@ from backoffice.bulk import BulkActions
 from backoffice.dossier_list import (
     FoldedLike,
     KeysetList,
+    LabelFilter,
     agent_options,
     datetime_formatter,
     definition_formatter,
     export_datetime,
+    label_options,
+    labels_formatter,
     procedures,
     reference_link,
     status_formatter,
 )
 from backoffice.exports import BackgroundExport
+from backoffice.marks import DossierMarks, marks_context
 from dossiers import DossierNotFound, DossierRefused, documents, messages, scanning
 from dossiers import processing as operations
 from models import (
@@ -55,7 +59,7 @@ from models import (
 from procedures import definition_of, display, prefill
 
 
-class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
+class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, StaffModelView):
     allowed_roles = PROCESSING_ROLES
     export_source = file_prefix = "dossiers"
     can_view_details = True
@@ -65,7 +69,15 @@ class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
     export_max_rows = 100_000
     details_template = "backoffice/dossier_details.html"
     list_template = "backoffice/dossier_list.html"
-    column_list = ("reference", "definition", "company", "status", "submitted_at", "assigned_to")
+    column_list = (
+        "reference",
+        "definition",
+        "company",
+        "status",
+        "submitted_at",
+        "assigned_to",
+        "labels",
+    )
     column_export_list = (
         "reference",
         "definition",
@@ -89,6 +101,7 @@ class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
         "submitted_by": _l("Soumis par"),
         "archived": _l("Archivé (côté entreprise)"),
         "closed_at": _l("Clôturé le"),
+        "labels": _l("Étiquettes"),
     }
     column_sortable_list = (
         "reference",
@@ -110,6 +123,7 @@ class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
         FilterEmpty(Dossier.assigned_to, _l("Agent")),
         DateTimeBetweenFilter(Dossier.submitted_at, _l("Soumis entre")),
         DateTimeBetweenFilter(Dossier.updated_at, _l("Modifié entre")),
+        LabelFilter(Dossier.id, _l("Étiquette"), options=lambda: label_options()),
     )
     column_details_list = (
         "reference",
@@ -137,6 +151,7 @@ class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
         "reference": reference_link,
         "company": lambda v, c, m, n: m.company_name,  # the list's rows (ROW_COLUMNS)
         "assigned_to": lambda v, c, m, n: m.agent_name,
+        "labels": labels_formatter,
     }
     column_formatters_export = {
         "status": lambda v, c, m, n: str(m.state.label),
@@ -159,8 +174,9 @@ class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
             kwargs = self.list_page_args(kwargs)
         return super().render(template, **kwargs)
 
-    def detail_again(self, dossier, error):
-        """The detail page again, with the refusal and what was typed (nothing is lost)."""
+    def detail_again(self, dossier, error, **forms):
+        """The detail page again, with the refusal and what was typed (nothing is lost): the
+        posted `forms` in place of the page's empty ones."""
         flash(_("Action refusée : %(reason)s", reason=error), "error")
         return self.render(
             self.details_template,
@@ -168,6 +184,7 @@ class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
             details_columns=self._details_columns,
             get_value=self.get_detail_value,
             return_url=self.get_url(".index_view"),
+            **forms,
         )
 
     def dossier_or_404(self, dossier_id):
@@ -322,6 +339,7 @@ def detail_context(dossier):
         "complement_form": processing.ComplementForm.for_definition(definition),
         "is_supervisor": current_staff().staff_role.value == "supervisor",
         "can_request": dossier.in_instruction,
+        **marks_context(dossier),
     }
 
 

@@ -29,6 +29,8 @@ from models import (
     OutboxMessage,
     OutboxStatus,
     Person,
+    PrivateNote,
+    PrivateNoteVersion,
     ProcedureDefinition,
     Role,
     Signature,
@@ -235,6 +237,9 @@ def anonymise(dossier, now):
         Message.update(body="", requested_annexes=[], author_person=None).where(
             Message.dossier == fresh
         ).execute()
+        notes = PrivateNote.select(PrivateNote.id).where(PrivateNote.dossier == fresh)
+        PrivateNoteVersion.delete().where(PrivateNoteVersion.note.in_(notes)).execute()
+        PrivateNote.delete().where(PrivateNote.dossier == fresh).execute()  # staff's own words
         StatusChange.update(comment=None, actor_person=None).where(
             StatusChange.dossier == fresh
         ).execute()

@@ -141,6 +141,40 @@ def test_every_backoffice_page_passes_axe(world, browser, language):
     complement.locator("button[type=submit]").click()  # no message: refused, page again
     scan(page, "dossier, refused action")
 
+    visit(page, scan, base, "labels", "/admin/labels/")
+    visit(page, scan, base, "new label", "/admin/labels/new/?url=/admin/labels/")
+    submit(page)  # no name, no colour: refused, the form again
+    scan(page, "new label, refused")
+    page.locator("#procedure_code").select_option("enregistrement")
+    page.locator("#name").fill("Urgent")
+    page.locator("#colour-3").check()
+    submit(page)
+    expect(page).to_have_url(re.compile(r"/admin/labels/$"))
+    scan(page, "labels, one made")
+    page.locator("main table a", has_text="Urgent").click()
+    scan(page, "label edit")
+    received = dossiers[DossierStatus.RECEIVED]
+    page.goto(f"{base}/admin/dossiers/details/?id={received.id}")
+    page.locator(f"form[action$='/label/{received.id}'] button[type=submit]").click()
+    page.locator("#new-note").fill("Siège à vérifier lors de la visite.")
+    page.locator(f"form[action$='/note/{received.id}'] button[type=submit]").click()
+    expect(page.locator(".bo-label", has_text="Urgent")).to_be_visible()
+    scan(page, "dossier with a label and a note")
+    page.locator("main details summary").last.click()  # "Modifier cette note"
+    editing = page.locator(f"form[action*='/note/{received.id}/']")
+    editing.locator("textarea").fill("x" * 5001)
+    editing.locator("button[type=submit]").click()  # too long: refused, the text kept
+    scan(page, "dossier, note refused")
+    visit(page, scan, base, "dossier list with labels", "/admin/dossiers/")
+    row = page.get_by_role("row").filter(has_text=dossiers[DossierStatus.SUBMITTED].reference)
+    row.locator("input.action-checkbox").check()
+    page.locator(".dropdown-toggle[aria-haspopup]").last.click()
+    page.locator(".dropdown-item[data-model-action='label_set']").click()
+    scan(page, "bulk label form")
+    submit(page)
+    expect(page).to_have_url(re.compile(r"/admin/dossiers/bulk/result/\d+$"))
+    scan(page, "bulk label result")
+
     page.goto(f"{base}/admin/dossiers/")
     row = page.get_by_role("row").filter(has_text=dossiers[DossierStatus.PROCESSING].reference)
     row.locator("input.action-checkbox").check()
