@@ -14,6 +14,7 @@ from backoffice.dossiers import DossierView
 from backoffice.exports import ExportsView
 from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
+from backoffice.statistics import StatisticsView
 from dossiers import exports
 from models import (
     ApiToken,
@@ -80,5 +81,8 @@ def init_app(app):
         ApiTokenView(
             ApiToken, name=_l("Jetons d'API"), endpoint="admin_api_tokens", url="api-tokens"
         )
+    )
+    admin.add_view(
+        StatisticsView(name=_l("Statistiques"), endpoint="admin_statistics", url="statistics")
     )
     return admin
