@@ -7,11 +7,11 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from clock import Clock
-from helpers import login_person, login_staff, make_company, make_dossier, make_member, make_staff
 
 import backoffice.statistics
 import models
 from dossiers import processing, statistics
+from helpers import login_person, login_staff, make_company, make_dossier, make_member, make_staff
 from models import (
     Actor,
     Decision,
