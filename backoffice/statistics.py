@@ -21,10 +21,13 @@ class StatisticsView(BaseView):
 
     @expose("/")
     def index(self):
-        procedures = statistics.by_procedure()
+        months = statistics.last_months()
+        labels = statistics.month_labels(months)
+        procedures = statistics.by_procedure(months)
         return self.render(
             "backoffice/statistics.html",
-            procedures=[(p, statistics.charts_of(p)) for p in procedures],
+            procedures=[(p, statistics.charts_of(p, labels)) for p in procedures],
+            labels=labels,
             months=statistics.MONTHS,
         )
 

@@ -13,6 +13,7 @@ import io
 import math
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import cached_property
 
 import click
 from flask.cli import AppGroup
@@ -69,11 +70,11 @@ class Month:
     dismissed: int = 0
     days: dict = field(default_factory=dict)
 
-    @property
+    @cached_property
     def median(self):
         return percentile(self.days, 0.5)
 
-    @property
+    @cached_property
     def p90(self):
         return percentile(self.days, 0.9)
 
@@ -88,7 +89,9 @@ class ProcedureStatistics:
     def closed(self):
         return sum(m.closed for m in self.months)
 
+    @cached_property
     def histogram(self):
+        """{days: dossiers} over all the months."""
         total = {}
         for m in self.months:
             for days, n in m.days.items():
@@ -97,11 +100,11 @@ class ProcedureStatistics:
 
     @property
     def median(self):
-        return percentile(self.histogram(), 0.5)
+        return percentile(self.histogram, 0.5)
 
     @property
     def p90(self):
-        return percentile(self.histogram(), 0.9)
+        return percentile(self.histogram, 0.9)
 
 
 def procedure_titles():
@@ -131,14 +134,23 @@ def by_procedure(months=None):
         entry = table.setdefault(row.procedure_code, {}).setdefault(row.month, Month(row.month))
         for name in MonthlyStatistics.COUNTS:
             setattr(entry, name, getattr(row, name))
-    days = MonthlyProcessingDays.select().where(
-        MonthlyProcessingDays.month >= first,
-        MonthlyProcessingDays.month <= last,
-        MonthlyProcessingDays.n > 0,
+    days = (
+        MonthlyProcessingDays.select(
+            MonthlyProcessingDays.procedure_code,
+            MonthlyProcessingDays.month,
+            MonthlyProcessingDays.days,
+            MonthlyProcessingDays.n,
+        )
+        .where(
+            MonthlyProcessingDays.month >= first,
+            MonthlyProcessingDays.month <= last,
+            MonthlyProcessingDays.n > 0,
+        )
+        .tuples()
     )
-    for row in days:
-        entry = table.setdefault(row.procedure_code, {}).setdefault(row.month, Month(row.month))
-        entry.days[row.days] = row.n
+    for code, month, n_days, n in days:  # a few thousand rows at most: tuples, not models
+        entry = table.setdefault(code, {}).setdefault(month, Month(month))
+        entry.days[n_days] = n
     titles = procedure_titles()
     result = [
         ProcedureStatistics(
@@ -188,7 +200,12 @@ def nice_top(value):
     return 10 * power
 
 
-def grouped_bars(chart_id, title, description, months, series):
+def month_labels(months):
+    """{month: (short label, long label)} in the current language, written once per page."""
+    return {m: (format_date(m, "MMM yy"), format_date(m, "MMMM y")) for m in months}
+
+
+def grouped_bars(chart_id, title, description, months, series, labels):
     """The chart of `series` ([(label, [value or None per month])]) over `months`."""
     top = nice_top(max([v or 0 for _label, values in series for v in values] or [0]))
     plot_width = CHART_WIDTH - PLOT_LEFT - PLOT_RIGHT
@@ -197,6 +214,7 @@ def grouped_bars(chart_id, title, description, months, series):
     slot = plot_width / max(1, len(months))
     bar_width = slot * 0.8 / max(1, len(series))
     bars = []
+    pattern = _("%(series)s, %(month)s : %(value)s")  # each bar's tooltip, translated once
     for s, (label, values) in enumerate(series):
         for i, value in enumerate(values):
             if not value:
@@ -210,26 +228,20 @@ def grouped_bars(chart_id, title, description, months, series):
                     round(bar_width, 1),
                     round(height, 1),
                     COLOURS[s],
-                    _(
-                        "%(series)s, %(month)s : %(value)s",
-                        series=label,
-                        month=format_date(months[i], "MMMM y"),
-                        value=value,
-                    ),
+                    pattern % {"series": label, "month": labels[months[i]][1], "value": value},
                 )
             )
     ticks = [(round(bottom - plot_height * k / 4, 1), f"{top * k / 4:g}") for k in range(5)]
-    labels = [
-        (round(PLOT_LEFT + (i + 0.5) * slot, 1), format_date(m, "MMM yy"))
-        for i, m in enumerate(months)
-    ]
+    axis = [(round(PLOT_LEFT + (i + 0.5) * slot, 1), labels[m][0]) for i, m in enumerate(months)]
     legend = [(label, COLOURS[s]) for s, (label, _values) in enumerate(series)]
-    return Chart(chart_id, title, description, legend, bars, ticks, labels)
+    return Chart(chart_id, title, description, legend, bars, ticks, axis)
 
 
-def charts_of(procedure):
-    """The two charts of a procedure: dossiers submitted and closed, and processing times."""
+def charts_of(procedure, labels=None):
+    """The two charts of a procedure: dossiers submitted and closed, and processing times;
+    `labels` as `month_labels` gives them."""
     months = [m.month for m in procedure.months]
+    labels = labels or month_labels(months)
     submitted = sum(m.submitted for m in procedure.months)
     volumes = grouped_bars(
         f"volumes-{procedure.code}",
@@ -246,6 +258,7 @@ def charts_of(procedure):
             (_("Soumis"), [m.submitted for m in procedure.months]),
             (_("Clôturés"), [m.closed for m in procedure.months]),
         ],
+        labels,
     )
     median, p90 = procedure.median, procedure.p90
     if median is None:
@@ -265,6 +278,7 @@ def charts_of(procedure):
             (_("Médiane"), [m.median for m in procedure.months]),
             (_("90e centile"), [m.p90 for m in procedure.months]),
         ],
+        labels,
     )
     return volumes, times
 
