@@ -166,7 +166,7 @@ def by_procedure(months=None):
 # --- the charts (server-rendered SVG) -----------------------------------------------------
 
 CHART_WIDTH, CHART_HEIGHT = 640, 240
-PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 44, 8, 12, 36
+PLOT_LEFT, PLOT_RIGHT, PLOT_TOP, PLOT_BOTTOM = 48, 8, 12, 44
 # Bar colours of at least 3:1 against the white background (WCAG non-text contrast).
 COLOURS = ("#1d5f8a", "#b04a00")
 
@@ -182,32 +182,38 @@ class Chart:
     legend: list  # (label, colour)
     bars: list  # (x, y, width, height, colour, label)
     ticks: list  # (y, label)
-    months: list  # (x, label)
+    months: list  # (x, (month, year or ""))
     width: int = CHART_WIDTH
     height: int = CHART_HEIGHT
     plot_left: int = PLOT_LEFT
     plot_bottom: int = CHART_HEIGHT - PLOT_BOTTOM
 
 
-def nice_top(value):
-    """A round top for the axis at or above `value` (1, 2, 5 times a power of ten)."""
-    if value <= 0:
-        return 1
-    power = 10 ** math.floor(math.log10(value))
-    for step in (1, 2, 5, 10):
-        if step * power >= value:
-            return step * power
-    return 10 * power
+def tick_step(value):
+    """A round whole step (1, 2, 2.5 or 5 times a power of ten, at least 1) for four ticks up
+    to `value`."""
+    wanted = max(1, value / 4)
+    power = 10 ** math.floor(math.log10(wanted))
+    steps = (1, 2, 2.5, 5) if power >= 10 else (1, 2, 5)
+    return next((int(s * power) for s in steps if s * power >= wanted), 10 * power)
 
 
 def month_labels(months):
-    """{month: (short label, long label)} in the current language, written once per page."""
-    return {m: (format_date(m, "MMM yy"), format_date(m, "MMMM y")) for m in months}
+    """{month: (axis label, long label)} in the current language, written once per page; the
+    axis names the month, and the year under the first month and each January."""
+    return {
+        m: (
+            (format_date(m, "LLL"), str(m.year) if i == 0 or m.month == 1 else ""),
+            format_date(m, "MMMM y"),
+        )
+        for i, m in enumerate(months)
+    }
 
 
 def grouped_bars(chart_id, title, description, months, series, labels):
     """The chart of `series` ([(label, [value or None per month])]) over `months`."""
-    top = nice_top(max([v or 0 for _label, values in series for v in values] or [0]))
+    step = tick_step(max([v or 0 for _label, values in series for v in values] or [0]))
+    top = 4 * step
     plot_width = CHART_WIDTH - PLOT_LEFT - PLOT_RIGHT
     plot_height = CHART_HEIGHT - PLOT_TOP - PLOT_BOTTOM
     bottom = CHART_HEIGHT - PLOT_BOTTOM
@@ -231,7 +237,7 @@ def grouped_bars(chart_id, title, description, months, series, labels):
                     pattern % {"series": label, "month": labels[months[i]][1], "value": value},
                 )
             )
-    ticks = [(round(bottom - plot_height * k / 4, 1), f"{top * k / 4:g}") for k in range(5)]
+    ticks = [(round(bottom - plot_height * k / 4, 1), str(step * k)) for k in range(5)]
     axis = [(round(PLOT_LEFT + (i + 0.5) * slot, 1), labels[m][0]) for i, m in enumerate(months)]
     legend = [(label, COLOURS[s]) for s, (label, _values) in enumerate(series)]
     return Chart(chart_id, title, description, legend, bars, ticks, axis)
