@@ -3,6 +3,7 @@ and processing times after real transitions, a reopened dossier counted once at 
 closing, the rebuild equal to the live counts, the supervisors' page and its CSV, the public
 page of processing times (no login, cacheable, nothing personal), in three languages."""
 
+import threading
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -15,6 +16,7 @@ from helpers import login_person, login_staff, make_company, make_dossier, make_
 from models import (
     Actor,
     Decision,
+    Dossier,
     DossierStatus,
     MonthlyProcessingDays,
     MonthlyStatistics,
@@ -213,3 +215,43 @@ def test_pages_in_english_and_german(app, client, clock, supervisor):
     assert "Statistik" in page.text and "März 2026" in page.text
     csv = client.get("/admin/statistics/statistics.csv").data.decode("utf-8-sig")
     assert csv.splitlines()[0].startswith("Code;Verfahren;Monat;")
+
+
+def test_concurrent_closings_lose_no_count(app):
+    """Eight dossiers closed at once, each by its own connection: one month row and one day
+    bucket, each upsert adding to it."""
+    dossiers = [make_dossier(DossierStatus.PROCESSING) for _ in range(8)]
+    supervisors = [make_staff(StaffRole.SUPERVISOR) for _ in dossiers]
+    models.db.close()
+    barrier = threading.Barrier(len(dossiers))
+    errors = []
+
+    def close_one(dossier, supervisor):
+        with app.app_context():
+            models.db.connect(reuse_if_open=True)
+            try:
+                copy = Dossier.get_by_id(dossier.id)
+                barrier.wait()
+                copy.transition(
+                    DossierStatus.CLOSED, Actor.staff_member(supervisor), decision=Decision.REFUSED
+                )
+            except Exception as exc:  # reported below
+                errors.append(exc)
+            finally:
+                models.db.close()
+
+    threads = [
+        threading.Thread(target=close_one, args=pair)
+        for pair in zip(dossiers, supervisors, strict=True)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    models.db.connect(reuse_if_open=True)
+    assert errors == []
+    months, days = MonthlyStatistics.kept()
+    assert [c["closed"] for c in months.values()] == [8]
+    assert [c["refused"] for c in months.values()] == [8]
+    assert sum(days.values()) == 8
+    assert MonthlyStatistics.recount() == (months, days)
