@@ -10,6 +10,7 @@ import pytest
 from clock import Clock
 
 import backoffice.statistics
+import database
 import models
 from dossiers import processing, statistics
 from helpers import login_person, login_staff, make_company, make_dossier, make_member, make_staff
@@ -140,6 +141,24 @@ def test_rebuild_gives_the_live_table(ctx, clock, supervisor, runner):
     assert MonthlyStatistics.kept() == live
     assert live[0][("enregistrement", date(2026, 2, 1))] == {"submitted": 1}
     assert live[0][("enregistrement", date(2026, 4, 1))] == {"closed": 1, "refused": 1}
+
+
+def test_the_migration_counts_the_dossiers_already_there(ctx, clock, supervisor):
+    """Migration 025 undone and applied again over the same dossiers (SQLite: the session's
+    PostgreSQL schema is shared) fills the same table as the live updates."""
+    if not isinstance(models.db.obj, database.SqliteDatabase):
+        pytest.skip("the schema of the PostgreSQL session is shared by every test")
+    ten_closings(clock, supervisor)
+    reopened = submitted(clock, datetime(2026, 1, 31, 23, 30))
+    close(clock, supervisor, reopened, datetime(2026, 2, 3, 9))
+    processing.reopen(Actor.staff_member(supervisor), reopened, "Erreur.")
+    live = MonthlyStatistics.kept()
+    router = database.router()
+    while "025_statistics" in router.done:
+        router.rollback()
+    assert "monthly_statistics" not in models.db.get_tables()
+    database.apply_migrations()
+    assert MonthlyStatistics.kept() == live
 
 
 def test_supervisor_page_and_csv(app, client, clock, supervisor):
