@@ -39,7 +39,7 @@ def close_dates():
     if isinstance(models.db.obj, database.SqliteDatabase):
         closed_at = "datetime(submitted_at, '+' || (id % 90) || ' days')"
     else:
-        closed_at = "submitted_at + (id % 90) * interval '1 day'"
+        closed_at = "submitted_at + MOD(id, 90) * interval '1 day'"
     models.db.execute_sql(
         f"UPDATE dossier SET closed_at = {closed_at} "  # noqa: S608 - our own SQL
         "WHERE status = 'closed' AND closed_at IS NULL"
