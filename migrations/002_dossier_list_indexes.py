@@ -36,19 +36,19 @@ with suppress(ImportError):
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your migrations here."""
+    
+    migrator.change_fields('dossier', submitted_at=pw.DateTimeField(index=True, null=True))
 
-    migrator.change_fields("dossier", submitted_at=pw.DateTimeField(index=True, null=True))
+    migrator.add_index('dossier', 'status', 'updated_at', unique=False)
 
-    migrator.add_index("dossier", "status", "updated_at", unique=False)
-
-    migrator.add_index("dossier", "submitted_at", unique=False)
+    migrator.add_index('dossier', 'submitted_at', unique=False)
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your rollback migrations here."""
+    
+    migrator.change_fields('dossier', submitted_at=pw.DateTimeField(null=True))
 
-    migrator.change_fields("dossier", submitted_at=pw.DateTimeField(null=True))
+    migrator.drop_index('dossier', 'status', 'updated_at')
 
-    migrator.drop_index("dossier", "status", "updated_at")
-
-    migrator.drop_index("dossier", "submitted_at")
+    migrator.drop_index('dossier', 'submitted_at')

@@ -37,10 +37,16 @@ with suppress(ImportError):
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your migrations here."""
+    
+    migrator.add_fields(
+        'company',
 
-    migrator.add_fields("company", search_name=pw.CharField(default="", index=True, max_length=300))
+        search_name=pw.CharField(default='', index=True, max_length=300))
 
-    migrator.add_fields("person", search_name=pw.CharField(default="", index=True, max_length=401))
+    migrator.add_fields(
+        'person',
+
+        search_name=pw.CharField(default='', index=True, max_length=401))
 
     def fold(text):  # models.fold, as it was when this migration was written
         decomposed = unicodedata.normalize("NFKD", text or "")
@@ -48,7 +54,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
     def fill_search_names():
         """The folded names of the companies and persons already there."""
-        company, person = migrator.orm["company"], migrator.orm["person"]
+        company, person = migrator.orm['company'], migrator.orm['person']
         for row in company.select(company.id, company.name):
             company.update(search_name=fold(row.name)).where(company.id == row.id).execute()
         for row in person.select(person.id, person.given_name, person.surname):
@@ -60,7 +66,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your rollback migrations here."""
+    
+    migrator.remove_fields('person', 'search_name')
 
-    migrator.remove_fields("person", "search_name")
-
-    migrator.remove_fields("company", "search_name")
+    migrator.remove_fields('company', 'search_name')

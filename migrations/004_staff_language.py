@@ -36,11 +36,14 @@ with suppress(ImportError):
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your migrations here."""
+    
+    migrator.add_fields(
+        'staff_user',
 
-    migrator.add_fields("staff_user", language=pw.CharField(default="fr", max_length=2))
+        language=pw.CharField(default='fr', max_length=2))
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your rollback migrations here."""
-
-    migrator.remove_fields("staff_user", "language")
+    
+    migrator.remove_fields('staff_user', 'language')

@@ -47,24 +47,17 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         class Meta:
             table_name = "registration_counter"
             legacy_table_names = False
-            indexes = [(("code", "year"), True)]
+            indexes = [(('code', 'year'), True)]
 
     @migrator.create_model
     class RegistrationNumber(pw.Model):
         id = pw.AutoField()
         company = pw.ForeignKeyField(
-            column_name="company_id",
-            field="id",
-            model=migrator.orm["company"],
-            on_delete="RESTRICT",
-        )
+            column_name='company_id', field='id', model=migrator.orm['company'],
+            on_delete='RESTRICT')
         dossier = pw.ForeignKeyField(
-            column_name="dossier_id",
-            field="id",
-            model=migrator.orm["dossier"],
-            on_delete="RESTRICT",
-            unique=True,
-        )
+            column_name='dossier_id', field='id', model=migrator.orm['dossier'],
+            on_delete='RESTRICT', unique=True)
         procedure_code = pw.CharField(max_length=40)
         number = pw.CharField(max_length=32, unique=True)
         granted_at = pw.DateTimeField()
@@ -77,6 +70,6 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your rollback migrations here."""
 
-    migrator.remove_model("registration_number")
+    migrator.remove_model('registration_number')
 
-    migrator.remove_model("registration_counter")
+    migrator.remove_model('registration_counter')

@@ -14,10 +14,10 @@ with suppress(ImportError):
 
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
-    migrator.add_fields("person", language_chosen=pw.BooleanField(default=False))
-    migrator.add_fields("staff_user", language_chosen=pw.BooleanField(default=False))
+    migrator.add_fields('person', language_chosen=pw.BooleanField(default=False))
+    migrator.add_fields('staff_user', language_chosen=pw.BooleanField(default=False))
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
-    migrator.remove_fields("staff_user", "language_chosen")
-    migrator.remove_fields("person", "language_chosen")
+    migrator.remove_fields('staff_user', 'language_chosen')
+    migrator.remove_fields('person', 'language_chosen')

@@ -15,7 +15,7 @@ with suppress(ImportError):
 
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
-    migrator.add_fields("person", name_confirmed=pw.BooleanField(default=True))
+    migrator.add_fields('person', name_confirmed=pw.BooleanField(default=True))
     migrator.sql(
         "UPDATE person SET name_confirmed = FALSE WHERE id NOT IN "
         "(SELECT person_id FROM login_identity)"
@@ -23,4 +23,4 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
-    migrator.remove_fields("person", "name_confirmed")
+    migrator.remove_fields('person', 'name_confirmed')

@@ -14,8 +14,8 @@ with suppress(ImportError):
 
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
-    migrator.add_fields("outbox_message", claimed_by=pw.CharField(max_length=120, null=True))
+    migrator.add_fields('outbox_message', claimed_by=pw.CharField(max_length=120, null=True))
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
-    migrator.remove_fields("outbox_message", "claimed_by")
+    migrator.remove_fields('outbox_message', 'claimed_by')

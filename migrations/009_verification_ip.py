@@ -14,10 +14,10 @@ with suppress(ImportError):
 
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
-    migrator.add_fields("verification_code", ip_address=pw.CharField(max_length=45, null=True))
-    migrator.add_index("verification_code", "ip_address", "created_at")
+    migrator.add_fields('verification_code', ip_address=pw.CharField(max_length=45, null=True))
+    migrator.add_index('verification_code', 'ip_address', 'created_at')
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
-    migrator.drop_index("verification_code", "ip_address", "created_at")
-    migrator.remove_fields("verification_code", "ip_address")
+    migrator.drop_index('verification_code', 'ip_address', 'created_at')
+    migrator.remove_fields('verification_code', 'ip_address')

@@ -16,12 +16,12 @@ with suppress(ImportError):
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.add_fields(
-        "annex",
-        scan_status=pw.CharField(max_length=10, default="pending", index=True),
+        'annex',
+        scan_status=pw.CharField(max_length=10, default='pending', index=True),
         scanned_at=pw.DateTimeField(null=True),
         scan_detail=pw.CharField(max_length=200, null=True),
     )
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
-    migrator.remove_fields("annex", "scan_status", "scanned_at", "scan_detail")
+    migrator.remove_fields('annex', 'scan_status', 'scanned_at', 'scan_detail')

@@ -15,11 +15,11 @@ with suppress(ImportError):
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.add_fields(
-        "dossier",
+        'dossier',
         draft_warned_at=pw.DateTimeField(null=True),
         anonymised_at=pw.DateTimeField(null=True),
     )
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
-    migrator.remove_fields("dossier", "draft_warned_at", "anonymised_at")
+    migrator.remove_fields('dossier', 'draft_warned_at', 'anonymised_at')

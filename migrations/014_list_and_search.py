@@ -25,10 +25,10 @@ NAMED = ("company", "person")
 
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
-    migrator.drop_index("dossier", "submitted_at")
-    migrator.change_fields("dossier", submitted_at=pw.DateTimeField(null=True))
-    for column in ("submitted_at", "reference", "status"):
-        migrator.add_index("dossier", column, "id", where=SUBMITTED)
+    migrator.drop_index('dossier', 'submitted_at')
+    migrator.change_fields('dossier', submitted_at=pw.DateTimeField(null=True))
+    for column in ('submitted_at', 'reference', 'status'):
+        migrator.add_index('dossier', column, 'id', where=SUBMITTED)
 
     if isinstance(database, pw.SqliteDatabase):
         for table in NAMED:
@@ -74,16 +74,13 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     if isinstance(database, pw.SqliteDatabase):
         for table in NAMED:
-            for trigger in ("insert", "delete", "update"):
+            for trigger in ('insert', 'delete', 'update'):
                 migrator.sql(f"DROP TRIGGER IF EXISTS {table}_search_{trigger}")
             migrator.sql(f"DROP TABLE IF EXISTS {table}_search")
     else:
-        for name in (
-            *(f"{t}_search_name_trgm" for t in NAMED),
-            "dossier_reference_prefix",
-            "company_enterprise_number_prefix",
-        ):
+        for name in (*(f"{t}_search_name_trgm" for t in NAMED), "dossier_reference_prefix",
+                     "company_enterprise_number_prefix"):
             migrator.sql(f"DROP INDEX IF EXISTS {name}")
-    for column in ("submitted_at", "reference", "status"):
-        migrator.drop_index("dossier", column, "id")
-    migrator.change_fields("dossier", submitted_at=pw.DateTimeField(index=True, null=True))
+    for column in ('submitted_at', 'reference', 'status'):
+        migrator.drop_index('dossier', column, 'id')
+    migrator.change_fields('dossier', submitted_at=pw.DateTimeField(index=True, null=True))

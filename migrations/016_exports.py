@@ -18,16 +18,16 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     class Export(pw.Model):
         id = pw.AutoField()
         staff = pw.ForeignKeyField(
-            column_name="staff_id",
-            field="id",
-            model=migrator.orm["staff_user"],
-            on_delete="CASCADE",
+            column_name='staff_id',
+            field='id',
+            model=migrator.orm['staff_user'],
+            on_delete='CASCADE',
         )
         source = pw.CharField(max_length=40)
         format = pw.CharField(max_length=10)
-        language = pw.CharField(default="fr", max_length=2)
+        language = pw.CharField(default='fr', max_length=2)
         query_args = pw.TextField()
-        status = pw.CharField(default="pending", index=True, max_length=10)
+        status = pw.CharField(default='pending', index=True, max_length=10)
         rows_done = pw.IntegerField(default=0)
         rows_total = pw.IntegerField(null=True)
         storage_key = pw.CharField(max_length=128, null=True)
@@ -38,10 +38,10 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         error = pw.TextField(null=True)
 
         class Meta:
-            table_name = "export"
+            table_name = 'export'
             legacy_table_names = False
-            indexes = [(("staff", "created_at"), False)]
+            indexes = [(('staff', 'created_at'), False)]
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
-    migrator.remove_model("export")
+    migrator.remove_model('export')

@@ -24,14 +24,14 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         name = pw.CharField(max_length=100, unique=True)
         secret_sha256 = pw.CharField(max_length=64, unique=True)
         prefix = pw.CharField(max_length=12)
-        scope = pw.CharField(default="read", max_length=10)
+        scope = pw.CharField(default='read', max_length=10)
         procedures = pw.TextField()
         created_by = pw.ForeignKeyField(
-            column_name="created_by_id",
-            field="id",
-            model=migrator.orm["staff_user"],
+            column_name='created_by_id',
+            field='id',
+            model=migrator.orm['staff_user'],
             null=True,
-            on_delete="SET NULL",
+            on_delete='SET NULL',
         )
         created_at = pw.DateTimeField()
         revoked_at = pw.DateTimeField(null=True)
@@ -42,9 +42,9 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
             legacy_table_names = False
             constraints = [pw.Check("scope in ('read','process')")]
 
-    migrator.add_index("dossier", "updated_at", "id", where=SUBMITTED)
+    migrator.add_index('dossier', 'updated_at', 'id', where=SUBMITTED)
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
-    migrator.drop_index("dossier", "updated_at", "id")
-    migrator.remove_model("api_token")
+    migrator.drop_index('dossier', 'updated_at', 'id')
+    migrator.remove_model('api_token')

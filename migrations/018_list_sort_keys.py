@@ -14,7 +14,7 @@ SUBMITTED = pw.SQL("submitted_at IS NOT NULL")
 
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.add_fields(
-        "dossier",
+        'dossier',
         procedure_title=pw.CharField(max_length=300, null=True),
         agent_name=pw.CharField(max_length=200, null=True),
     )
@@ -26,11 +26,11 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         "UPDATE dossier SET agent_name = (SELECT full_name FROM staff_user "
         "WHERE staff_user.id = dossier.assigned_to_id) WHERE assigned_to_id IS NOT NULL"
     )
-    for column in ("procedure_title", "agent_name"):
-        migrator.add_index("dossier", column, "id", where=SUBMITTED)
+    for column in ('procedure_title', 'agent_name'):
+        migrator.add_index('dossier', column, 'id', where=SUBMITTED)
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
-    for column in ("procedure_title", "agent_name"):
-        migrator.drop_index("dossier", column, "id")
-    migrator.remove_fields("dossier", "procedure_title", "agent_name")
+    for column in ('procedure_title', 'agent_name'):
+        migrator.drop_index('dossier', column, 'id')
+    migrator.remove_fields('dossier', 'procedure_title', 'agent_name')

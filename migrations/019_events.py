@@ -18,6 +18,7 @@ with suppress(ImportError):
     import playhouse.postgres_ext as pw_pext
 
 
+
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.add_fields("dossier", event_sequence=pw.IntegerField(default=0))
 
