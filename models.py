@@ -11,6 +11,7 @@ import unicodedata
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from blinker import signal
 from flask_babel import gettext as _
@@ -756,9 +757,11 @@ class Dossier(BaseModel):
             if to == DossierStatus.CLOSED:
                 changes["decision"] = Decision(decision).value
                 changes["closed_at"] = now
+            reopened = None
             if current == DossierStatus.CLOSED:  # reopened: to be decided again
                 changes["decision"] = None
                 changes["closed_at"] = None
+                reopened = Dossier.locked(self.id)  # the closing the statistics take back
             updated = (
                 Dossier.update(changes)
                 .where(Dossier.id == self.id, Dossier.status == current.value)
@@ -771,6 +774,7 @@ class Dossier(BaseModel):
             DossierCount.move(self.definition_id, current.value, to.value)
             for field, value in changes.items():
                 setattr(self, field, value)
+            MonthlyStatistics.record(self, to, now, reopened)
             StatusChange.create(
                 dossier=self,
                 from_status=current.value,
@@ -1791,6 +1795,202 @@ class PrivateNoteVersion(BaseModel):
     replaced_at = DateTimeField(default=utcnow)
 
 
+# --- statistics -----------------------------------------------------------------------------
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+# The decision each column of MonthlyStatistics counts.
+DECISION_COLUMNS = {
+    Decision.GRANTED: "granted",
+    Decision.REFUSED: "refused",
+    Decision.NO_FOLLOW_UP: "dismissed",
+}
+
+
+def brussels_day(moment):
+    """The calendar day in Brussels of a naive UTC timestamp: statistics count Belgian days
+    and months (a dossier submitted on 31 January at 23:30 in Liège counts in January)."""
+    return moment.replace(tzinfo=UTC).astimezone(BRUSSELS).date()
+
+
+def month_of(moment):
+    """The first day of the month (Brussels) of a naive UTC timestamp."""
+    return brussels_day(moment).replace(day=1)
+
+
+def processing_days(submitted_at, closed_at):
+    """Calendar days (Brussels) from the submission to the closing: 0 for a dossier closed on
+    the day it was submitted."""
+    return (brussels_day(closed_at) - brussels_day(submitted_at)).days
+
+
+def procedure_code_of(dossier):
+    """The code of the dossier's procedure, without reading the definition's 30 kB text."""
+    definition = dossier.__rel__.get("definition")
+    if definition is not None and definition.code:
+        return definition.code
+    return (
+        ProcedureDefinition.select(ProcedureDefinition.code)
+        .where(ProcedureDefinition.id == dossier.definition_id)
+        .scalar()
+    )
+
+
+class MonthlyStatistics(BaseModel):
+    """Per procedure (its code, all versions together) and month (its first day, Brussels
+    time): the dossiers submitted that month, and those closed that month with their
+    decision. Kept in the transaction of every transition (an upsert adding to the row, as
+    DossierCount), so that the statistics pages read a few rows and never the dossier table;
+    `flask --app run statistics rebuild` computes them again from the dossiers.
+
+    A dossier counts once as submitted (it is submitted once) and at most once as closed: in
+    the month of its last closing, with its last decision and its processing time from its
+    submission to that closing (MonthlyProcessingDays). Reopening it takes its closing back
+    from the month it was counted in; closing it again counts it in the new month.
+
+    Dossiers late against a legal deadline are not counted here yet: issue #15 part 5 (legal
+    deadlines) adds a `late` column when it flags a dossier as late."""
+
+    procedure_code = CharField(max_length=64)
+    month = DateField()
+    submitted = IntegerField(default=0)
+    closed = IntegerField(default=0)
+    granted = IntegerField(default=0)
+    refused = IntegerField(default=0)
+    dismissed = IntegerField(default=0)
+
+    COUNTS = ("submitted", "closed", "granted", "refused", "dismissed")
+
+    class Meta:
+        indexes = ((("procedure_code", "month"), True),)
+
+    @classmethod
+    def add(cls, code, month, **deltas):
+        update = {
+            getattr(cls, name): getattr(cls, name) + getattr(EXCLUDED, name) for name in deltas
+        }
+        cls.insert(procedure_code=code, month=month, **deltas).on_conflict(
+            conflict_target=[cls.procedure_code, cls.month], update=update
+        ).execute()
+
+    @classmethod
+    def count_closing(cls, code, submitted_at, closed_at, decision, delta):
+        """A closing counted (delta 1) or taken back (-1): its month, decision and duration."""
+        month = month_of(closed_at)
+        cls.add(code, month, closed=delta, **{DECISION_COLUMNS[Decision(decision)]: delta})
+        MonthlyProcessingDays.add(code, month, processing_days(submitted_at, closed_at), delta)
+
+    @classmethod
+    def record(cls, dossier, to, now, reopened=None):
+        """Count the transition the dossier just made to `to` at `now`; `reopened` is the
+        dossier as it was closed, when this transition reopens it."""
+        if to == DossierStatus.SUBMITTED:
+            cls.add(procedure_code_of(dossier), month_of(now), submitted=1)
+        elif to == DossierStatus.CLOSED:
+            submitted_at = dossier.submitted_at or (
+                Dossier.select(Dossier.submitted_at).where(Dossier.id == dossier.id).scalar()
+            )
+            code = procedure_code_of(dossier)
+            cls.count_closing(code, submitted_at, now, dossier.decision, 1)
+        elif reopened is not None and reopened.closed_at is not None:
+            code = procedure_code_of(dossier)
+            cls.count_closing(
+                code, reopened.submitted_at, reopened.closed_at, reopened.decision, -1
+            )
+
+    @classmethod
+    def kept(cls):
+        """({(code, month): {count: n}}, {(code, month, days): n}) as kept, without zeros."""
+        months = {}
+        for row in cls.select():
+            counts = {name: getattr(row, name) for name in cls.COUNTS if getattr(row, name)}
+            if counts:
+                months[(row.procedure_code, row.month)] = counts
+        days = MonthlyProcessingDays.select().where(MonthlyProcessingDays.n != 0)
+        return months, {(r.procedure_code, r.month, r.days): r.n for r in days}
+
+    @classmethod
+    def recount(cls, batch=10_000):
+        """The same as `kept`, computed from the submitted dossiers (read by id, `batch` at a
+        time): their submission, and for the closed ones their closing and decision."""
+        months, days = {}, {}
+
+        def count(key, name):
+            counts = months.setdefault(key, {})
+            counts[name] = counts.get(name, 0) + 1
+
+        query = (
+            Dossier.select(
+                Dossier.id,
+                ProcedureDefinition.code,
+                Dossier.submitted_at,
+                Dossier.closed_at,
+                Dossier.decision,
+            )
+            .join(ProcedureDefinition)
+            .where(Dossier.submitted_at.is_null(False))
+            .order_by(Dossier.id)
+            .limit(batch)
+        )
+        last = 0
+        while True:
+            rows = list(query.where(Dossier.id > last).tuples())
+            for _id, code, submitted_at, closed_at, decision in rows:
+                count((code, month_of(submitted_at)), "submitted")
+                if closed_at is not None and decision:
+                    month = month_of(closed_at)
+                    count((code, month), "closed")
+                    count((code, month), DECISION_COLUMNS[Decision(decision)])
+                    key = (code, month, processing_days(submitted_at, closed_at))
+                    days[key] = days.get(key, 0) + 1
+            if len(rows) < batch:
+                return months, days
+            last = rows[-1][0]
+
+    @classmethod
+    def rebuild(cls):
+        """Compute again and replace the kept rows, transitions waiting meanwhile (PostgreSQL:
+        both tables locked against other writers, so that a closing committed during the count
+        is neither lost nor counted twice); returns what `recount` gives."""
+        with write_transaction():
+            if not isinstance(db.obj, SqliteDatabase):
+                for model in (cls, MonthlyProcessingDays):
+                    db.execute_sql(f'LOCK TABLE "{model._meta.table_name}" IN EXCLUSIVE MODE')
+            months, days = cls.recount()
+            cls.delete().execute()
+            MonthlyProcessingDays.delete().execute()
+            rows = [{"procedure_code": c, "month": m, **n} for (c, m), n in months.items()]
+            for start in range(0, len(rows), 500):
+                cls.insert_many(rows[start : start + 500]).execute()
+            rows = [
+                {"procedure_code": c, "month": m, "days": d, "n": n}
+                for (c, m, d), n in days.items()
+            ]
+            for start in range(0, len(rows), 500):
+                MonthlyProcessingDays.insert_many(rows[start : start + 500]).execute()
+        return months, days
+
+
+class MonthlyProcessingDays(BaseModel):
+    """How many of a procedure's dossiers closed in a month took each number of days (from
+    submission to closing, `processing_days`): the histogram from which the median and the
+    90th percentile are read exactly to the day. Kept with MonthlyStatistics."""
+
+    procedure_code = CharField(max_length=64)
+    month = DateField()
+    days = IntegerField()
+    n = IntegerField(default=0)
+
+    class Meta:
+        indexes = ((("procedure_code", "month", "days"), True),)
+
+    @classmethod
+    def add(cls, code, month, days, delta):
+        cls.insert(procedure_code=code, month=month, days=days, n=delta).on_conflict(
+            conflict_target=[cls.procedure_code, cls.month, cls.days],
+            update={cls.n: cls.n + EXCLUDED.n},
+        ).execute()
+
+
 # --- identity -------------------------------------------------------------------------------
 
 
@@ -1933,6 +2133,8 @@ ALL_MODELS = [
     DossierLabel,
     PrivateNote,
     PrivateNoteVersion,
+    MonthlyStatistics,
+    MonthlyProcessingDays,
     LoginIdentity,
     UserSession,
     VerificationCode,

@@ -41,6 +41,7 @@ from backoffice import errors as backoffice_errors
 from backoffice import staff_cli
 from config import Config, ConfigError, load_config
 from documents import seal
+from dossiers import statistics
 
 csrf = CSRFProtect()
 
@@ -180,6 +181,7 @@ def create_app(config=None):
     backoffice.init_app(app)
     staff_cli.init_app(app)
     api.init_app(app)
+    statistics.init_app(app)
 
     def error_page(error):
         """One wording for both sides; each side draws the page in its own layout. Under the

@@ -3,8 +3,9 @@
 Every page: a Content-Security-Policy without inline script or style (the templates keep both in
 static files), no framing, no referrer to other sites, no camera, microphone, location or
 payment, no MIME sniffing, HSTS in production; no copy kept by a browser or a proxy of anything
-but the static files (pages and downloads carry personal data). Every download: an attachment
-whose name can neither end the header, add one, nor name a folder."""
+but the static files (pages and downloads carry personal data) and the few public pages that
+say so (`cacheable`). Every download: an attachment whose name can neither end the header, add
+one, nor name a folder."""
 
 import io
 import re
@@ -57,9 +58,19 @@ def set_headers(response):
     headers.setdefault("Permissions-Policy", PERMISSIONS)
     if current_app.config["ENV_NAME"] == "production":
         headers.setdefault("Strict-Transport-Security", HSTS)
-    if not is_static():
+    if not is_static() and not getattr(response, "shared", False):
         headers["Cache-Control"] = "no-store"
         headers.pop("Expires", None)
+    return response
+
+
+def cacheable(response, seconds):
+    """Let browsers and shared caches keep a page `seconds` that holds nothing personal and
+    is the same for every anonymous visitor (the public statistics), one copy per language
+    and cookie."""
+    response.headers["Cache-Control"] = f"public, max-age={seconds}"
+    response.vary.update(("Cookie", "Accept-Language"))
+    response.shared = True
     return response
 
 

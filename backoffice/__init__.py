@@ -16,6 +16,7 @@ from backoffice.exports import ExportsView
 from backoffice.labels import LabelView
 from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
+from backoffice.statistics import StatisticsView
 from backoffice.webhook_dead_letters import DeadLetterView
 from backoffice.webhooks import WebhookView
 from dossiers import exports
@@ -107,4 +108,7 @@ def init_app(app):
         )
     )
     admin.add_view(LabelView(Label, name=_l("Étiquettes"), endpoint="admin_labels", url="labels"))
+    admin.add_view(
+        StatisticsView(name=_l("Statistiques"), endpoint="admin_statistics", url="statistics")
+    )
     return admin

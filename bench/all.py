@@ -29,7 +29,15 @@ sys.path.insert(0, str(HERE))
 import common
 
 # In this order: the ones that read the shared volume first.
-BENCHES = ["backoffice_list", "api_list", "portal_pages", "submissions", "receipts", "annexes"]
+BENCHES = [
+    "backoffice_list",
+    "api_list",
+    "statistics_pages",
+    "portal_pages",
+    "submissions",
+    "receipts",
+    "annexes",
+]
 SHARED = ("dossiers", "companies", "company_dossiers", "database_url", "reuse")
 
 

@@ -15,6 +15,7 @@ from portal import (
     login,
     profile,
     signing,
+    statistics,
     team,
     wizard,
 )
@@ -44,6 +45,7 @@ def init_app(app):
     app.register_blueprint(signing.bp)
     app.register_blueprint(followup.bp)
     app.register_blueprint(profile.bp)
+    app.register_blueprint(statistics.bp)
     login.init_app(app)
     if app.config.get("DEV_MAIL_PAGE"):
         app.register_blueprint(dev.bp)

@@ -1,8 +1,8 @@
 """Every page of the back-office, in French and in German, checked with axe-core (WCAG 2.1 A and
 AA): the staff login and its second factor, the dashboard, each list and detail, the dossier
-actions, the bulk pages, the definition editor and preview, the email texts (list, edit with an
-error, preview), the confirmation pages and an error page. Zero violations, and `<html lang>`
-the language of the page."""
+actions, the bulk pages, the statistics, the definition editor and preview, the email texts
+(list, edit with an error, preview), the confirmation pages and an error page. Zero violations,
+and `<html lang>` the language of the page."""
 
 import re
 import time
@@ -206,6 +206,7 @@ def test_every_backoffice_page_passes_axe(world, browser, language):
         ("email", f"/admin/outbox/details/?id={OutboxMessage.select().first().id}"),
         ("audit log", "/admin/audit/"),
         ("audit event", f"/admin/audit/details/?id={AuditEvent.select().first().id}"),
+        ("statistics", "/admin/statistics/"),
         ("error page", "/admin/dossiers/details/?id=999999"),
         ("not found", "/admin/nothing-here/"),
     ]:
