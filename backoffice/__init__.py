@@ -12,6 +12,7 @@ from backoffice.companies import CompanyView, MembershipView, PersonView
 from backoffice.definitions import DefinitionView
 from backoffice.dossiers import DossierView
 from backoffice.exports import ExportsView
+from backoffice.groups import GroupView
 from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
 from dossiers import exports
@@ -24,6 +25,7 @@ from models import (
     OutboxMessage,
     Person,
     ProcedureDefinition,
+    StaffGroup,
 )
 
 bp = Blueprint(
@@ -50,6 +52,7 @@ def init_app(app):
     )
     admin.add_view(dossier_view)
     exports.register_source(app, dossier_view.export_source, dossier_view)
+    admin.add_view(GroupView(StaffGroup, name=_l("Groupes"), endpoint="admin_groups", url="groups"))
     admin.add_view(
         CompanyView(Company, name=_l("Entreprises"), endpoint="admin_companies", url="companies")
     )

@@ -8,14 +8,16 @@ from urllib.parse import urlencode
 
 from flask import flash, g, request, url_for
 from flask_admin.babel import gettext as admin_gettext
-from flask_admin.contrib.peewee.filters import FilterLike
+from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterLike
 from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from peewee import JOIN
 
+from auth import current_staff
 from backoffice.columns import kept_options, list_formats
-from dossiers import keyset
+from dossiers import groups, keyset
 from dossiers import processing as operations
 from dossiers import search as dossier_search
 from models import Company, Dossier, ProcedureDefinition, StaffUser, fold
@@ -34,6 +36,7 @@ OWN_COLUMNS = (
     Dossier.assigned_to,
     Dossier.procedure_title,
     Dossier.agent_name,
+    Dossier.group,
 )
 # The export's rows (models joined, as its cells read them).
 LIST_COLUMNS = (
@@ -66,6 +69,7 @@ class ListRow:
         "decision",
         "definition_id",
         "extra",
+        "group_id",
         "id",
         "procedure_title",
         "reference",
@@ -86,6 +90,7 @@ class ListRow:
             self.assigned_to_id,
             self.procedure_title,
             self.agent_name,
+            self.group_id,
             self.company_name,
         ) = values[: len(ROW_COLUMNS)]
         self.extra = values[len(ROW_COLUMNS) :]
@@ -358,3 +363,34 @@ def procedures():
 
 def agent_options():
     return kept_options("agents", lambda: [(str(a.id), a.full_name) for a in operations.agents()])
+
+
+def group_names():
+    """{group id: name}, kept a while (kept_options), for the list's "Groupe" cells."""
+    return kept_options("group_names", lambda: {g.id: g.name for g in groups.groups()})
+
+
+def group_options():
+    return [(str(i), name) for i, name in group_names().items()]
+
+
+def group_formatter(view, context, model, name):
+    return group_names().get(model.group_id, "")
+
+
+class InMyGroups(BasePeeweeFilter):
+    """ "Mes groupes": the dossiers of the groups the staff member belongs to, read on the
+    partial index of (group, submitted_at, id) — one index range per group, newest first."""
+
+    def apply(self, query, value):
+        ids = groups.my_group_ids(current_staff())
+        if len(ids) == 1:
+            return query.where(Dossier.group == ids[0])
+        # no group: nothing (a group that cannot exist keeps the query on the same index)
+        return query.where(Dossier.group.in_(ids or [0]))
+
+    def operation(self):
+        return _l("de mes groupes")
+
+
+MY_GROUPS = InMyGroups(Dossier.group, _l("Mes groupes"), options=[("1", _l("oui"))])

@@ -25,18 +25,22 @@ from backoffice import processing
 from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
 from backoffice.dossier_list import (
+    MY_GROUPS,
     FoldedLike,
     KeysetList,
     agent_options,
     datetime_formatter,
     definition_formatter,
     export_datetime,
+    group_formatter,
+    group_options,
     procedures,
     reference_link,
     status_formatter,
 )
 from backoffice.exports import BackgroundExport
-from dossiers import DossierNotFound, DossierRefused, documents, messages, scanning
+from backoffice.groups import MoveForm
+from dossiers import DossierNotFound, DossierRefused, documents, groups, messages, scanning
 from dossiers import processing as operations
 from models import (
     PROCESSING_ROLES,
@@ -49,6 +53,7 @@ from models import (
     ProcedureDefinition,
     RegistrationNumber,
     Signature,
+    StaffGroup,
     StaffUser,
     StatusChange,
 )
@@ -65,7 +70,15 @@ class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
     export_max_rows = 100_000
     details_template = "backoffice/dossier_details.html"
     list_template = "backoffice/dossier_list.html"
-    column_list = ("reference", "definition", "company", "status", "submitted_at", "assigned_to")
+    column_list = (
+        "reference",
+        "definition",
+        "company",
+        "status",
+        "submitted_at",
+        "assigned_to",
+        "group",
+    )
     column_export_list = (
         "reference",
         "definition",
@@ -73,6 +86,7 @@ class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
         "status",
         "submitted_at",
         "assigned_to",
+        "group",
         "decision",
         "closed_at",
     )
@@ -89,6 +103,7 @@ class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
         "submitted_by": _l("Soumis par"),
         "archived": _l("Archivé (côté entreprise)"),
         "closed_at": _l("Clôturé le"),
+        "group": _l("Groupe"),
     }
     column_sortable_list = (
         "reference",
@@ -110,6 +125,8 @@ class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
         FilterEmpty(Dossier.assigned_to, _l("Agent")),
         DateTimeBetweenFilter(Dossier.submitted_at, _l("Soumis entre")),
         DateTimeBetweenFilter(Dossier.updated_at, _l("Modifié entre")),
+        MY_GROUPS,
+        FilterEqual(Dossier.group, _l("Groupe"), options=lambda: group_options()),
     )
     column_details_list = (
         "reference",
@@ -121,6 +138,7 @@ class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
         "submitted_by",
         "submitted_at",
         "assigned_to",
+        "group",
         "archived",
         "updated_at",
         "closed_at",
@@ -130,6 +148,7 @@ class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
         "definition": definition_formatter,
         "decision": lambda v, c, m, n: m.decision_label or "",
         "archived": lambda v, c, m, n: _("oui") if m.archived else _("non"),
+        "group": group_formatter,
         **{name: datetime_formatter for name in ("submitted_at", "updated_at", "closed_at")},
     }
     column_formatters = {
@@ -143,6 +162,7 @@ class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
         "decision": lambda v, c, m, n: str(m.decision_label or ""),
         "submitted_at": lambda v, c, m, n: export_datetime(m.submitted_at),
         "closed_at": lambda v, c, m, n: export_datetime(m.closed_at),
+        "group": group_formatter,
     }
     prejoined = frozenset({"Company", "ProcedureDefinition", "StaffUser"})
 
@@ -218,6 +238,19 @@ class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
             if agent
             else _("Dossier %(ref)s : plus assigné à personne.", ref=dossier),
         )
+        return self.back(dossier)
+
+    @expose("/group/<int:dossier_id>", methods=("POST",))
+    def move_view(self, dossier_id):
+        dossier = self.dossier_or_404(dossier_id)
+        form = MoveForm.for_dossier(dossier)
+        if not form.validate_on_submit():
+            return self.detail_again(dossier, first_error(form))
+        group = StaffGroup.get_or_none(StaffGroup.id == form.group.data)
+        error = processing.attempt(groups.move, dossier, group, form.reason.data)
+        if error:
+            return self.detail_again(dossier, error)
+        self.report(None, _("Dossier %(ref)s : groupe « %(name)s ».", ref=dossier, name=group.name))
         return self.back(dossier)
 
     @expose("/complement/<int:dossier_id>", methods=("POST",))
@@ -306,9 +339,15 @@ def detail_context(dossier):
             definition, dossier.answers, prefill.company_context(dossier.company)
         ),
         "annex_label": display.annex_label,
-        "history": StatusChange.select()
-        .where(StatusChange.dossier == dossier)
-        .order_by(StatusChange.created_at, StatusChange.id),
+        "history": sorted(
+            [
+                *StatusChange.select()
+                .where(StatusChange.dossier == dossier)
+                .order_by(StatusChange.created_at, StatusChange.id),
+                *groups.history(dossier),
+            ],
+            key=lambda change: change.created_at,
+        ),
         "annexes": Annex.select().where(Annex.dossier == dossier).order_by(Annex.uploaded_at),
         "thread": Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
         "has_parts": Annex.select().where(Annex.dossier == dossier).exists(),
@@ -320,6 +359,8 @@ def detail_context(dossier):
         "transition_form": processing.TransitionForm(),
         "assign_form": assign_form(dossier),
         "complement_form": processing.ComplementForm.for_definition(definition),
+        "move_form": MoveForm.for_dossier(dossier),
+        "can_move": not dossier.state.is_closed,
         "is_supervisor": current_staff().staff_role.value == "supervisor",
         "can_request": dossier.in_instruction,
     }

@@ -1,6 +1,7 @@
 """Signing and submitting a complete dossier: what is signed (canonical answers and every
 annex, by SHA-256), the signature record, the frozen annexes, the reference and the status —
-all in one transaction, of which two concurrent submits can only win one. The sealed receipt
+all in one transaction, of which two concurrent submits can only win one, which also routes the
+dossier to its group of agents (dossiers/groups.py). The sealed receipt
 is then made by the worker (asked for by `Dossier.transition`)."""
 
 import hashlib
@@ -11,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import storage
-from dossiers import DossierRefused
+from dossiers import DossierRefused, groups
 from dossiers.access import member_for
 from dossiers.filling import issues
 from models import (
@@ -140,5 +141,7 @@ def submit(actor, dossier, session_row, context=None):
             raise ConcurrentTransitionError(f"Dossier {fresh.id} is signed already.") from signed
         Annex.update(frozen=True).where(Annex.dossier == fresh).execute()
         fresh.transition(DossierStatus.SUBMITTED, actor)
+        groups.route(fresh, actor)
     dossier.status, dossier.reference = fresh.status, fresh.reference
+    dossier.group = fresh.group
     return signature
