@@ -9,6 +9,7 @@ import logging
 import pytest
 from peewee import SqliteDatabase
 
+import demo
 from dossiers import DossierRefused, groups, submission
 from helpers import (
     csrf_from,
@@ -482,3 +483,20 @@ def test_the_pages_in_english_and_german(setting, client, language, words):
     shown = text(detail(client, dossier))
     change = {"en": "Change group", "de": "Gruppe wechseln"}[language]
     assert change in shown and "Changer de groupe" not in shown
+
+
+def test_the_demo_routes_the_liege_companys_dossiers_to_the_liege_group(runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0  # groups made once
+    liege, accueil = (
+        StaffGroup.get(StaffGroup.code == "liege"),
+        StaffGroup.get(StaffGroup.code == "accueil"),
+    )
+    assert accueil.is_default and StaffGroup.select().count() == len(demo.GROUPS)
+    routed = {
+        d.definition.code: d.group_id
+        for d in Dossier.select().where(Dossier.submitted_at.is_null(False))
+    }
+    assert routed["enregistrement"] == liege.id and routed["agrement-interim"] == liege.id
+    assert routed["rapport-activites"] == accueil.id  # no rule: the default group
