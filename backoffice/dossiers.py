@@ -86,9 +86,9 @@ class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
         "status",
         "submitted_at",
         "assigned_to",
-        "group",
         "decision",
         "closed_at",
+        "group",
     )
     column_labels = {
         "reference": _l("Référence"),
