@@ -336,7 +336,16 @@ class KeysetList:
                 html += [td, escape(cell(self, context, row, c, f)), END_CELL]
             rows[row.id] = Markup("".join(html))  # noqa: S704 - every part escaped above
         kwargs["list_rows"] = rows
+        kwargs["my_groups_url"] = self.my_groups_url()
         return kwargs
+
+    def my_groups_url(self):
+        """The list filtered on "Mes groupes", for a staff member who is in a group: the way to
+        his groups' dossiers first."""
+        if not groups.my_group_ids(current_staff()):
+            return None
+        arg = self.get_filter_arg(self._filters.index(MY_GROUPS), MY_GROUPS)
+        return url_for(".index_view", **{f"flt0_{arg}": "1"})
 
 
 def procedures():

@@ -357,6 +357,7 @@ def test_mes_groupes_lists_the_dossiers_of_my_groups_with_their_group(setting, c
     everything = text(client.get("/admin/dossiers/"))
     assert mine.reference in everything and other.reference in everything
     assert "Mes groupes" in everything and "<th" in everything and "Groupe" in everything
+    assert 'href="/admin/dossiers/?flt0_7=1"' in everything  # the way to my groups first
     filtered = text(client.get("/admin/dossiers/?flt0_7=1"))
     assert mine.reference in filtered and other.reference not in filtered
     assert '<td class="col-group">Liège</td>' in filtered
@@ -500,3 +501,15 @@ def test_the_demo_routes_the_liege_companys_dossiers_to_the_liege_group(runner):
     }
     assert routed["enregistrement"] == liege.id and routed["agrement-interim"] == liege.id
     assert routed["rapport-activites"] == accueil.id  # no rule: the default group
+
+
+def test_an_anonymised_dossier_loses_the_reasons_of_its_moves(setting):
+    from datetime import timedelta
+
+    from dossiers import retention
+
+    dossier = make_dossier(DossierStatus.CLOSED)
+    GroupChange.create(dossier=dossier, reason="Appel de Marie Dubois au 0470 00 00 01")
+    assert retention.anonymise(dossier, retention.kept_until(dossier) + timedelta(days=1))
+    [change] = GroupChange.select().where(GroupChange.dossier == dossier)
+    assert change.reason is None
