@@ -174,11 +174,11 @@ def chosen_route(dossier):
     return None, None
 
 
-def route(dossier, actor):
-    """Send a dossier being submitted to its group; call inside the submission's transaction.
-    Returns the group (None when no rule matches and there is no default group)."""
+def choose(dossier):
+    """(group, rule) a dossier is to be routed to: the group of the first rule that matches,
+    else the default group (None when there is none; `rule` None when no rule chose it). Only
+    reads: the submission calls it before its transaction."""
     rule, group = chosen_route(dossier)
-    by_rule = rule is not None and group is not None
     if rule is not None and group is None:
         log.warning(
             "Routing rule %r of %s names no existing group: dossier %s goes to the default group.",
@@ -186,15 +186,23 @@ def route(dossier, actor):
             dossier.definition.code,
             dossier.id,
         )
+        rule = None
     group = group or default_group()
     if group is None:
         log.warning("No default group: dossier %s is routed to no group.", dossier.id)
+    return group, rule
+
+
+def route(dossier, actor, choice=None):
+    """Send a dossier being submitted to its group (`choose`'s choice, made now when not
+    given); call inside the submission's transaction. Returns the group."""
+    group, rule = choice or choose(dossier)
     Dossier.update(group=group).where(Dossier.id == dossier.id).execute()
     dossier.group = group
     GroupChange.create(
         dossier=dossier,
         to_group=group,
-        rule=str(rule)[:200] if by_rule else None,
+        rule=str(rule)[:200] if rule is not None else None,
     )
     AuditEvent.record(
         "dossier.routed",
@@ -202,7 +210,6 @@ def route(dossier, actor):
         dossier,
         group=group.name if group else None,
         rule=str(rule) if rule is not None else None,
-        by_default=not by_rule,
     )
     return group
 

@@ -117,6 +117,7 @@ def submit(actor, dossier, session_row, context=None):
         detail = " ".join(str(i.message) for i in found[:5])
         raise DossierRefused((_("Le dossier n'est pas complet.") + " " + detail).strip())
     annexes = annex_records(fresh)
+    group = groups.choose(fresh)  # read before the transaction: it holds the shared rows
     answers_sha = sha256_text(canonical_answers(fresh.answers))
     with write_transaction():
         # This dossier's own rows first: the transition then takes the rows every submission
@@ -141,7 +142,7 @@ def submit(actor, dossier, session_row, context=None):
             raise ConcurrentTransitionError(f"Dossier {fresh.id} is signed already.") from signed
         Annex.update(frozen=True).where(Annex.dossier == fresh).execute()
         fresh.transition(DossierStatus.SUBMITTED, actor)
-        groups.route(fresh, actor)
+        groups.route(fresh, actor, group)
     dossier.status, dossier.reference = fresh.status, fresh.reference
     dossier.group = fresh.group
     return signature
