@@ -342,7 +342,7 @@ class KeysetList:
     def my_groups_url(self):
         """The list filtered on "Mes groupes", for a staff member who is in a group: the way to
         his groups' dossiers first."""
-        if not groups.my_group_ids(current_staff()):
+        if not my_group_ids():
             return None
         arg = self.get_filter_arg(self._filters.index(MY_GROUPS), MY_GROUPS)
         return url_for(".index_view", **{f"flt0_{arg}": "1"})
@@ -387,12 +387,19 @@ def group_formatter(view, context, model, name):
     return group_names().get(model.group_id, "")
 
 
+def my_group_ids():
+    """The groups of the staff member, kept a while as the filters' options are (no query on
+    most pages; a change of members made on another node shows within OPTIONS_SECONDS)."""
+    staff = current_staff()
+    return kept_options(f"my_groups/{staff.id}", lambda: groups.my_group_ids(staff))
+
+
 class InMyGroups(BasePeeweeFilter):
     """ "Mes groupes": the dossiers of the groups the staff member belongs to, read on the
     partial index of (group, submitted_at, id) — one index range per group, newest first."""
 
     def apply(self, query, value):
-        ids = groups.my_group_ids(current_staff())
+        ids = my_group_ids()
         if len(ids) == 1:
             return query.where(Dossier.group == ids[0])
         # no group: nothing (a group that cannot exist keeps the query on the same index)
