@@ -396,10 +396,21 @@ def my_group_ids():
 
 class InMyGroups(BasePeeweeFilter):
     """ "Mes groupes": the dossiers of the groups the staff member belongs to, read on the
-    partial index of (group, submitted_at, id) — one index range per group, newest first."""
+    partial index of (group, submitted_at, id): in its order for one group, the ranges of a
+    few groups merged. The background export, made by the worker (no staff member logged in),
+    gets the groups written out (`written_out`): `groups:3,5`."""
+
+    PREFIX = "groups:"
+
+    def written_out(self):
+        return self.PREFIX + ",".join(str(i) for i in my_group_ids())
 
     def apply(self, query, value):
-        ids = my_group_ids()
+        value = str(value)
+        if value.startswith(self.PREFIX):
+            ids = [int(i) for i in value[len(self.PREFIX) :].split(",") if i.isdigit()]
+        else:
+            ids = my_group_ids()
         if len(ids) == 1:
             return query.where(Dossier.group == ids[0])
         # no group: nothing (a group that cannot exist keeps the query on the same index)

@@ -169,6 +169,15 @@ class DossierView(KeysetList, BackgroundExport, BulkActions, StaffModelView):
     def search_placeholder(self):
         return _("Référence, n° d'entreprise, nom de l'entreprise ou du demandeur")
 
+    def export_args(self):
+        """The list's arguments for the worker's export, "Mes groupes" written out as the
+        groups it means now: the worker has no staff member logged in."""
+        args = super().export_args()
+        for flt in args["filters"]:
+            if self._filters[flt[0]] is MY_GROUPS:
+                flt[2] = MY_GROUPS.written_out()
+        return args
+
     def get_one(self, id):
         return self.full_query().where(Dossier.id == id).first()
 

@@ -26,6 +26,7 @@ from models import (
     AuditEvent,
     Dossier,
     DossierStatus,
+    Export,
     GroupChange,
     ProcedureDefinition,
     StaffGroup,
@@ -368,6 +369,26 @@ def test_mes_groupes_lists_the_dossiers_of_my_groups_with_their_group(setting, c
     nothing = text(supervisor_client.get("/admin/dossiers/?flt0_7=1"))
     assert mine.reference not in nothing  # a supervisor in no group: his filter is empty
     assert mine.reference in text(supervisor_client.get("/admin/dossiers/"))
+
+
+def test_a_background_export_of_mes_groupes_holds_my_groups_dossiers(setting, client):
+    agent = make_staff(StaffRole.AGENT)
+    groups.save_group(Actor.system(), setting["liege"], "Liège", "liege", [agent.id])
+    mine = submitted(setting["definition"], {"activity": "placement"}, company_in("4000"))
+    other = submitted(setting["definition"], {"activity": "interim"})
+    login_staff(client, agent)
+    page = client.get("/admin/dossiers/?flt0_7=1")
+    asked = client.post(
+        "/admin/dossiers/export-background/csv/?flt0_7=1",
+        data={"csrf_token": csrf_from(page.text)},
+    )
+    assert asked.status_code == 302
+    export = Export.select().order_by(Export.id.desc()).first()
+    assert export.status == "ready", export.error
+    assert export.query_args["filters"] == [[7, "Mes groupes", f"groups:{setting['liege'].id}"]]
+    data = client.get(f"/admin/exports/download/{export.id}").data.decode("utf-8-sig")
+    assert mine.reference in data and other.reference not in data
+    assert data.splitlines()[0].endswith(",Groupe") and data.splitlines()[1].endswith(",Liège")
 
 
 def test_mes_groupes_reads_its_index(setting):
