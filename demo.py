@@ -12,7 +12,7 @@ import procedures
 import sources
 from auth import hash_password
 from documents.layout import GuichetPdf
-from dossiers import annexes, filling, processing, submission
+from dossiers import annexes, filling, groups, processing, submission
 from fas_standin import identities
 from models import (
     Actor,
@@ -24,6 +24,7 @@ from models import (
     Person,
     ProcedureDefinition,
     Role,
+    StaffGroup,
     StaffRole,
     StaffUser,
     db,
@@ -51,6 +52,18 @@ STAFF = [
     ("superviseur@guichet.test", "Serge Superviseur", StaffRole.SUPERVISOR),
     ("helpdesk@guichet.test", "Hélène Helpdesk", StaffRole.HELPDESK),
     ("admin@guichet.test", "Adrien Administrateur", StaffRole.ADMIN),
+]
+# Groups of agents (code, name, member emails, default): those the shipped procedures' routing
+# rules name, by Walloon province and for agencies established abroad; the rest goes to
+# "Accueil". The first company's seat is in Liège: its dossiers go to Anne Agent's group.
+GROUPS = [
+    ("accueil", "Accueil", ["superviseur@guichet.test"], True),
+    ("liege", "Liège", ["agent@guichet.test"], False),
+    ("namur", "Namur", ["superviseur@guichet.test"], False),
+    ("hainaut", "Hainaut", [], False),
+    ("luxembourg", "Luxembourg", [], False),
+    ("brabant-wallon", "Brabant wallon", [], False),
+    ("etranger", "Agences établies à l'étranger", ["superviseur@guichet.test"], False),
 ]
 # One dossier per status for the first company, each brought there by the services a person
 # or a staff member uses, so that what the portal says of it is true.
@@ -205,6 +218,14 @@ def seed_staff():
     return saved
 
 
+def seed_groups():
+    """The demo's groups, made through the groups service (audited) when missing."""
+    for code, name, emails, default in GROUPS:
+        if StaffGroup.get_or_none(StaffGroup.code == code) is None:
+            members = StaffUser.select().where(StaffUser.email.in_(emails))
+            groups.save_group(Actor.system(), None, name, code, [m.id for m in members], default)
+
+
 def demo_pdf(title):
     """A one-page PDF made here, to attach as a demo annex."""
     pdf = GuichetPdf(title=title, running_title=title)
@@ -282,6 +303,7 @@ def seed():
         procedures.sync_builtin()
         people, companies = seed_people()
         logins = seed_staff()
+        seed_groups()
         created = seed_dossiers(people, companies)
     return logins, created
 

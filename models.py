@@ -366,6 +366,33 @@ class StaffUser(UserMixin, BaseModel):
         return saved == 1
 
 
+# --- groups of agents -----------------------------------------------------------------------
+
+
+class StaffGroup(BaseModel):
+    """A group of agents (by province, by procedure…) to which submitted dossiers are routed by
+    the rules of their procedure (dossiers/groups.py); the default group receives the dossiers
+    no rule sends elsewhere. Managed by supervisors and administrators."""
+
+    name = CharField(max_length=100, unique=True)
+    code = CharField(max_length=40, unique=True)  # how a procedure's `routing:` may name it
+    is_default = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+
+    def __str__(self):
+        return self.name
+
+
+class StaffGroupMember(BaseModel):
+    group = ForeignKeyField(StaffGroup, backref="members", on_delete="CASCADE", index=False)
+    staff = ForeignKeyField(
+        StaffUser, backref="group_memberships", on_delete="CASCADE", index=False
+    )  # both read through the two indexes below
+
+    class Meta:
+        indexes = ((("group", "staff"), True), (("staff", "group"), False))
+
+
 # --- procedures and dossiers ----------------------------------------------------------------
 
 
@@ -593,6 +620,10 @@ class Dossier(BaseModel):
         Person, backref="submitted_dossiers", null=True, on_delete="RESTRICT"
     )
     assigned_to = ForeignKeyField(StaffUser, backref="dossiers", null=True, on_delete="SET NULL")
+    # The group it was routed to at its submission or moved to since (dossiers/groups.py).
+    group = ForeignKeyField(
+        StaffGroup, backref="dossiers", null=True, on_delete="SET NULL", index=False
+    )  # (group, submitted_at, id) is its index, the list's "Mes groupes"
     # Copies for the staff list's sorts by procedure and by agent (each on an index of its own,
     # with no join): the definition's title, set once, and the agent's name, kept by `assign`.
     procedure_title = CharField(max_length=300, null=True)
@@ -875,6 +906,7 @@ for _columns in (
     (Dossier.updated_at,),
     (Dossier.procedure_title,),
     (Dossier.agent_name,),
+    (Dossier.group, Dossier.submitted_at),
 ):
     Dossier.add_index(
         Dossier.index(*_columns, Dossier.id, where=Dossier.submitted_at.is_null(False))
@@ -1288,6 +1320,29 @@ class StatusChange(BaseModel):
         if self.actor_token_id:
             return token_label(self.actor_token)
         return _l("Système")
+
+
+class GroupChange(BaseModel):
+    """A dossier routed to a group at its submission (no actor: the rules of its procedure, or
+    the default group) or moved to another by staff with a reason: the staff's history of the
+    dossier, never shown to the company."""
+
+    dossier = ForeignKeyField(Dossier, backref="group_changes", on_delete="CASCADE")
+    from_group = ForeignKeyField(StaffGroup, null=True, on_delete="SET NULL", backref="+")
+    to_group = ForeignKeyField(StaffGroup, null=True, on_delete="SET NULL", backref="+")
+    actor_staff = ForeignKeyField(StaffUser, null=True, on_delete="SET NULL", backref="+")
+    rule = CharField(max_length=200, null=True)  # the routing rule that matched, as written
+    reason = TextField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    is_group_change = True  # told apart from a StatusChange in the merged history
+
+    class Meta:
+        indexes = ((("dossier", "created_at"), False),)
+
+    @property
+    def actor_name(self):
+        return self.actor_staff.full_name if self.actor_staff_id else _l("Système")
 
 
 # --- outbox and audit -----------------------------------------------------------------------
@@ -2107,6 +2162,8 @@ ALL_MODELS = [
     Company,
     Membership,
     StaffUser,
+    StaffGroup,
+    StaffGroupMember,
     ProcedureDefinition,
     Dossier,
     DossierCount,
@@ -2119,6 +2176,7 @@ ALL_MODELS = [
     ReminderSent,
     Annex,
     StatusChange,
+    GroupChange,
     OutboxMessage,
     AuditEvent,
     Event,

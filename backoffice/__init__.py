@@ -13,6 +13,7 @@ from backoffice.definitions import DefinitionView
 from backoffice.dossiers import DossierView
 from backoffice.email_templates import EmailTemplateView
 from backoffice.exports import ExportsView
+from backoffice.groups import GroupView
 from backoffice.labels import LabelView
 from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
@@ -30,6 +31,7 @@ from models import (
     OutboxMessage,
     Person,
     ProcedureDefinition,
+    StaffGroup,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -58,6 +60,7 @@ def init_app(app):
     )
     admin.add_view(dossier_view)
     exports.register_source(app, dossier_view.export_source, dossier_view)
+    admin.add_view(GroupView(StaffGroup, name=_l("Groupes"), endpoint="admin_groups", url="groups"))
     admin.add_view(
         CompanyView(Company, name=_l("Entreprises"), endpoint="admin_companies", url="companies")
     )

@@ -8,14 +8,16 @@ from urllib.parse import urlencode
 
 from flask import flash, g, request, url_for
 from flask_admin.babel import gettext as admin_gettext
-from flask_admin.contrib.peewee.filters import FilterEqual, FilterLike
+from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual, FilterLike
 from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
 from peewee import JOIN
 
+from auth import current_staff
 from backoffice.columns import kept_options, list_formats
-from dossiers import keyset
+from dossiers import groups, keyset
 from dossiers import labels as dossier_labels
 from dossiers import processing as operations
 from dossiers import search as dossier_search
@@ -35,6 +37,7 @@ OWN_COLUMNS = (
     Dossier.assigned_to,
     Dossier.procedure_title,
     Dossier.agent_name,
+    Dossier.group,
 )
 # The export's rows (models joined, as its cells read them).
 LIST_COLUMNS = (
@@ -67,6 +70,7 @@ class ListRow:
         "decision",
         "definition_id",
         "extra",
+        "group_id",
         "id",
         "procedure_title",
         "reference",
@@ -87,6 +91,7 @@ class ListRow:
             self.assigned_to_id,
             self.procedure_title,
             self.agent_name,
+            self.group_id,
             self.company_name,
         ) = values[: len(ROW_COLUMNS)]
         self.extra = values[len(ROW_COLUMNS) :]
@@ -373,7 +378,16 @@ class KeysetList:
                 html += [td, escape(cell(self, context, row, c, f)), END_CELL]
             rows[row.id] = Markup("".join(html))  # noqa: S704 - every part escaped above
         kwargs["list_rows"] = rows
+        kwargs["my_groups_url"] = self.my_groups_url()
         return kwargs
+
+    def my_groups_url(self):
+        """The list filtered on "Mes groupes", for a staff member who is in a group: the way to
+        his groups' dossiers first."""
+        if not my_group_ids():
+            return None
+        arg = self.get_filter_arg(self._filters.index(MY_GROUPS), MY_GROUPS)
+        return url_for(".index_view", **{f"flt0_{arg}": "1"})
 
 
 def procedures():
@@ -400,3 +414,52 @@ def procedures():
 
 def agent_options():
     return kept_options("agents", lambda: [(str(a.id), a.full_name) for a in operations.agents()])
+
+
+def group_names():
+    """{group id: name}, kept a while (kept_options), for the list's "Groupe" cells."""
+    return kept_options("group_names", lambda: {g.id: g.name for g in groups.groups()})
+
+
+def group_options():
+    return [(str(i), name) for i, name in group_names().items()]
+
+
+def group_formatter(view, context, model, name):
+    return group_names().get(model.group_id, "")
+
+
+def my_group_ids():
+    """The groups of the staff member, kept a while as the filters' options are (no query on
+    most pages; a change of members made on another node shows within OPTIONS_SECONDS)."""
+    staff = current_staff()
+    return kept_options(f"my_groups/{staff.id}", lambda: groups.my_group_ids(staff))
+
+
+class InMyGroups(BasePeeweeFilter):
+    """ "Mes groupes": the dossiers of the groups the staff member belongs to, read on the
+    partial index of (group, submitted_at, id): in its order for one group, the ranges of a
+    few groups merged. The background export, made by the worker (no staff member logged in),
+    gets the groups written out (`written_out`): `groups:3,5`."""
+
+    PREFIX = "groups:"
+
+    def written_out(self):
+        return self.PREFIX + ",".join(str(i) for i in my_group_ids())
+
+    def apply(self, query, value):
+        value = str(value)
+        if value.startswith(self.PREFIX):
+            ids = [int(i) for i in value[len(self.PREFIX) :].split(",") if i.isdigit()]
+        else:
+            ids = my_group_ids()
+        if len(ids) == 1:
+            return query.where(Dossier.group == ids[0])
+        # no group: nothing (a group that cannot exist keeps the query on the same index)
+        return query.where(Dossier.group.in_(ids or [0]))
+
+    def operation(self):
+        return _l("de mes groupes")
+
+
+MY_GROUPS = InMyGroups(Dossier.group, _l("Mes groupes"), options=[("1", _l("oui"))])

@@ -25,6 +25,7 @@ from backoffice import processing
 from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
 from backoffice.dossier_list import (
+    MY_GROUPS,
     FoldedLike,
     KeysetList,
     LabelFilter,
@@ -32,6 +33,8 @@ from backoffice.dossier_list import (
     datetime_formatter,
     definition_formatter,
     export_datetime,
+    group_formatter,
+    group_options,
     label_options,
     labels_formatter,
     procedures,
@@ -39,8 +42,9 @@ from backoffice.dossier_list import (
     status_formatter,
 )
 from backoffice.exports import BackgroundExport
+from backoffice.groups import MoveForm
 from backoffice.marks import DossierMarks, marks_context
-from dossiers import DossierNotFound, DossierRefused, documents, messages, scanning
+from dossiers import DossierNotFound, DossierRefused, documents, groups, messages, scanning
 from dossiers import processing as operations
 from models import (
     PROCESSING_ROLES,
@@ -53,6 +57,7 @@ from models import (
     ProcedureDefinition,
     RegistrationNumber,
     Signature,
+    StaffGroup,
     StaffUser,
     StatusChange,
 )
@@ -77,6 +82,7 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         "submitted_at",
         "assigned_to",
         "labels",
+        "group",
     )
     column_export_list = (
         "reference",
@@ -87,6 +93,7 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         "assigned_to",
         "decision",
         "closed_at",
+        "group",
     )
     column_labels = {
         "reference": _l("Référence"),
@@ -102,6 +109,7 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         "archived": _l("Archivé (côté entreprise)"),
         "closed_at": _l("Clôturé le"),
         "labels": _l("Étiquettes"),
+        "group": _l("Groupe"),
     }
     column_sortable_list = (
         "reference",
@@ -123,6 +131,8 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         FilterEmpty(Dossier.assigned_to, _l("Agent")),
         DateTimeBetweenFilter(Dossier.submitted_at, _l("Soumis entre")),
         DateTimeBetweenFilter(Dossier.updated_at, _l("Modifié entre")),
+        MY_GROUPS,
+        FilterEqual(Dossier.group, _l("Groupe"), options=lambda: group_options()),
         LabelFilter(Dossier.id, _l("Étiquette"), options=lambda: label_options()),
     )
     column_details_list = (
@@ -135,6 +145,7 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         "submitted_by",
         "submitted_at",
         "assigned_to",
+        "group",
         "archived",
         "updated_at",
         "closed_at",
@@ -144,6 +155,7 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         "definition": definition_formatter,
         "decision": lambda v, c, m, n: m.decision_label or "",
         "archived": lambda v, c, m, n: _("oui") if m.archived else _("non"),
+        "group": group_formatter,
         **{name: datetime_formatter for name in ("submitted_at", "updated_at", "closed_at")},
     }
     column_formatters = {
@@ -158,11 +170,21 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         "decision": lambda v, c, m, n: str(m.decision_label or ""),
         "submitted_at": lambda v, c, m, n: export_datetime(m.submitted_at),
         "closed_at": lambda v, c, m, n: export_datetime(m.closed_at),
+        "group": group_formatter,
     }
     prejoined = frozenset({"Company", "ProcedureDefinition", "StaffUser"})
 
     def search_placeholder(self):
         return _("Référence, n° d'entreprise, nom de l'entreprise ou du demandeur")
+
+    def export_args(self):
+        """The list's arguments for the worker's export, "Mes groupes" written out as the
+        groups it means now: the worker has no staff member logged in."""
+        args = super().export_args()
+        for flt in args["filters"]:
+            if self._filters[flt[0]] is MY_GROUPS:
+                flt[2] = MY_GROUPS.written_out()
+        return args
 
     def get_one(self, id):
         return self.full_query().where(Dossier.id == id).first()
@@ -235,6 +257,19 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
             if agent
             else _("Dossier %(ref)s : plus assigné à personne.", ref=dossier),
         )
+        return self.back(dossier)
+
+    @expose("/group/<int:dossier_id>", methods=("POST",))
+    def move_view(self, dossier_id):
+        dossier = self.dossier_or_404(dossier_id)
+        form = MoveForm.for_dossier(dossier)
+        if not form.validate_on_submit():
+            return self.detail_again(dossier, first_error(form))
+        group = StaffGroup.get_or_none(StaffGroup.id == form.group.data)
+        error = processing.attempt(groups.move, dossier, group, form.reason.data)
+        if error:
+            return self.detail_again(dossier, error)
+        self.report(None, _("Dossier %(ref)s : groupe « %(name)s ».", ref=dossier, name=group.name))
         return self.back(dossier)
 
     @expose("/complement/<int:dossier_id>", methods=("POST",))
@@ -323,9 +358,15 @@ def detail_context(dossier):
             definition, dossier.answers, prefill.company_context(dossier.company)
         ),
         "annex_label": display.annex_label,
-        "history": StatusChange.select()
-        .where(StatusChange.dossier == dossier)
-        .order_by(StatusChange.created_at, StatusChange.id),
+        "history": sorted(
+            [
+                *StatusChange.select()
+                .where(StatusChange.dossier == dossier)
+                .order_by(StatusChange.created_at, StatusChange.id),
+                *groups.history(dossier),
+            ],
+            key=lambda change: change.created_at,
+        ),
         "annexes": Annex.select().where(Annex.dossier == dossier).order_by(Annex.uploaded_at),
         "thread": Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
         "has_parts": Annex.select().where(Annex.dossier == dossier).exists(),
@@ -337,6 +378,8 @@ def detail_context(dossier):
         "transition_form": processing.TransitionForm(),
         "assign_form": assign_form(dossier),
         "complement_form": processing.ComplementForm.for_definition(definition),
+        "move_form": MoveForm.for_dossier(dossier),
+        "can_move": not dossier.state.is_closed,
         "is_supervisor": current_staff().staff_role.value == "supervisor",
         "can_request": dossier.in_instruction,
         **marks_context(dossier),

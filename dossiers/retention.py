@@ -24,6 +24,7 @@ from models import (
     Document,
     Dossier,
     DossierStatus,
+    GroupChange,
     Membership,
     Message,
     OutboxMessage,
@@ -243,6 +244,7 @@ def anonymise(dossier, now):
         StatusChange.update(comment=None, actor_person=None).where(
             StatusChange.dossier == fresh
         ).execute()
+        GroupChange.update(reason=None).where(GroupChange.dossier == fresh).execute()
         OutboxMessage.update(
             status=OutboxStatus.FAILED.value, last_error="dossier anonymised before sending"
         ).where(

@@ -1,6 +1,7 @@
 """Signing and submitting a complete dossier: what is signed (canonical answers and every
 annex, by SHA-256), the signature record, the frozen annexes, the reference and the status —
-all in one transaction, of which two concurrent submits can only win one. The sealed receipt
+all in one transaction, of which two concurrent submits can only win one, which also routes the
+dossier to its group of agents (dossiers/groups.py). The sealed receipt
 is then made by the worker (asked for by `Dossier.transition`)."""
 
 import hashlib
@@ -11,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError
 
 import storage
-from dossiers import DossierRefused
+from dossiers import DossierRefused, groups
 from dossiers.access import member_for
 from dossiers.filling import issues
 from models import (
@@ -116,6 +117,7 @@ def submit(actor, dossier, session_row, context=None):
         detail = " ".join(str(i.message) for i in found[:5])
         raise DossierRefused((_("Le dossier n'est pas complet.") + " " + detail).strip())
     annexes = annex_records(fresh)
+    group = groups.choose(fresh)  # read before the transaction: it holds the shared rows
     answers_sha = sha256_text(canonical_answers(fresh.answers))
     with write_transaction():
         # This dossier's own rows first: the transition then takes the rows every submission
@@ -140,5 +142,7 @@ def submit(actor, dossier, session_row, context=None):
             raise ConcurrentTransitionError(f"Dossier {fresh.id} is signed already.") from signed
         Annex.update(frozen=True).where(Annex.dossier == fresh).execute()
         fresh.transition(DossierStatus.SUBMITTED, actor)
+        groups.route(fresh, actor, group)
     dossier.status, dossier.reference = fresh.status, fresh.reference
+    dossier.group = fresh.group
     return signature

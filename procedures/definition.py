@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from jsonschema import Draft202012Validator
 
 from procedures import fields as field_types
-from procedures import logic, texts
+from procedures import logic, provinces, texts
 from procedures.problems import DefinitionError, Problem, schema_problem_text, yaml_problem_text
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "schema.json"
@@ -107,6 +107,29 @@ class AnnexSpec:
 
 
 @dataclass(frozen=True)
+class Route:
+    """A routing rule (`routing:`): the group a submitted dossier goes to (a group's name or
+    code) when its condition holds — an answer equal to `equals` or among `in`, or the
+    province of the company's registered address; none: every dossier of the procedure."""
+
+    group: str
+    field: str | None = None
+    equals: object = None
+    in_: tuple = ()
+    province: str | None = None
+
+    def __str__(self):
+        """The rule as written, for the dossier's history."""
+        if self.province:
+            return f"province: {self.province}"
+        if self.field and self.in_:
+            return f"{self.field} in {list(self.in_)}"
+        if self.field:
+            return f"{self.field} = {self.equals}"
+        return f"group: {self.group}"
+
+
+@dataclass(frozen=True)
 class Retention:
     """How long the procedure's dossiers are kept (dossiers/retention.py)."""
 
@@ -128,6 +151,7 @@ class Definition:
     one_per: str | None = None
     decision_letter: str = ""
     retention: Retention = Retention()
+    routing: tuple = ()  # Route, in order: the first that matches
     text: str = ""
     languages: tuple = texts.DEFAULT_LANGUAGES  # the first is the source language
     language: str = texts.DEFAULT_LANGUAGES[0]  # the language of the texts of this object
@@ -292,6 +316,16 @@ def _build(data, text, language):
         one_per=data.get("one_per"),
         decision_letter=data.get("decision_letter", ""),
         retention=Retention(**data.get("retention", {})),
+        routing=tuple(
+            Route(
+                group=r["group"],
+                field=r.get("field"),
+                equals=r.get("equals"),
+                in_=tuple(r.get("in", ())),
+                province=provinces.known_province(r.get("province")),
+            )
+            for r in data.get("routing", [])
+        ),
         sections=sections,
         rules=rules,
         annexes=annexes,
@@ -406,9 +440,39 @@ def _semantic_problems(data, lines):
         check_logic(annex.get("required_if"), ("annexes", ai, "required_if"))
         if annex.get("per_item") and annex["per_item"] not in groups:
             report(("annexes", ai, "per_item"), not_group(annex["per_item"]))
+    for ri, route in enumerate(data.get("routing", [])):
+        report_route(route, ("routing", ri), top_keys, report)
     if data.get("one_per") and data["one_per"] not in top_keys:
         report(("one_per",), _("« %(key)s » n'est pas un champ", key=data["one_per"]))
     return problems
+
+
+def report_route(route, path, top_keys, report):
+    """What a routing rule can get wrong beyond the schema: a field that is not a question of
+    the form (a group's line has none to route on), a condition half written or two at once, a
+    province that does not exist."""
+    field, compared = route.get("field"), [k for k in ("equals", "in") if k in route]
+    if field is not None and field not in top_keys:
+        report(
+            (*path, "field"),
+            _("la règle d'orientation porte sur un champ inconnu « %(name)s »", name=field),
+        )
+    if field is not None and len(compared) != 1:
+        report(path, _("une règle sur un champ a besoin de « equals » ou de « in » (un des deux)"))
+    if field is None and compared:
+        report((*path, compared[0]), _("« %(key)s » s'emploie avec « field »", key=compared[0]))
+    if "province" in route:
+        if field is not None:
+            report(path, _("une règle porte sur un champ ou sur la province, pas sur les deux"))
+        if provinces.known_province(route["province"]) is None:
+            report(
+                (*path, "province"),
+                _(
+                    "province inconnue « %(name)s » (connues : %(known)s)",
+                    name=route["province"],
+                    known=", ".join(provinces.PROVINCES),
+                ),
+            )
 
 
 @lru_cache(maxsize=256)

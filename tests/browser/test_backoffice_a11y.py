@@ -1,8 +1,9 @@
 """Every page of the back-office, in French and in German, checked with axe-core (WCAG 2.1 A and
 AA): the staff login and its second factor, the dashboard, each list and detail, the dossier
-actions, the bulk pages, the statistics, the definition editor and preview, the email texts
-(list, edit with an error, preview), the confirmation pages and an error page. Zero violations,
-and `<html lang>` the language of the page."""
+actions (the group change among them), the bulk pages, the groups, the statistics, the
+definition editor and preview, the email texts (list, edit with an error, preview), the
+confirmation pages and an error page. Zero violations, and `<html lang>` the language of the
+page."""
 
 import re
 import time
@@ -12,6 +13,7 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
+from dossiers import groups
 from dossiers.events import sequence_pending
 from helpers import STAFF_PASSWORD, make_company, make_dossier, make_member, make_staff
 from models import (
@@ -111,8 +113,11 @@ def world(live_server):
             DossierStatus.CLOSED,
         )
     }
+    liege = groups.save_group(Actor.system(), None, "Liège", "liege", [agent.id], True)
+    groups.save_group(Actor.system(), None, "Namur", "namur", [])
     return {
         "base": live_server.url,
+        "liege": liege,
         "definition": definition,
         "company": company,
         "person": person,
@@ -140,6 +145,25 @@ def test_every_backoffice_page_passes_axe(world, browser, language):
     complement.locator("textarea").evaluate("box => box.removeAttribute('required')")
     complement.locator("button[type=submit]").click()  # no message: refused, page again
     scan(page, "dossier, refused action")
+    move = page.locator("form[action*='/group/']")
+    move.locator("textarea").evaluate("box => box.removeAttribute('required')")
+    move.locator("button[type=submit]").click()  # no reason: refused, page again
+    scan(page, "dossier, group change refused")
+    move = page.locator("form[action*='/group/']")
+    move.locator("textarea").fill("Siège de l'agence à Liège.")
+    move.locator("button[type=submit]").click()
+    expect(page.locator("li.group-change")).to_have_count(1)
+    scan(page, "dossier, group changed")
+    visit(page, scan, base, "dossier list, my groups", "/admin/dossiers/?flt0_7=1")
+    for name, path in [
+        ("groups", "/admin/groups/"),
+        ("new group", "/admin/groups/new/"),
+        ("group", f"/admin/groups/edit/?id={world['liege'].id}"),
+    ]:
+        visit(page, scan, base, name, path)
+    page.fill("#code", "Pas un code !")
+    submit(page)  # refused: the form again with the error
+    scan(page, "group, refused")
 
     visit(page, scan, base, "labels", "/admin/labels/")
     visit(page, scan, base, "new label", "/admin/labels/new/?url=/admin/labels/")
