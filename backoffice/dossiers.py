@@ -22,6 +22,7 @@ from flask_babel import lazy_gettext as _l
 import security_headers
 from auth import current_actor, current_staff
 from backoffice import processing
+from backoffice.annotations import DossierAnnotations, annotations_context
 from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
 from backoffice.dossier_list import (
@@ -59,7 +60,9 @@ from models import (
 from procedures import definition_of, display, prefill
 
 
-class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, StaffModelView):
+class DossierView(
+    KeysetList, BackgroundExport, DossierMarks, DossierAnnotations, BulkActions, StaffModelView
+):
     allowed_roles = PROCESSING_ROLES
     export_source = file_prefix = "dossiers"
     can_view_details = True
@@ -340,6 +343,7 @@ def detail_context(dossier):
         "is_supervisor": current_staff().staff_role.value == "supervisor",
         "can_request": dossier.in_instruction,
         **marks_context(dossier),
+        **annotations_context(dossier),
     }
 
 
