@@ -26,10 +26,13 @@ from backoffice.annotations import DossierAnnotations, annotations_context
 from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
 from backoffice.dossier_list import (
+    AnnotationFilter,
     FoldedLike,
     KeysetList,
     LabelFilter,
     agent_options,
+    annotation_options,
+    annotations_formatter,
     datetime_formatter,
     definition_formatter,
     export_datetime,
@@ -41,7 +44,7 @@ from backoffice.dossier_list import (
 )
 from backoffice.exports import BackgroundExport
 from backoffice.marks import DossierMarks, marks_context
-from dossiers import DossierNotFound, DossierRefused, documents, messages, scanning
+from dossiers import DossierNotFound, DossierRefused, annotations, documents, messages, scanning
 from dossiers import processing as operations
 from models import (
     PROCESSING_ROLES,
@@ -80,6 +83,7 @@ class DossierView(
         "submitted_at",
         "assigned_to",
         "labels",
+        "annotations",
     )
     column_export_list = (
         "reference",
@@ -90,6 +94,7 @@ class DossierView(
         "assigned_to",
         "decision",
         "closed_at",
+        "annotations",
     )
     column_labels = {
         "reference": _l("Référence"),
@@ -105,6 +110,7 @@ class DossierView(
         "archived": _l("Archivé (côté entreprise)"),
         "closed_at": _l("Clôturé le"),
         "labels": _l("Étiquettes"),
+        "annotations": _l("Annotations privées"),
     }
     column_sortable_list = (
         "reference",
@@ -127,6 +133,7 @@ class DossierView(
         DateTimeBetweenFilter(Dossier.submitted_at, _l("Soumis entre")),
         DateTimeBetweenFilter(Dossier.updated_at, _l("Modifié entre")),
         LabelFilter(Dossier.id, _l("Étiquette"), options=lambda: label_options()),
+        AnnotationFilter(Dossier.id, _l("Annotation privée"), options=lambda: annotation_options()),
     )
     column_details_list = (
         "reference",
@@ -155,14 +162,22 @@ class DossierView(
         "company": lambda v, c, m, n: m.company_name,  # the list's rows (ROW_COLUMNS)
         "assigned_to": lambda v, c, m, n: m.agent_name,
         "labels": labels_formatter,
+        "annotations": annotations_formatter,
     }
     column_formatters_export = {
         "status": lambda v, c, m, n: str(m.state.label),
         "decision": lambda v, c, m, n: str(m.decision_label or ""),
         "submitted_at": lambda v, c, m, n: export_datetime(m.submitted_at),
         "closed_at": lambda v, c, m, n: export_datetime(m.closed_at),
+        "annotations": lambda v, c, m, n: export_annotations(m),
     }
     prejoined = frozenset({"Company", "ProcedureDefinition", "StaffUser"})
+
+    def export_batch(self, rows):
+        """The private annotations of the batch's dossiers, in one query (its cells read them)."""
+        g.export_annotations = annotations.shown_of_dossiers(
+            (row.id, row.definition_id) for row in rows
+        )
 
     def search_placeholder(self):
         return _("Référence, n° d'entreprise, nom de l'entreprise ou du demandeur")
@@ -316,6 +331,15 @@ def serve(data, name, inline=False):
     viewer, sandboxed (no script, no same-origin access) since its content comes from a
     company."""
     return security_headers.download(data, name, inline=inline)
+
+
+def export_annotations(dossier):
+    """The export's cell of private annotations: from its batch's (DossierView.export_batch),
+    or read for this row alone by an export that reads no batches."""
+    found = g.get("export_annotations")
+    if found is None or dossier.id not in found:
+        found = annotations.shown_of_dossiers([(dossier.id, dossier.definition_id)])
+    return annotations.shown_text(found.get(dossier.id, ()))
 
 
 def detail_context(dossier):

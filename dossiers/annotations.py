@@ -14,7 +14,7 @@ from wtforms import Form
 
 from dossiers import DossierRefused
 from dossiers.access import require_staff
-from models import AuditEvent, DossierAnnotation, write_transaction
+from models import AuditEvent, DossierAnnotation, ProcedureDefinition, write_transaction
 from procedures import definition_of
 from procedures.fields import TranslatedMeta
 
@@ -117,3 +117,72 @@ def save_annotations(actor, dossier, formdata):
             DossierAnnotation.insert_many(rows).execute()
         AuditEvent.record("dossier.annotations_changed", actor, dossier, keys=changed)
     return changed
+
+
+def shown_of_dossiers(pairs):
+    """{dossier id: [(label, value as people read it)]} for (dossier id, definition id) pairs
+    (a page of the list, a batch of the export): one query on (dossier, key) for them all, each
+    in the declared order of its own procedure version."""
+    pairs = list(pairs)
+    if not pairs:
+        return {}
+    of = dict(pairs)
+    rows = DossierAnnotation.select().where(DossierAnnotation.dossier.in_(list(of)))
+    found = {}
+    for row in rows:
+        found.setdefault(row.dossier_id, {})[row.key] = row.value_text
+    fields_of = {}
+    shown = {}
+    for dossier_id, values in found.items():
+        definition_id = of[dossier_id]
+        if definition_id not in fields_of:
+            fields_of[definition_id] = definition_of(
+                ProcedureDefinition.get_by_id(definition_id)
+            ).annotations
+        shown[dossier_id] = [
+            (f.label, f.kind.display(from_text(f, values[f.key]), f, f.options))
+            for f in fields_of[definition_id]
+            if f.key in values
+        ]
+    return shown
+
+
+def shown_text(shown):
+    """One cell's text: « Avis de l'inspection : Favorable ; Date de visite : 30/11/2026 »."""
+    return " ; ".join(
+        _("%(label)s : %(value)s", label=label, value=value) for label, value in shown
+    )
+
+
+def filter_options():
+    """("key=value", "procedure — annotation : option") of each choice and yes/no annotation
+    of the procedures' latest published versions, for the list's filter."""
+    latest = {}
+    published = ProcedureDefinition.published == True  # noqa: E712
+    for row in ProcedureDefinition.select().where(published).order_by(ProcedureDefinition.version):
+        latest[row.code] = row
+    options = []
+    for row in latest.values():
+        definition = definition_of(row)
+        for f in definition.annotations:
+            values = (
+                [(o["value"], o["label"]) for o in f.options]
+                if f.type == "choice"
+                else [("true", _("Oui")), ("false", _("Non"))]
+                if f.type == "yesno"
+                else []
+            )
+            options += [
+                (f"{f.key}={value}", f"{definition.title} — {f.label} : {label}")
+                for value, label in values
+            ]
+    return sorted(options, key=lambda o: o[1])
+
+
+def bearing(value):
+    """The ids of the dossiers whose annotation is `value` ("key=value", as the filter's
+    options and a typed date give it): read on the (key, value_text, dossier) index."""
+    key, _sep, text = str(value).partition("=")
+    return DossierAnnotation.select(DossierAnnotation.dossier).where(
+        DossierAnnotation.key == key.strip(), DossierAnnotation.value_text == text.strip()
+    )

@@ -33,6 +33,7 @@ HEADER = [
     "Agent",
     "Décision",
     "Clôturé le",
+    "Annotations privées",
 ]
 FILTERED, OTHERS, BATCH = 130, 70, 40
 COMPANY_FILTER = "flt0_2=alpha"  # the list's "Entreprise contient" filter
