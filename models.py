@@ -1850,6 +1850,23 @@ class PrivateNoteVersion(BaseModel):
     replaced_at = DateTimeField(default=utcnow)
 
 
+class DossierAnnotation(BaseModel):
+    """One private annotation of a dossier (`dossiers.annotations`): a field its procedure
+    declares under `annotations:`, filled by staff, never shown to the company. A row per key
+    with its value as text, so that the list's "equals" filter on a key reads the index
+    (key, value_text, dossier) at any number of dossiers."""
+
+    dossier = ForeignKeyField(Dossier, backref="annotations", on_delete="CASCADE", index=False)
+    key = CharField(max_length=64)
+    value_text = CharField(max_length=500)
+
+    class Meta:
+        indexes = (
+            (("dossier", "key"), True),
+            (("key", "value_text", "dossier"), False),
+        )
+
+
 # --- statistics -----------------------------------------------------------------------------
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -2191,6 +2208,7 @@ ALL_MODELS = [
     DossierLabel,
     PrivateNote,
     PrivateNoteVersion,
+    DossierAnnotation,
     MonthlyStatistics,
     MonthlyProcessingDays,
     LoginIdentity,

@@ -17,6 +17,7 @@ from peewee import JOIN
 
 from auth import current_staff
 from backoffice.columns import kept_options, list_formats
+from dossiers import annotations as dossier_annotations
 from dossiers import groups, keyset
 from dossiers import labels as dossier_labels
 from dossiers import processing as operations
@@ -177,6 +178,24 @@ class LabelFilter(FilterEqual):
     def apply(self, query, value):
         bearing = DossierLabel.select(DossierLabel.dossier).where(DossierLabel.label == value)
         return query.where(Dossier.id.in_(bearing))
+
+
+class AnnotationFilter(FilterEqual):
+    """The dossiers whose private annotation equals a value ("key=value": an option of a
+    choice or yes/no annotation, or typed, e.g. `visit_date=2026-11-30`): an IN on the
+    (key, value_text, dossier) index, no join."""
+
+    def apply(self, query, value):
+        return query.where(Dossier.id.in_(dossier_annotations.bearing(value)))
+
+
+def annotation_options():
+    return kept_options("annotations", dossier_annotations.filter_options)
+
+
+def annotations_formatter(view, context, model, name):
+    """The row's private annotations, read for the whole page at once (list_page_args)."""
+    return dossier_annotations.shown_text(context.get("annotations", {}).get(model.id, ()))
 
 
 def label_options():
@@ -358,6 +377,9 @@ class KeysetList:
             "return_url": kwargs.get("return_url"),
             "formats": list_formats(),
             "labels": dossier_labels.labels_of_dossiers([row.id for row in kwargs.get("data", ())]),
+            "annotations": dossier_annotations.shown_of_dossiers(
+                (row.id, row.definition_id) for row in kwargs.get("data", ())
+            ),
         }
         columns = [c for c, _name in kwargs.get("list_columns", ())]
         formatters = [self.column_formatters.get(c) for c in columns]

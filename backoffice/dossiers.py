@@ -22,14 +22,18 @@ from flask_babel import lazy_gettext as _l
 import security_headers
 from auth import current_actor, current_staff
 from backoffice import processing
+from backoffice.annotations import DossierAnnotations, annotations_context
 from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
 from backoffice.dossier_list import (
     MY_GROUPS,
+    AnnotationFilter,
     FoldedLike,
     KeysetList,
     LabelFilter,
     agent_options,
+    annotation_options,
+    annotations_formatter,
     datetime_formatter,
     definition_formatter,
     export_datetime,
@@ -44,7 +48,15 @@ from backoffice.dossier_list import (
 from backoffice.exports import BackgroundExport
 from backoffice.groups import MoveForm
 from backoffice.marks import DossierMarks, marks_context
-from dossiers import DossierNotFound, DossierRefused, documents, groups, messages, scanning
+from dossiers import (
+    DossierNotFound,
+    DossierRefused,
+    annotations,
+    documents,
+    groups,
+    messages,
+    scanning,
+)
 from dossiers import processing as operations
 from models import (
     PROCESSING_ROLES,
@@ -64,7 +76,9 @@ from models import (
 from procedures import definition_of, display, prefill
 
 
-class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, StaffModelView):
+class DossierView(
+    KeysetList, BackgroundExport, DossierMarks, DossierAnnotations, BulkActions, StaffModelView
+):
     allowed_roles = PROCESSING_ROLES
     export_source = file_prefix = "dossiers"
     can_view_details = True
@@ -83,6 +97,7 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         "assigned_to",
         "labels",
         "group",
+        "annotations",
     )
     column_export_list = (
         "reference",
@@ -94,6 +109,7 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         "decision",
         "closed_at",
         "group",
+        "annotations",
     )
     column_labels = {
         "reference": _l("Référence"),
@@ -110,6 +126,7 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         "closed_at": _l("Clôturé le"),
         "labels": _l("Étiquettes"),
         "group": _l("Groupe"),
+        "annotations": _l("Annotations privées"),
     }
     column_sortable_list = (
         "reference",
@@ -134,6 +151,7 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         MY_GROUPS,
         FilterEqual(Dossier.group, _l("Groupe"), options=lambda: group_options()),
         LabelFilter(Dossier.id, _l("Étiquette"), options=lambda: label_options()),
+        AnnotationFilter(Dossier.id, _l("Annotation privée"), options=lambda: annotation_options()),
     )
     column_details_list = (
         "reference",
@@ -164,6 +182,7 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         "company": lambda v, c, m, n: m.company_name,  # the list's rows (ROW_COLUMNS)
         "assigned_to": lambda v, c, m, n: m.agent_name,
         "labels": labels_formatter,
+        "annotations": annotations_formatter,
     }
     column_formatters_export = {
         "status": lambda v, c, m, n: str(m.state.label),
@@ -171,8 +190,15 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         "submitted_at": lambda v, c, m, n: export_datetime(m.submitted_at),
         "closed_at": lambda v, c, m, n: export_datetime(m.closed_at),
         "group": group_formatter,
+        "annotations": lambda v, c, m, n: export_annotations(m),
     }
     prejoined = frozenset({"Company", "ProcedureDefinition", "StaffUser"})
+
+    def export_batch(self, rows):
+        """The private annotations of the batch's dossiers, in one query (its cells read them)."""
+        g.export_annotations = annotations.shown_of_dossiers(
+            (row.id, row.definition_id) for row in rows
+        )
 
     def search_placeholder(self):
         return _("Référence, n° d'entreprise, nom de l'entreprise ou du demandeur")
@@ -350,6 +376,15 @@ def serve(data, name, inline=False):
     return security_headers.download(data, name, inline=inline)
 
 
+def export_annotations(dossier):
+    """The export's cell of private annotations: from its batch's (DossierView.export_batch),
+    or read for this row alone by an export that reads no batches."""
+    found = g.get("export_annotations")
+    if found is None or dossier.id not in found:
+        found = annotations.shown_of_dossiers([(dossier.id, dossier.definition_id)])
+    return annotations.shown_text(found.get(dossier.id, ()))
+
+
 def detail_context(dossier):
     definition = definition_of(dossier.definition)
     return {
@@ -383,6 +418,7 @@ def detail_context(dossier):
         "is_supervisor": current_staff().staff_role.value == "supervisor",
         "can_request": dossier.in_instruction,
         **marks_context(dossier),
+        **annotations_context(dossier),
     }
 
 

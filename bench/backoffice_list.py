@@ -44,6 +44,7 @@ from config import TestingConfig
 from models import (
     Company,
     Dossier,
+    DossierAnnotation,
     DossierLabel,
     Label,
     Person,
@@ -218,6 +219,7 @@ def fill(n_dossiers, n_companies, heavy=0):
         print(f"\rseeding: {n_dossiers:,} / {n_dossiers:,} dossiers", flush=True)
         models.DossierCount.rebuild()  # rows inserted in bulk, not through Dossier.create
         seed_labels(definitions[0].code)
+        seed_annotations()
         settle()
         sample = Dossier.select().where(Dossier.status == "processing").first()
         return staff, sample, definitions[0].code
@@ -238,6 +240,27 @@ def seed_labels(code):
         )
         fields = [DossierLabel.label, DossierLabel.dossier, DossierLabel.set_at]
         DossierLabel.insert_from(bearing, fields).execute()
+
+
+def seed_annotations():
+    """The approval procedure's "avis de l'inspection" on a third of its dossiers, one value of
+    three each (the list's annotation column and filter)."""
+    for i, value in enumerate(("favourable", "reserved", "unfavourable")):
+        annotated = (
+            Dossier.select(Dossier.id, Value("inspection_opinion"), Value(value))
+            .join(ProcedureDefinition)
+            .where(ProcedureDefinition.code == "agrement-interim", Dossier.id % 9 == i)
+        )
+        fields = [DossierAnnotation.dossier, DossierAnnotation.key, DossierAnnotation.value_text]
+        DossierAnnotation.insert_from(annotated, fields).execute()
+
+
+def annotation_filter(view):
+    """The list's arguments that filter by a favourable inspection's opinion."""
+    from backoffice.dossier_list import AnnotationFilter
+
+    index = next(i for i, f in enumerate(view._filters) if isinstance(f, AnnotationFilter))
+    return f"flt4_{index}=inspection_opinion%3Dfavourable"
 
 
 def label_filter(view):
@@ -387,6 +410,9 @@ def already_seeded(url, n_dossiers):
             if not Label.select().exists():  # seeded before the labels
                 seed_labels(code)
                 settle()
+            if not DossierAnnotation.select().exists():  # seeded before the annotations
+                seed_annotations()
+                settle()
             sample = Dossier.select().where(Dossier.status == "processing").first()
             print(f"reusing the {n_dossiers:,} dossiers already in the database")
             return staff, sample, code
@@ -451,6 +477,7 @@ def run(args):
         ("filter: company name", f"{base}?flt2_2=Agence+1234"),
         ("filter: my groups", f"{base}?flt3_7=1"),
         ("filter: label", f"{base}?{label_filter(view)}"),
+        ("filter: annotation", f"{base}?{annotation_filter(view)}"),
         ("search: reference", f"{base}?search={sample.reference}"),
         ("search: enterprise number", f"{base}?search=0000.101.234"),
         ("search: company name", f"{base}?search=Agence+4321"),
@@ -509,6 +536,7 @@ def run(args):
         common.at_most("filter by procedure p95", p95["filter: procedure"], 100),
         common.at_most("filter my groups p95", p95["filter: my groups"], 100),
         common.at_most("filter by label p95", p95["filter: label"], 100),
+        common.at_most("filter by annotation p95", p95["filter: annotation"], 100),
         common.at_most("searches p95 (slowest)", worst("search"), 100),
         common.at_most("dashboard p95", p95["dashboard"], 100),
         common.Goal("queries per list page (sizes 20 and 100)", str(most), "≤ 5", most <= 5),

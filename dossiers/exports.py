@@ -75,6 +75,9 @@ class ExportSource:
     def export_value(self, row, name):
         raise NotImplementedError
 
+    def export_batch(self, rows):
+        """Read what the cells of a batch need at once, before their `export_value`."""
+
 
 def register_source(app, name, source):
     sources = app.extensions.setdefault("export_sources", {})
@@ -213,6 +216,7 @@ def rows_of(source, query, export):
     size = current_app.config["EXPORT_BATCH_SIZE"]
     done = 0
     for batch in batches(query, size):
+        source.export_batch(batch)
         for row in batch:
             yield [safe_cell(source.export_value(row, name)) for name in names]
         done += len(batch)

@@ -23,6 +23,7 @@ from models import (
     AuditEvent,
     Document,
     Dossier,
+    DossierAnnotation,
     DossierStatus,
     GroupChange,
     Membership,
@@ -241,6 +242,7 @@ def anonymise(dossier, now):
         notes = PrivateNote.select(PrivateNote.id).where(PrivateNote.dossier == fresh)
         PrivateNoteVersion.delete().where(PrivateNoteVersion.note.in_(notes)).execute()
         PrivateNote.delete().where(PrivateNote.dossier == fresh).execute()  # staff's own words
+        DossierAnnotation.delete().where(DossierAnnotation.dossier == fresh).execute()
         StatusChange.update(comment=None, actor_person=None).where(
             StatusChange.dossier == fresh
         ).execute()

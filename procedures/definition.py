@@ -155,6 +155,7 @@ class Definition:
     text: str = ""
     languages: tuple = texts.DEFAULT_LANGUAGES  # the first is the source language
     language: str = texts.DEFAULT_LANGUAGES[0]  # the language of the texts of this object
+    annotations: list = field(default_factory=list)  # staff-only fields (dossiers.annotations)
 
     def __post_init__(self):
         self.fields_by_key = {}
@@ -329,6 +330,7 @@ def _build(data, text, language):
         sections=sections,
         rules=rules,
         annexes=annexes,
+        annotations=[_field(a, "") for a in data.get("annotations", [])],
         text=text,
         languages=texts.declared_languages(data),
         language=language,
@@ -442,6 +444,10 @@ def _semantic_problems(data, lines):
             report(("annexes", ai, "per_item"), not_group(annex["per_item"]))
     for ri, route in enumerate(data.get("routing", [])):
         report_route(route, ("routing", ri), top_keys, report)
+    problems.extend(
+        Problem(_path_text(path), lines.get(path), message)
+        for path, message in _annotation_problems(data.get("annotations", []))
+    )
     if data.get("one_per") and data["one_per"] not in top_keys:
         report(("one_per",), _("« %(key)s » n'est pas un champ", key=data["one_per"]))
     return problems
@@ -472,6 +478,54 @@ def report_route(route, path, top_keys, report):
                     name=route["province"],
                     known=", ".join(provinces.PROVINCES),
                 ),
+            )
+
+
+# What staff fill in an annotation: one value each, kept as text in an indexed column
+# (models.DossierAnnotation), so no long texts, groups, addresses or several choices.
+ANNOTATION_TYPES = ("text", "integer", "number", "amount", "date", "choice", "yesno")
+ANNOTATION_KEYS = frozenset(
+    ("key", "type", "label", "help", "options", "min", "max", "max_length", "unit")
+)
+ANNOTATION_TEXT_MAX = 500  # characters: the longest text the index holds comfortably
+
+
+def _annotation_problems(raw_annotations):
+    """(path, message) for each annotation the back-office could not fill: a type outside
+    ANNOTATION_TYPES, a key used twice, a choice without options, a key of the form's only."""
+    seen = {}
+    for i, raw in enumerate(raw_annotations):
+        path = ("annotations", i)
+        if raw["key"] in seen:
+            yield (
+                (*path, "key"),
+                _(
+                    "annotation « %(key)s » déjà définie (%(where)s)",
+                    key=raw["key"],
+                    where=seen[raw["key"]],
+                ),
+            )
+        seen.setdefault(raw["key"], _path_text(path))
+        if raw["type"] not in ANNOTATION_TYPES:
+            yield (
+                (*path, "type"),
+                _(
+                    "type d'annotation impossible « %(type)s » (possibles : %(known)s)",
+                    type=raw["type"],
+                    known=", ".join(ANNOTATION_TYPES),
+                ),
+            )
+        if (raw.get("max_length") or 0) > ANNOTATION_TEXT_MAX:
+            yield (
+                (*path, "max_length"),
+                _("une annotation compte au plus %(max)d caractères", max=ANNOTATION_TEXT_MAX),
+            )
+        if raw["type"] == "choice" and not raw.get("options"):
+            yield path, _("une annotation à choix a besoin de « options »")
+        for extra in sorted(set(raw) - ANNOTATION_KEYS):
+            yield (
+                (*path, extra),
+                _("« %(key)s » ne s'emploie pas dans une annotation", key=extra),
             )
 
 

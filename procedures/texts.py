@@ -56,6 +56,7 @@ def text_spots(data):
         yield from _in(rule, RULE_TEXTS, ("rules", ri))
     for ai, annex in enumerate(data.get("annexes") or []):
         yield from _in(annex, ANNEX_TEXTS, ("annexes", ai))
+    yield from _fields(data.get("annotations"), ("annotations",))
 
 
 def _unknown(code):

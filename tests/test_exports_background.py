@@ -34,6 +34,7 @@ HEADER = [
     "Décision",
     "Clôturé le",
     "Groupe",
+    "Annotations privées",
 ]
 FILTERED, OTHERS, BATCH = 130, 70, 40
 COMPANY_FILTER = "flt0_2=alpha"  # the list's "Entreprise contient" filter
