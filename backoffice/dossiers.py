@@ -25,7 +25,9 @@ from backoffice import processing
 from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
 from backoffice.dossier_list import (
+    FOLLOWED,
     FoldedLike,
+    FollowedFilter,
     KeysetList,
     LabelFilter,
     agent_options,
@@ -39,6 +41,7 @@ from backoffice.dossier_list import (
     status_formatter,
 )
 from backoffice.exports import BackgroundExport
+from backoffice.following import DossierFollowing, following_context
 from backoffice.marks import DossierMarks, marks_context
 from dossiers import DossierNotFound, DossierRefused, documents, messages, scanning
 from dossiers import processing as operations
@@ -59,7 +62,9 @@ from models import (
 from procedures import definition_of, display, prefill
 
 
-class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, StaffModelView):
+class DossierView(
+    KeysetList, BackgroundExport, DossierMarks, DossierFollowing, BulkActions, StaffModelView
+):
     allowed_roles = PROCESSING_ROLES
     export_source = file_prefix = "dossiers"
     can_view_details = True
@@ -124,6 +129,7 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         DateTimeBetweenFilter(Dossier.submitted_at, _l("Soumis entre")),
         DateTimeBetweenFilter(Dossier.updated_at, _l("Modifié entre")),
         LabelFilter(Dossier.id, _l("Étiquette"), options=lambda: label_options()),
+        FollowedFilter(Dossier.id, _l("Suivis"), options=[(FOLLOWED, _l("Dossiers que je suis"))]),
     )
     column_details_list = (
         "reference",
@@ -340,6 +346,7 @@ def detail_context(dossier):
         "is_supervisor": current_staff().staff_role.value == "supervisor",
         "can_request": dossier.in_instruction,
         **marks_context(dossier),
+        **following_context(dossier),
     }
 
 
