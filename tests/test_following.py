@@ -8,6 +8,8 @@ from datetime import timedelta
 import pytest
 from flask_login import login_user
 
+import database
+import models
 import notifications
 from backoffice.dossier_list import FollowedFilter
 from dossiers import DossierRefused, following, messages, processing
@@ -282,3 +284,30 @@ def test_the_followed_filter_is_an_in_on_the_staff_dossier_index(app, ctx):
     assert 'IN (SELECT "t1"."dossier_id" FROM "dossier_follow"' in sql.replace("t2", "t1")
     assert "JOIN" not in sql and params == [staff.id]
     assert (("staff", "dossier"), True) in DossierFollow._meta.indexes
+
+
+# --- the upgrade ----------------------------------------------------------------------------
+
+
+def test_upgrade_makes_the_assigned_agents_follow_their_dossiers(tmp_path):
+    """A database at 025 with an assigned dossier and one assigned to nobody, upgraded: 027
+    makes the agent follow theirs, so that the company's replies still email them."""
+    previous = models.db.obj
+    models.db.initialize(database.open_database(f"sqlite:///{tmp_path / 'old.sqlite3'}"))
+    try:
+        with models.db.connection_context():
+            database.router().run("025_statistics")
+            models.db.execute_sql("PRAGMA foreign_keys = OFF")  # dossier rows alone will do
+            for agent in (7, None):
+                models.db.execute_sql(
+                    "INSERT INTO dossier (company_id, definition_id, status, answers, "
+                    "created_by_id, archived, created_at, updated_at, assigned_to_id, "
+                    "event_sequence) "
+                    "VALUES (1, 1, 'received', '{}', 1, 0, '2026-01-01', '2026-01-01', ?, 0)",
+                    (agent,),
+                )
+            database.apply_migrations()
+            rows = [(f.staff_id, f.dossier_id) for f in DossierFollow.select()]
+            assert rows == [(7, 1)]
+    finally:
+        models.db.initialize(previous)
