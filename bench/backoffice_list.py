@@ -44,6 +44,7 @@ from config import TestingConfig
 from models import (
     Company,
     Dossier,
+    DossierFollow,
     DossierLabel,
     Label,
     Person,
@@ -212,6 +213,7 @@ def fill(n_dossiers, n_companies, heavy=0):
         print(f"\rseeding: {n_dossiers:,} / {n_dossiers:,} dossiers", flush=True)
         models.DossierCount.rebuild()  # rows inserted in bulk, not through Dossier.create
         seed_labels(definitions[0].code)
+        seed_follows(staff)
         settle()
         sample = Dossier.select().where(Dossier.status == "processing").first()
         return staff, sample, definitions[0].code
@@ -232,6 +234,22 @@ def seed_labels(code):
         )
         fields = [DossierLabel.label, DossierLabel.dossier, DossierLabel.set_at]
         DossierLabel.insert_from(bearing, fields).execute()
+
+
+def seed_follows(staff):
+    """The bench's staff member follows one dossier in twenty (the list's "Suivis" filter)."""
+    now = utcnow()
+    followed = Dossier.select(Value(staff.id), Dossier.id, Value(now)).where(Dossier.id % 20 == 3)
+    fields = [DossierFollow.staff, DossierFollow.dossier, DossierFollow.created_at]
+    DossierFollow.insert_from(followed, fields).execute()
+
+
+def followed_filter(view):
+    """The list's argument that shows the dossiers the bench's staff member follows."""
+    from backoffice.dossier_list import FOLLOWED, FollowedFilter
+
+    index = next(i for i, f in enumerate(view._filters) if isinstance(f, FollowedFilter))
+    return f"flt4_{index}={FOLLOWED}"
 
 
 def label_filter(view):
@@ -381,6 +399,9 @@ def already_seeded(url, n_dossiers):
             if not Label.select().exists():  # seeded before the labels
                 seed_labels(code)
                 settle()
+            if not DossierFollow.select().exists():  # seeded before the following
+                seed_follows(staff)
+                settle()
             sample = Dossier.select().where(Dossier.status == "processing").first()
             print(f"reusing the {n_dossiers:,} dossiers already in the database")
             return staff, sample, code
@@ -444,6 +465,7 @@ def run(args):
         ("filter: procedure", f"{base}?flt1_1={code}"),
         ("filter: company name", f"{base}?flt2_2=Agence+1234"),
         ("filter: label", f"{base}?{label_filter(view)}"),
+        ("filter: dossiers I follow", f"{base}?{followed_filter(view)}"),
         ("search: reference", f"{base}?search={sample.reference}"),
         ("search: enterprise number", f"{base}?search=0000.101.234"),
         ("search: company name", f"{base}?search=Agence+4321"),
