@@ -311,3 +311,16 @@ def test_upgrade_makes_the_assigned_agents_follow_their_dossiers(tmp_path):
             assert rows == [(7, 1)]
     finally:
         models.db.initialize(previous)
+
+
+def test_the_digest_is_written_in_german_too(app, ctx):
+    app.config["LANGUAGES_READY"] = ("fr", "de", "en")
+    dossier, company = in_instruction()
+    reader = make_staff(language="de")
+    emails(reader, "daily")
+    following.follow(Actor.staff_member(reader), dossier)
+    messages.reply(company, dossier, "Voici nos statuts.")
+    following.send_digests(utcnow() + timedelta(minutes=1))
+    [digest] = digests()
+    subject, body, _html = notifications.render(digest)
+    assert "Verfolgte Akten" in subject and "Nachrichten: 1" in body and dossier.reference in body
