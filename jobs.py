@@ -22,7 +22,16 @@ from huey.exceptions import TaskLockedException
 import database
 import models
 import notifications
-from dossiers import documents, events, exports, orphans, reminders, retention, scanning
+from dossiers import (
+    documents,
+    events,
+    exports,
+    following,
+    orphans,
+    reminders,
+    retention,
+    scanning,
+)
 from webhooks import delivery as webhooks
 
 log = logging.getLogger(__name__)
@@ -55,6 +64,9 @@ class Jobs:
         )
         self.huey.periodic_task(crontab(minute="0", hour="7"), name="report_reminders")(
             self.in_app(send_report_reminders)
+        )
+        self.huey.periodic_task(crontab(minute="30", hour="6"), name="following_digests")(
+            self.in_app(send_following_digests)
         )
         self.huey.periodic_task(crontab(minute="0", hour="2"), name="retention")(
             self.in_app(apply_retention)
@@ -241,6 +253,11 @@ def remove_orphans():
 
 def send_report_reminders():
     return reminders.send_due()
+
+
+def send_following_digests():
+    """The daily digest of the followed dossiers, to the staff who chose it."""
+    return following.send_digests()
 
 
 def apply_retention():

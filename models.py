@@ -279,6 +279,14 @@ class StaffRole(enum.StrEnum):
         return STAFF_ROLE_LABELS[self]
 
 
+class FollowEmails(enum.StrEnum):
+    """What a staff member is emailed of the company's activity on the dossiers they follow."""
+
+    EACH = "each"  # each message and complement answer
+    DAILY = "daily"  # one digest a day
+    NONE = "none"
+
+
 STAFF_ROLE_LABELS = {
     StaffRole.AGENT: _l("Agent"),
     StaffRole.SUPERVISOR: _l("Superviseur"),
@@ -308,6 +316,9 @@ class StaffUser(UserMixin, BaseModel):
     language = CharField(max_length=2, default="fr")  # of the back-office pages
     # Chosen with the switcher: the browser's language at login no longer changes it.
     language_chosen = BooleanField(default=False)
+    # The emails of the dossiers they follow (FollowEmails); the last daily digest sent.
+    follow_emails = CharField(max_length=10, default="each")
+    digest_sent_at = DateTimeField(null=True)
 
     def __str__(self):
         return self.full_name
@@ -742,9 +753,12 @@ class Dossier(BaseModel):
     # --- the state machine ----------------------------------------------------------------
 
     def assign(self, staff):
-        """Give the dossier to `staff` (an agent or supervisor), or to nobody with None."""
+        """Give the dossier to `staff` (an agent or supervisor), or to nobody with None; the
+        agent it is given to follows it (DossierFollow), in the caller's transaction."""
         name = staff.full_name if staff else None
         Dossier.update(assigned_to=staff, agent_name=name).where(Dossier.id == self.id).execute()
+        if staff is not None:
+            DossierFollow.add(staff, self)
         self.assigned_to, self.agent_name = staff, name
 
     def touch(self):
@@ -1826,6 +1840,25 @@ class DossierLabel(BaseModel):
         indexes = ((("label", "dossier"), True),)
 
 
+class DossierFollow(BaseModel):
+    """A staff member following a dossier (`dossiers.following`); (staff, dossier) unique, the
+    index the list's "Suivis" filter reads, and one by dossier for its followers."""
+
+    staff = ForeignKeyField(StaffUser, backref="follows", on_delete="CASCADE", index=False)
+    dossier = ForeignKeyField(Dossier, backref="followers", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("staff", "dossier"), True),)
+
+    @classmethod
+    def add(cls, staff, dossier):
+        """`staff` follows the dossier; already following: nothing changes."""
+        cls.insert(
+            staff=staff.id, dossier=dossier.id, created_at=utcnow()
+        ).on_conflict_ignore().execute()
+
+
 class PrivateNote(BaseModel):
     """A note of staff on a dossier, for staff of the processing roles only (`dossiers.notes`):
     never shown to the company, nor in its documents, emails, the API or the events. Its author
@@ -2206,6 +2239,7 @@ ALL_MODELS = [
     EmailTemplate,
     Label,
     DossierLabel,
+    DossierFollow,
     PrivateNote,
     PrivateNoteVersion,
     DossierAnnotation,

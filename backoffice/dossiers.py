@@ -26,9 +26,11 @@ from backoffice.annotations import DossierAnnotations, annotations_context
 from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
 from backoffice.dossier_list import (
+    FOLLOWED,
     MY_GROUPS,
     AnnotationFilter,
     FoldedLike,
+    FollowedFilter,
     KeysetList,
     LabelFilter,
     agent_options,
@@ -46,6 +48,7 @@ from backoffice.dossier_list import (
     status_formatter,
 )
 from backoffice.exports import BackgroundExport
+from backoffice.following import DossierFollowing, following_context
 from backoffice.groups import MoveForm
 from backoffice.marks import DossierMarks, marks_context
 from dossiers import (
@@ -77,7 +80,13 @@ from procedures import definition_of, display, prefill
 
 
 class DossierView(
-    KeysetList, BackgroundExport, DossierMarks, DossierAnnotations, BulkActions, StaffModelView
+    KeysetList,
+    BackgroundExport,
+    DossierMarks,
+    DossierAnnotations,
+    DossierFollowing,
+    BulkActions,
+    StaffModelView,
 ):
     allowed_roles = PROCESSING_ROLES
     export_source = file_prefix = "dossiers"
@@ -152,6 +161,7 @@ class DossierView(
         FilterEqual(Dossier.group, _l("Groupe"), options=lambda: group_options()),
         LabelFilter(Dossier.id, _l("Étiquette"), options=lambda: label_options()),
         AnnotationFilter(Dossier.id, _l("Annotation privée"), options=lambda: annotation_options()),
+        FollowedFilter(Dossier.id, _l("Suivis"), options=[(FOLLOWED, _l("Dossiers que je suis"))]),
     )
     column_details_list = (
         "reference",
@@ -419,6 +429,7 @@ def detail_context(dossier):
         "can_request": dossier.in_instruction,
         **marks_context(dossier),
         **annotations_context(dossier),
+        **following_context(dossier),
     }
 
 

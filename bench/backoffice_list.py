@@ -45,6 +45,7 @@ from models import (
     Company,
     Dossier,
     DossierAnnotation,
+    DossierFollow,
     DossierLabel,
     Label,
     Person,
@@ -220,6 +221,7 @@ def fill(n_dossiers, n_companies, heavy=0):
         models.DossierCount.rebuild()  # rows inserted in bulk, not through Dossier.create
         seed_labels(definitions[0].code)
         seed_annotations()
+        seed_follows(staff)
         settle()
         sample = Dossier.select().where(Dossier.status == "processing").first()
         return staff, sample, definitions[0].code
@@ -261,6 +263,22 @@ def annotation_filter(view):
 
     index = next(i for i, f in enumerate(view._filters) if isinstance(f, AnnotationFilter))
     return f"flt4_{index}=inspection_opinion%3Dfavourable"
+
+
+def seed_follows(staff):
+    """The bench's staff member follows one dossier in twenty (the list's "Suivis" filter)."""
+    now = utcnow()
+    followed = Dossier.select(Value(staff.id), Dossier.id, Value(now)).where(Dossier.id % 20 == 3)
+    fields = [DossierFollow.staff, DossierFollow.dossier, DossierFollow.created_at]
+    DossierFollow.insert_from(followed, fields).execute()
+
+
+def followed_filter(view):
+    """The list's argument that shows the dossiers the bench's staff member follows."""
+    from backoffice.dossier_list import FOLLOWED, FollowedFilter
+
+    index = next(i for i, f in enumerate(view._filters) if isinstance(f, FollowedFilter))
+    return f"flt4_{index}={FOLLOWED}"
 
 
 def label_filter(view):
@@ -412,6 +430,8 @@ def already_seeded(url, n_dossiers):
                 settle()
             if not DossierAnnotation.select().exists():  # seeded before the annotations
                 seed_annotations()
+            if not DossierFollow.select().exists():  # seeded before the following
+                seed_follows(staff)
                 settle()
             sample = Dossier.select().where(Dossier.status == "processing").first()
             print(f"reusing the {n_dossiers:,} dossiers already in the database")
@@ -478,6 +498,7 @@ def run(args):
         ("filter: my groups", f"{base}?flt3_7=1"),
         ("filter: label", f"{base}?{label_filter(view)}"),
         ("filter: annotation", f"{base}?{annotation_filter(view)}"),
+        ("filter: dossiers I follow", f"{base}?{followed_filter(view)}"),
         ("search: reference", f"{base}?search={sample.reference}"),
         ("search: enterprise number", f"{base}?search=0000.101.234"),
         ("search: company name", f"{base}?search=Agence+4321"),

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 
 import notifications
 import storage
-from dossiers import DossierRefused, scanning
+from dossiers import DossierRefused, following, scanning
 from dossiers.access import member_for, require_processor
 from dossiers.annexes import check_files, new_annex
 from dossiers.processing import MAX_TEXT
@@ -81,7 +81,7 @@ def request_complement(actor, dossier, body, requested_annexes):
 
 def reply(actor, dossier, body, files=()):
     """The company's answer with PDF annexes (filename, bytes): every file is checked before
-    anything is stored; the open complement request is closed and the agent told."""
+    anything is stored; the open complement request is closed and its followers told."""
     member_for(actor, dossier, Role.ENCODE)
     body = (body or "").strip()
     if not body:
@@ -129,7 +129,9 @@ def reply(actor, dossier, body, files=()):
             ]
             if request is not None:
                 Message.update(answered_at=utcnow()).where(Message.id == request.id).execute()
-            notifications.complement_answered(dossier, body, len(stored))
+            notifications.complement_answered(
+                dossier, following.followers_emailed_each_time(dossier), body, len(stored)
+            )
             Event.record(
                 EventType.COMPLEMENT_ANSWERED,
                 actor,

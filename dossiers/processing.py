@@ -146,7 +146,7 @@ def assign(actor, dossier, agent):
     if agent is not None and (not agent.active or agent.staff_role not in PROCESSING_ROLES):
         raise DossierRefused(_("Ce membre du personnel ne traite pas de dossiers."))
     with write_transaction():
-        dossier.assign(agent)
+        dossier.assign(agent)  # the agent follows it (DossierFollow) from now on
         AuditEvent.record("dossier.assign", actor, dossier, agent=agent.email if agent else None)
     return dossier
 

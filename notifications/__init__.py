@@ -44,6 +44,7 @@ from notifications.events import (  # the one function per event that writes its
     complement_requested,
     draft_expiring,
     email_validation,
+    following_digest,
     login_code,
     member_invited,
     message_to_company,
@@ -59,6 +60,7 @@ __all__ = [
     "complement_requested",
     "draft_expiring",
     "email_validation",
+    "following_digest",
     "login_code",
     "member_invited",
     "message_to_company",
@@ -87,6 +89,7 @@ SUBJECTS = {
     "processing": _l("Votre dossier %(reference)s est en traitement"),
     "closed": _l("Votre dossier %(reference)s est clôturé"),
     "draft_expiring": _l("Votre brouillon « %(procedure)s » sera supprimé le %(due)s"),
+    "following_digest": _l("Dossiers suivis : l'activité des entreprises"),
     "webhook_paused": _l("Webhook « %(webhook)s » mis en pause après des échecs répétés"),
 }
 

@@ -96,20 +96,44 @@ def complement_requested(dossier, body, requested_annexes):
     )
 
 
-def complement_answered(dossier, body, annex_count):
-    """The company's reply, to the agent the dossier is assigned to (none: nobody)."""
-    agent = dossier.assigned_to if dossier.assigned_to_id else None
-    if agent is None:
-        return None
+def complement_answered(dossier, followers, body, annex_count):
+    """The company's reply (a message or a complement answer), to the dossier's `followers`
+    who chose an email for each message (`dossiers.following`: the assigned agent follows it),
+    each once."""
+    return [
+        OutboxMessage.queue(
+            "complement_answered",
+            staff.email,
+            dossier=dossier,
+            language=staff.language,
+            recipient=staff.full_name,
+            body=body,
+            annex_count=annex_count,
+            staff=True,
+            **_dossier_context(dossier),
+        )
+        for staff in followers
+    ]
+
+
+def following_digest(staff, rows):
+    """The daily digest of the dossiers `staff` follows: (dossier, number of the company's
+    messages) each."""
     return OutboxMessage.queue(
-        "complement_answered",
-        agent.email,
-        dossier=dossier,
-        recipient=agent.full_name,
-        body=body,
-        annex_count=annex_count,
+        "following_digest",
+        staff.email,
+        language=staff.language,
+        recipient=staff.full_name,
+        dossiers=[
+            {
+                "id": dossier.id,
+                "reference": dossier.reference,
+                "company": dossier.company.name,
+                "messages": count,
+            }
+            for dossier, count in rows
+        ],
         staff=True,
-        **_dossier_context(dossier),
     )
 
 

@@ -162,7 +162,7 @@ def test_complement_request_and_reply(signer, client):
     company, person = signer
     agent = make_staff()
     dossier = make_dossier(DossierStatus.RECEIVED, company=company, person=person, staff=agent)
-    Dossier.update(assigned_to=agent).where(Dossier.id == dossier.id).execute()
+    dossier.assign(agent)  # the assigned agent follows it: the company's reply emails them
     dossier = Dossier.get_by_id(dossier.id)
     messages.send_to_company(
         Actor.staff_member(agent),

@@ -1,6 +1,7 @@
 """Every page of the back-office, in French and in German, checked with axe-core (WCAG 2.1 A and
 AA): the staff login and its second factor, the dashboard, each list and detail, the dossier
-actions (the group change among them), the bulk pages, the groups, the statistics, the
+actions (the group change among them), following a dossier and the choice of emails, the
+bulk pages, the groups, the statistics, the
 definition editor and preview, the email texts (list, edit with an error, preview), the
 confirmation pages and an error page. Zero violations, and `<html lang>` the language of the
 page."""
@@ -13,6 +14,8 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
+from backoffice.dossier_list import FollowedFilter
+from backoffice.dossiers import DossierView
 from dossiers import groups
 from dossiers.events import sequence_pending
 from helpers import STAFF_PASSWORD, make_company, make_dossier, make_member, make_staff
@@ -189,6 +192,19 @@ def test_every_backoffice_page_passes_axe(world, browser, language):
     editing.locator("textarea").fill("x" * 5001)
     editing.locator("button[type=submit]").click()  # too long: refused, the text kept
     scan(page, "dossier, note refused")
+    page.goto(f"{base}/admin/dossiers/details/?id={received.id}")
+    page.locator(f"form[action$='/follow/{received.id}'] button[type=submit]").click()
+    expect(page.locator(f"form[action$='/unfollow/{received.id}']")).to_be_visible()
+    emails = page.locator(f"form[action$='/follow-emails/{received.id}']")
+    emails.locator("input[value=daily]").check()
+    emails.locator("button[type=submit]").click()
+    expect(page.locator("input[value=daily]")).to_be_checked()
+    scan(page, "dossier followed, daily digest chosen")
+    followed = next(
+        i for i, f in enumerate(DossierView.column_filters) if isinstance(f, FollowedFilter)
+    )
+    visit(page, scan, base, "dossiers I follow", f"/admin/dossiers/?flt0_{followed}=1")
+    expect(page.get_by_role("row").filter(has_text=received.reference)).to_be_visible()
     visit(page, scan, base, "dossier list with labels", "/admin/dossiers/")
     row = page.get_by_role("row").filter(has_text=dossiers[DossierStatus.SUBMITTED].reference)
     row.locator("input.action-checkbox").check()
