@@ -22,7 +22,7 @@ from huey.exceptions import TaskLockedException
 import database
 import models
 import notifications
-from dossiers import documents, events, exports, orphans, reminders, retention, scanning
+from dossiers import deadlines, documents, events, exports, orphans, reminders, retention, scanning
 from webhooks import delivery as webhooks
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,9 @@ class Jobs:
         )
         self.huey.periodic_task(crontab(minute="0", hour="7"), name="report_reminders")(
             self.in_app(send_report_reminders)
+        )
+        self.huey.periodic_task(crontab(minute="10", hour="7"), name="deadline_reminders")(
+            self.in_app(send_deadline_reminders)
         )
         self.huey.periodic_task(crontab(minute="0", hour="2"), name="retention")(
             self.in_app(apply_retention)
@@ -241,6 +244,10 @@ def remove_orphans():
 
 def send_report_reminders():
     return reminders.send_due()
+
+
+def send_deadline_reminders():
+    return deadlines.send_reminders()
 
 
 def apply_retention():

@@ -51,6 +51,11 @@ def utcnow():
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def remaining_days(due_at, now=None):
+    """Whole days left before `due_at`, rounded down: late by an hour is -1."""
+    return (due_at - (now or utcnow())).days
+
+
 def write_transaction():
     """A transaction that takes the write lock at once (SQLite) so that concurrent writers queue
     on the busy timeout instead of failing on a stale snapshot; plain on PostgreSQL."""
@@ -376,6 +381,9 @@ class ProcedureDefinition(BaseModel):
     version = IntegerField()
     title = CharField(max_length=300)
     reference_prefix = CharField(max_length=8)
+    # The legal processing time in days (the YAML's `deadline:` with `when_passed: flag`), read
+    # by `Dossier.transition` without parsing the YAML; None: no clock is kept.
+    deadline_days = IntegerField(null=True)
     yaml_text = TextField()
     published = BooleanField(default=False)
     published_at = DateTimeField(null=True)
@@ -460,6 +468,7 @@ STATUS_LABELS = {
     DossierStatus.CLOSED: _l("Clôturé"),
 }
 STAFF_STATUSES = tuple(s for s in DossierStatus if s.visible_to_staff)
+INSTRUCTION_STATUSES = tuple(s.value for s in DossierStatus if s.in_instruction)
 AWAITING_STATUSES = tuple(s for s in DossierStatus if s.awaiting_decision)
 
 
@@ -612,9 +621,18 @@ class Dossier(BaseModel):
     # The last sequence number given to an event of the dossier (Event.record): only ever
     # changed by its `UPDATE ... + 1`, never by `save`.
     event_sequence = IntegerField(default=0)
+    # The legal deadline's clock (ProcedureDefinition.deadline_days): set at Réceptionné; while
+    # a complement request waits for the company `deadline_paused_at` says since when, and its
+    # answer moves `due_at` later by the paused time. The list's "late" and "due within 7 days"
+    # filters and the dashboard's count read (status, due_at); the agent's reminder is sent once
+    # (`deadline_reminded_at`).
+    due_at = DateTimeField(null=True)
+    deadline_paused_at = DateTimeField(null=True)
+    deadline_reminded_at = DateTimeField(null=True)
 
     class Meta:
         indexes = (
+            (("status", "due_at"), False),
             (("company", "archived", "updated_at"), False),
             (("status", "submitted_at"), False),
             (("status", "updated_at"), False),  # the dashboard's "waiting for N days"
@@ -708,6 +726,79 @@ class Dossier(BaseModel):
         list's partial indexes (WHERE submitted_at IS NOT NULL), which hold no draft."""
         return cls.submitted_at.is_null(False) & cls.status.in_([s.value for s in STAFF_STATUSES])
 
+    # --- the legal deadline ---------------------------------------------------------------
+
+    @classmethod
+    def is_running_late(cls, now):
+        """In instruction, its clock running and its due date passed (on the (status, due_at)
+        index; paused dossiers are few and read from the rows the index gives)."""
+        return (
+            cls.status.in_(INSTRUCTION_STATUSES)
+            & (cls.due_at < now)
+            & cls.deadline_paused_at.is_null()
+        )
+
+    @classmethod
+    def is_due_within(cls, now, days):
+        """In instruction, its clock running, due from `now` to `days` days later."""
+        return (
+            cls.status.in_(INSTRUCTION_STATUSES)
+            & (cls.due_at >= now)
+            & (cls.due_at < now + timedelta(days=days))
+            & cls.deadline_paused_at.is_null()
+        )
+
+    def remaining_days(self, now=None):
+        """Whole days left before the due date (negative: late), None without a clock or
+        while paused."""
+        if self.due_at is None or self.deadline_paused_at is not None:
+            return None
+        return remaining_days(self.due_at, now)
+
+    def _deadline_resumed(self, now, since):
+        """The changes that resume the clock at `now`, stopped since `since`."""
+        if self.due_at is None or since is None:
+            return {}
+        return {"due_at": self.due_at + (now - since), "deadline_paused_at": None}
+
+    def pause_deadline(self, now):
+        """A complement request now waits for the company: the clock stops (in the caller's
+        transaction)."""
+        if self.due_at is None or self.deadline_paused_at is not None:
+            return
+        Dossier.update(deadline_paused_at=now).where(
+            Dossier.id == self.id, Dossier.deadline_paused_at.is_null()
+        ).execute()
+        self.deadline_paused_at = now
+
+    def resume_deadline(self, now):
+        """The company answered the complement request: the due date moves by the paused time
+        (read under the dossier's lock, in the caller's transaction)."""
+        current = Dossier.locked(self.id)
+        changes = current._deadline_resumed(now, current.deadline_paused_at)
+        if changes:
+            Dossier.update(changes).where(Dossier.id == self.id).execute()
+            for field, value in changes.items():
+                setattr(self, field, value)
+
+    def _deadline_changes(self, current, to, now):
+        """What a transition does to the clock: it starts at Réceptionné; closing stops it (a
+        pause still open ends there, so that `due_at` compares with `closed_at`); reopening
+        resumes it with the closed time not counted."""
+        if to == DossierStatus.RECEIVED and self.due_at is None:
+            days = (
+                ProcedureDefinition.select(ProcedureDefinition.deadline_days)
+                .where(ProcedureDefinition.id == self.definition_id)
+                .scalar()
+            )
+            return {"due_at": now + timedelta(days=days)} if days else {}
+        if to == DossierStatus.CLOSED:
+            paused = self.deadline_paused_at
+            return self._deadline_resumed(now, paused) if paused else {}
+        if current == DossierStatus.CLOSED:
+            return self._deadline_resumed(now, self.closed_at)
+        return {}
+
     # --- the state machine ----------------------------------------------------------------
 
     def assign(self, staff):
@@ -757,6 +848,7 @@ class Dossier(BaseModel):
             if to == DossierStatus.CLOSED:
                 changes["decision"] = Decision(decision).value
                 changes["closed_at"] = now
+            changes.update(self._deadline_changes(current, to, now))
             reopened = None
             if current == DossierStatus.CLOSED:  # reopened: to be decided again
                 changes["decision"] = None

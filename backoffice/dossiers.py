@@ -25,11 +25,14 @@ from backoffice import processing
 from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
 from backoffice.dossier_list import (
+    DeadlineFilter,
     FoldedLike,
     KeysetList,
     LabelFilter,
     agent_options,
     datetime_formatter,
+    deadline_formatter,
+    deadline_options,
     definition_formatter,
     export_datetime,
     label_options,
@@ -76,6 +79,7 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         "status",
         "submitted_at",
         "assigned_to",
+        "due_at",
         "labels",
     )
     column_export_list = (
@@ -102,6 +106,7 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         "archived": _l("Archivé (côté entreprise)"),
         "closed_at": _l("Clôturé le"),
         "labels": _l("Étiquettes"),
+        "due_at": _l("Jours restants"),
     }
     column_sortable_list = (
         "reference",
@@ -124,6 +129,7 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         DateTimeBetweenFilter(Dossier.submitted_at, _l("Soumis entre")),
         DateTimeBetweenFilter(Dossier.updated_at, _l("Modifié entre")),
         LabelFilter(Dossier.id, _l("Étiquette"), options=lambda: label_options()),
+        DeadlineFilter(Dossier.due_at, _l("Délai légal"), options=lambda: deadline_options()),
     )
     column_details_list = (
         "reference",
@@ -152,6 +158,7 @@ class DossierView(KeysetList, BackgroundExport, DossierMarks, BulkActions, Staff
         "company": lambda v, c, m, n: m.company_name,  # the list's rows (ROW_COLUMNS)
         "assigned_to": lambda v, c, m, n: m.agent_name,
         "labels": labels_formatter,
+        "due_at": deadline_formatter,
     }
     column_formatters_export = {
         "status": lambda v, c, m, n: str(m.state.label),

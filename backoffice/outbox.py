@@ -30,6 +30,7 @@ EVENT_LABELS = {
     "message": _l("Message sur un dossier"),
     "complement": _l("Demande de compléments"),
     "complement_answered": _l("Réponse aux compléments"),
+    "deadline_reminder": _l("Rappel de délai légal (à l'agent)"),
     "annex_infected": _l("Annexe refusée par l'antivirus"),
     "report_reminder": _l("Rappel de rapport d'activités"),
     "received": _l("Réception"),

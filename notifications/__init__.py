@@ -42,6 +42,7 @@ from notifications.events import (  # the one function per event that writes its
     annex_infected,
     complement_answered,
     complement_requested,
+    deadline_reminder,
     draft_expiring,
     email_validation,
     login_code,
@@ -57,6 +58,7 @@ __all__ = [
     "annex_infected",
     "complement_answered",
     "complement_requested",
+    "deadline_reminder",
     "draft_expiring",
     "email_validation",
     "login_code",
@@ -88,6 +90,7 @@ SUBJECTS = {
     "closed": _l("Votre dossier %(reference)s est clôturé"),
     "draft_expiring": _l("Votre brouillon « %(procedure)s » sera supprimé le %(due)s"),
     "webhook_paused": _l("Webhook « %(webhook)s » mis en pause après des échecs répétés"),
+    "deadline_reminder": _l("Délai légal du dossier %(reference)s : échéance le %(due)s"),
 }
 
 
