@@ -792,12 +792,13 @@ class Dossier(BaseModel):
                 .scalar()
             )
             return {"due_at": now + timedelta(days=days)} if days else {}
-        if to == DossierStatus.CLOSED:
-            paused = self.deadline_paused_at
-            return self._deadline_resumed(now, paused) if paused else {}
-        if current == DossierStatus.CLOSED:
-            return self._deadline_resumed(now, self.closed_at)
-        return {}
+        if to != DossierStatus.CLOSED and current != DossierStatus.CLOSED:
+            return {}
+        row = Dossier.locked(self.id)  # the clock as a complement request or answer left it
+        if row.due_at is None:
+            return {}
+        since = row.deadline_paused_at if to == DossierStatus.CLOSED else row.closed_at
+        return row._deadline_resumed(now, since) or {"due_at": row.due_at}
 
     # --- the state machine ----------------------------------------------------------------
 
@@ -1939,8 +1940,8 @@ class MonthlyStatistics(BaseModel):
     submission to that closing (MonthlyProcessingDays). Reopening it takes its closing back
     from the month it was counted in; closing it again counts it in the new month.
 
-    Dossiers late against a legal deadline are not counted here yet: issue #15 part 5 (legal
-    deadlines) adds a `late` column when it flags a dossier as late."""
+    `late` counts the closings after the dossier's legal due date (`closed_at > due_at`, see
+    Dossier._deadline_changes), in the month of the closing and taken back with it."""
 
     procedure_code = CharField(max_length=64)
     month = DateField()
@@ -1949,8 +1950,9 @@ class MonthlyStatistics(BaseModel):
     granted = IntegerField(default=0)
     refused = IntegerField(default=0)
     dismissed = IntegerField(default=0)
+    late = IntegerField(default=0)
 
-    COUNTS = ("submitted", "closed", "granted", "refused", "dismissed")
+    COUNTS = ("submitted", "closed", "granted", "refused", "dismissed", "late")
 
     class Meta:
         indexes = ((("procedure_code", "month"), True),)
@@ -1965,10 +1967,12 @@ class MonthlyStatistics(BaseModel):
         ).execute()
 
     @classmethod
-    def count_closing(cls, code, submitted_at, closed_at, decision, delta):
-        """A closing counted (delta 1) or taken back (-1): its month, decision and duration."""
+    def count_closing(cls, code, submitted_at, closed_at, decision, delta, due_at=None):
+        """A closing counted (delta 1) or taken back (-1): its month, decision, duration and
+        whether it came after the legal due date."""
         month = month_of(closed_at)
-        cls.add(code, month, closed=delta, **{DECISION_COLUMNS[Decision(decision)]: delta})
+        late = {"late": delta} if due_at is not None and closed_at > due_at else {}
+        cls.add(code, month, closed=delta, **{DECISION_COLUMNS[Decision(decision)]: delta}, **late)
         MonthlyProcessingDays.add(code, month, processing_days(submitted_at, closed_at), delta)
 
     @classmethod
@@ -1982,11 +1986,16 @@ class MonthlyStatistics(BaseModel):
                 Dossier.select(Dossier.submitted_at).where(Dossier.id == dossier.id).scalar()
             )
             code = procedure_code_of(dossier)
-            cls.count_closing(code, submitted_at, now, dossier.decision, 1)
+            cls.count_closing(code, submitted_at, now, dossier.decision, 1, dossier.due_at)
         elif reopened is not None and reopened.closed_at is not None:
             code = procedure_code_of(dossier)
             cls.count_closing(
-                code, reopened.submitted_at, reopened.closed_at, reopened.decision, -1
+                code,
+                reopened.submitted_at,
+                reopened.closed_at,
+                reopened.decision,
+                -1,
+                reopened.due_at,
             )
 
     @classmethod
@@ -2017,6 +2026,7 @@ class MonthlyStatistics(BaseModel):
                 Dossier.submitted_at,
                 Dossier.closed_at,
                 Dossier.decision,
+                Dossier.due_at,
             )
             .join(ProcedureDefinition)
             .where(Dossier.submitted_at.is_null(False))
@@ -2026,12 +2036,14 @@ class MonthlyStatistics(BaseModel):
         last = 0
         while True:
             rows = list(query.where(Dossier.id > last).tuples())
-            for _id, code, submitted_at, closed_at, decision in rows:
+            for _id, code, submitted_at, closed_at, decision, due_at in rows:
                 count((code, month_of(submitted_at)), "submitted")
                 if closed_at is not None and decision:
                     month = month_of(closed_at)
                     count((code, month), "closed")
                     count((code, month), DECISION_COLUMNS[Decision(decision)])
+                    if due_at is not None and closed_at > due_at:
+                        count((code, month), "late")
                     key = (code, month, processing_days(submitted_at, closed_at))
                     days[key] = days.get(key, 0) + 1
             if len(rows) < batch:

@@ -3,7 +3,7 @@
 The legal deadline of a procedure (its YAML's `deadline:`, kept as
 procedure_definition.deadline_days when it flags late dossiers) and its clock on each dossier:
 `due_at`, `deadline_paused_at` while a complement request waits, `deadline_reminded_at` once
-the agent was reminded; indexed with the status for the list's filters and the dashboard's
+the agent was reminded; the closings after their due date in monthly_statistics.late; indexed with the status for the list's filters and the dashboard's
 count. The versions already stored get their days from their YAML; dossiers received before
 this migration keep no clock (their deadline would be a guess).
 """
@@ -30,6 +30,9 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         deadline_reminded_at=pw.DateTimeField(null=True),
     )
     migrator.add_index("dossier", "status", "due_at")
+    # The closings after their due date per procedure and month (none yet: no dossier had a
+    # clock before this migration).
+    migrator.add_fields("monthly_statistics", late=pw.IntegerField(default=0))
 
     def fill_days():
         """Each stored version's days, read from its YAML (a few rows)."""
@@ -50,6 +53,7 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
+    migrator.remove_fields("monthly_statistics", "late")
     migrator.drop_index("dossier", "status", "due_at")
     migrator.remove_fields("dossier", "due_at", "deadline_paused_at", "deadline_reminded_at")
     migrator.remove_fields("procedure_definition", "deadline_days")

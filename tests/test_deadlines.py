@@ -4,7 +4,7 @@ closing and resumed by a reopening; the list's column and filters, the dashboard
 the agent's reminder sent once."""
 
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from clock import Clock
@@ -31,6 +31,7 @@ from models import (
     Decision,
     Dossier,
     DossierStatus,
+    MonthlyStatistics,
     OutboxMessage,
     ProcedureDefinition,
     Role,
@@ -229,3 +230,20 @@ def test_the_reminder_goes_once_to_the_assigned_agent(clock):
     assert [m.to_email for m in mails] == [agent.email]
     assert fresh(dossier).deadline_reminded_at is not None
     assert fresh(unassigned).deadline_reminded_at is None
+
+
+def test_a_late_closing_is_counted_in_its_month_and_taken_back_on_reopening(app, client, clock):
+    dossier = make_dossier(DossierStatus.PROCESSING, definition=definition_with(10))
+    on_time = make_dossier(DossierStatus.PROCESSING, definition=definition_with(30))
+    staff = Actor.staff_member(make_staff(StaffRole.SUPERVISOR))
+    clock.advance(days=12)
+    fresh(dossier).transition(DossierStatus.CLOSED, staff, decision=Decision.REFUSED)
+    fresh(on_time).transition(DossierStatus.CLOSED, staff, decision=Decision.GRANTED)
+    months, _days = MonthlyStatistics.kept()
+    assert months[("enregistrement", date(2026, 3, 1))]["late"] == 1
+    assert MonthlyStatistics.recount()[0] == months
+    login_staff(client, make_staff(StaffRole.SUPERVISOR))
+    assert "Clôturés en retard" in text(client.get("/admin/statistics/"))
+    fresh(dossier).transition(DossierStatus.PROCESSING, staff, comment="À revoir")
+    months, _days = MonthlyStatistics.kept()
+    assert "late" not in months[("enregistrement", date(2026, 3, 1))]
