@@ -764,12 +764,17 @@ class Dossier(BaseModel):
     def pause_deadline(self, now):
         """A complement request now waits for the company: the clock stops (in the caller's
         transaction)."""
-        if self.due_at is None or self.deadline_paused_at is not None:
-            return
-        Dossier.update(deadline_paused_at=now).where(
-            Dossier.id == self.id, Dossier.deadline_paused_at.is_null()
-        ).execute()
-        self.deadline_paused_at = now
+        paused = (
+            Dossier.update(deadline_paused_at=now)
+            .where(
+                Dossier.id == self.id,
+                Dossier.due_at.is_null(False),
+                Dossier.deadline_paused_at.is_null(),
+            )
+            .execute()
+        )
+        if paused:
+            self.deadline_paused_at = now
 
     def resume_deadline(self, now):
         """The company answered the complement request: the due date moves by the paused time
