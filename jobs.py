@@ -23,6 +23,7 @@ import database
 import models
 import notifications
 from dossiers import (
+    deadlines,
     documents,
     events,
     exports,
@@ -67,6 +68,9 @@ class Jobs:
         )
         self.huey.periodic_task(crontab(minute="30", hour="6"), name="following_digests")(
             self.in_app(send_following_digests)
+        )
+        self.huey.periodic_task(crontab(minute="10", hour="7"), name="deadline_reminders")(
+            self.in_app(send_deadline_reminders)
         )
         self.huey.periodic_task(crontab(minute="0", hour="2"), name="retention")(
             self.in_app(apply_retention)
@@ -258,6 +262,10 @@ def send_report_reminders():
 def send_following_digests():
     """The daily digest of the followed dossiers, to the staff who chose it."""
     return following.send_digests()
+
+
+def send_deadline_reminders():
+    return deadlines.send_reminders()
 
 
 def apply_retention():

@@ -51,6 +51,11 @@ def utcnow():
     return datetime.now(UTC).replace(tzinfo=None)
 
 
+def remaining_days(due_at, now=None):
+    """Whole days left before `due_at`, rounded down: late by an hour is -1."""
+    return (due_at - (now or utcnow())).days
+
+
 def write_transaction():
     """A transaction that takes the write lock at once (SQLite) so that concurrent writers queue
     on the busy timeout instead of failing on a stale snapshot; plain on PostgreSQL."""
@@ -414,6 +419,9 @@ class ProcedureDefinition(BaseModel):
     version = IntegerField()
     title = CharField(max_length=300)
     reference_prefix = CharField(max_length=8)
+    # The legal processing time in days (the YAML's `deadline:` with `when_passed: flag`), read
+    # by `Dossier.transition` without parsing the YAML; None: no clock is kept.
+    deadline_days = IntegerField(null=True)
     yaml_text = TextField()
     published = BooleanField(default=False)
     published_at = DateTimeField(null=True)
@@ -498,6 +506,7 @@ STATUS_LABELS = {
     DossierStatus.CLOSED: _l("Clôturé"),
 }
 STAFF_STATUSES = tuple(s for s in DossierStatus if s.visible_to_staff)
+INSTRUCTION_STATUSES = tuple(s.value for s in DossierStatus if s.in_instruction)
 AWAITING_STATUSES = tuple(s for s in DossierStatus if s.awaiting_decision)
 
 
@@ -654,9 +663,18 @@ class Dossier(BaseModel):
     # The last sequence number given to an event of the dossier (Event.record): only ever
     # changed by its `UPDATE ... + 1`, never by `save`.
     event_sequence = IntegerField(default=0)
+    # The legal deadline's clock (ProcedureDefinition.deadline_days): set at Réceptionné; while
+    # a complement request waits for the company `deadline_paused_at` says since when, and its
+    # answer moves `due_at` later by the paused time. The list's "late" and "due within 7 days"
+    # filters and the dashboard's count read (status, due_at); the agent's reminder is sent once
+    # (`deadline_reminded_at`).
+    due_at = DateTimeField(null=True)
+    deadline_paused_at = DateTimeField(null=True)
+    deadline_reminded_at = DateTimeField(null=True)
 
     class Meta:
         indexes = (
+            (("status", "due_at"), False),
             (("company", "archived", "updated_at"), False),
             (("status", "submitted_at"), False),
             (("status", "updated_at"), False),  # the dashboard's "waiting for N days"
@@ -750,6 +768,85 @@ class Dossier(BaseModel):
         list's partial indexes (WHERE submitted_at IS NOT NULL), which hold no draft."""
         return cls.submitted_at.is_null(False) & cls.status.in_([s.value for s in STAFF_STATUSES])
 
+    # --- the legal deadline ---------------------------------------------------------------
+
+    @classmethod
+    def is_running_late(cls, now):
+        """In instruction, its clock running and its due date passed (on the (status, due_at)
+        index; paused dossiers are few and read from the rows the index gives)."""
+        return (
+            cls.status.in_(INSTRUCTION_STATUSES)
+            & (cls.due_at < now)
+            & cls.deadline_paused_at.is_null()
+        )
+
+    @classmethod
+    def is_due_within(cls, now, days):
+        """In instruction, its clock running, due from `now` to `days` days later."""
+        return (
+            cls.status.in_(INSTRUCTION_STATUSES)
+            & (cls.due_at >= now)
+            & (cls.due_at < now + timedelta(days=days))
+            & cls.deadline_paused_at.is_null()
+        )
+
+    def remaining_days(self, now=None):
+        """Whole days left before the due date (negative: late), None without a clock or
+        while paused."""
+        if self.due_at is None or self.deadline_paused_at is not None:
+            return None
+        return remaining_days(self.due_at, now)
+
+    def _deadline_resumed(self, now, since):
+        """The changes that resume the clock at `now`, stopped since `since`."""
+        if self.due_at is None or since is None:
+            return {}
+        return {"due_at": self.due_at + (now - since), "deadline_paused_at": None}
+
+    def pause_deadline(self, now):
+        """A complement request now waits for the company: the clock stops (in the caller's
+        transaction)."""
+        paused = (
+            Dossier.update(deadline_paused_at=now)
+            .where(
+                Dossier.id == self.id,
+                Dossier.due_at.is_null(False),
+                Dossier.deadline_paused_at.is_null(),
+            )
+            .execute()
+        )
+        if paused:
+            self.deadline_paused_at = now
+
+    def resume_deadline(self, now):
+        """The company answered the complement request: the due date moves by the paused time
+        (read under the dossier's lock, in the caller's transaction)."""
+        current = Dossier.locked(self.id)
+        changes = current._deadline_resumed(now, current.deadline_paused_at)
+        if changes:
+            Dossier.update(changes).where(Dossier.id == self.id).execute()
+            for field, value in changes.items():
+                setattr(self, field, value)
+
+    def _deadline_changes(self, current, to, now):
+        """What a transition does to the clock: it starts at Réceptionné; closing stops it (a
+        pause still open ends there, so that `due_at` compares with `closed_at`); reopening
+        resumes it with the closed time not counted."""
+        if to == DossierStatus.RECEIVED and self.due_at is None:
+            days = (
+                ProcedureDefinition.select(ProcedureDefinition.deadline_days)
+                .where(ProcedureDefinition.id == self.definition_id)
+                .scalar()
+            )
+            return {"due_at": now + timedelta(days=days)} if days else {}
+        if to != DossierStatus.CLOSED and current != DossierStatus.CLOSED:
+            return {}
+        row = Dossier.locked(self.id)  # the clock as a complement request or answer left it
+        if row.due_at is None:
+            return {}
+        since = row.deadline_paused_at if to == DossierStatus.CLOSED else row.closed_at
+        return row._deadline_resumed(now, since) or {"due_at": row.due_at}
+
     # --- the state machine ----------------------------------------------------------------
 
     def assign(self, staff):
@@ -802,6 +899,7 @@ class Dossier(BaseModel):
             if to == DossierStatus.CLOSED:
                 changes["decision"] = Decision(decision).value
                 changes["closed_at"] = now
+            changes.update(self._deadline_changes(current, to, now))
             reopened = None
             if current == DossierStatus.CLOSED:  # reopened: to be decided again
                 changes["decision"] = None
@@ -1952,8 +2050,8 @@ class MonthlyStatistics(BaseModel):
     submission to that closing (MonthlyProcessingDays). Reopening it takes its closing back
     from the month it was counted in; closing it again counts it in the new month.
 
-    Dossiers late against a legal deadline are not counted here yet: issue #15 part 5 (legal
-    deadlines) adds a `late` column when it flags a dossier as late."""
+    `late` counts the closings after the dossier's legal due date (`closed_at > due_at`, see
+    Dossier._deadline_changes), in the month of the closing and taken back with it."""
 
     procedure_code = CharField(max_length=64)
     month = DateField()
@@ -1962,8 +2060,9 @@ class MonthlyStatistics(BaseModel):
     granted = IntegerField(default=0)
     refused = IntegerField(default=0)
     dismissed = IntegerField(default=0)
+    late = IntegerField(default=0)
 
-    COUNTS = ("submitted", "closed", "granted", "refused", "dismissed")
+    COUNTS = ("submitted", "closed", "granted", "refused", "dismissed", "late")
 
     class Meta:
         indexes = ((("procedure_code", "month"), True),)
@@ -1978,10 +2077,12 @@ class MonthlyStatistics(BaseModel):
         ).execute()
 
     @classmethod
-    def count_closing(cls, code, submitted_at, closed_at, decision, delta):
-        """A closing counted (delta 1) or taken back (-1): its month, decision and duration."""
+    def count_closing(cls, code, submitted_at, closed_at, decision, delta, due_at=None):
+        """A closing counted (delta 1) or taken back (-1): its month, decision, duration and
+        whether it came after the legal due date."""
         month = month_of(closed_at)
-        cls.add(code, month, closed=delta, **{DECISION_COLUMNS[Decision(decision)]: delta})
+        late = {"late": delta} if due_at is not None and closed_at > due_at else {}
+        cls.add(code, month, closed=delta, **{DECISION_COLUMNS[Decision(decision)]: delta}, **late)
         MonthlyProcessingDays.add(code, month, processing_days(submitted_at, closed_at), delta)
 
     @classmethod
@@ -1995,11 +2096,16 @@ class MonthlyStatistics(BaseModel):
                 Dossier.select(Dossier.submitted_at).where(Dossier.id == dossier.id).scalar()
             )
             code = procedure_code_of(dossier)
-            cls.count_closing(code, submitted_at, now, dossier.decision, 1)
+            cls.count_closing(code, submitted_at, now, dossier.decision, 1, dossier.due_at)
         elif reopened is not None and reopened.closed_at is not None:
             code = procedure_code_of(dossier)
             cls.count_closing(
-                code, reopened.submitted_at, reopened.closed_at, reopened.decision, -1
+                code,
+                reopened.submitted_at,
+                reopened.closed_at,
+                reopened.decision,
+                -1,
+                reopened.due_at,
             )
 
     @classmethod
@@ -2030,6 +2136,7 @@ class MonthlyStatistics(BaseModel):
                 Dossier.submitted_at,
                 Dossier.closed_at,
                 Dossier.decision,
+                Dossier.due_at,
             )
             .join(ProcedureDefinition)
             .where(Dossier.submitted_at.is_null(False))
@@ -2039,12 +2146,14 @@ class MonthlyStatistics(BaseModel):
         last = 0
         while True:
             rows = list(query.where(Dossier.id > last).tuples())
-            for _id, code, submitted_at, closed_at, decision in rows:
+            for _id, code, submitted_at, closed_at, decision, due_at in rows:
                 count((code, month_of(submitted_at)), "submitted")
                 if closed_at is not None and decision:
                     month = month_of(closed_at)
                     count((code, month), "closed")
                     count((code, month), DECISION_COLUMNS[Decision(decision)])
+                    if due_at is not None and closed_at > due_at:
+                        count((code, month), "late")
                     key = (code, month, processing_days(submitted_at, closed_at))
                     days[key] = days.get(key, 0) + 1
             if len(rows) < batch:

@@ -2,7 +2,8 @@
 N days in each status, and the agent's own open dossiers. The counts are read from the kept
 DossierCount rows, never counted over the dossier table; "waiting" counts only the dossiers
 changed in the last N days (a short range of the (status, updated_at) index) and takes them off
-the kept counts."""
+the kept counts; the dossiers late against their legal deadline are a range of the
+(status, due_at) index."""
 
 from datetime import timedelta
 
@@ -59,6 +60,11 @@ def waiting(days, kept=None):
     return {status: n - recent.get(status, 0) for status, n in total.items()}
 
 
+def late_count():
+    """The dossiers past their legal deadline: a count on the (status, due_at) index."""
+    return Dossier.select().where(Dossier.is_running_late(utcnow())).count()
+
+
 def assigned_to(staff, limit=20):
     return list(
         Dossier.select(Dossier, Company, ProcedureDefinition)
@@ -80,4 +86,5 @@ def context(staff):
         "waiting": waiting(days, kept),
         "waiting_days": days,
         "mine": assigned_to(staff),
+        "late": late_count(),
     }

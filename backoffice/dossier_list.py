@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from flask import flash, g, request, url_for
 from flask_admin.babel import gettext as admin_gettext
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual, FilterLike
-from flask_babel import format_datetime
+from flask_babel import format_datetime, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup, escape
@@ -23,6 +23,7 @@ from dossiers import labels as dossier_labels
 from dossiers import processing as operations
 from dossiers import search as dossier_search
 from models import (
+    INSTRUCTION_STATUSES,
     Company,
     Dossier,
     DossierFollow,
@@ -31,6 +32,8 @@ from models import (
     ProcedureDefinition,
     StaffUser,
     fold,
+    remaining_days,
+    utcnow,
 )
 from procedures import title_of
 
@@ -48,6 +51,8 @@ OWN_COLUMNS = (
     Dossier.procedure_title,
     Dossier.agent_name,
     Dossier.group,
+    Dossier.due_at,
+    Dossier.deadline_paused_at,
 )
 # The export's rows (models joined, as its cells read them).
 LIST_COLUMNS = (
@@ -77,8 +82,10 @@ class ListRow:
         "closed_at",
         "company_id",
         "company_name",
+        "deadline_paused_at",
         "decision",
         "definition_id",
+        "due_at",
         "extra",
         "group_id",
         "id",
@@ -102,6 +109,8 @@ class ListRow:
             self.procedure_title,
             self.agent_name,
             self.group_id,
+            self.due_at,
+            self.deadline_paused_at,
             self.company_name,
         ) = values[: len(ROW_COLUMNS)]
         self.extra = values[len(ROW_COLUMNS) :]
@@ -223,6 +232,43 @@ class FollowedFilter(FilterEqual):
 
 
 FOLLOWED = "1"
+
+
+class DeadlineFilter(FilterEqual):
+    """The dossiers late against their legal deadline, or due within 7 days: a range on the
+    (status, due_at) index."""
+
+    LATE, WEEK = "late", "week"
+
+    def clean(self, value):
+        return value if value in (self.LATE, self.WEEK) else self.LATE
+
+    def apply(self, query, value):
+        now = utcnow()
+        if value == self.WEEK:
+            return query.where(Dossier.is_due_within(now, 7))
+        return query.where(Dossier.is_running_late(now))
+
+
+def deadline_options():
+    return [
+        (DeadlineFilter.LATE, _("En retard")),
+        (DeadlineFilter.WEEK, _("Échéance dans les 7 jours")),
+    ]
+
+
+def deadline_formatter(view, context, model, name):
+    """The days left before the legal deadline (negative: late), or that its clock is paused."""
+    if model.due_at is None or model.status not in INSTRUCTION_STATUSES:
+        return ""
+    if model.deadline_paused_at is not None:
+        return _("en pause")
+    left = remaining_days(model.due_at)
+    if left < 0:
+        return Markup('<span class="deadline-late">{}</span>').format(
+            ngettext("%(num)d jour de retard", "%(num)d jours de retard", -left)
+        )
+    return ngettext("%(num)d jour", "%(num)d jours", left)
 
 
 def label_options():

@@ -29,6 +29,7 @@ from backoffice.dossier_list import (
     FOLLOWED,
     MY_GROUPS,
     AnnotationFilter,
+    DeadlineFilter,
     FoldedLike,
     FollowedFilter,
     KeysetList,
@@ -37,6 +38,8 @@ from backoffice.dossier_list import (
     annotation_options,
     annotations_formatter,
     datetime_formatter,
+    deadline_formatter,
+    deadline_options,
     definition_formatter,
     export_datetime,
     group_formatter,
@@ -104,6 +107,7 @@ class DossierView(
         "status",
         "submitted_at",
         "assigned_to",
+        "due_at",
         "labels",
         "group",
         "annotations",
@@ -136,6 +140,7 @@ class DossierView(
         "labels": _l("Étiquettes"),
         "group": _l("Groupe"),
         "annotations": _l("Annotations privées"),
+        "due_at": _l("Jours restants"),
     }
     column_sortable_list = (
         "reference",
@@ -162,6 +167,7 @@ class DossierView(
         LabelFilter(Dossier.id, _l("Étiquette"), options=lambda: label_options()),
         AnnotationFilter(Dossier.id, _l("Annotation privée"), options=lambda: annotation_options()),
         FollowedFilter(Dossier.id, _l("Suivis"), options=[(FOLLOWED, _l("Dossiers que je suis"))]),
+        DeadlineFilter(Dossier.due_at, _l("Délai légal"), options=lambda: deadline_options()),
     )
     column_details_list = (
         "reference",
@@ -193,6 +199,7 @@ class DossierView(
         "assigned_to": lambda v, c, m, n: m.agent_name,
         "labels": labels_formatter,
         "annotations": annotations_formatter,
+        "due_at": deadline_formatter,
     }
     column_formatters_export = {
         "status": lambda v, c, m, n: str(m.state.label),

@@ -31,6 +31,7 @@ EVENT_LABELS = {
     "complement": _l("Demande de compléments"),
     "complement_answered": _l("Réponse aux compléments"),
     "following_digest": _l("Résumé des dossiers suivis"),
+    "deadline_reminder": _l("Rappel de délai légal (à l'agent)"),
     "annex_infected": _l("Annexe refusée par l'antivirus"),
     "report_reminder": _l("Rappel de rapport d'activités"),
     "received": _l("Réception"),

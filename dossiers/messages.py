@@ -32,7 +32,8 @@ def send_to_company(actor, dossier, body, complement=False, requested_annexes=()
     """A message from staff or an API token of scope `process`; a complement request only while
     the dossier is received or being processed, naming the documents asked for as the company
     reads them (the annexes' labels, or texts). The company's users are told by email; the
-    message is audited."""
+    message is audited. A complement request stops the legal deadline's clock until its
+    answer (`reply`)."""
     require_processor(actor, dossier)
     invalid = DossierRefused.INVALID
     if not (body or "").strip():
@@ -59,6 +60,7 @@ def send_to_company(actor, dossier, body, complement=False, requested_annexes=()
             requested_annexes=requested,
         )
         if complement:
+            dossier.pause_deadline(utcnow())
             notifications.complement_requested(dossier, body, requested)
             AuditEvent.record("dossier.complement_request", actor, dossier, annexes=requested)
             Event.record(
@@ -128,7 +130,10 @@ def reply(actor, dossier, body, files=()):
                 for name, kept, info in stored
             ]
             if request is not None:
-                Message.update(answered_at=utcnow()).where(Message.id == request.id).execute()
+                now = utcnow()
+                Message.update(answered_at=now).where(Message.id == request.id).execute()
+                if open_request(dossier) is None:  # the clock waits for every open request
+                    dossier.resume_deadline(now)
             notifications.complement_answered(
                 dossier, following.followers_emailed_each_time(dossier), body, len(stored)
             )

@@ -68,6 +68,7 @@ class Month:
     granted: int = 0
     refused: int = 0
     dismissed: int = 0
+    late: int = 0
     days: dict = field(default_factory=dict)
 
     @cached_property

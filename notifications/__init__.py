@@ -42,6 +42,7 @@ from notifications.events import (  # the one function per event that writes its
     annex_infected,
     complement_answered,
     complement_requested,
+    deadline_reminder,
     draft_expiring,
     email_validation,
     following_digest,
@@ -58,6 +59,7 @@ __all__ = [
     "annex_infected",
     "complement_answered",
     "complement_requested",
+    "deadline_reminder",
     "draft_expiring",
     "email_validation",
     "following_digest",
@@ -91,6 +93,7 @@ SUBJECTS = {
     "draft_expiring": _l("Votre brouillon « %(procedure)s » sera supprimé le %(due)s"),
     "following_digest": _l("Dossiers suivis : l'activité des entreprises"),
     "webhook_paused": _l("Webhook « %(webhook)s » mis en pause après des échecs répétés"),
+    "deadline_reminder": _l("Délai légal du dossier %(reference)s : échéance le %(due)s"),
 }
 
 

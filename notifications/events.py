@@ -137,6 +137,23 @@ def following_digest(staff, rows):
     )
 
 
+def deadline_reminder(dossier, due, days):
+    """The legal deadline is near: to the agent the dossier is assigned to (none: nobody)."""
+    agent = dossier.assigned_to if dossier.assigned_to_id else None
+    if agent is None:
+        return None
+    return OutboxMessage.queue(
+        "deadline_reminder",
+        agent.email,
+        dossier=dossier,
+        recipient=agent.full_name,
+        due=due,
+        days=days,
+        staff=True,
+        **_dossier_context(dossier),
+    )
+
+
 def annex_infected(annex):
     """An annex refused by the antivirus, to the person who sent it (at their validated
     professional address in the dossier's company; none: the dossier page says it)."""

@@ -84,6 +84,7 @@ PLACEHOLDERS = {
     "message": (*DOSSIER, "body"),
     "complement": (*DOSSIER, "body", "requested_annexes"),
     "complement_answered": (*DOSSIER, "body", "annex_count"),
+    "deadline_reminder": (*DOSSIER, "due", "days"),
     "annex_infected": (*DOSSIER, "name", "found"),
     "invitation": ("company", "recipient", "actor", "change", "base_url"),
     "access_changed": ("company", "recipient", "actor", "change"),
@@ -534,5 +535,5 @@ def preview_context(event, dossier):
         "url": "https://archives.example/hook",
         "failures": 10,
         "last_answer": "HTTP 503",
-        "staff": event in ("complement_answered", "webhook_paused"),
+        "staff": event in ("complement_answered", "deadline_reminder", "webhook_paused"),
     }

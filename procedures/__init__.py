@@ -81,6 +81,7 @@ def sync_builtin():
                         version=d.version,
                         title=d.title,
                         reference_prefix=d.reference_prefix,
+                        deadline_days=d.deadline_days,
                         yaml_text=d.text,
                         published=True,
                         published_at=utcnow(),

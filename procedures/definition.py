@@ -137,6 +137,15 @@ class Retention:
     closed_years: int = 10  # a closed dossier is anonymised this long after its closing
 
 
+@dataclass(frozen=True)
+class Deadline:
+    """The legal processing time of the procedure's dossiers (dossiers/deadlines.py)."""
+
+    days: int
+    start: str = "received"  # `from:` in the YAML; the clock starts at Réceptionné
+    when_passed: str = "flag"  # "nothing", or "flag": the dossier is shown and counted late
+
+
 @dataclass
 class Definition:
     code: str
@@ -152,6 +161,7 @@ class Definition:
     decision_letter: str = ""
     retention: Retention = Retention()
     routing: tuple = ()  # Route, in order: the first that matches
+    deadline: Deadline | None = None
     text: str = ""
     languages: tuple = texts.DEFAULT_LANGUAGES  # the first is the source language
     language: str = texts.DEFAULT_LANGUAGES[0]  # the language of the texts of this object
@@ -168,6 +178,14 @@ class Definition:
         self.decimal_keys = {
             k for k, f in self.fields_by_key.items() if f.type in ("number", "amount")
         }
+
+    @property
+    def deadline_days(self):
+        """The days of the clock kept on the dossiers (ProcedureDefinition.deadline_days): only
+        a deadline that flags late dossiers is counted; `nothing` keeps no clock."""
+        if self.deadline is None or self.deadline.when_passed != "flag":
+            return None
+        return self.deadline.days
 
     def section(self, key):
         return next((s for s in self.sections if s.key == key), None)
@@ -272,6 +290,12 @@ def _field(raw, section, group=None):
     )
 
 
+def _deadline(raw):
+    if raw is None:
+        return None
+    return Deadline(raw["days"], raw.get("from", "received"), raw.get("when_passed", "flag"))
+
+
 def _build(data, text, language):
     sections = [
         Section(
@@ -327,6 +351,7 @@ def _build(data, text, language):
             )
             for r in data.get("routing", [])
         ),
+        deadline=_deadline(data.get("deadline")),
         sections=sections,
         rules=rules,
         annexes=annexes,

@@ -134,6 +134,7 @@ def save_version(actor, latest, text):
                 version=definition.version,
                 title=definition.title,
                 reference_prefix=definition.reference_prefix,
+                deadline_days=definition.deadline_days,
                 yaml_text=text,
                 published=False,
             )
