@@ -18,6 +18,7 @@ from flask_admin.contrib.peewee.filters import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from wtforms.fields import SelectChoice
 
 import security_headers
 from auth import current_actor, current_staff
@@ -443,8 +444,8 @@ def detail_context(dossier):
 def assign_form(dossier):
     """The agents to choose from, the one assigned now chosen (until a choice is posted)."""
     form = processing.AssignForm()
-    form.agent.choices = [(0, _("— personne —"))] + [
-        (a.id, a.full_name) for a in operations.agents()
+    form.agent.choices = [SelectChoice(0, _("— personne —"))] + [
+        SelectChoice(a.id, a.full_name) for a in operations.agents()
     ]
     if not form.is_submitted():
         form.agent.data = dossier.assigned_to_id or 0

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField
+from wtforms.fields import SelectChoice
 
 from auth import current_actor, current_staff
 from backoffice.processing import attempt
@@ -19,7 +20,9 @@ from dossiers import following as operations
 class FollowEmailsForm(FlaskForm):
     emails = RadioField(
         _l("E-mails des dossiers que je suis"),
-        choices=[(choice.value, label) for choice, label in operations.EMAIL_CHOICES.items()],
+        choices=[
+            SelectChoice(choice.value, label) for choice, label in operations.EMAIL_CHOICES.items()
+        ],
     )
 
 

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -32,7 +33,9 @@ class GroupForm(FlaskForm):
     is_default = BooleanField(_l("Groupe par défaut"))
 
     def fill_choices(self):
-        self.members.choices = [(s.id, f"{s.full_name} ({s.staff_role.label})") for s in agents()]
+        self.members.choices = [
+            SelectChoice(s.id, f"{s.full_name} ({s.staff_role.label})") for s in agents()
+        ]
         return self
 
 
@@ -50,7 +53,7 @@ class MoveForm(FlaskForm):
     def for_dossier(cls, dossier):
         form = cls()
         form.group.choices = [
-            (g.id, g.name) for g in operations.groups() if g.id != dossier.group_id
+            SelectChoice(g.id, g.name) for g in operations.groups() if g.id != dossier.group_id
         ]
         return form
 

@@ -61,7 +61,7 @@ class ComplementForm(FlaskForm):
     @classmethod
     def for_definition(cls, definition):
         form = cls()
-        form.requested.choices = [(a.label, a.label) for a in definition.annexes]
+        form.requested.choices = [SelectChoice(a.label, a.label) for a in definition.annexes]
         return form
 
     def requested_list(self, offered=None):
