@@ -227,6 +227,11 @@ def fill(n_dossiers, n_companies, heavy=0):
         return staff, sample, definitions[0].code
 
 
+def residue(column, n):
+    """`column mod n` in SQL (peewee's `%` is LIKE), as integer division on both databases."""
+    return column - (column / n) * n
+
+
 def seed_labels(code):
     """Three labels of the procedure `code`, each on a tenth of its dossiers (the list's label
     column and filter)."""
@@ -238,7 +243,7 @@ def seed_labels(code):
         bearing = (
             Dossier.select(Value(label.id), Dossier.id, Value(now))
             .join(ProcedureDefinition)
-            .where(ProcedureDefinition.code == code, Dossier.id % 10 == i)
+            .where(ProcedureDefinition.code == code, residue(Dossier.id, 10) == i)
         )
         fields = [DossierLabel.label, DossierLabel.dossier, DossierLabel.set_at]
         DossierLabel.insert_from(bearing, fields).execute()
@@ -251,7 +256,7 @@ def seed_annotations():
         annotated = (
             Dossier.select(Dossier.id, Value("inspection_opinion"), Value(value))
             .join(ProcedureDefinition)
-            .where(ProcedureDefinition.code == "agrement-interim", Dossier.id % 9 == i)
+            .where(ProcedureDefinition.code == "agrement-interim", residue(Dossier.id, 9) == i)
         )
         fields = [DossierAnnotation.dossier, DossierAnnotation.key, DossierAnnotation.value_text]
         DossierAnnotation.insert_from(annotated, fields).execute()
@@ -268,7 +273,9 @@ def annotation_filter(view):
 def seed_follows(staff):
     """The bench's staff member follows one dossier in twenty (the list's "Suivis" filter)."""
     now = utcnow()
-    followed = Dossier.select(Value(staff.id), Dossier.id, Value(now)).where(Dossier.id % 20 == 3)
+    followed = Dossier.select(Value(staff.id), Dossier.id, Value(now)).where(
+        residue(Dossier.id, 20) == 3
+    )
     fields = [DossierFollow.staff, DossierFollow.dossier, DossierFollow.created_at]
     DossierFollow.insert_from(followed, fields).execute()
 
