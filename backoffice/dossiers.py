@@ -322,7 +322,7 @@ class DossierView(
         form = processing.ComplementForm.for_definition(definition_of(dossier.definition))
         if not form.validate_on_submit():
             return self.detail_again(dossier, first_error(form))
-        annexes = form.requested_list({value for value, _label in form.requested.choices})
+        annexes = form.requested_list({choice.value for choice in form.requested.choices})
         error = processing.attempt(messages.request_complement, dossier, form.body.data, annexes)
         if error:
             return self.detail_again(dossier, error)
