@@ -26,28 +26,30 @@ from backoffice import processing
 from backoffice.annotations import DossierAnnotations, annotations_context
 from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
-from backoffice.dossier_list import (
+from backoffice.dossier_filters import (
     FOLLOWED,
     MY_GROUPS,
     AnnotationFilter,
     DeadlineFilter,
     FoldedLike,
     FollowedFilter,
-    KeysetList,
     LabelFilter,
     agent_options,
     annotation_options,
     annotations_formatter,
-    datetime_formatter,
     deadline_formatter,
     deadline_options,
-    definition_formatter,
-    export_datetime,
     group_formatter,
     group_options,
     label_options,
     labels_formatter,
     procedures,
+)
+from backoffice.dossier_list import (
+    KeysetList,
+    datetime_formatter,
+    definition_formatter,
+    export_datetime,
     reference_link,
     status_formatter,
 )

@@ -14,7 +14,7 @@ from wtforms.fields import SelectChoice
 from auth import current_actor
 from backoffice.base import StaffModelView
 from backoffice.columns import datetime_column, forget_options
-from backoffice.dossier_list import procedures
+from backoffice.dossier_filters import procedures
 from dossiers import DossierRefused
 from dossiers import labels as operations
 from models import Label

@@ -13,7 +13,7 @@ from wtforms import SelectField, TextAreaField
 from wtforms.fields import SelectChoice
 
 from auth import current_actor, current_staff
-from backoffice.dossier_list import label_options, label_tags
+from backoffice.dossier_filters import label_options, label_tags
 from backoffice.processing import attempt
 from dossiers import DossierRefused
 from dossiers import labels as label_operations

@@ -264,7 +264,7 @@ def seed_annotations():
 
 def annotation_filter(view):
     """The list's arguments that filter by a favourable inspection's opinion."""
-    from backoffice.dossier_list import AnnotationFilter
+    from backoffice.dossier_filters import AnnotationFilter
 
     index = next(i for i, f in enumerate(view._filters) if isinstance(f, AnnotationFilter))
     return f"flt4_{index}=inspection_opinion%3Dfavourable"
@@ -282,7 +282,7 @@ def seed_follows(staff):
 
 def followed_filter(view):
     """The list's argument that shows the dossiers the bench's staff member follows."""
-    from backoffice.dossier_list import FOLLOWED, FollowedFilter
+    from backoffice.dossier_filters import FOLLOWED, FollowedFilter
 
     index = next(i for i, f in enumerate(view._filters) if isinstance(f, FollowedFilter))
     return f"flt4_{index}={FOLLOWED}"
@@ -290,7 +290,7 @@ def followed_filter(view):
 
 def label_filter(view):
     """The list's arguments that filter by the first label seeded."""
-    from backoffice.dossier_list import LabelFilter
+    from backoffice.dossier_filters import LabelFilter
 
     index = next(i for i, f in enumerate(view._filters) if isinstance(f, LabelFilter))
     with models.db.connection_context():

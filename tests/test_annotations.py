@@ -326,7 +326,7 @@ def test_the_annotations_go_when_a_dossier_is_anonymised(ctx):
 
 
 def annotation_filter_arg(app):
-    from backoffice.dossier_list import AnnotationFilter
+    from backoffice.dossier_filters import AnnotationFilter
 
     view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == "admin_dossiers")
     index = next(i for i, f in enumerate(view._filters) if isinstance(f, AnnotationFilter))

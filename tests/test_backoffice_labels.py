@@ -11,7 +11,7 @@ import pytest
 from pypdf import PdfReader
 
 from access import api_tokens
-from backoffice.dossier_list import LabelFilter
+from backoffice.dossier_filters import LabelFilter
 from dossiers import DossierRefused, documents, labels, processing
 from helpers import (
     csrf_from,

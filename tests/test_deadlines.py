@@ -11,11 +11,11 @@ from clock import Clock
 from test_definitions import BASE
 
 import backoffice.dashboard
-import backoffice.dossier_list
+import backoffice.dossier_filters
 import dossiers.deadlines
 import dossiers.messages
 import models
-from backoffice.dossier_list import DeadlineFilter
+from backoffice.dossier_filters import DeadlineFilter
 from dossiers import deadlines, messages
 from helpers import (
     login_staff,
@@ -49,7 +49,7 @@ def clock(app, monkeypatch):
         models,
         dossiers.messages,
         dossiers.deadlines,
-        backoffice.dossier_list,
+        backoffice.dossier_filters,
         backoffice.dashboard,
     ):
         monkeypatch.setattr(module, "utcnow", clock)

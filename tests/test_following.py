@@ -11,7 +11,7 @@ from flask_login import login_user
 import database
 import models
 import notifications
-from backoffice.dossier_list import FollowedFilter
+from backoffice.dossier_filters import FollowedFilter
 from dossiers import DossierRefused, following, messages, processing
 from helpers import (
     csrf_from,

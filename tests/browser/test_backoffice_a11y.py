@@ -14,7 +14,7 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
-from backoffice.dossier_list import FollowedFilter
+from backoffice.dossier_filters import FollowedFilter
 from backoffice.dossiers import DossierView
 from dossiers import groups
 from dossiers.events import sequence_pending
