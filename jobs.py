@@ -28,6 +28,7 @@ from dossiers import (
     events,
     exports,
     following,
+    opinions,
     orphans,
     reminders,
     retention,
@@ -71,6 +72,9 @@ class Jobs:
         )
         self.huey.periodic_task(crontab(minute="10", hour="7"), name="deadline_reminders")(
             self.in_app(send_deadline_reminders)
+        )
+        self.huey.periodic_task(crontab(minute="20", hour="7"), name="opinion_reminders")(
+            self.in_app(send_opinion_reminders)
         )
         self.huey.periodic_task(crontab(minute="0", hour="2"), name="retention")(
             self.in_app(apply_retention)
@@ -266,6 +270,11 @@ def send_following_digests():
 
 def send_deadline_reminders():
     return deadlines.send_reminders()
+
+
+def send_opinion_reminders():
+    """The reminder to each expert whose opinion is due within two days."""
+    return opinions.send_reminders()
 
 
 def apply_retention():

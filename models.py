@@ -1998,6 +1998,51 @@ class DossierAnnotation(BaseModel):
         )
 
 
+class ExpertOpinion(BaseModel):
+    """An opinion an agent asks of another staff member or of an outside expert
+    (`dossiers.opinions`): by an emailed link that opens only what the agent shared (the
+    answers, some annexes) and answers once, until the end of its deadline day. A confidential
+    opinion is never shown to the company; the others are, once answered, on its dossier
+    page."""
+
+    dossier = ForeignKeyField(Dossier, backref="opinions", on_delete="CASCADE", index=False)
+    asked_by = ForeignKeyField(StaffUser, backref="+", on_delete="RESTRICT")
+    expert_staff = ForeignKeyField(StaffUser, null=True, backref="+", on_delete="SET NULL")
+    expert_name = CharField(max_length=200)
+    expert_email = CharField(max_length=254)
+    language = CharField(max_length=2, default="fr")  # of the expert's emails and page
+    question = TextField()
+    due_on = DateField()  # the last day (in Brussels) the link answers
+    confidential = BooleanField(default=True)
+    share_answers = BooleanField(default=False)
+    shared_annexes = JSONField(default=list)  # ids of the dossier's annexes the expert may open
+    # The link's secret is an HMAC of this nonce under SECRET_KEY (the reminder sends it again);
+    # the link is looked up by the secret's SHA-256.
+    link_nonce = CharField(max_length=64)
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    reminded_at = DateTimeField(null=True)
+    cancelled_at = DateTimeField(null=True)
+    answered_at = DateTimeField(null=True)
+    answer = TextField(null=True)
+    # The answer's PDF, if one was sent: checked by its content, scanned, kept under a random key.
+    file_name = CharField(max_length=255, null=True)
+    file_key = CharField(max_length=128, null=True)
+    file_sha256 = CharField(max_length=64, null=True)
+    file_size = IntegerField(null=True)
+    file_pages = IntegerField(null=True)
+
+    class Meta:
+        indexes = (
+            (("dossier", "created_at"), False),
+            (("due_on",), False),  # the reminders' range
+        )
+
+    @property
+    def is_open(self):
+        return self.answered_at is None and self.cancelled_at is None
+
+
 # --- statistics -----------------------------------------------------------------------------
 
 BRUSSELS = ZoneInfo("Europe/Brussels")
@@ -2352,6 +2397,7 @@ ALL_MODELS = [
     PrivateNote,
     PrivateNoteVersion,
     DossierAnnotation,
+    ExpertOpinion,
     MonthlyStatistics,
     MonthlyProcessingDays,
     LoginIdentity,

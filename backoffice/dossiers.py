@@ -57,6 +57,8 @@ from backoffice.exports import BackgroundExport
 from backoffice.following import DossierFollowing, following_context
 from backoffice.groups import MoveForm
 from backoffice.marks import DossierMarks, marks_context
+from backoffice.opinions import DossierOpinions, opinions_context
+from backoffice.opinions import timeline as opinion_timeline
 from dossiers import (
     DossierNotFound,
     DossierRefused,
@@ -64,6 +66,7 @@ from dossiers import (
     documents,
     groups,
     messages,
+    opinions,
     scanning,
 )
 from dossiers import processing as operations
@@ -91,6 +94,7 @@ class DossierView(
     DossierMarks,
     DossierAnnotations,
     DossierFollowing,
+    DossierOpinions,
     BulkActions,
     StaffModelView,
 ):
@@ -407,6 +411,7 @@ def export_annotations(dossier):
 
 def detail_context(dossier):
     definition = definition_of(dossier.definition)
+    asked = opinions.opinions_of(current_actor(), dossier)
     return {
         "definition": definition,
         "answer_sections": display.answer_rows(
@@ -419,6 +424,7 @@ def detail_context(dossier):
                 .where(StatusChange.dossier == dossier)
                 .order_by(StatusChange.created_at, StatusChange.id),
                 *groups.history(dossier),
+                *opinion_timeline(asked),
             ],
             key=lambda change: change.created_at,
         ),
@@ -440,6 +446,7 @@ def detail_context(dossier):
         **marks_context(dossier),
         **annotations_context(dossier),
         **following_context(dossier),
+        **opinions_context(dossier, asked),
     }
 
 

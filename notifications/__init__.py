@@ -28,6 +28,7 @@ from models import (
     EmailTemplate,
     OutboxMessage,
     OutboxStatus,
+    ProcedureDefinition,
     Role,
     outbox_queued,
     utcnow,
@@ -49,6 +50,9 @@ from notifications.events import (  # the one function per event that writes its
     login_code,
     member_invited,
     message_to_company,
+    opinion_answered,
+    opinion_reminder,
+    opinion_requested,
     report_reminder,
     webhook_paused,
 )
@@ -66,6 +70,9 @@ __all__ = [
     "login_code",
     "member_invited",
     "message_to_company",
+    "opinion_answered",
+    "opinion_reminder",
+    "opinion_requested",
     "report_reminder",
     "webhook_paused",
 ]
@@ -94,6 +101,9 @@ SUBJECTS = {
     "following_digest": _l("Dossiers suivis : l'activité des entreprises"),
     "webhook_paused": _l("Webhook « %(webhook)s » mis en pause après des échecs répétés"),
     "deadline_reminder": _l("Délai légal du dossier %(reference)s : échéance le %(due)s"),
+    "opinion_requested": _l("Demande d'avis sur le dossier %(reference)s, avant le %(due)s"),
+    "opinion_reminder": _l("Rappel : avis attendu sur le dossier %(reference)s avant le %(due)s"),
+    "opinion_answered": _l("Avis reçu de %(expert)s sur le dossier %(reference)s"),
 }
 
 
@@ -120,6 +130,12 @@ def localized(context):
         dossier = Dossier.get_or_none(Dossier.id == context["dossier_id"])
         if dossier is not None:
             context["procedure"] = procedures.title_of(dossier.definition)
+    elif context.get("definition_id"):
+        definition = ProcedureDefinition.get_or_none(
+            ProcedureDefinition.id == context["definition_id"]
+        )
+        if definition is not None:
+            context["procedure"] = procedures.title_of(definition)
     if context.get("decision"):
         context["decision_label"] = str(Decision(context["decision"]).label)
     if context.get("due"):

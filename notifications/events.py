@@ -225,3 +225,52 @@ def webhook_paused(subscription, failures, code, error):
         webhook_id=subscription.id,
         staff=True,
     )
+
+
+def _opinion_context(opinion):
+    dossier = opinion.dossier
+    return {
+        "reference": dossier.reference,
+        "definition_id": dossier.definition_id,  # its title in the recipient's language
+        "procedure": dossier.definition.title,
+        "question": opinion.question,
+        "due": opinion.due_on.isoformat(),
+        "opinion_id": opinion.id,
+    }
+
+
+def opinion_requested(opinion, token):
+    """The question to the expert, with the link to the page that answers it."""
+    return _to_expert("opinion_requested", opinion, token, asker=opinion.asked_by.full_name)
+
+
+def opinion_reminder(opinion, token):
+    """The expert has not answered and the deadline is near: the same link again."""
+    return _to_expert("opinion_reminder", opinion, token)
+
+
+def _to_expert(event, opinion, token, **context):
+    return OutboxMessage.queue(
+        event,
+        opinion.expert_email,
+        language=opinion.language,
+        recipient=opinion.expert_name,
+        link_path=f"/avis/{token}?lang={opinion.language}",
+        **_opinion_context(opinion),
+        **context,
+    )
+
+
+def opinion_answered(opinion):
+    """The expert's answer, to the agent who asked (the text is read on the dossier page)."""
+    agent = opinion.asked_by
+    return OutboxMessage.queue(
+        "opinion_answered",
+        agent.email,
+        dossier=opinion.dossier,
+        language=agent.language,
+        recipient=agent.full_name,
+        expert=opinion.expert_name,
+        staff=True,
+        **{**_opinion_context(opinion), **_dossier_context(opinion.dossier)},
+    )

@@ -13,6 +13,7 @@ from portal import (
     health,
     home,
     login,
+    opinions,
     profile,
     signing,
     statistics,
@@ -46,6 +47,7 @@ def init_app(app):
     app.register_blueprint(followup.bp)
     app.register_blueprint(profile.bp)
     app.register_blueprint(statistics.bp)
+    app.register_blueprint(opinions.bp)
     login.init_app(app)
     if app.config.get("DEV_MAIL_PAGE"):
         app.register_blueprint(dev.bp)

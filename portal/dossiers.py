@@ -6,7 +6,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 
-from dossiers import filling, messages, retention
+from dossiers import filling, messages, opinions, retention
 from models import (
     Annex,
     Document,
@@ -157,6 +157,7 @@ def detail_page(dossier, reply_body="", reply_error=None, files_dropped=False):
         deletion_date=retention.deletion_date(dossier),
         kept_until=retention.kept_until(dossier),
         thread=Message.select().where(Message.dossier == dossier).order_by(Message.created_at),
+        opinions=opinions.shown_to_company(dossier),
         infected=Annex.select().where(
             Annex.dossier == dossier, Annex.scan_status == ScanStatus.INFECTED.value
         ),

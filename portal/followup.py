@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 
 import security_headers
 from auth import current_actor
-from dossiers import DossierRefused, documents, lifecycle, messages
+from dossiers import DossierNotFound, DossierRefused, documents, lifecycle, messages, opinions
 from models import Document, Role
 from portal.access import company_required, load_dossier, sending_limits
 from portal.annexes import read_upload
@@ -56,6 +56,18 @@ def document(dossier_id, name):
     if doc is None:
         abort(404, _("Ce document n'est pas encore disponible. Réessayez dans un instant."))
     return security_headers.download(data, f"{name}-{dossier.reference}.pdf")
+
+
+@bp.get("/<int:dossier_id>/avis/<int:opinion_id>")
+@company_required(need=Role.CONSULT)
+def opinion_file(dossier_id, opinion_id):
+    """The PDF of an expert's opinion shown to the company (never of a confidential one)."""
+    dossier = load_dossier(dossier_id)
+    try:
+        opinion, data = opinions.company_answer_file(current_actor(), dossier, opinion_id)
+    except DossierNotFound:
+        abort(404)
+    return security_headers.download(data, opinion.file_name)
 
 
 @bp.post("/<int:dossier_id>/archiver")

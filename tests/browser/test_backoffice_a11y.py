@@ -6,6 +6,7 @@ definition editor and preview, the email texts (list, edit with an error, previe
 confirmation pages and an error page. Zero violations, and `<html lang>` the language of the
 page."""
 
+import datetime
 import re
 import time
 from pathlib import Path
@@ -187,11 +188,12 @@ def test_every_backoffice_page_passes_axe(world, browser, language):
     page.locator(f"form[action$='/note/{received.id}'] button[type=submit]").click()
     expect(page.locator(".bo-label", has_text="Urgent")).to_be_visible()
     scan(page, "dossier with a label and a note")
-    page.locator("main details summary").last.click()  # "Modifier cette note"
     editing = page.locator(f"form[action*='/note/{received.id}/']")
+    editing.locator("xpath=ancestor::details").locator("summary").click()  # "Modifier…"
     editing.locator("textarea").fill("x" * 5001)
     editing.locator("button[type=submit]").click()  # too long: refused, the text kept
     scan(page, "dossier, note refused")
+    opinion_pages(browser, page, scan, base, received, language)
     page.goto(f"{base}/admin/dossiers/details/?id={received.id}")
     page.locator(f"form[action$='/follow/{received.id}'] button[type=submit]").click()
     expect(page.locator(f"form[action$='/unfollow/{received.id}']")).to_be_visible()
@@ -306,6 +308,43 @@ def test_every_backoffice_page_passes_axe(world, browser, language):
     failing = {name: found for name, found in scan.found.items() if found}
     assert len(scan.found) >= 30
     assert not failing, "\n".join(f"{name}:\n  " + "\n  ".join(v) for name, v in failing.items())
+
+
+def opinion_pages(browser, page, scan, base, dossier, language):
+    """The agent asks an outside expert (refused once: no question), the expert's page (its
+    refused answer, its thanks, the used link), and the dossier with the answer."""
+    page.goto(f"{base}/admin/dossiers/details/?id={dossier.id}")
+    asking = page.locator(f"form[action$='/opinion/{dossier.id}']")
+    page.locator("details summary", has_text=re.compile("avis|Stellungnahme")).click()
+    asking.locator("#expert_name").fill("Eva Experte")
+    asking.locator("#expert_email").fill("eva@inspection.example")
+    asking.locator("[required]").evaluate_all(
+        "boxes => boxes.forEach(b => b.removeAttribute('required'))"
+    )
+    asking.locator("button[type=submit]").click()  # no question, no deadline: refused
+    expect(page.locator("#question-error")).to_be_visible()
+    scan(page, "dossier, opinion refused")
+    asking = page.locator(f"form[action$='/opinion/{dossier.id}']")
+    asking.locator("#question").fill("La convention collective est-elle appliquée ?")
+    asking.locator("#due_on").fill(f"{datetime.date.today() + datetime.timedelta(days=10)}")
+    asking.locator("button[type=submit]").click()
+    expect(page.locator(".opinion")).to_have_count(1)
+    scan(page, "dossier, opinion asked")
+    sent = OutboxMessage.get(OutboxMessage.event == "opinion_requested")
+    expert = browser.new_context().new_page()
+    path = sent.context["link_path"].replace("lang=fr", f"lang={language}")
+    visit(expert, scan, base, "expert page", path)
+    submit(expert)  # no answer: refused, the form again
+    expect(expert.locator("#answer-error")).to_be_visible()
+    scan(expert, "expert page, refused")
+    expert.locator("#answer").fill("Oui, appliquée depuis 2024.")
+    submit(expert)
+    scan(expert, "expert page, answered")
+    visit(expert, scan, base, "expert link used", path)
+    expert.context.close()
+    page.goto(f"{base}/admin/dossiers/details/?id={dossier.id}")
+    expect(page.locator("li.opinion-change")).to_have_count(2)
+    scan(page, "dossier, opinion answered")
 
 
 def webhook_pages(page, scan, base, admin):

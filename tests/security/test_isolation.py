@@ -7,6 +7,7 @@ API's in tests/api."""
 
 import hashlib
 import re
+from datetime import date, datetime
 
 import pytest
 from test_pdf_check import blank_pdf
@@ -27,6 +28,7 @@ from models import (
     AuditEvent,
     Document,
     DossierStatus,
+    ExpertOpinion,
     Role,
     StaffRole,
     UserSession,
@@ -34,8 +36,16 @@ from models import (
 
 # Routes with an argument that is not an object of a company: the development pages (closed in
 # production, tests/security/test_dev_pages.py), static files, the email link (its token is the
-# only key, tests/test_company_access.py) and the creation of a dossier (a procedure's code).
-NOT_OWNED = {"dev.mail_show", "home.static", "gate.validate_link", "wizard.create"}
+# only key, tests/test_company_access.py), the expert's link (likewise, tests/
+# test_expert_opinions.py) and the creation of a dossier (a procedure's code).
+NOT_OWNED = {
+    "dev.mail_show",
+    "home.static",
+    "gate.validate_link",
+    "wizard.create",
+    "opinions.answer",
+    "opinions.annex",
+}
 # Rows a refused request may add: the audit of the refusal, the session's last-seen time.
 MAY_CHANGE = {AuditEvent, UserSession}
 
@@ -67,6 +77,25 @@ def owner(app):
         )
         for d in (draft, submitted)
     }
+    opinions = {  # an answered opinion shown to the company, with its PDF
+        d.id: ExpertOpinion.create(
+            dossier=d,
+            asked_by=make_staff(),
+            expert_name="Expert",
+            expert_email="expert@example.test",
+            question="?",
+            due_on=date(2030, 1, 1),
+            confidential=False,
+            link_nonce=f"n{d.id}",
+            token_hash=f"h{d.id}",
+            answered_at=datetime(2026, 1, 1),
+            answer="Avis",
+            file_name="avis.pdf",
+            file_key=key,
+            file_sha256=storage.sha256_of(data),
+        )
+        for d in (draft, submitted)
+    }
     Document.create(
         dossier=submitted,
         kind=Document.RECEIPT,
@@ -80,13 +109,14 @@ def owner(app):
         "colleague": colleague.membership_in(company.id),
         "dossiers": (draft, submitted),
         "annexes": annexes,
+        "opinions": opinions,
     }
 
 
 def owned_requests(app, owner):
     """(method, url) for every portal route taking the id of a company's object, each filled
     with company A's objects. A route with an argument this test does not know fails it."""
-    known = {"dossier_id", "annex_id", "membership_id", "key", "name"}
+    known = {"dossier_id", "annex_id", "membership_id", "key", "name", "opinion_id"}
     out = []
     for rule in app.url_map.iter_rules():
         # The REST API's token limits are tested the same way in tests/api.
@@ -101,6 +131,7 @@ def owned_requests(app, owner):
             values = {
                 "dossier_id": dossier.id,
                 "annex_id": owner["annexes"][dossier.id].id,
+                "opinion_id": owner["opinions"][dossier.id].id,
                 "membership_id": owner["colleague"].id,
                 "key": "main",
                 "name": "accuse-de-reception",
