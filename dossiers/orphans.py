@@ -2,8 +2,8 @@
 committing its row leaves behind (a failed transaction deletes its file itself). The cleanup
 removes them, and the temporary files of writes cut short, once they are older than
 ORPHAN_GRACE_HOURS — an upload in progress is younger, so its file is never taken from under
-it — and never a file an Annex, a Document or an Export names. Run hourly by the worker and by
-`flask --app run cleanup-orphans`."""
+it — and never a file an Annex, a Document, an Export or an expert's answer names. Run
+hourly by the worker and by `flask --app run cleanup-orphans`."""
 
 import logging
 import time
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from flask import current_app
 
 import storage
-from models import Annex, Document, Export
+from models import Annex, Document, ExpertOpinion, Export
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -26,11 +26,13 @@ class Cleanup:
 
 
 def referenced(keys):
-    """Those of `keys` that an Annex, a Document or an Export names."""
+    """Those of `keys` that an Annex, a Document, an Export or an ExpertOpinion names."""
     found = set()
-    for model in (Annex, Document, Export):
-        rows = model.select(model.storage_key).where(model.storage_key.in_(keys)).tuples()
+    for column in (Annex.storage_key, Document.storage_key, Export.storage_key):
+        rows = column.model.select(column).where(column.in_(keys)).tuples()
         found.update(key for (key,) in rows)
+    answers = ExpertOpinion.select(ExpertOpinion.file_key).where(ExpertOpinion.file_key.in_(keys))
+    found.update(key for (key,) in answers.tuples())
     return found
 
 

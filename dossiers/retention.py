@@ -25,6 +25,7 @@ from models import (
     Dossier,
     DossierAnnotation,
     DossierStatus,
+    ExpertOpinion,
     GroupChange,
     Membership,
     Message,
@@ -233,6 +234,8 @@ def anonymise(dossier, now):
             return False
         keys = [a.storage_key for a in Annex.select().where(Annex.dossier == fresh)]
         keys += [d.storage_key for d in Document.select().where(Document.dossier == fresh)]
+        asked = ExpertOpinion.select().where(ExpertOpinion.dossier == fresh)
+        keys += [o.file_key for o in asked if o.file_key]
         Annex.delete().where(Annex.dossier == fresh).execute()
         Document.delete().where(Document.dossier == fresh).execute()
         Signature.delete().where(Signature.dossier == fresh).execute()
@@ -243,6 +246,7 @@ def anonymise(dossier, now):
         PrivateNoteVersion.delete().where(PrivateNoteVersion.note.in_(notes)).execute()
         PrivateNote.delete().where(PrivateNote.dossier == fresh).execute()  # staff's own words
         DossierAnnotation.delete().where(DossierAnnotation.dossier == fresh).execute()
+        ExpertOpinion.delete().where(ExpertOpinion.dossier == fresh).execute()  # and experts'
         StatusChange.update(comment=None, actor_person=None).where(
             StatusChange.dossier == fresh
         ).execute()

@@ -253,6 +253,7 @@ def _to_expert(event, opinion, token, **context):
     return OutboxMessage.queue(
         event,
         opinion.expert_email,
+        dossier=opinion.dossier,  # erased with the dossier's personal data (dossiers.retention)
         language=opinion.language,
         recipient=opinion.expert_name,
         link_path=f"/avis/{token}?lang={opinion.language}",

@@ -418,3 +418,27 @@ def test_an_infected_pdf_is_refused_by_the_antivirus(app, client, agent, smtp, c
     assert "« virus.pdf » est refusé par l'antivirus" in text(refused)
     assert ExpertOpinion.get().answered_at is None
     assert answer(expert, path, file=(io.BytesIO(blank_pdf()), "sain.pdf")).status_code == 200
+
+
+def test_an_answers_pdf_is_no_orphan_and_goes_with_the_dossiers_personal_data(app, ctx):
+    import storage
+    from dossiers import orphans, retention
+
+    dossier = make_dossier(DossierStatus.PROCESSING)
+    day = brussels_day(utcnow()) + timedelta(days=5)
+    agent = Actor.staff_member(make_staff())
+    asked = opinions.ask(agent, dossier, QUESTION, day, expert_name="E", expert_email="e@x.be")
+    opinions.answer(opinions.link_token(asked), ANSWER, "avis.pdf", blank_pdf())
+    key = ExpertOpinion.get().file_key
+    assert orphans.referenced([key]) == {key}
+    assert orphans.remove_orphans(grace_hours=0, now=utcnow().timestamp() + 3600).orphans == 0
+    assert storage.get_storage().exists(key)
+
+    from dossiers import processing
+
+    processing.close(agent, dossier, "granted", "Conditions remplies.")
+    assert retention.anonymise(dossier, retention.kept_until(dossier))
+    assert ExpertOpinion.select().count() == 0
+    assert not storage.get_storage().exists(key)
+    sent = OutboxMessage.select().where(OutboxMessage.event == "opinion_requested").get()
+    assert sent.to_email == "" and sent.context == {}
