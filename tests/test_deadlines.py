@@ -244,6 +244,11 @@ def test_a_late_closing_is_counted_in_its_month_and_taken_back_on_reopening(app,
     assert MonthlyStatistics.recount()[0] == months
     login_staff(client, make_staff(StaffRole.SUPERVISOR))
     assert "Clôturés en retard" in text(client.get("/admin/statistics/"))
+    lines = client.get("/admin/statistics/statistics.csv").data.decode("utf-8-sig").splitlines()
+    header = lines[0].split(";")
+    assert header[8] == "Clôturés en retard"
+    march = next(line.split(";") for line in lines if ";2026-03;" in line)
+    assert march[3:9] == ["2", "2", "1", "1", "0", "1"]  # submitted, closed, decisions, late
     fresh(dossier).transition(DossierStatus.PROCESSING, staff, comment="À revoir")
     months, _days = MonthlyStatistics.kept()
     assert "late" not in months[("enregistrement", date(2026, 3, 1))]
