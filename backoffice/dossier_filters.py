@@ -27,7 +27,6 @@ from models import (
 from procedures import title_of
 
 
-# The dossier's own columns the list and its export show.
 class FoldedLike(FilterLike):
     """ "contains", whatever the case and the accents typed (the column holds folded text):
     the dossiers of the companies whose name contains it, found on the trigram index."""
@@ -71,6 +70,41 @@ def annotation_options():
 def annotations_formatter(view, context, model, name):
     """The row's private annotations, read for the whole page at once (list_page_args)."""
     return dossier_annotations.shown_text(context.get("annotations", {}).get(model.id, ()))
+
+
+ANNOTATION_COLUMN = dossier_annotations.PREFIX  # "annotation-<key>": one annotation's column
+
+
+def annotation_formatter(view, context, model, name):
+    """One annotation of the row (a column of the list filtered on one procedure)."""
+    shown = context.get("annotations", {}).get(model.id, ())
+    return dossier_annotations.shown_value(shown, name.removeprefix(ANNOTATION_COLUMN))
+
+
+def with_annotation_columns(columns, code):
+    """The list's or the export's (name, label) columns; filtered on one procedure (`code`),
+    the single "annotations" column becomes one column per annotation it declares."""
+    if code is None:
+        return columns
+    shown = []
+    for name, label in columns:
+        if name == "annotations":
+            shown += [
+                (ANNOTATION_COLUMN + key, label)
+                for key, label in dossier_annotations.fields_of_procedure(code)
+            ]
+        else:
+            shown.append((name, label))
+    return shown
+
+
+def one_procedure(view_filters, filters):
+    """The procedure code the list is filtered on (the "Procédure" filter), when it is exactly
+    one; `filters` are (index, name, value) as the list and the export's args give them."""
+    codes = {
+        str(value) for index, _name, value in filters or () if view_filters[index] is BY_PROCEDURE
+    }
+    return codes.pop() if len(codes) == 1 else None
 
 
 class FollowedFilter(FilterEqual):
@@ -226,4 +260,5 @@ class InMyGroups(BasePeeweeFilter):
         return _l("de mes groupes")
 
 
+BY_PROCEDURE = FilterEqual(ProcedureDefinition.code, _l("Procédure"), options=lambda: procedures())
 MY_GROUPS = InMyGroups(Dossier.group, _l("Mes groupes"), options=[("1", _l("oui"))])
