@@ -2,9 +2,9 @@
 annotations, following, deadlines, groups): each filter an IN or a range on its own index."""
 
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual, FilterLike
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from markupsafe import Markup
 
 from auth import current_staff
@@ -20,6 +20,7 @@ from models import (
     DossierLabel,
     Label,
     ProcedureDefinition,
+    brussels_day,
     fold,
     remaining_days,
     utcnow,
@@ -162,6 +163,38 @@ def deadline_formatter(view, context, model, name):
     return ngettext("%(num)d jour", "%(num)d jours", left)
 
 
+def deadline_summary(dossier):
+    """The legal deadline as the dossier page shows it near its top ({"text", "late"}): its due
+    date and the days left, or how late it is, or that its clock is suspended; None without a
+    running deadline (none declared, or out of instruction)."""
+    if dossier.due_at is None or dossier.status not in INSTRUCTION_STATUSES:
+        return None
+    if dossier.deadline_paused_at is not None:
+        since = format_date(brussels_day(dossier.deadline_paused_at), "long")
+        text = _(
+            "suspendu depuis le %(date)s : une demande de compléments attend la réponse de "
+            "l'entreprise.",
+            date=since,
+        )
+        return {"text": text, "late": False}
+    due, left = format_date(brussels_day(dossier.due_at), "long"), remaining_days(dossier.due_at)
+    if left < 0:
+        text = ngettext(
+            "échéance le %(date)s, en retard de %(num)d jour.",
+            "échéance le %(date)s, en retard de %(num)d jours.",
+            -left,
+            date=due,
+        )
+    else:
+        text = ngettext(
+            "échéance le %(date)s, %(num)d jour restant.",
+            "échéance le %(date)s, %(num)d jours restants.",
+            left,
+            date=due,
+        )
+    return {"text": text, "late": left < 0}
+
+
 def label_options():
     """(id, "procedure — label") of every label, kept a while like the other options."""
 
@@ -260,5 +293,6 @@ class InMyGroups(BasePeeweeFilter):
         return _l("de mes groupes")
 
 
+DEADLINE = DeadlineFilter(Dossier.due_at, _l("Délai légal"), options=lambda: deadline_options())
 BY_PROCEDURE = FilterEqual(ProcedureDefinition.code, _l("Procédure"), options=lambda: procedures())
 MY_GROUPS = InMyGroups(Dossier.group, _l("Mes groupes"), options=[("1", _l("oui"))])

@@ -29,10 +29,10 @@ from backoffice.bulk import BulkActions
 from backoffice.dossier_filters import (
     ANNOTATION_COLUMN,
     BY_PROCEDURE,
+    DEADLINE,
     FOLLOWED,
     MY_GROUPS,
     AnnotationFilter,
-    DeadlineFilter,
     FoldedLike,
     FollowedFilter,
     LabelFilter,
@@ -40,7 +40,7 @@ from backoffice.dossier_filters import (
     annotation_options,
     annotations_formatter,
     deadline_formatter,
-    deadline_options,
+    deadline_summary,
     group_formatter,
     group_options,
     label_options,
@@ -173,7 +173,7 @@ class DossierView(
         LabelFilter(Dossier.id, _l("Étiquette"), options=lambda: label_options()),
         AnnotationFilter(Dossier.id, _l("Annotation privée"), options=lambda: annotation_options()),
         FollowedFilter(Dossier.id, _l("Suivis"), options=[(FOLLOWED, _l("Dossiers que je suis"))]),
-        DeadlineFilter(Dossier.due_at, _l("Délai légal"), options=lambda: deadline_options()),
+        DEADLINE,
     )
     column_details_list = (
         "reference",
@@ -394,6 +394,14 @@ class DossierView(
         return security_headers.download(data, f"dossier-{dossier.reference}.pdf")
 
 
+def deadline_list_url(value):
+    """The dossier list filtered on the legal deadline (DeadlineFilter: "late" or "week")."""
+    return url_for(
+        "admin_dossiers.index_view",
+        **{f"flt0_{DossierView.column_filters.index(DEADLINE)}": value},
+    )
+
+
 def first_error(form):
     """The first validation message of `form`, for the flash that explains a refusal."""
     for name, errors in form.errors.items():
@@ -457,6 +465,7 @@ def detail_context(dossier):
         "can_move": not dossier.state.is_closed,
         "is_supervisor": current_staff().staff_role.value == "supervisor",
         "can_request": dossier.in_instruction,
+        "deadline": deadline_summary(dossier),
         **marks_context(dossier),
         **annotations_context(dossier),
         **following_context(dossier),
