@@ -197,8 +197,24 @@ def test_the_list_shows_remaining_days_and_filters_late_and_due_within_7_days(ap
 @pytest.mark.parametrize(
     ("language", "words"),
     [
-        ("en", ["Days left", "2 days late", "paused", "Legal deadlines", "1 application late"]),
-        ("de", ["Verbleibende Tage", "2 Tage Verspätung", "pausiert", "Gesetzliche Fristen"]),
+        (
+            "en",
+            [
+                *("Days left", "2 days late", "paused", "Legal deadlines", "1 application late"),
+                *("1 application due within 7 days", "Legal deadline:", "2 days late."),
+            ],
+        ),
+        (
+            "de",
+            [
+                *("Verbleibende Tage", "2 Tage Verspätung", "pausiert", "Gesetzliche Fristen"),
+                *(
+                    "1 Akte innerhalb von 7 Tagen fällig",
+                    "Gesetzliche Frist:",
+                    "2 Tage überfällig.",
+                ),
+            ],
+        ),
     ],
 )
 def test_the_pages_in_english_and_german(app, client, three, language, words):
@@ -206,6 +222,7 @@ def test_the_pages_in_english_and_german(app, client, three, language, words):
     login_staff(client, make_staff(StaffRole.SUPERVISOR))
     page = text(client.get(f"/admin/dossiers/?lang={language}"))
     page += text(client.get(f"/admin/?lang={language}"))
+    page += text(client.get(f"/admin/dossiers/details/?id={three[0].id}&lang={language}"))
     for word in words:
         assert word in page, word
 
