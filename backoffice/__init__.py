@@ -17,6 +17,7 @@ from backoffice.groups import GroupView
 from backoffice.labels import LabelView
 from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
+from backoffice.preferences import PreferencesView
 from backoffice.statistics import StatisticsView
 from backoffice.webhook_dead_letters import DeadLetterView
 from backoffice.webhooks import WebhookView
@@ -113,5 +114,8 @@ def init_app(app):
     admin.add_view(LabelView(Label, name=_l("Étiquettes"), endpoint="admin_labels", url="labels"))
     admin.add_view(
         StatisticsView(name=_l("Statistiques"), endpoint="admin_statistics", url="statistics")
+    )
+    admin.add_view(
+        PreferencesView(name=_l("Mes préférences"), endpoint="admin_preferences", url="preferences")
     )
     return admin

@@ -2,14 +2,16 @@
 N days in each status, and the agent's own open dossiers. The counts are read from the kept
 DossierCount rows, never counted over the dossier table; "waiting" counts only the dossiers
 changed in the last N days (a short range of the (status, updated_at) index) and takes them off
-the kept counts; the dossiers late against their legal deadline are a range of the
-(status, due_at) index."""
+the kept counts; the dossiers late against their legal deadline, and those due within 7 days,
+are ranges of the (status, due_at) index, each a link to the list so filtered."""
 
 from datetime import timedelta
 
 from flask import current_app
 from peewee import fn
 
+from backoffice.dossier_filters import DeadlineFilter
+from backoffice.dossiers import DossierView, deadline_list_url
 from models import (
     AWAITING_STATUSES,
     STAFF_STATUSES,
@@ -65,6 +67,11 @@ def late_count():
     return Dossier.select().where(Dossier.is_running_late(utcnow())).count()
 
 
+def due_within_week_count():
+    """The dossiers due within 7 days, clock running: a range of the (status, due_at) index."""
+    return Dossier.select().where(Dossier.is_due_within(utcnow(), 7)).count()
+
+
 def assigned_to(staff, limit=20):
     return list(
         Dossier.select(Dossier, Company, ProcedureDefinition)
@@ -87,4 +94,17 @@ def context(staff):
         "waiting_days": days,
         "mine": assigned_to(staff),
         "late": late_count(),
+        "due_within_week": due_within_week_count(),
+        **deadline_links(staff),
+    }
+
+
+def deadline_links(staff):
+    """The dossier list filtered on the late dossiers and on those due within 7 days, for the
+    staff who may open it."""
+    if staff.staff_role not in DossierView.allowed_roles:
+        return {"late_url": None, "week_url": None}
+    return {
+        "late_url": deadline_list_url(DeadlineFilter.LATE),
+        "week_url": deadline_list_url(DeadlineFilter.WEEK),
     }

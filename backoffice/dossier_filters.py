@@ -2,9 +2,9 @@
 annotations, following, deadlines, groups): each filter an IN or a range on its own index."""
 
 from flask_admin.contrib.peewee.filters import BasePeeweeFilter, FilterEqual, FilterLike
+from flask_babel import format_date, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from markupsafe import Markup
 
 from auth import current_staff
@@ -20,6 +20,7 @@ from models import (
     DossierLabel,
     Label,
     ProcedureDefinition,
+    brussels_day,
     fold,
     remaining_days,
     utcnow,
@@ -27,7 +28,6 @@ from models import (
 from procedures import title_of
 
 
-# The dossier's own columns the list and its export show.
 class FoldedLike(FilterLike):
     """ "contains", whatever the case and the accents typed (the column holds folded text):
     the dossiers of the companies whose name contains it, found on the trigram index."""
@@ -71,6 +71,41 @@ def annotation_options():
 def annotations_formatter(view, context, model, name):
     """The row's private annotations, read for the whole page at once (list_page_args)."""
     return dossier_annotations.shown_text(context.get("annotations", {}).get(model.id, ()))
+
+
+ANNOTATION_COLUMN = dossier_annotations.PREFIX  # "annotation-<key>": one annotation's column
+
+
+def annotation_formatter(view, context, model, name):
+    """One annotation of the row (a column of the list filtered on one procedure)."""
+    shown = context.get("annotations", {}).get(model.id, ())
+    return dossier_annotations.shown_value(shown, name.removeprefix(ANNOTATION_COLUMN))
+
+
+def with_annotation_columns(columns, code):
+    """The list's or the export's (name, label) columns; filtered on one procedure (`code`),
+    the single "annotations" column becomes one column per annotation it declares."""
+    if code is None:
+        return columns
+    shown = []
+    for name, label in columns:
+        if name == "annotations":
+            shown += [
+                (ANNOTATION_COLUMN + key, label)
+                for key, label in dossier_annotations.fields_of_procedure(code)
+            ]
+        else:
+            shown.append((name, label))
+    return shown
+
+
+def one_procedure(view_filters, filters):
+    """The procedure code the list is filtered on (the "Procédure" filter), when it is exactly
+    one; `filters` are (index, name, value) as the list and the export's args give them."""
+    codes = {
+        str(value) for index, _name, value in filters or () if view_filters[index] is BY_PROCEDURE
+    }
+    return codes.pop() if len(codes) == 1 else None
 
 
 class FollowedFilter(FilterEqual):
@@ -126,6 +161,38 @@ def deadline_formatter(view, context, model, name):
             ngettext("%(num)d jour de retard", "%(num)d jours de retard", -left)
         )
     return ngettext("%(num)d jour", "%(num)d jours", left)
+
+
+def deadline_summary(dossier):
+    """The legal deadline as the dossier page shows it near its top ({"text", "late"}): its due
+    date and the days left, or how late it is, or that its clock is suspended; None without a
+    running deadline (none declared, or out of instruction)."""
+    if dossier.due_at is None or dossier.status not in INSTRUCTION_STATUSES:
+        return None
+    if dossier.deadline_paused_at is not None:
+        since = format_date(brussels_day(dossier.deadline_paused_at), "long")
+        text = _(
+            "suspendu depuis le %(date)s : une demande de compléments attend la réponse de "
+            "l'entreprise.",
+            date=since,
+        )
+        return {"text": text, "late": False}
+    due, left = format_date(brussels_day(dossier.due_at), "long"), remaining_days(dossier.due_at)
+    if left < 0:
+        text = ngettext(
+            "échéance le %(date)s, en retard de %(num)d jour.",
+            "échéance le %(date)s, en retard de %(num)d jours.",
+            -left,
+            date=due,
+        )
+    else:
+        text = ngettext(
+            "échéance le %(date)s, %(num)d jour restant.",
+            "échéance le %(date)s, %(num)d jours restants.",
+            left,
+            date=due,
+        )
+    return {"text": text, "late": left < 0}
 
 
 def label_options():
@@ -226,4 +293,6 @@ class InMyGroups(BasePeeweeFilter):
         return _l("de mes groupes")
 
 
+DEADLINE = DeadlineFilter(Dossier.due_at, _l("Délai légal"), options=lambda: deadline_options())
+BY_PROCEDURE = FilterEqual(ProcedureDefinition.code, _l("Procédure"), options=lambda: procedures())
 MY_GROUPS = InMyGroups(Dossier.group, _l("Mes groupes"), options=[("1", _l("oui"))])

@@ -14,7 +14,15 @@ from markupsafe import Markup, escape
 from peewee import JOIN
 
 from backoffice.columns import list_formats
-from backoffice.dossier_filters import MY_GROUPS, FoldedLike, my_group_ids
+from backoffice.dossier_filters import (
+    ANNOTATION_COLUMN,
+    MY_GROUPS,
+    FoldedLike,
+    annotation_formatter,
+    my_group_ids,
+    one_procedure,
+    with_annotation_columns,
+)
 from dossiers import annotations as dossier_annotations
 from dossiers import keyset
 from dossiers import labels as dossier_labels
@@ -269,6 +277,7 @@ class KeysetList:
                 ]
                 result = read(query.where(*ways))
         g.dossier_page = result
+        g.dossier_procedure = one_procedure(self._filters, filters)
         return None, result.rows
 
     def list_context(self, search, filters):
@@ -318,8 +327,16 @@ class KeysetList:
                 (row.id, row.definition_id) for row in kwargs.get("data", ())
             ),
         }
-        columns = [c for c, _name in kwargs.get("list_columns", ())]
-        formatters = [self.column_formatters.get(c) for c in columns]
+        kwargs["list_columns"] = with_annotation_columns(
+            kwargs.get("list_columns", ()), g.get("dossier_procedure")
+        )
+        columns = [c for c, _name in kwargs["list_columns"]]
+        formatters = [
+            annotation_formatter
+            if c.startswith(ANNOTATION_COLUMN)
+            else self.column_formatters.get(c)
+            for c in columns
+        ]
         opening = [Markup('<td class="col-{}">').format(c) for c in columns]
         # Flask-Admin's checkbox, its title (Flask-Admin's own text) escaped once; an id is a
         # number.

@@ -27,10 +27,12 @@ from backoffice.annotations import DossierAnnotations, annotations_context
 from backoffice.base import StaffModelView
 from backoffice.bulk import BulkActions
 from backoffice.dossier_filters import (
+    ANNOTATION_COLUMN,
+    BY_PROCEDURE,
+    DEADLINE,
     FOLLOWED,
     MY_GROUPS,
     AnnotationFilter,
-    DeadlineFilter,
     FoldedLike,
     FollowedFilter,
     LabelFilter,
@@ -38,12 +40,13 @@ from backoffice.dossier_filters import (
     annotation_options,
     annotations_formatter,
     deadline_formatter,
-    deadline_options,
+    deadline_summary,
     group_formatter,
     group_options,
     label_options,
     labels_formatter,
-    procedures,
+    one_procedure,
+    with_annotation_columns,
 )
 from backoffice.dossier_list import (
     KeysetList,
@@ -70,6 +73,7 @@ from dossiers import (
     scanning,
 )
 from dossiers import processing as operations
+from dossiers.exports import safe_cell
 from models import (
     PROCESSING_ROLES,
     STAFF_STATUSES,
@@ -78,7 +82,6 @@ from models import (
     Document,
     Dossier,
     Message,
-    ProcedureDefinition,
     RegistrationNumber,
     Signature,
     StaffGroup,
@@ -163,7 +166,7 @@ class DossierView(
         FilterEqual(
             Dossier.status, _l("Statut"), options=[(s.value, s.label) for s in STAFF_STATUSES]
         ),
-        FilterEqual(ProcedureDefinition.code, _l("Procédure"), options=lambda: procedures()),
+        BY_PROCEDURE,
         FoldedLike(Company.search_name, _l("Entreprise")),
         FilterEqual(Dossier.assigned_to, _l("Agent"), options=lambda: agent_options()),
         FilterEmpty(Dossier.assigned_to, _l("Agent")),
@@ -174,7 +177,7 @@ class DossierView(
         LabelFilter(Dossier.id, _l("Étiquette"), options=lambda: label_options()),
         AnnotationFilter(Dossier.id, _l("Annotation privée"), options=lambda: annotation_options()),
         FollowedFilter(Dossier.id, _l("Suivis"), options=[(FOLLOWED, _l("Dossiers que je suis"))]),
-        DeadlineFilter(Dossier.due_at, _l("Délai légal"), options=lambda: deadline_options()),
+        DEADLINE,
     )
     column_details_list = (
         "reference",
@@ -223,6 +226,17 @@ class DossierView(
         g.export_annotations = annotations.shown_of_dossiers(
             (row.id, row.definition_id) for row in rows
         )
+
+    def export_columns(self, args):
+        """The list's export columns, one per annotation when filtered on one procedure."""
+        code = one_procedure(self._filters, args.get("filters"))
+        return with_annotation_columns(self._export_columns, code)
+
+    def export_value(self, row, name):
+        if name.startswith(ANNOTATION_COLUMN):
+            key = name.removeprefix(ANNOTATION_COLUMN)
+            return safe_cell(annotations.shown_value(export_shown(row), key))
+        return super().export_value(row, name)
 
     def search_placeholder(self):
         return _("Référence, n° d'entreprise, nom de l'entreprise ou du demandeur")
@@ -384,6 +398,14 @@ class DossierView(
         return security_headers.download(data, f"dossier-{dossier.reference}.pdf")
 
 
+def deadline_list_url(value):
+    """The dossier list filtered on the legal deadline (DeadlineFilter: "late" or "week")."""
+    return url_for(
+        "admin_dossiers.index_view",
+        **{f"flt0_{DossierView.column_filters.index(DEADLINE)}": value},
+    )
+
+
 def first_error(form):
     """The first validation message of `form`, for the flash that explains a refusal."""
     for name, errors in form.errors.items():
@@ -400,13 +422,19 @@ def serve(data, name, inline=False):
     return security_headers.download(data, name, inline=inline)
 
 
-def export_annotations(dossier):
-    """The export's cell of private annotations: from its batch's (DossierView.export_batch),
-    or read for this row alone by an export that reads no batches."""
+def export_shown(dossier):
+    """The dossier's private annotations for the export: from its batch's
+    (DossierView.export_batch), or read for this row alone by an export that reads no
+    batches."""
     found = g.get("export_annotations")
     if found is None or dossier.id not in found:
         found = annotations.shown_of_dossiers([(dossier.id, dossier.definition_id)])
-    return annotations.shown_text(found.get(dossier.id, ()))
+    return found.get(dossier.id, ())
+
+
+def export_annotations(dossier):
+    """The export's cell of all the dossier's private annotations."""
+    return annotations.shown_text(export_shown(dossier))
 
 
 def detail_context(dossier):
@@ -443,6 +471,7 @@ def detail_context(dossier):
         "can_move": not dossier.state.is_closed,
         "is_supervisor": current_staff().staff_role.value == "supervisor",
         "can_request": dossier.in_instruction,
+        "deadline": deadline_summary(dossier),
         **marks_context(dossier),
         **annotations_context(dossier),
         **following_context(dossier),

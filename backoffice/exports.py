@@ -42,7 +42,7 @@ class BackgroundExport(exports.ExportSource):
         )
         return query
 
-    def export_columns(self):
+    def export_columns(self, args):
         return self._export_columns
 
     def export_value(self, row, name):

@@ -120,9 +120,9 @@ def save_annotations(actor, dossier, formdata):
 
 
 def shown_of_dossiers(pairs):
-    """{dossier id: [(label, value as people read it)]} for (dossier id, definition id) pairs
-    (a page of the list, a batch of the export): one query on (dossier, key) for them all, each
-    in the declared order of its own procedure version."""
+    """{dossier id: [(key, label, value as people read it)]} for (dossier id, definition id)
+    pairs (a page of the list, a batch of the export): one query on (dossier, key) for them
+    all, each in the declared order of its own procedure version."""
     pairs = list(pairs)
     if not pairs:
         return {}
@@ -140,7 +140,7 @@ def shown_of_dossiers(pairs):
                 ProcedureDefinition.get_by_id(definition_id)
             ).annotations
         shown[dossier_id] = [
-            (f.label, f.kind.display(from_text(f, values[f.key]), f, f.options))
+            (f.key, f.label, f.kind.display(from_text(f, values[f.key]), f, f.options))
             for f in fields_of[definition_id]
             if f.key in values
         ]
@@ -150,8 +150,30 @@ def shown_of_dossiers(pairs):
 def shown_text(shown):
     """One cell's text: « Avis de l'inspection : Favorable ; Date de visite : 30/11/2026 »."""
     return " ; ".join(
-        _("%(label)s : %(value)s", label=label, value=value) for label, value in shown
+        _("%(label)s : %(value)s", label=label, value=value) for _key, label, value in shown
     )
+
+
+def shown_value(shown, key):
+    """The value of one annotation among a dossier's `shown`, "" when it has none."""
+    return next((value for k, _label, value in shown if k == key), "")
+
+
+def fields_of_procedure(code):
+    """[(key, label)] of the annotations the published versions of a procedure declare: the
+    latest version's, in its order, then those only older versions still hold (their dossiers
+    keep their values)."""
+    published = ProcedureDefinition.published == True  # noqa: E712
+    versions = (
+        ProcedureDefinition.select(ProcedureDefinition.id, ProcedureDefinition.yaml_text)
+        .where(ProcedureDefinition.code == code, published)
+        .order_by(ProcedureDefinition.version.desc())
+    )
+    fields = {}
+    for row in versions:
+        for f in definition_of(row).annotations:
+            fields.setdefault(f.key, f.label)
+    return list(fields.items())
 
 
 def filter_options():

@@ -64,8 +64,8 @@ class ExportSource:
 
     file_prefix = "export"
 
-    def export_columns(self):
-        """(name, label) of each column, in order."""
+    def export_columns(self, args):
+        """(name, label) of each column, in order, for the list as `args` has it."""
         raise NotImplementedError
 
     def export_query(self, args):
@@ -212,7 +212,7 @@ def fail(export_id, message):
 
 def rows_of(source, query, export):
     """Each row's cells (neutralised by `safe_cell`), the progress written after each batch."""
-    names = [name for name, _label in source.export_columns()]
+    names = [name for name, _label in source.export_columns(export.query_args)]
     size = current_app.config["EXPORT_BATCH_SIZE"]
     done = 0
     for batch in batches(query, size):
@@ -223,15 +223,15 @@ def rows_of(source, query, export):
         export.progress(done)
 
 
-def header_of(source):
-    return [str(label) for _name, label in source.export_columns()]
+def header_of(source, export):
+    return [str(label) for _name, label in source.export_columns(export.query_args)]
 
 
 def write_csv(out, source, query, export):
     """UTF-8 with a byte-order mark, so that Excel reads the accents right."""
     text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="")
     writer = csv.writer(text)
-    writer.writerow(header_of(source))
+    writer.writerow(header_of(source, export))
     for cells in rows_of(source, query, export):
         writer.writerow(["" if cell is None else cell for cell in cells])
     text.flush()
@@ -243,7 +243,7 @@ def write_xlsx(out, source, query, export):
     """openpyxl's write-only workbook: rows go to disk as they come."""
     book = openpyxl.Workbook(write_only=True)
     sheet = book.create_sheet()
-    sheet.append(header_of(source))
+    sheet.append(header_of(source, export))
     for cells in rows_of(source, query, export):
         sheet.append([xlsx_cell(cell) for cell in cells])
     book.save(out)

@@ -306,6 +306,7 @@ def csv_columns():
         _("Accordés"),
         _("Refusés"),
         _("Sans suite"),
+        _("Clôturés en retard"),
         _("Délai médian (jours)"),
         _("Délai du 90e centile (jours)"),
     ]
@@ -330,6 +331,7 @@ def csv_bytes(procedures):
                     m.granted,
                     m.refused,
                     m.dismissed,
+                    m.late,
                     "" if median is None else median,
                     "" if p90 is None else p90,
                 ]

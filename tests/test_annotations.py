@@ -17,6 +17,7 @@ from helpers import (
     login_person,
     login_staff,
     make_company,
+    make_definition,
     make_dossier,
     make_member,
     make_signed_dossier,
@@ -405,3 +406,136 @@ def test_the_export_holds_the_annotations(app, client, agent, annotated):
     )
     assert cells[bad.reference] == "Avis de l'inspection : Défavorable"
     assert cells[plain.reference] == ""
+
+
+# --- one column per annotation, on the list filtered on one procedure ---------------------------
+
+
+def procedure_filter_arg(app):
+    from backoffice.dossier_filters import BY_PROCEDURE
+
+    view = next(v for v in app.extensions["admin"][0]._views if v.endpoint == "admin_dossiers")
+    return f"flt0_{view._filters.index(BY_PROCEDURE)}"
+
+
+def header_cells(html):
+    import re
+
+    head = html[html.index("<thead") : html.index("</thead>")]
+    return [text_of(cell) for cell in re.findall(r"<th[^>]*>(.*?)</th>", head, re.S)]
+
+
+def row_cells(html, reference):
+    import re
+
+    row = next(r for r in re.findall(r"<tr[^>]*>(.*?)</tr>", html, re.S) if reference in r)
+    return [text_of(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
+
+
+def text_of(fragment):
+    import html
+    import re
+
+    return html.unescape(re.sub(r"<[^>]+>", "", fragment)).strip()
+
+
+COLUMNS = ["Avis de l'inspection", "Date de visite", "Nombre de visites", "Inspecteur"]
+
+
+def test_the_list_filtered_on_one_procedure_has_a_column_per_annotation(
+    app, client, agent, annotated, monkeypatch
+):
+    from models import db
+
+    good, bad, plain = annotated
+    other = make_dossier(DossierStatus.RECEIVED, definition=make_definition("autre", "AUT"))
+    unfiltered = client.get("/admin/dossiers/").text
+    assert "Annotations privées" in header_cells(unfiltered)
+    assert not set(COLUMNS) & set(header_cells(unfiltered))
+
+    read = []
+    execute_sql = db.obj.execute_sql
+    monkeypatch.setattr(
+        db.obj,
+        "execute_sql",
+        lambda sql, *a, **k: (
+            (read.append(sql) if "dossier_annotation" in sql else None) or execute_sql(sql, *a, **k)
+        ),
+    )
+    page = client.get(f"/admin/dossiers/?{procedure_filter_arg(app)}=enregistrement").text
+    monkeypatch.undo()
+    assert len(read) == 1, read  # the page's annotations in one query, as unfiltered
+    header = header_cells(page)
+    assert header[-4:] == COLUMNS and "Annotations privées" not in header
+    assert row_cells(page, good.reference)[-4:] == ["Favorable", "30/11/2026", "", ""]
+    assert row_cells(page, bad.reference)[-4:] == ["Défavorable", "", "", ""]
+    assert row_cells(page, plain.reference)[-4:] == ["", "", "", ""]
+    assert other.reference not in page
+
+    arg = procedure_filter_arg(app)
+    # two different procedures (nothing shown) or another one: no annotation column of these
+    for query in (f"{arg}=enregistrement&flt1_{arg[5:]}=autre", f"{arg}=autre"):
+        assert not set(COLUMNS) & set(header_cells(client.get(f"/admin/dossiers/?{query}").text))
+
+
+def test_the_columns_are_those_of_every_published_version(app, annotated):
+    text = MINIMAL_DEFINITION.format(code="enregistrement", version=2, prefix="ENR") + (
+        "annotations:\n  - {key: inspector, type: text, label: Inspecteur principal}\n"
+        "  - {key: urgent, type: yesno, label: Urgent}\n"
+    )
+    ProcedureDefinition.create(
+        code="enregistrement",
+        version=2,
+        title="enregistrement",
+        reference_prefix="ENR",
+        yaml_text=text,
+        published=True,
+    )
+    with app.test_request_context():
+        fields = annotations.fields_of_procedure("enregistrement")
+    assert fields == [
+        ("inspector", "Inspecteur principal"),
+        ("urgent", "Urgent"),
+        ("opinion", "Avis de l'inspection"),
+        ("visit_date", "Date de visite"),
+        ("visits", "Nombre de visites"),
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_the_export_of_the_filtered_list_has_a_column_per_annotation(
+    app, client, agent, annotated, fmt
+):
+    import csv
+
+    import openpyxl
+
+    from models import Export
+
+    good, bad, plain = annotated
+    make_dossier(DossierStatus.RECEIVED, definition=make_definition("autre", "AUT"))
+    app.config["EXPORT_BATCH_SIZE"] = 2
+    listed = f"/admin/dossiers/?{procedure_filter_arg(app)}=enregistrement"
+    page = client.get(listed)
+    response = client.post(
+        f"/admin/dossiers/export-background/{fmt}/?{listed.split('?')[1]}",
+        data={"csrf_token": csrf_from(page.text)},
+    )
+    assert response.status_code == 302
+    export = Export.select().order_by(Export.id.desc()).get()
+    assert export.status == "ready", export.error
+    data = client.get(f"/admin/exports/download/{export.id}").data
+    if fmt == "csv":
+        rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    else:
+        sheet = openpyxl.load_workbook(io.BytesIO(data)).active
+        rows = [
+            ["" if v is None else str(v) for v in row] for row in sheet.iter_rows(values_only=True)
+        ]
+    assert rows[0][-4:] == COLUMNS and "Annotations privées" not in rows[0]
+    cells = {row[0]: row[-4:] for row in rows[1:]}
+    assert cells == {
+        good.reference: ["Favorable", "30/11/2026", "", ""],
+        bad.reference: ["Défavorable", "", "", ""],
+        plain.reference: ["", "", "", ""],
+    }

@@ -197,8 +197,24 @@ def test_the_list_shows_remaining_days_and_filters_late_and_due_within_7_days(ap
 @pytest.mark.parametrize(
     ("language", "words"),
     [
-        ("en", ["Days left", "2 days late", "paused", "Legal deadlines", "1 application late"]),
-        ("de", ["Verbleibende Tage", "2 Tage Verspätung", "pausiert", "Gesetzliche Fristen"]),
+        (
+            "en",
+            [
+                *("Days left", "2 days late", "paused", "Legal deadlines", "1 application late"),
+                *("1 application due within 7 days", "Legal deadline:", "2 days late."),
+            ],
+        ),
+        (
+            "de",
+            [
+                *("Verbleibende Tage", "2 Tage Verspätung", "pausiert", "Gesetzliche Fristen"),
+                *(
+                    "1 Akte innerhalb von 7 Tagen fällig",
+                    "Gesetzliche Frist:",
+                    "2 Tage überfällig.",
+                ),
+            ],
+        ),
     ],
 )
 def test_the_pages_in_english_and_german(app, client, three, language, words):
@@ -206,6 +222,7 @@ def test_the_pages_in_english_and_german(app, client, three, language, words):
     login_staff(client, make_staff(StaffRole.SUPERVISOR))
     page = text(client.get(f"/admin/dossiers/?lang={language}"))
     page += text(client.get(f"/admin/?lang={language}"))
+    page += text(client.get(f"/admin/dossiers/details/?id={three[0].id}&lang={language}"))
     for word in words:
         assert word in page, word
 
@@ -214,6 +231,50 @@ def test_the_dashboard_counts_the_late_dossiers(client, three):
     login_staff(client, make_staff(StaffRole.SUPERVISOR))
     assert "1 dossier en retard" in text(client.get("/admin/"))
     assert backoffice.dashboard.late_count() == 1
+
+
+def test_the_dashboard_links_its_counts_to_the_list_so_filtered(app, client, three):
+    late, week, _later, _paused = three
+    login_staff(client, make_staff(StaffRole.AGENT))
+    page = client.get("/admin/").text
+    arg = deadline_arg(app)
+    links = dict(
+        re.findall(r'<a href="([^"]+)">(\d+ dossiers? (?:en retard|à échéance[^<]*))</a>', page)
+    )
+    assert links == {
+        f"/admin/dossiers/?{arg}=late": "1 dossier en retard",
+        f"/admin/dossiers/?{arg}=week": "1 dossier à échéance dans les 7 jours",
+    }
+    for url, dossier in zip(links, (late, week), strict=True):
+        assert references(text(client.get(url))) == {dossier.reference}
+    assert backoffice.dashboard.due_within_week_count() == 1
+
+
+def test_the_dashboard_of_the_helpdesk_counts_without_a_link(client, three):
+    login_staff(client, make_staff(StaffRole.HELPDESK))
+    page = client.get("/admin/").text
+    assert "1 dossier en retard" in page and "/admin/dossiers/?" not in page
+
+
+def test_the_dossier_page_tells_its_legal_deadline_near_the_top(client, three):
+    late, week, later, paused = three
+    login_staff(client, make_staff(StaffRole.AGENT))
+
+    def deadline_of(dossier):
+        page = re.sub(r"<[^>]+>", "", text(client.get(f"/admin/dossiers/details/?id={dossier.id}")))
+        found = re.search(r"Délai légal : ([^\n]*)", page)
+        assert found and page.index(found[0]) < page.index("Réponses"), page
+        return found[1].strip()
+
+    assert deadline_of(late) == "échéance le 12 mars 2026, en retard de 2 jours."
+    assert deadline_of(week) == "échéance le 19 mars 2026, 5 jours restants."
+    assert deadline_of(later) == "échéance le 13 avril 2026, 30 jours restants."
+    assert deadline_of(paused) == (
+        "suspendu depuis le 9 mars 2026 : une demande de compléments attend la réponse de "
+        "l'entreprise."
+    )
+    plain = make_dossier(DossierStatus.RECEIVED, definition=make_definition("autre", "AUT"))
+    assert "Délai légal" not in text(client.get(f"/admin/dossiers/details/?id={plain.id}"))
 
 
 def test_the_reminder_goes_once_to_the_assigned_agent(clock):
@@ -244,6 +305,11 @@ def test_a_late_closing_is_counted_in_its_month_and_taken_back_on_reopening(app,
     assert MonthlyStatistics.recount()[0] == months
     login_staff(client, make_staff(StaffRole.SUPERVISOR))
     assert "Clôturés en retard" in text(client.get("/admin/statistics/"))
+    lines = client.get("/admin/statistics/statistics.csv").data.decode("utf-8-sig").splitlines()
+    header = lines[0].split(";")
+    assert header[8] == "Clôturés en retard"
+    march = next(line.split(";") for line in lines if ";2026-03;" in line)
+    assert march[3:9] == ["2", "2", "1", "1", "0", "1"]  # submitted, closed, decisions, late
     fresh(dossier).transition(DossierStatus.PROCESSING, staff, comment="À revoir")
     months, _days = MonthlyStatistics.kept()
     assert "late" not in months[("enregistrement", date(2026, 3, 1))]

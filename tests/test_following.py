@@ -98,19 +98,66 @@ def test_follow_and_unfollow_on_the_dossier_page_with_csrf(app, client):
     assert actions[-3:] == ["dossier.follow", "dossier.follow", "dossier.unfollow"]
 
 
-def test_the_email_choice_is_saved_from_the_dossier_page(app, client):
-    dossier = make_dossier(DossierStatus.RECEIVED)
+PREFERENCES = "/admin/preferences/"
+
+
+def checked(html):
+    """The value of the radio button checked on the page."""
+    import re
+
+    [value] = [
+        re.search(r'value="([^"]+)"', tag)[1]
+        for tag in re.findall(r"<input[^>]*>", html)
+        if 'type="radio"' in tag and "checked" in tag
+    ]
+    return value
+
+
+def test_the_email_choice_is_saved_on_the_preferences_page(app, client):
     agent = staff_in(client)
-    page = client.get(detail_url(dossier))
+    page = client.get(PREFERENCES)
     shown = text(page)
+    assert "Mes préférences" in shown and "E-mails des dossiers que je suis" in shown
     assert "À chaque message" in shown and "Un résumé quotidien" in shown
-    url = f"/admin/dossiers/follow-emails/{dossier.id}"
-    assert client.post(url, data={"emails": "daily"}).status_code == 400
+    assert checked(page.text) == "each"  # the default
+    assert client.post(PREFERENCES, data={"emails": "daily"}).status_code == 400
+    assert not AuditEvent.select().where(AuditEvent.action == "staff.follow_emails").exists()
     token = csrf_from(page.text)
-    assert client.post(url, data={"csrf_token": token, "emails": "weekly"}).status_code == 400
-    client.post(url, data={"csrf_token": token, "emails": "daily"})
+    refused = client.post(PREFERENCES, data={"csrf_token": token, "emails": "weekly"})
+    assert refused.status_code == 200 and "N'est pas un choix valide." in text(refused)
+    assert StaffUser.get_by_id(agent.id).follow_emails == FollowEmails.EACH.value
+    done = client.post(PREFERENCES, data={"csrf_token": token, "emails": "daily"})
+    assert done.status_code == 302 and done.headers["Location"].endswith(PREFERENCES)
     assert StaffUser.get_by_id(agent.id).follow_emails == FollowEmails.DAILY.value
     assert AuditEvent.get(AuditEvent.action == "staff.follow_emails").details["emails"] == "daily"
+    again = client.get(PREFERENCES)
+    assert "Votre choix d'e-mails est enregistré." in text(again)
+    assert checked(again.text) == "daily"
+
+
+@pytest.mark.parametrize("role", list(StaffRole))
+def test_every_staff_role_has_the_preferences_page_in_its_menu(app, client, role):
+    staff = staff_in(client, role)
+    assert f'href="{PREFERENCES}"' in client.get("/admin/").text
+    token = csrf_from(client.get(PREFERENCES).text)
+    client.post(PREFERENCES, data={"csrf_token": token, "emails": "none"})
+    assert StaffUser.get_by_id(staff.id).follow_emails == FollowEmails.NONE.value
+
+
+def test_the_preferences_page_is_for_staff_only(app, client):
+    answer = client.get(PREFERENCES)
+    assert answer.status_code == 302 and "/admin/login/" in answer.headers["Location"]
+
+
+def test_the_dossier_page_shows_the_choice_and_links_to_the_preferences(app, client):
+    dossier = make_dossier(DossierStatus.RECEIVED)
+    agent = staff_in(client)
+    emails(agent, "daily")
+    page = text(client.get(detail_url(dossier)))
+    assert "E-mails des dossiers que vous suivez : Un résumé quotidien." in page
+    assert f'href="{PREFERENCES}">Changer dans Mes préférences</a>' in page
+    assert 'name="emails"' not in page, "the choice is made on one page only"
+    assert client.post(f"/admin/dossiers/follow-emails/{dossier.id}").status_code == 404
 
 
 @pytest.mark.parametrize("role", [StaffRole.HELPDESK, StaffRole.ADMIN])
@@ -127,10 +174,23 @@ def test_only_the_processing_roles_follow(app, client, role):
 @pytest.mark.parametrize(
     ("language", "words"),
     [
-        ("en", ["Follow", "Emails about the applications I follow", "A daily summary"]),
+        (
+            "en",
+            [
+                *("Follow", "Emails about the applications I follow", "A daily summary"),
+                *("My preferences", "Save my preferences", "Change in My preferences"),
+            ],
+        ),
         (
             "de",
-            ["Folgen", "E-Mails zu den Akten, denen ich folge", "Eine tägliche Zusammenfassung"],
+            [
+                *(
+                    "Folgen",
+                    "E-Mails zu den Akten, denen ich folge",
+                    "Eine tägliche Zusammenfassung",
+                ),
+                *("Meine Einstellungen", "Meine Einstellungen speichern"),
+            ],
         ),
     ],
 )
@@ -139,6 +199,7 @@ def test_the_following_part_of_the_page_is_translated(app, client, language, wor
     dossier = make_dossier(DossierStatus.RECEIVED)
     staff_in(client)
     page = text(client.get(f"{detail_url(dossier)}&lang={language}"))
+    page += text(client.get(f"{PREFERENCES}?lang={language}"))
     for word in words:
         assert word in page, word
     listing = text(client.get(f"/admin/dossiers/?lang={language}"))

@@ -178,7 +178,7 @@ def test_supervisor_page_and_csv(app, client, clock, supervisor):
     assert response.data.startswith(b"\xef\xbb\xbf")
     lines = response.data.decode("utf-8-sig").splitlines()
     assert lines[0].split(";")[:4] == ["Code", "Procédure", "Mois", "Soumis"]
-    assert "enregistrement;Procédure enregistrement;2026-03;10;10;6;3;1;4;9" in lines
+    assert "enregistrement;Procédure enregistrement;2026-03;10;10;6;3;1;0;4;9" in lines
     assert len(lines) == 1 + statistics.MONTHS
 
 

@@ -1,6 +1,7 @@
 """Every page of the back-office, in French and in German, checked with axe-core (WCAG 2.1 A and
 AA): the staff login and its second factor, the dashboard, each list and detail, the dossier
-actions (the group change among them), following a dossier and the choice of emails, the
+actions (the group change among them), following a dossier, the preferences page (the choice
+of emails), the
 bulk pages, the groups, the statistics, the
 definition editor and preview, the email texts (list, edit with an error, preview), the
 confirmation pages and an error page. Zero violations, and `<html lang>` the language of the
@@ -197,11 +198,20 @@ def test_every_backoffice_page_passes_axe(world, browser, language):
     page.goto(f"{base}/admin/dossiers/details/?id={received.id}")
     page.locator(f"form[action$='/follow/{received.id}'] button[type=submit]").click()
     expect(page.locator(f"form[action$='/unfollow/{received.id}']")).to_be_visible()
-    emails = page.locator(f"form[action$='/follow-emails/{received.id}']")
-    emails.locator("input[value=daily]").check()
-    emails.locator("button[type=submit]").click()
+    scan(page, "dossier followed")
+    page.locator("main a[href$='/admin/preferences/']").click()
+    expect(page).to_have_url(re.compile(r"/admin/preferences/$"))
+    scan(page, "preferences")
+    page.locator("input[value=daily]").check()
+    submit(page)
     expect(page.locator("input[value=daily]")).to_be_checked()
-    scan(page, "dossier followed, daily digest chosen")
+    scan(page, "preferences, daily digest chosen")
+    page.locator("main form").evaluate(
+        "form => { form.querySelector('input[value=daily]').value = 'weekly'; }"
+    )
+    submit(page)  # a choice the page does not offer: refused, the message beside the choice
+    expect(page.locator("#emails-error")).to_be_visible()
+    scan(page, "preferences, refused")
     followed = next(
         i for i, f in enumerate(DossierView.column_filters) if isinstance(f, FollowedFilter)
     )
@@ -304,6 +314,7 @@ def test_every_backoffice_page_passes_axe(world, browser, language):
     visit(
         page, scan, base, "resend validation", f"/admin/memberships/resend-validation/{membership}"
     )
+    visit(page, scan, base, "preferences, helpdesk", "/admin/preferences/")
 
     failing = {name: found for name, found in scan.found.items() if found}
     assert len(scan.found) >= 30
