@@ -7,7 +7,7 @@ answer at volume, beside a plain Flask-Admin view of the same table.
 
 It reads the shared volume (bench/volume.py: a fresh database with the migrations, companies
 and dossiers in every status, a third of them drafts, which staff never see, and the labels,
-annotations and following the filters read), logs a supervisor in through the real
+annotations, following and legal deadlines the filters read), logs a supervisor in through the real
 pages (password and TOTP) and times each request through the Flask test client after a
 warm-up: median and 95th percentile over `--repeat` runs, plus the number of SQL queries per
 request at page sizes 20 and 100 (constant whatever the volume and the page size: joins, no
@@ -35,6 +35,16 @@ import models
 from config import TestingConfig
 from models import Dossier, Label
 
+# The requests whose queries are counted at page sizes 20 and 100 (by their label's start).
+PAGED = (
+    "list, first page",
+    "list, page 500",
+    "list, sorted by reference",
+    "filter",
+    "search: reference",
+    "search: enterprise number",
+)
+
 
 def annotation_filter(view):
     """The list's arguments that filter by a favourable inspection's opinion."""
@@ -50,6 +60,15 @@ def followed_filter(view):
 
     index = next(i for i, f in enumerate(view._filters) if isinstance(f, FollowedFilter))
     return f"flt4_{index}={FOLLOWED}"
+
+
+def deadline_filter(view, value):
+    """The list's argument that shows the dossiers late ("late") or due within 7 days ("week")
+    against their legal deadline."""
+    from backoffice.dossier_filters import DeadlineFilter
+
+    index = next(i for i, f in enumerate(view._filters) if isinstance(f, DeadlineFilter))
+    return f"flt5_{index}={value}"
 
 
 def label_filter(view):
@@ -194,6 +213,8 @@ def run(args):
         ("filter: label", f"{base}?{label_filter(view)}"),
         ("filter: annotation", f"{base}?{annotation_filter(view)}"),
         ("filter: dossiers I follow", f"{base}?{followed_filter(view)}"),
+        ("filter: late", f"{base}?{deadline_filter(view, 'late')}"),
+        ("filter: due within 7 days", f"{base}?{deadline_filter(view, 'week')}"),
         ("search: reference", f"{base}?search={sample.reference}"),
         ("search: enterprise number", f"{base}?search=0000.101.234"),
         ("search: company name", f"{base}?search=Agence+4321"),
@@ -218,7 +239,7 @@ def run(args):
         ratios[mine] = results[plain][0] / results[mine][0]
         report.print(f"{plain} / {mine}: {ratios[mine]:.1f}x (median)")
     report.print("queries per page by page size:")
-    paged = cases[:3] + cases[7:16]
+    paged = [case for case in cases if case[0].startswith(PAGED)]
     most = 0
     for size in (20, 100):
         view.page_size = size
@@ -253,6 +274,9 @@ def run(args):
         common.at_most("filter my groups p95", p95["filter: my groups"], 100),
         common.at_most("filter by label p95", p95["filter: label"], 100),
         common.at_most("filter by annotation p95", p95["filter: annotation"], 100),
+        common.at_most("filter dossiers I follow p95", p95["filter: dossiers I follow"], 100),
+        common.at_most("filter late p95", p95["filter: late"], 100),
+        common.at_most("filter due within 7 days p95", p95["filter: due within 7 days"], 100),
         common.at_most("searches p95 (slowest)", worst("search"), 100),
         common.at_most("dashboard p95", p95["dashboard"], 100),
         common.Goal("queries per list page (sizes 20 and 100)", str(most), "≤ 5", most <= 5),

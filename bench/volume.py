@@ -1,10 +1,10 @@
 """The volume every bench over the staff's and the companies' pages reads: a fresh database
 built with the migrations (the PostgreSQL database must exist or is created; its schema is
 dropped and rebuilt), filled with companies and dossiers in every status (a third of them
-drafts, which staff never see), the labels, annotations and following of the list's filters,
-by COPY and INSERT ... SELECT at the database's own speed. Seeded once per run (`seed`) and
-shared by the benches that read it; `--reuse` keeps the one a previous run of the same size
-left, brought to today's migrations and seeds.
+drafts, which staff never see), the labels, annotations, following and legal deadlines of the
+list's filters, by COPY, INSERT ... SELECT and UPDATE at the database's own speed. Seeded once
+per run (`seed`) and shared by the benches that read it; `--reuse` keeps the one a previous run
+of the same size left, brought to today's migrations and seeds.
 """
 
 import argparse
@@ -209,6 +209,7 @@ def fill(n_dossiers, n_companies, heavy=0):
         seed_labels(definitions[0].code)
         seed_annotations()
         seed_follows(staff)
+        seed_deadlines()
         settle()
         sample = Dossier.select().where(Dossier.status == "processing").first()
         return staff, sample, definitions[0].code
@@ -259,6 +260,25 @@ def seed_follows(staff):
     DossierFollow.insert_from(followed, fields).execute()
 
 
+def seed_deadlines():
+    """The legal deadline's clock of the dossiers received (those in instruction and the
+    closed): due 60 to 89 days after their submission, as a 60-day deadline with a complement
+    request or two answered leaves it, so that the late are the older ones, as in life; one
+    dossier in 25 being processed waits for a complement, its clock paused (the list's
+    "Délai légal" filter, its column and the dashboard's count of late dossiers)."""
+    if isinstance(models.db.obj, database.SqliteDatabase):
+        due_at = "datetime(submitted_at, '+' || (60 + id % 30) || ' days')"
+    else:
+        due_at = "submitted_at + (60 + MOD(id, 30)) * interval '1 day'"
+    models.db.execute_sql(
+        f"UPDATE dossier SET due_at = {due_at} "  # noqa: S608 - our own SQL
+        "WHERE status IN ('received', 'processing', 'closed')"
+    )
+    Dossier.update(deadline_paused_at=utcnow()).where(
+        Dossier.status == "processing", residue(Dossier.id, 25) == 0
+    ).execute()
+
+
 def settle():
     """The statistics (and on PostgreSQL the visibility map) of tables just filled or
     rewritten, as the nightly job and autovacuum would leave them once settled."""
@@ -303,6 +323,9 @@ def already_seeded(url, n_dossiers):
                 seed_annotations()
             if not DossierFollow.select().exists():  # seeded before the following
                 seed_follows(staff)
+                settle()
+            if not Dossier.select().where(Dossier.due_at.is_null(False)).exists():
+                seed_deadlines()  # seeded before the deadlines' clock
                 settle()
             sample = Dossier.select().where(Dossier.status == "processing").first()
             print(f"reusing the {n_dossiers:,} dossiers already in the database")
