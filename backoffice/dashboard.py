@@ -2,8 +2,8 @@
 N days in each status, and the agent's own open dossiers. The counts are read from the kept
 DossierCount rows, never counted over the dossier table; "waiting" counts only the dossiers
 changed in the last N days (a short range of the (status, updated_at) index) and takes them off
-the kept counts; the dossiers late against their legal deadline are a range of the
-(status, due_at) index."""
+the kept counts; the dossiers late against their legal deadline are counted on the index of
+the running clocks (migration 031)."""
 
 from datetime import timedelta
 
@@ -61,7 +61,7 @@ def waiting(days, kept=None):
 
 
 def late_count():
-    """The dossiers past their legal deadline: a count on the (status, due_at) index."""
+    """The dossiers past their legal deadline: a count on the running clocks' index."""
     return Dossier.select().where(Dossier.is_running_late(utcnow())).count()
 
 
