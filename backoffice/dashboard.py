@@ -3,7 +3,8 @@ N days in each status, and the agent's own open dossiers. The counts are read fr
 DossierCount rows, never counted over the dossier table; "waiting" counts only the dossiers
 changed in the last N days (a short range of the (status, updated_at) index) and takes them off
 the kept counts; the dossiers late against their legal deadline, and those due within 7 days,
-are ranges of the (status, due_at) index, each a link to the list so filtered."""
+are counted on the index of the running clocks (migration 031), each a link to the list so
+filtered."""
 
 from datetime import timedelta
 
@@ -63,12 +64,12 @@ def waiting(days, kept=None):
 
 
 def late_count():
-    """The dossiers past their legal deadline: a count on the (status, due_at) index."""
+    """The dossiers past their legal deadline: a count on the running clocks' index."""
     return Dossier.select().where(Dossier.is_running_late(utcnow())).count()
 
 
 def due_within_week_count():
-    """The dossiers due within 7 days, clock running: a range of the (status, due_at) index."""
+    """The dossiers due within 7 days, clock running: a range of the running clocks' index."""
     return Dossier.select().where(Dossier.is_due_within(utcnow(), 7)).count()
 
 

@@ -127,8 +127,8 @@ FOLLOWED = "1"
 
 
 class DeadlineFilter(FilterEqual):
-    """The dossiers late against their legal deadline, or due within 7 days: a range on the
-    (status, due_at) index."""
+    """The dossiers late against their legal deadline, or due within 7 days: read newest first
+    on the index of the running clocks, their due date checked in it (migration 031)."""
 
     LATE, WEEK = "late", "week"
 

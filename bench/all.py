@@ -54,7 +54,7 @@ def load(name):
 def arguments(name, module, args, seeded):
     """The bench's own defaults, with the run's volume and database."""
     own = module.parser().parse_args([])
-    for shared in SHARED:  # a bench that seeds reads them all (backoffice_list.seed)
+    for shared in SHARED:  # a bench that seeds reads them all (volume.seed)
         if getattr(args, shared) is not None:
             setattr(own, shared, getattr(args, shared))
     own.seeded = seeded

@@ -23,7 +23,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import common
-from backoffice_list import fresh_database, make_app
+from backoffice_list import make_app
+from volume import fresh_database
 
 LIMIT = 20 * 1024 * 1024
 

@@ -6,7 +6,7 @@ by the cursor, each filter, and one dossier, with a read token (every call also 
     .venv/bin/python bench/api_list.py --dossiers 20000
     .venv/bin/python bench/api_list.py --database-url postgresql://postgres@127.0.0.1/guichet_bench
 
-It fills a fresh database as the back-office list's bench does (`backoffice_list.fill`: a third
+It fills a fresh database as the back-office list's bench does (`volume.fill`: a third
 of the dossiers drafts, never listed), makes a token through the service, and times each call
 through the Flask test client after a warm-up: median and 95th percentile over `--repeat`
 calls, and the SQL statements per call (constant whatever the volume: joins, no query per row,
@@ -22,9 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backoffice_list import QueryCounter, make_app, seed
-from backoffice_list import parser as volume_parser
+from backoffice_list import QueryCounter, make_app
 from common import Report, at_most, finish, p50_p95
+from volume import parser as volume_parser
+from volume import seed
 
 import models
 from models import Actor, Company, Dossier, utcnow

@@ -5,7 +5,7 @@ worker needs for it.
     .venv/bin/python bench/exports.py --dossiers 20000 --batch 2000
     .venv/bin/python bench/exports.py --database-url postgresql://postgres@127.0.0.1/guichet_bench
 
-It fills a fresh database as bench/backoffice_list.py does, asks for a CSV and an XLSX export of
+It fills a fresh database as bench/volume.py does, asks for a CSV and an XLSX export of
 the whole list as a supervisor (dossiers.exports.request_export), then runs each job
 (dossiers.exports.make_export) in a fresh child process, so that its peak RSS
 (resource.getrusage) is the job's alone; a child that only builds the app gives the baseline.
@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from backoffice_list import fill, fresh_database, make_app
+from backoffice_list import make_app
+from volume import fill, fresh_database
 
 import models
 

@@ -6,7 +6,7 @@ dossiers, and the portal home's requests per second under gunicorn beside a bare
     .venv/bin/python bench/portal_pages.py --database-url postgresql://postgres@127.0.0.1/guichet_bench
 
 It builds a fresh database with the migrations (the PostgreSQL database must exist; its schema
-is dropped and rebuilt) and fills it as the list bench does (`backoffice_list.fill`), the first
+is dropped and rebuilt) and fills it as the list bench does (`volume.fill`), the first
 company holding `--company-dossiers` of them; a person who holds the Signature role there logs
 in (a server-side session row, as the login callback makes it) and acts for that company.
 
@@ -43,9 +43,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.append(str(ROOT / "tests"))  # its factories and login helper
 
-from backoffice_list import QueryCounter, make_app, measure, seed
+from backoffice_list import QueryCounter, make_app, measure
 from common import Goal, Report, at_most, finish, p50_p95
 from common import profile as common_profile
+from volume import seed
 
 import models
 from helpers import login_person, make_member

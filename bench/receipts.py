@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import common
-from backoffice_list import fresh_database, make_app
+from backoffice_list import make_app
+from volume import fresh_database
 
 import models
 from models import Document, Dossier, Signature

@@ -6,7 +6,7 @@ monthly rows whatever the number of dossiers; and how long `statistics rebuild` 
     .venv/bin/python bench/statistics_pages.py --dossiers 2000
     .venv/bin/python bench/statistics_pages.py --database-url postgresql://postgres@127.0.0.1/guichet_bench
 
-It reads the volume the back-office list's bench fills (`backoffice_list.seed`: dossiers
+It reads the volume the back-office list's bench fills (`volume.seed`: dossiers
 inserted in bulk over 700 days, not through the transitions), gives its closed dossiers a
 closing date (0 to 89 days after their submission) when they have none, computes the kept
 statistics with the rebuild (timed), then times each page through the Flask test client after
@@ -22,9 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from backoffice_list import QueryCounter, login, make_app, measure, seed
-from backoffice_list import parser as volume_parser
+from backoffice_list import QueryCounter, login, make_app, measure
 from common import Goal, Report, at_most, finish
+from volume import parser as volume_parser
+from volume import seed
 
 import database
 import models

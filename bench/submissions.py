@@ -50,11 +50,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import common
-from backoffice_list import QueryCounter, fresh_database, make_app
+from backoffice_list import QueryCounter, make_app
 from cluster import Node
 from fas import login_eid
 from load import as_fast_as_possible, at_a_rate, drain, run_threads
 from stack import CpuSampler, Stack, cpu_split, print_profile
+from volume import fresh_database
 
 import models
 from helpers import csrf_from, enterprise_number

@@ -8,6 +8,7 @@ from datetime import date, datetime, timedelta
 
 import pytest
 from clock import Clock
+from peewee import SqliteDatabase
 from test_definitions import BASE
 
 import backoffice.dashboard
@@ -225,6 +226,32 @@ def test_the_pages_in_english_and_german(app, client, three, language, words):
     page += text(client.get(f"/admin/dossiers/details/?id={three[0].id}&lang={language}"))
     for word in words:
         assert word in page, word
+
+
+@pytest.mark.parametrize("days", [None, 7])
+def test_late_and_due_soon_read_the_running_clocks_index_newest_first(three, days):
+    """On PostgreSQL the late are read newest first on the running clocks' index, their due
+    date checked in it (the older dossiers are the late: a read of (submitted_at, id) went
+    through every recent one). SQLite cannot prove a partial index whose condition holds
+    parameters and reads its (status, due_at) index."""
+    now = models.utcnow()
+    due = Dossier.is_due_within(now, days) if days else Dossier.is_running_late(now)
+    query = (
+        Dossier.select(Dossier.id)
+        .where(Dossier.is_staff_visible(), due)
+        .order_by(Dossier.submitted_at.desc(), Dossier.id.desc())
+        .limit(50)
+    )
+    sql, params = query.sql()
+    if isinstance(models.db.obj, SqliteDatabase):
+        plan = " ".join(str(r) for r in models.db.execute_sql(f"EXPLAIN QUERY PLAN {sql}", params))
+        assert "dossier_status_due_at" in plan, plan
+        return
+    models.db.execute_sql("SET enable_seqscan = off")
+    plan = " ".join(r[0] for r in models.db.execute_sql(f"EXPLAIN {sql}", params))
+    assert "dossier_submitted_at_id_due_at" in plan, plan
+    assert "Index Cond: (due_at <" in plan or "Index Cond: ((due_at >=" in plan, plan
+    assert "Sort" not in plan, plan
 
 
 def test_the_dashboard_counts_the_late_dossiers(client, three):
