@@ -9,12 +9,14 @@ fails the test."""
 
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from flask import g, template_rendered
 from live import LiveServer
 
+import database
 import models
 from browser import harness, words
 from conftest import make_config
@@ -148,15 +150,15 @@ def name_templates(app):
     return lambda: template_rendered.disconnect(rendered, app)
 
 
-@pytest.fixture
-def live_server(tmp_path, sqlite_template):
-    path = tmp_path / "live.sqlite3"
-    shutil.copy(sqlite_template, path)
+@contextmanager
+def serving(tmp_path, database_url):
+    """The app on `database_url` served on a free loopback port, with its in-process job worker
+    and a real SMTP sink; yields the LiveServer (its app context pushed for the test)."""
     smtp = SMTPServer().start()
     server = LiveServer(smtp)
     config = make_config(
         tmp_path,
-        f"sqlite:///{path}",
+        database_url,
         HUEY_IMMEDIATE=False,
         MAIL_SERVER="127.0.0.1",
         MAIL_PORT=smtp.port,
@@ -178,3 +180,14 @@ def live_server(tmp_path, sqlite_template):
         consumer.stop(graceful=True)
         smtp.stop()
         models.db.close()
+        database.close_all()  # PostgreSQL: the pool's connections of the server's threads too
+
+
+@pytest.fixture
+def live_server(tmp_path, sqlite_template):
+    """The app served on a copy of the migrated SQLite file (a journey that is to run on
+    PostgreSQL too overrides this fixture with `serving(tmp_path, database_url)`)."""
+    path = tmp_path / "live.sqlite3"
+    shutil.copy(sqlite_template, path)
+    with serving(tmp_path, f"sqlite:///{path}") as server:
+        yield server
