@@ -3,16 +3,20 @@ each database backend.
 
 A company of Liège submits an agrément; its dossier goes to the Liège group by the province
 rule; an agent of that group finds it under "Mes groupes", receives it (the legal deadline's
-clock starts), labels it, writes a private note, fills an annotation, asks for complements
+clock starts), labels it, writes a private note, fills an annotation, asks an expert's
+opinion, asks for complements
 (the clock stops, and resumes on the company's answer with the waiting time not counted) and
 closes it. The company sees none of the staff's marks, on its pages, in its emails or in its
 PDFs; the supervisors' statistics show the dossier's processing time; an administrator changes
 the German text of the Clôture email, and the next closing, of a German-speaking company's
 dossier, sends it. Every page the journey sees passes axe (the harness, conftest.py).
 
+Between the annotation and the complement request, the agent asks an outside expert a
+confidential opinion, which the expert gives through the emailed link; the company never sees
+it either.
+
 The clock is the test's (tests/clock.py): the company takes 15 days to answer without the test
-waiting them. The expert opinion (#15 part 4) comes between the annotation and the complement
-request."""
+waiting them."""
 
 import io
 import re
@@ -30,6 +34,7 @@ import backoffice.dossier_filters
 import backoffice.statistics
 import dossiers.deadlines
 import dossiers.messages
+import dossiers.opinions
 import dossiers.statistics
 import models
 from browser.conftest import serving
@@ -45,6 +50,7 @@ from models import (
     ProcedureDefinition,
     Role,
     StaffRole,
+    brussels_day,
     month_of,
     processing_days,
 )
@@ -78,6 +84,7 @@ def clock(live_server, monkeypatch):
         models,
         dossiers.messages,
         dossiers.deadlines,
+        dossiers.opinions,
         dossiers.statistics,
         backoffice.dossier_filters,
         backoffice.dashboard,
@@ -85,6 +92,57 @@ def clock(live_server, monkeypatch):
     ):
         monkeypatch.setattr(module, "utcnow", clock)
     return clock
+
+
+EXPERT = "inspection.liege@emploi.example"
+OPINION = "Avis de l'inspection : registre du personnel incomplet, accord sous réserve."
+
+
+def ask_and_answer_expert_opinion(browser, staff, base, live_server, clock):
+    """On the dossier's page (`staff`), the agent asks an outside expert a confidential opinion,
+    sharing the answers; the expert opens the emailed link in a browser of their own, sees the
+    question and the answers, and answers once; the answer is in the dossier's timeline.
+    Returns the answer's text, which the company must never see."""
+    staff.get_by_text(tr("Demander un avis"), exact=True).click()
+    staff.get_by_label(tr("Nom de l'expert extérieur")).fill("Inès Inspectrice")
+    staff.get_by_label(tr("Adresse e-mail de l'expert extérieur")).fill(EXPERT)
+    question = "Le registre du personnel de l'agence est-il conforme ?"
+    staff.get_by_label(tr("Question posée")).fill(question)
+    due = brussels_day(clock.now) + timedelta(days=10)
+    staff.get_by_label(tr("À rendre au plus tard le")).fill(due.isoformat())
+    expect(
+        staff.get_by_label(tr("Avis confidentiel : jamais montré à l'entreprise"))
+    ).to_be_checked()
+    staff.get_by_label(tr("Communiquer les réponses du formulaire")).check()
+    staff.get_by_role("button", name=tr("Envoyer la demande d'avis")).click()
+    expect(staff.get_by_text(tr("Demande d'avis envoyée."))).to_be_visible()
+
+    mail = mail_matching(live_server, lambda m: m["To"] == EXPERT, timeout=30)
+    link = re.search(r"https?://\S+/avis/\S+", plain(mail)).group(0)
+    expert = browser.new_context().new_page()
+    expert.goto(link)
+    expect(expert.get_by_text(question)).to_be_visible()
+    expect(
+        expert.get_by_text(
+            tr("Votre avis est confidentiel : il n'est pas communiqué à l'entreprise.")
+        )
+    ).to_be_visible()
+    expert.get_by_label(tr("Votre avis")).fill(OPINION)
+    expert.get_by_label(tr("Un document PDF (facultatif)")).set_input_files(
+        files=[{"name": "rapport.pdf", "mimeType": "application/pdf", "buffer": blank_pdf(1)}]
+    )
+    expert.get_by_role("button", name=tr("Envoyer mon avis")).click()
+    expect(expert.get_by_text(tr("Votre avis est envoyé"))).to_be_visible()
+    expert.goto(link)  # the link served once: it opens nothing now
+    expect(expert.get_by_role("heading", level=1)).to_have_text(
+        tr("Ce lien n'ouvre plus de demande d'avis")
+    )
+    expert.context.close()
+
+    staff.reload()
+    expect(staff.locator("li.opinion-change")).to_have_count(2)
+    expect(staff.locator(".opinion")).to_contain_text(OPINION)
+    return OPINION
 
 
 def list_row(page, base, dossier):
@@ -198,7 +256,8 @@ def test_a_liege_dossier_through_the_instruction_kit(live_server, browser, clock
     expect(staff.get_by_text(tr("Annotations privées enregistrées."))).to_be_visible()
     private = [LABEL, NOTE, INSPECTION_REFERENCE, "Favorable avec réserves"]
 
-    # #15 part 4: the expert opinion step is inserted here
+    # An outside expert's opinion, confidential: asked, answered through the emailed link.
+    private.append(ask_and_answer_expert_opinion(browser, staff, base, live_server, clock))
 
     # Complements asked: the clock stops while the company is waited for.
     staff.goto(details)
