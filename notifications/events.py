@@ -146,6 +146,7 @@ def deadline_reminder(dossier, due, days):
         "deadline_reminder",
         agent.email,
         dossier=dossier,
+        language=agent.language,
         recipient=agent.full_name,
         due=due,
         days=days,

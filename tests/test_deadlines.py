@@ -304,8 +304,8 @@ def test_the_dossier_page_tells_its_legal_deadline_near_the_top(client, three):
     assert "Délai légal" not in text(client.get(f"/admin/dossiers/details/?id={plain.id}"))
 
 
-def test_the_reminder_goes_once_to_the_assigned_agent(clock):
-    agent = make_staff(StaffRole.AGENT)
+def test_the_reminder_goes_once_to_the_assigned_agent_in_their_language(clock):
+    agent = make_staff(StaffRole.AGENT, language="de")
     dossier = make_dossier(DossierStatus.RECEIVED, definition=definition_with(10))
     dossier.assign(agent)
     unassigned = make_dossier(DossierStatus.RECEIVED, definition=definition_with(10))
@@ -315,7 +315,7 @@ def test_the_reminder_goes_once_to_the_assigned_agent(clock):
     clock.advance(days=1)
     assert deadlines.send_reminders() == 0  # never twice
     mails = list(OutboxMessage.select().where(OutboxMessage.event == "deadline_reminder"))
-    assert [m.to_email for m in mails] == [agent.email]
+    assert [(m.to_email, m.language) for m in mails] == [(agent.email, "de")]
     assert fresh(dossier).deadline_reminded_at is not None
     assert fresh(unassigned).deadline_reminded_at is None
 
