@@ -112,6 +112,24 @@ def forget_connection():
         Database.dispose(database)  # this thread's state only: a pool's dispose() forgets all
 
 
+def create_if_missing(url):
+    """Create the PostgreSQL database of `url` when its server does not have it yet (a bench's
+    or a test worker's own database)."""
+    import psycopg2  # PostgreSQL's driver: only where a PostgreSQL URL is given
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    connection = psycopg2.connect(parts._replace(path="/postgres").geturl())
+    connection.autocommit = True  # CREATE DATABASE refuses to run in a transaction
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
+            if cursor.fetchone() is None:
+                cursor.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        connection.close()
+
+
 def close_all():
     """Close every connection of this process, the idle ones of the pool too (a test's app
     done, a process about to end)."""

@@ -18,7 +18,6 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -47,27 +46,10 @@ ALL_STATUSES = ["draft", "complete", *STAFF_STATUSES]
 PASSWORD = "bench-password-1234"
 
 
-def create_if_missing(url):
-    """Create the PostgreSQL database of `url` when the server does not have it yet."""
-    import psycopg2
-
-    parts = urlsplit(url)
-    name = parts.path.lstrip("/")
-    connection = psycopg2.connect(parts._replace(path="/postgres").geturl())
-    connection.autocommit = True
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            if cursor.fetchone() is None:
-                cursor.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        connection.close()
-
-
 def fresh_database(url):
     """The database of `url` with the schema of the migrations and nothing else."""
     if url.startswith("postgres"):
-        create_if_missing(url)
+        database.create_if_missing(url)
     db = database.open_database(url)
     if url.startswith("postgres"):
         db.connect()

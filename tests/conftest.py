@@ -13,7 +13,6 @@ import shutil
 from urllib.parse import urlsplit
 
 import jinja2
-import psycopg2
 import pytest
 from argon2 import PasswordHasher
 from flask import Flask
@@ -148,17 +147,9 @@ def worker_database(url):
     if not worker:
         return url
     parts = urlsplit(url)
-    name = f"{parts.path.lstrip('/')}_{worker}"
-    connection = psycopg2.connect(url)
-    connection.autocommit = True  # CREATE DATABASE refuses to run in a transaction
-    try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,))
-            if cursor.fetchone() is None:
-                cursor.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        connection.close()
-    return parts._replace(path=f"/{name}").geturl()
+    own = parts._replace(path=f"{parts.path}_{worker}").geturl()
+    database.create_if_missing(own)
+    return own
 
 
 @pytest.fixture(scope="session")
