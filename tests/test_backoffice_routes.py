@@ -42,8 +42,8 @@ def admin_requests(app):
             url += "?name=company&query=a"
         for method in sorted(rule.methods & {"GET", "POST"}):
             out.append((method, url))
-        if rule.endpoint.endswith(".export"):
-            out.append(("GET", url.replace("/csv/", "/xlsx/")))
+        if rule.endpoint.endswith(".background_export"):
+            out.append(("POST", url.replace("/csv/", "/xlsx/")))
     return out
 
 
@@ -68,8 +68,8 @@ def test_the_map_covers_lists_details_actions_exports_and_ajax(app):
         "/admin/dossiers/",
         "/admin/dossiers/details/?id=1",
         "/admin/dossiers/action/",
-        "/admin/dossiers/export/csv/",
-        "/admin/dossiers/export/xlsx/",
+        "/admin/dossiers/export-background/csv/",
+        "/admin/dossiers/export-background/xlsx/",
         "/admin/dossiers/ajax/lookup/?name=company&query=a",
         "/admin/dossiers/bulk/close",
         "/admin/dossiers/bundle/1",

@@ -175,6 +175,14 @@ def test_helpdesk_cannot_export_dossiers(app, client):
     assert client.get("/admin/exports/").status_code == 403
 
 
+def test_no_export_is_made_in_the_request(client, agent, dossiers):
+    """One way to export, audited: Flask-Admin's own in-request export route is not served."""
+    for fmt in ("csv", "xlsx"):
+        assert client.get(f"/admin/dossiers/export/{fmt}/").status_code == 404
+    assert Export.select().count() == 0
+    assert not AuditEvent.select().where(AuditEvent.target_type == "Export").exists()
+
+
 def test_a_post_without_csrf_is_refused(client, agent):
     response = client.post("/admin/dossiers/export-background/csv/")
     assert response.status_code == 400 and Export.select().count() == 0

@@ -11,6 +11,7 @@ import pytest
 import logs
 import notifications
 from helpers import (
+    exported_file,
     login_staff,
     make_company,
     make_dossier,
@@ -45,9 +46,9 @@ def exported(app, client):
 
 
 def test_csv_export_quotes_every_cell_a_spreadsheet_would_run(exported):
-    response = exported.get("/admin/dossiers/export/csv/")
+    response = exported_file(exported, "csv")
     assert response.status_code == 200
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     companies = {row["Entreprise"] for row in rows}
     assert companies == {"'" + name for name in FORMULAS} | {"Export SA"}
     assert {row["Agent"] for row in rows} == {"'=cmd|' /C calc'!A0"}
@@ -55,7 +56,7 @@ def test_csv_export_quotes_every_cell_a_spreadsheet_would_run(exported):
 
 
 def test_xlsx_export_holds_text_never_a_formula(exported):
-    response = exported.get("/admin/dossiers/export/xlsx/")
+    response = exported_file(exported, "xlsx")
     assert response.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
     header = [cell.value for cell in sheet[1]]
