@@ -56,6 +56,11 @@ class Config:
         instance = Path(env.get("GUICHET_INSTANCE_DIR") or DEFAULT_INSTANCE_DIR)
         self.INSTANCE_DIR = str(instance)
         self.SECRET_KEY = env.get("SECRET_KEY") or None
+        # Earlier keys, comma-separated, while SECRET_KEY is rotated: sessions signed and
+        # secrets sealed (`sealed`) under them are still read; `flask staff reseal-secrets`.
+        self.SECRET_KEY_FALLBACKS = [
+            key.strip() for key in (env.get("SECRET_KEY_FALLBACKS") or "").split(",") if key.strip()
+        ]
         self.DATABASE_URL = env.get("DATABASE_URL") or f"sqlite:///{instance}/guichet.sqlite3"
         # PostgreSQL connections kept open per process (database.open_database)
         self.DATABASE_POOL_SIZE = env_int("DATABASE_POOL_SIZE", 10)

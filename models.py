@@ -312,7 +312,9 @@ class StaffUser(UserMixin, BaseModel):
     full_name = CharField(max_length=200)
     role = CharField(max_length=20, choices=[(r.value, r.value) for r in StaffRole])
     password_hash = CharField(max_length=255)
-    totp_secret = CharField(max_length=64, null=True)
+    # sealed (`sealed`, access.staff.totp_secret_of): a copy of the database gives no second
+    # factor (migration 032)
+    totp_secret = TextField(null=True)
     failed_logins = IntegerField(default=0)
     locked_until = DateTimeField(null=True)
     active = BooleanField(default=True)
@@ -370,8 +372,8 @@ class StaffUser(UserMixin, BaseModel):
         self.save(only=[StaffUser.failed_logins, StaffUser.last_login_at])
 
     def save_first_totp_secret(self, secret):
-        """Keep `secret` as the account's TOTP secret unless one was saved meanwhile (two
-        enrolments at once: the first wins). True if this one was saved."""
+        """Keep `secret` (sealed by access.staff) as the account's TOTP secret unless one was
+        saved meanwhile (two enrolments at once: the first wins). True if this one was saved."""
         saved = (
             StaffUser.update(totp_secret=secret)
             .where(StaffUser.id == self.id, StaffUser.totp_secret.is_null())

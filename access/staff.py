@@ -9,6 +9,9 @@ is valid for at most three steps, 90 seconds, so older events cannot matter). Th
 new audit row are written in one transaction holding the staff row's lock (SELECT ... FOR UPDATE
 on PostgreSQL, the IMMEDIATE write lock on SQLite), so two processes given the same code at the
 same moment accept it once: nothing lives in process memory.
+
+The TOTP secret is kept sealed (`sealed`: encrypted under a key derived from SECRET_KEY), opened
+only to check a code (`totp_secret_of`).
 """
 
 import hmac
@@ -18,12 +21,14 @@ from datetime import timedelta
 import pyotp
 from peewee import IntegrityError, fn
 
+import sealed
 from auth import end_session, hash_password, start_session, verify_password
 from models import Actor, AuditEvent, StaffUser, UserSession, utcnow, write_transaction
 
 TOTP_ISSUER = "Guichet"
 TOTP_METHOD = "password+totp"
 REPLAY_MEMORY = timedelta(minutes=5)
+TOTP_PURPOSE = b"guichet totp secrets"
 
 
 class LoginRefused(Exception):
@@ -83,6 +88,26 @@ def new_totp_secret():
     return pyotp.random_base32()
 
 
+def totp_secret_of(staff):
+    """The staff member's TOTP secret, opened; None before the enrolment. Raises
+    sealed.SealBroken when no key of the app opens it (SECRET_KEY changed without keeping the
+    old one in SECRET_KEY_FALLBACKS)."""
+    return sealed.unseal(TOTP_PURPOSE, staff.totp_secret) if staff.totp_secret else None
+
+
+def reseal_totp_secrets(actor):
+    """Every TOTP secret sealed again under SECRET_KEY (after a rotation: the old key in
+    SECRET_KEY_FALLBACKS), audited; returns (resealed, emails of those no key opens)."""
+    with write_transaction():
+        resealed, broken = sealed.reseal_column(
+            StaffUser.totp_secret, TOTP_PURPOSE, StaffUser.email
+        )
+        AuditEvent.record(
+            "staff.totp_resealed", actor, resealed=resealed, unopened=len(broken), via="cli"
+        )
+    return resealed, broken
+
+
 def provisioning_uri(secret, staff):
     """The otpauth:// URI that an authenticator app reads from the enrolment's QR code."""
     return pyotp.TOTP(secret).provisioning_uri(name=staff.email, issuer_name=TOTP_ISSUER)
@@ -137,7 +162,7 @@ def complete_login(staff, step, new_secret, ip_address, language=None, page_lang
             raise LoginRefused("enrolled")
         if step <= last_totp_step(staff, now):
             return False
-        if new_secret and not staff.save_first_totp_secret(new_secret):
+        if new_secret and not staff.save_first_totp_secret(sealed.seal(TOTP_PURPOSE, new_secret)):
             raise LoginRefused("enrolled")
         staff.record_login(now)
         if language:  # chosen on the login pages

@@ -183,7 +183,8 @@ class StaffIndexView(AdminIndexView):
             return redirect(url_for(".login"))
         if not staff.totp_secret:
             return redirect(url_for(".login_enrol"))
-        return self.second_factor(staff, staff.totp_secret, "backoffice/login_code.html")
+        secret = staff_login.totp_secret_of(staff)
+        return self.second_factor(staff, secret, "backoffice/login_code.html")
 
     @expose("/login/enrol/", methods=("GET", "POST"))
     @limiter.limit(LOGIN_RATE, methods=["POST"])

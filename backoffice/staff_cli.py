@@ -13,6 +13,7 @@ from peewee import fn
 
 from access import staff as access_staff
 from models import Actor, StaffRole, StaffUser, utcnow
+from webhooks import subscriptions
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -91,6 +92,20 @@ def reset_totp_command(email):
         f"Second factor cleared for {staff.email} ({revoked} session(s) closed): "
         "a new enrolment at the next login."
     )
+
+
+@staff_group.command("reseal-secrets")
+def reseal_secrets_command():
+    """Seal every TOTP and webhook secret again under SECRET_KEY (after a rotation)."""
+    totp, staff_broken = access_staff.reseal_totp_secrets(Actor.system())
+    hooks, hooks_broken = subscriptions.reseal_secrets(Actor.system())
+    click.echo(f"Sealed again under SECRET_KEY: {totp} TOTP secret(s), {hooks} webhook secret(s).")
+    for email in staff_broken:
+        click.echo(f"No key opens the TOTP secret of {email}: `flask staff reset-totp {email}`.")
+    for name in hooks_broken:
+        click.echo(f"No key opens the secret of the webhook {name}: rotate it in the back-office.")
+    if staff_broken or hooks_broken:
+        raise SystemExit(1)
 
 
 @staff_group.command("list")

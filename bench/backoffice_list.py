@@ -32,6 +32,7 @@ import volume
 from volume import PASSWORD, seed
 
 import models
+from access import staff as access_staff
 from config import TestingConfig
 from models import Dossier, Label
 
@@ -91,6 +92,7 @@ def make_app(url, workdir):
     config.HUEY_SQLITE_PATH = str(workdir / "huey.sqlite3")
     config.HUEY_IMMEDIATE = True
     config.RATELIMIT_ENABLED = False
+    config.SECRET_KEY = volume.SECRET_KEY
     return create_app(config)
 
 
@@ -104,7 +106,8 @@ def login(client, staff):
         "/admin/login/",
         data={"email": staff.email, "password": PASSWORD, "csrf_token": csrf(page)},
     )
-    totp = pyotp.TOTP(staff.totp_secret)
+    with client.application.app_context():
+        totp = pyotp.TOTP(access_staff.totp_secret_of(staff))
     for _attempt in range(2):
         page = client.get("/admin/login/code/").text
         response = client.post(

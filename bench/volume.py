@@ -27,6 +27,7 @@ from peewee import Value
 
 import database
 import models
+import sealed
 from models import (
     Company,
     Dossier,
@@ -44,6 +45,20 @@ from models import (
 STAFF_STATUSES = ["submitted", "received", "processing", "closed"]
 ALL_STATUSES = ["draft", "complete", *STAFF_STATUSES]
 PASSWORD = "bench-password-1234"
+# The benches' app key (bench/backoffice_list.make_app): the seeded TOTP secret is sealed under it.
+SECRET_KEY = "bench-volume-" + "k" * 40
+
+
+def sealed_totp(secret):
+    """`secret` sealed as the staff login keeps it (access.staff), under the benches' key."""
+    from flask import Flask
+
+    from access import staff as access_staff
+
+    app = Flask(__name__)
+    app.config["SECRET_KEY"] = SECRET_KEY
+    with app.app_context():
+        return sealed.seal(access_staff.TOTP_PURPOSE, secret)
 
 
 def fresh_database(url):
@@ -129,7 +144,7 @@ def fill(n_dossiers, n_companies, heavy=0):
             full_name="Bench Superviseur",
             role=StaffRole.SUPERVISOR.value,
             password_hash=__import__("auth").hash_password(PASSWORD),
-            totp_secret=pyotp.random_base32(),
+            totp_secret=sealed_totp(pyotp.random_base32()),
         )
         agents = [
             StaffUser.create(

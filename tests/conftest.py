@@ -23,6 +23,7 @@ from werkzeug.routing import Rule
 
 import auth
 import database
+import helpers
 import models
 from config import TestingConfig
 from run import create_app
@@ -196,7 +197,9 @@ def app(tmp_path, database_url, monkeypatch):
     app = create_app(make_config(tmp_path, database_url, PUBLIC_BASE_URL=BASE_URL))
     app.test_client_class = FreshContextClient
     serve_in_process(monkeypatch, app)
+    helpers.TEST_APPS.append(app)
     yield app
+    helpers.TEST_APPS.remove(app)
     database.close_all()
 
 
@@ -208,7 +211,9 @@ def live_app(tmp_path, database_url):
     app = create_app(make_config(tmp_path, database_url, PUBLIC_BASE_URL=server.url))
     app.test_client_class = FreshContextClient
     server.attach(app).start()
+    helpers.TEST_APPS.append(app)
     yield app
+    helpers.TEST_APPS.remove(app)
     server.stop()
     database.close_all()
 

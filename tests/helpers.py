@@ -1,5 +1,6 @@
 """Factories and login helpers shared by the tests."""
 
+import contextlib
 import functools
 import hashlib
 import html
@@ -10,7 +11,10 @@ import time
 from datetime import timedelta
 
 import pyotp
+from flask import has_app_context
 
+import sealed
+from access import staff as access_staff
 from auth import hash_password
 from models import (
     Actor,
@@ -103,7 +107,27 @@ def make_staff(role=StaffRole.AGENT, **kwargs):
         "password_hash": staff_password_hash(),
     }
     defaults.update(kwargs)
+    if defaults.get("totp_secret"):  # given in clear, kept sealed as the login keeps it
+        with app_keys():
+            defaults["totp_secret"] = sealed.seal(
+                access_staff.TOTP_PURPOSE, defaults["totp_secret"]
+            )
     return StaffUser.create(**defaults)
+
+
+# The app of the running test (conftest's `app` and `live_app`): its keys seal and open secrets.
+TEST_APPS = []
+
+
+def app_keys():
+    """The test's app context, or one of its app when the test holds none (`app` alone)."""
+    return contextlib.nullcontext() if has_app_context() else TEST_APPS[-1].app_context()
+
+
+def totp_of(staff):
+    """The TOTP secret of `staff` as saved now, opened (None before the enrolment)."""
+    with app_keys():
+        return access_staff.totp_secret_of(StaffUser.get_by_id(staff.id))
 
 
 MINIMAL_DEFINITION = """\
@@ -258,7 +282,7 @@ def login_staff(client, staff, password=STAFF_PASSWORD):
     if not location.endswith(("/admin/login/code/", "/admin/login/enrol/")):
         return response
     page = client.get(location)
-    secret = StaffUser.get_by_id(staff.id).totp_secret
+    secret = totp_of(staff)
     if secret is None:
         secret = re.search(r'id="totp-secret"[^>]*>([A-Z2-7 ]+)<', page.text)[1].replace(" ", "")
     return client.post(

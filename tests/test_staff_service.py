@@ -11,7 +11,7 @@ from test_concurrency import race
 import models
 from access import staff as service
 from access.staff import LoginRefused
-from helpers import STAFF_PASSWORD, make_staff
+from helpers import STAFF_PASSWORD, make_staff, totp_of
 from models import LOCK_MINUTES, MAX_FAILED_LOGINS, AuditEvent, StaffUser, UserSession, utcnow
 
 IP = "192.0.2.7"
@@ -102,7 +102,7 @@ def test_an_unknown_account_is_audited_as_the_system(app):
 
 def test_a_right_code_opens_the_session_and_resets_the_count(app, request_context):
     staff = make_staff(totp_secret=pyotp.random_base32(), failed_logins=3)
-    service.check_code(staff, staff.totp_secret, current_code(staff.totp_secret), IP)
+    service.check_code(staff, totp_of(staff), current_code(totp_of(staff)), IP)
     staff = StaffUser.get_by_id(staff.id)
     assert staff.failed_logins == 0 and staff.last_login_at is not None
     assert UserSession.get(UserSession.staff == staff).auth_method == service.TOTP_METHOD
@@ -114,7 +114,7 @@ def test_a_right_code_opens_the_session_and_resets_the_count(app, request_contex
 def test_a_wrong_code_counts(app, request_context):
     staff = make_staff(totp_secret=pyotp.random_base32())
     with pytest.raises(LoginRefused) as refused:
-        service.check_code(staff, staff.totp_secret, wrong_code(staff.totp_secret), IP)
+        service.check_code(staff, totp_of(staff), wrong_code(totp_of(staff)), IP)
     assert (refused.value.reason, refused.value.locked) == ("totp", False)
     assert StaffUser.get_by_id(staff.id).failed_logins == 1
     assert UserSession.select().count() == 0
@@ -122,10 +122,10 @@ def test_a_wrong_code_counts(app, request_context):
 
 def test_a_replayed_code_is_refused_and_counted(app, request_context):
     staff = make_staff(totp_secret=pyotp.random_base32())
-    code = current_code(staff.totp_secret)
-    service.check_code(staff, staff.totp_secret, code, IP)
+    code = current_code(totp_of(staff))
+    service.check_code(staff, totp_of(staff), code, IP)
     with pytest.raises(LoginRefused) as refused:
-        service.check_code(staff, staff.totp_secret, code, IP)
+        service.check_code(staff, totp_of(staff), code, IP)
     assert refused.value.reason == "totp_replayed"
     assert StaffUser.get_by_id(staff.id).failed_logins == 1
     assert AuditEvent.select().where(AuditEvent.action == "staff.login").count() == 1
@@ -165,7 +165,7 @@ def test_two_enrolments_at_once_save_one_secret(app):
     results = race(app, [enrol(secret) for secret in secrets])
     models.db.connect(reuse_if_open=True)
     assert sorted(results) == ["enrolled", "saved"], results
-    saved = StaffUser.get_by_id(staff.id).totp_secret
+    saved = totp_of(staff)
     assert saved == secrets[results.index("saved")]
     assert UserSession.select().count() == 1
     assert AuditEvent.select().where(AuditEvent.action == "staff.totp_enrolled").count() == 1

@@ -9,6 +9,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from peewee import IntegrityError, fn
 
+import sealed
 from access import AccessRefused
 from access.api_tokens import checked_procedures
 from models import (
@@ -159,6 +160,20 @@ def update(actor, subscription, name, url, procedures, event_types, owner):
     subscription.name, subscription.url, subscription.owner = name, url, owner
     subscription.procedures, subscription.event_types = codes, types
     return subscription
+
+
+def reseal_secrets(actor):
+    """Every subscription's secret sealed again under SECRET_KEY (after a rotation: the old key
+    in SECRET_KEY_FALLBACKS), audited; returns (resealed, names of those no key opens: their
+    secret is to be rotated)."""
+    with write_transaction():
+        resealed, broken = sealed.reseal_column(
+            WebhookSubscription.secret_sealed, keys.PURPOSE, WebhookSubscription.name
+        )
+        AuditEvent.record(
+            "webhook.secrets_resealed", actor, resealed=resealed, unopened=len(broken), via="cli"
+        )
+    return resealed, broken
 
 
 def rotate_secret(actor, subscription):

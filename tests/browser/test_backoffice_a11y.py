@@ -21,7 +21,7 @@ from backoffice.dossier_filters import FollowedFilter
 from backoffice.dossiers import DossierView
 from dossiers import groups
 from dossiers.events import sequence_pending
-from helpers import STAFF_PASSWORD, make_company, make_dossier, make_member, make_staff
+from helpers import STAFF_PASSWORD, make_company, make_dossier, make_member, make_staff, totp_of
 from models import (
     Actor,
     AuditEvent,
@@ -83,7 +83,7 @@ def staff_login(browser, base, staff, scan, language, step="enrol"):
         code = pyotp.TOTP(secret).now()
     else:
         staff = type(staff).get_by_id(staff.id)
-        code = pyotp.TOTP(staff.totp_secret).at(time.time() + 30)  # not the step just used
+        code = pyotp.TOTP(totp_of(staff)).at(time.time() + 30)  # not the step just used
     page.fill("#code", code)
     submit(page)
     expect(page).to_have_url(re.compile(r"/admin/$"))

@@ -58,10 +58,8 @@ def test_the_portal_login_keeps_an_internal_page(client, target):
     ],
 )
 def test_the_back_office_login_ends_on_an_internal_page(app, client, ctx, target, lands):
-    staff = make_staff()
     secret = pyotp.random_base32()
-    staff.totp_secret = secret
-    staff.save()
+    staff = make_staff(totp_secret=secret)
     url = "/admin/login/?" + urlencode({"next": target})
     page = client.get(url)
     sent = client.post(
