@@ -49,6 +49,11 @@ class Config:
     BABEL_DEFAULT_TIMEZONE = "Europe/Brussels"
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
+    # The cookie is written when the session changes, never again on each answer: its expiry is
+    # the login's absolute limit anyway (auth.LoginSessionInterface), the idle limit is kept on
+    # the server, and a cookie sent with every answer, static files included, could be stored
+    # by a shared cache, or overwrite the cookie a parallel request had just changed (a flash).
+    SESSION_REFRESH_EACH_REQUEST = False
     WTF_CSRF_TIME_LIMIT = None
 
     def __init__(self):

@@ -5,6 +5,7 @@ replayed after logout leads to the login; the idle limit (30 minutes) and the ab
 every configuration (never Flask's 31 days); logins and logouts are audit rows. The `next=`
 part of item 5 is `test_redirects.py`."""
 
+import re
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
@@ -142,9 +143,29 @@ def test_the_cookie_expires_with_the_absolute_limit(app, client, clock):
         clock.advance(minutes=20)
         response = client.get("/entreprises/")
         assert response.status_code == 200
-    # Each answer renews the cookie, still expiring with the login: not twelve hours from now.
+    # A page that changes nothing in the session writes no cookie: nothing renews it.
+    assert not response.headers.getlist("Set-Cookie")
+    # One that changes it (a language chosen) writes it, still expiring with the login: not
+    # twelve hours from now.
+    response = client.get("/entreprises/?lang=de")
     assert abs(expires_of(response, app) - until) <= timedelta(seconds=1)
     assert expires_of(response, app) < datetime.now(UTC) + timedelta(hours=10, minutes=1)
+
+
+def test_static_files_and_unchanged_sessions_send_no_cookie(app, client):
+    """A static file never carries the session cookie (a shared cache could keep it and hand it
+    to others), and no answer writes back a session it did not change: a slower parallel
+    request (a stylesheet) would overwrite what the page just stored (a flash message)."""
+    login_staff(client, make_staff())
+    client.get("/admin/")  # shows (and forgets) what the login flashed, if anything
+    page = client.get("/admin/")
+    assets = re.findall(r'(?:href|src)="(/[^"?]+\.(?:css|js))', page.text)
+    assert len(assets) >= 3
+    for asset in assets:
+        response = client.get(asset)
+        assert response.status_code == 200, asset
+        assert not response.headers.getlist("Set-Cookie"), asset
+    assert not page.headers.getlist("Set-Cookie")
 
 
 def test_a_staff_cookie_expires_with_the_absolute_limit(app, client):
