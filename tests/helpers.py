@@ -55,7 +55,11 @@ def make_person(**kwargs):
     n = next(_counter)
     email = kwargs.pop("email", f"person{n}@example.test")
     defaults = {
-        "national_number": national_number(n),
+        # born on another day than the tests' own numbers (national_number(n)), and on another
+        # day for each thousand made, so that no two persons of a process share a number
+        "national_number": national_number(
+            n, birth=f"{60 + n // 12000 % 30}{n // 1000 % 12 + 1:02d}01"
+        ),
         "surname": f"Nom{n}",
         "given_name": f"Prénom{n}",
         "login_email": email,
