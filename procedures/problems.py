@@ -133,3 +133,10 @@ def schema_problem_text(error):
     if kind == "maxLength":
         return _("texte trop long (au plus %(limit)s caractères)", limit=limit)
     return error.message
+
+
+def path_text(path):
+    """A path of the document (keys and indexes) as the problems name it: a.b[0].c."""
+    return "".join(
+        f"[{p}]" if isinstance(p, int) else (f".{p}" if i else str(p)) for i, p in enumerate(path)
+    )
