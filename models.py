@@ -899,7 +899,7 @@ class Dossier(BaseModel):
                 changes["submitted_by"] = actor.person
                 if not self.reference:
                     changes["reference"] = ReferenceCounter.next_reference(
-                        self.definition.reference_prefix, now.year
+                        self.definition.reference_prefix, brussels_day(now).year
                     )
             if to == DossierStatus.CLOSED:
                 changes["decision"] = Decision(decision).value
@@ -1184,17 +1184,18 @@ class RegistrationNumber(BaseModel):
         if existing is not None:
             return existing
         when = when or utcnow()
+        year = brussels_day(when).year  # the Belgian year: 1 January starts at 23:00 UTC
         counter = RegistrationCounter
-        counter.insert(code=code, year=when.year, last_number=0).on_conflict_ignore().execute()
+        counter.insert(code=code, year=year, last_number=0).on_conflict_ignore().execute()
         counter.update(last_number=counter.last_number + 1).where(
-            counter.code == code, counter.year == when.year
+            counter.code == code, counter.year == year
         ).execute()
-        n = counter.get((counter.code == code) & (counter.year == when.year)).last_number
+        n = counter.get((counter.code == code) & (counter.year == year)).last_number
         return cls.create(
             company=dossier.company_id,
             dossier=dossier,
             procedure_code=code,
-            number=f"W.{letters}.{when.year}.{n:04d}",
+            number=f"W.{letters}.{year}.{n:04d}",
             granted_at=when,
         )
 

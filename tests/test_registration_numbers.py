@@ -2,8 +2,10 @@
 never reused, kept through a reopening; printed on the letter, shown to the company and staff."""
 
 import io
+from datetime import datetime
 
 import pytest
+from clock import Clock
 from pypdf import PdfReader
 from test_concurrency import race
 
@@ -29,6 +31,7 @@ from models import (
     DossierStatus,
     RegistrationNumber,
     StaffRole,
+    brussels_day,
     utcnow,
 )
 
@@ -47,7 +50,7 @@ def close(dossier, decision=Decision.GRANTED, staff=None):
 
 
 def test_a_granted_registration_gets_a_readable_number_per_procedure(app):
-    year = utcnow().year
+    year = brussels_day(utcnow()).year
     first, second = processing_dossier(), processing_dossier()
     approval = processing_dossier("agrement-interim", "AGR")
     report = processing_dossier("rapport-activites", "RAP")
@@ -107,7 +110,7 @@ def test_two_concurrent_closes_of_different_dossiers_get_distinct_numbers(app):
     results = race(app, [closing(d, a) for d, a in zip(dossiers, staff, strict=True)])
     models.db.connect(reuse_if_open=True)
     assert all(isinstance(r, Dossier) for r in results), results
-    year = utcnow().year
+    year = brussels_day(utcnow()).year
     assert sorted(r.number for r in RegistrationNumber.select()) == [
         f"W.RE.{year}.{n:04d}" for n in range(1, 5)
     ]
@@ -159,3 +162,13 @@ def test_the_number_is_on_the_letter_and_shown_to_company_and_staff(app, client)
     login_staff(staff_client, make_staff())
     details = text(staff_client.get(f"/admin/dossiers/details/?id={dossier.id}"))
     assert f"Numéro d'enregistrement : {number}" in details
+
+
+def test_the_year_of_a_reference_and_a_number_is_the_belgian_one(app, monkeypatch):
+    """At 23:30 UTC on 31 December it is already 1 January in Brussels: the dossier submitted
+    then and the registration granted then count in the new year."""
+    monkeypatch.setattr(models, "utcnow", Clock(datetime(2026, 12, 31, 23, 30)))
+    dossier = processing_dossier()
+    assert dossier.reference.startswith("ENR-2027-")
+    close(dossier)
+    assert RegistrationNumber.of_dossier(dossier).number == "W.RE.2027.0001"
