@@ -4,7 +4,7 @@ the procedure's own dates."""
 
 from datetime import date
 
-from models import Decision, Dossier, DossierStatus, ProcedureDefinition
+from models import Decision, Dossier, DossierStatus, ProcedureDefinition, RegistrationNumber
 from procedures import definition_of
 from procedures.display import format_address
 from procedures.fields import label_of
@@ -85,7 +85,10 @@ def company_context(company):
         "company.nace": [f"{a['code']} — {a.get('label', '')}" for a in register.get("nace", [])],
         "company.person_type": "natural" if register.get("is_natural_person") else "legal",
         "company.is_commercial_form": bool(register.get("is_commercial_form")),
-        "company.registrations": ", ".join(d.reference for d in registrations + approvals),
+        # the numbers in force (W.RE.2026.0001), not the references of their dossiers
+        "company.registrations": ", ".join(
+            r.number for r in RegistrationNumber.of_company(company)
+        ),
         "company.registered_services": _services(registrations),
         "company.has_approval": bool(approvals),
     }

@@ -34,6 +34,7 @@ from models import (
     brussels_day,
     utcnow,
 )
+from procedures.prefill import company_context
 
 
 def processing_dossier(code="enregistrement", prefix="ENR", company=None):
@@ -172,3 +173,18 @@ def test_the_year_of_a_reference_and_a_number_is_the_belgian_one(app, monkeypatc
     assert dossier.reference.startswith("ENR-2027-")
     close(dossier)
     assert RegistrationNumber.of_dossier(dossier).number == "W.RE.2027.0001"
+
+
+def test_the_activity_report_shows_the_numbers_in_force(app):
+    """The report's "Enregistrements et agréments" are the numbers granted, not the references
+    of the dossiers; a refused or reopened dossier gives none."""
+    company = make_company()
+    registration = processing_dossier(company=company)
+    approval = processing_dossier("agrement-interim", "AGR", company=company)
+    close(registration)
+    close(approval)
+    close(processing_dossier(company=company), Decision.REFUSED)
+    year = brussels_day(utcnow()).year
+    shown = company_context(company)["company.registrations"]
+    assert shown == f"W.RE.{year}.0001, W.AI.{year}.0001"
+    assert registration.reference not in shown
