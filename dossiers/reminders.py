@@ -1,8 +1,10 @@
 """Reminders of the yearly activity report: 30 and 7 days before the due date, to companies
 holding a registration or an approval, while no report for the year is submitted; never twice
-for the same company, year and step."""
+for the same company, year and step. A day the worker missed is caught up: the latest step
+begun is sent on its next run, with the days actually left (never both steps at once, never
+after the due date)."""
 
-from datetime import date, timedelta
+from datetime import date
 
 from flask import current_app
 from peewee import IntegrityError
@@ -74,9 +76,11 @@ def send_due(today=None):
     today = today or date.today()
     month_day = current_app.config.get("REPORT_DUE_MONTH_DAY", (3, 31))
     due = due_date(today.year, month_day)
-    step = next((s for s in STEPS if today == due - timedelta(days=s)), None)
-    if step is None:
+    days_left = (due - today).days
+    begun = [s for s in STEPS if 0 <= days_left <= s]
+    if not begun:
         return 0
+    step = min(begun)
     reference_year = today.year - 1
     sent = 0
     for company in companies_holding():
@@ -86,7 +90,7 @@ def send_due(today=None):
             with db.atomic():
                 ReminderSent.create(company=company, year=reference_year, step=step)
                 notifications.report_reminder(
-                    company, recipients(company), reference_year, due, step
+                    company, recipients(company), reference_year, due, days_left
                 )
         except IntegrityError:
             continue  # already reminded for this year and step

@@ -229,11 +229,43 @@ def test_reminders_fire_once_at_30_and_7_days(signer, client, ctx, app):
     assert reminders.send_due(date(2027, 2, 28)) == 0
     assert reminders.send_due(date(2027, 3, 1)) == 1
     assert reminders.send_due(date(2027, 3, 1)) == 0, "never twice"
+    assert reminders.send_due(date(2027, 3, 2)) == 0, "the 30-day step was sent"
     assert reminders.send_due(date(2027, 3, 24)) == 1
     assert ReminderSent.select().count() == 2
     mails = OutboxMessage.select().where(OutboxMessage.event == "report_reminder")
     assert {m.to_email for m in mails} == {person.login_email}
+    days = [m.context["days"] for m in mails.order_by(OutboxMessage.id)]
+    assert days == [30, 7]
     assert mails.first().context["year"] == 2026
+
+
+def test_a_reminder_the_worker_missed_is_sent_on_its_next_run(signer, client, ctx, app):
+    """The worker down on 1 March: the 30-day reminder goes on 5 March saying 26 days; down
+    again from 23 March, only the 7-day one goes on the 26th; none after the due date."""
+    company, person = signer
+    from dossiers import reminders
+    from models import ProcedureDefinition
+
+    registration = ProcedureDefinition.create(
+        code="enregistrement",
+        version=9,
+        title="Enr",
+        reference_prefix="ENR",
+        yaml_text="x",
+        published=False,
+    )
+    make_dossier(DossierStatus.CLOSED, company=company, person=person, definition=registration)
+    app.config["REPORT_DUE_MONTH_DAY"] = (3, 31)
+    assert reminders.send_due(date(2027, 3, 5)) == 1
+    assert reminders.send_due(date(2027, 3, 26)) == 1
+    assert reminders.send_due(date(2027, 3, 31)) == 0
+    assert reminders.send_due(date(2027, 4, 1)) == 0
+    mails = OutboxMessage.select().where(OutboxMessage.event == "report_reminder")
+    assert [m.context["days"] for m in mails.order_by(OutboxMessage.id)] == [26, 5]
+    ReminderSent.delete().execute()
+    assert reminders.send_due(date(2027, 4, 2)) == 0, "after the due date: nothing"
+    assert reminders.send_due(date(2027, 3, 28)) == 1, "both missed: the 7-day one alone"
+    assert ReminderSent.select().count() == 1
 
 
 def test_no_reminder_once_the_report_is_submitted(signer, client, ctx, app):
