@@ -2,8 +2,6 @@
 bound to its (issuer, subject), their sessions opened and closed (`person.login`,
 `person.login_failed` and `person.logout` audit rows), and their own preferences."""
 
-from stdnum.be import nn
-
 from auth import end_all_sessions, end_session, start_session
 from models import (
     Actor,
@@ -14,6 +12,7 @@ from models import (
     utcnow,
     write_transaction,
 )
+from procedures.validators import person_number
 
 
 class IdentityRefused(ValueError):
@@ -35,7 +34,7 @@ def person_from_claims(claims, languages, chosen=None, page_language=None):
     switcher before login, else the person's own choice, else the login's `prefLanguage` (one of
     `languages`), else the language of the page the login started from (`page_language`)."""
     number = "".join(c for c in str(claims.get("egovNRN") or "") if c.isdigit())
-    if not nn.is_valid(number):
+    if not person_number.is_valid(number):
         raise IdentityRefused(f"invalid egovNRN claim {claims.get('egovNRN')!r}")
     with write_transaction():
         person, _created = Person.get_or_create(

@@ -4,7 +4,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from stdnum.be import nn
 from wtforms import EmailField, HiddenField, RadioField, StringField
 from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, Optional
@@ -18,7 +17,7 @@ from portal.access import (
     fresh_login_required,
     person_required,
 )
-from procedures.validators import EmailAddress
+from procedures.validators import EmailAddress, person_number
 
 bp = Blueprint("companies", __name__, url_prefix="/entreprises")
 
@@ -91,9 +90,9 @@ class ActivationForm(FlaskForm):
                 field.errors.append(_("Ce champ est obligatoire pour désigner une autre personne."))
                 ok = False
         number = digits(self.gap_national_number.data)
-        if number and not nn.is_valid(number):
+        if number and not person_number.is_valid(number):
             self.gap_national_number.errors.append(
-                _("Ce numéro de registre national n'est pas valable (vérifiez les chiffres).")
+                _("Ce numéro de registre national ou BIS n'est pas valable (vérifiez les chiffres).")
             )
             ok = False
         return ok

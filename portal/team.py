@@ -6,7 +6,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from stdnum.be import nn
 from wtforms import BooleanField, EmailField, StringField
 from wtforms.validators import DataRequired, ValidationError
 
@@ -15,7 +14,7 @@ from auth import current_actor
 from languages import de_name
 from models import Company, Membership, Person, Role
 from portal.access import company_required, current_membership, denied, fresh_login_required
-from procedures.validators import EmailAddress
+from procedures.validators import EmailAddress, person_number
 
 bp = Blueprint("team", __name__, url_prefix="/entreprise/acces")
 
@@ -41,9 +40,9 @@ class InviteForm(RolesForm):
 
     def validate_national_number(self, field):
         number = "".join(c for c in field.data if c.isdigit())
-        if not nn.is_valid(number):
+        if not person_number.is_valid(number):
             raise ValidationError(
-                _("Ce numéro de registre national n'est pas valable (vérifiez les chiffres).")
+                _("Ce numéro de registre national ou BIS n'est pas valable (vérifiez les chiffres).")
             )
         field.data = number
 

@@ -5,7 +5,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from stdnum import iban
-from stdnum.be import nn, vat
+from stdnum.be import bis, nn, vat
 from stdnum.exceptions import ValidationError as StdnumError
 from wtforms.validators import ValidationError
 
@@ -57,11 +57,28 @@ def enterprise_number():
     )
 
 
+class person_number:
+    """A person's number in the National Register or, for those it does not hold (frontier
+    workers, managers living abroad), the BIS register of the Crossroads Bank: the same 11
+    digits and check, the month raised by 20 or 40."""
+
+    @staticmethod
+    def is_valid(number):
+        return nn.is_valid(number) or bis.is_valid(number)
+
+    @staticmethod
+    def validate(number):
+        try:
+            return nn.validate(number)
+        except StdnumError:
+            return bis.validate(number)
+
+
 def national_number():
     return Stdnum(
-        nn,
+        person_number,
         _l(
-            "Ce numéro de registre national n'est pas valable : 11 chiffres, par "
+            "Ce numéro de registre national ou BIS n'est pas valable : 11 chiffres, par "
             "exemple 85.07.30-033.28 (vérifiez les chiffres)."
         ),
     )

@@ -26,9 +26,10 @@ from operator import itemgetter
 from pathlib import Path
 
 from flask_babel import lazy_gettext as _l
-from stdnum.be import nn, vat
+from stdnum.be import vat
 
 from models import RegisterEntry, utcnow, write_transaction
+from procedures.validators import person_number
 from sources import (
     Activity,
     Address,
@@ -238,7 +239,7 @@ def parse_function(v):
     if key is None:
         return None
     national_number = "".join(c for c in v[1] if c.isdigit())
-    if not nn.is_valid(national_number):
+    if not person_number.is_valid(national_number):
         raise SkipLine("invalid_national_number")
     return key, (national_number, v[2].strip(), v[3].strip(), v[4], parse_date(v[5]))
 

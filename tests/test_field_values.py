@@ -85,7 +85,7 @@ def test_refused_values_stay_in_their_fields_with_their_messages(dossier, client
     assert value_of(page, "people-0-number") == BAD_NN
     for field_id in ("company_number", "manager_number", "people-0-number"):
         assert f'id="{field_id}-error"' in page
-    assert "Ce numéro de registre national n'est pas valable" in page
+    assert "Ce numéro de registre national ou BIS n'est pas valable" in page
 
 
 @pytest.mark.parametrize("action", ["add:people", "remove:people:0"])

@@ -133,7 +133,7 @@ GOOD = {
         ("account", "BE71 0961 2345 6768", "IBAN n'est pas valable"),
         ("phone", "12345", "téléphone n'est pas valable"),
         ("email", "nom@", "adresse e-mail n'est pas valable"),
-        ("nrn", "85063024504", "registre national n'est pas valable"),
+        ("nrn", "85063024504", "registre national ou BIS n'est pas valable"),
         ("count", "-3", ""),
         ("day", "31/02/2026", ""),
     ],
