@@ -17,6 +17,7 @@ PREFILL_PATHS = {
     "company.start_date",
     "company.address",
     "company.establishments",
+    "company.walloon_establishments",
     "company.nace",
     "company.person_type",
     "company.is_commercial_form",

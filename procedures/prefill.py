@@ -5,7 +5,7 @@ the procedure's own dates."""
 from datetime import date
 
 from models import Decision, Dossier, DossierStatus, ProcedureDefinition, RegistrationNumber
-from procedures import definition_of
+from procedures import definition_of, provinces
 from procedures.display import format_address
 from procedures.fields import label_of
 
@@ -62,6 +62,7 @@ def context(company, person, membership, due_month_day=(3, 31), today=None):
 def company_context(company):
     """The `company.*` paths: enough for the options of every choice, whoever reads them."""
     register = company.register_data or {}
+    units = register.get("establishments", [])
     granted = _granted(company, ("enregistrement", "agrement-interim"))
     registrations, approvals = granted["enregistrement"], granted["agrement-interim"]
     return {
@@ -71,16 +72,10 @@ def company_context(company):
         "company.legal_situation_label": company.legal_situation or "",
         "company.start_date": company.start_date.strftime("%d/%m/%Y") if company.start_date else "",
         "company.address": _address_text(register.get("address")),
-        "company.establishments": [
-            {
-                "value": e["number"],
-                "label": " — ".join(
-                    p
-                    for p in (_unit(e["number"]), e.get("name"), _address_text(e.get("address")))
-                    if p
-                ),
-            }
-            for e in register.get("establishments", [])
+        "company.establishments": [_unit_option(e) for e in units],
+        # the units in the Walloon Region: where a registration's services may be provided
+        "company.walloon_establishments": [
+            _unit_option(e) for e in units if provinces.in_wallonia(e.get("address"))
         ],
         "company.nace": [f"{a['code']} — {a.get('label', '')}" for a in register.get("nace", [])],
         "company.person_type": "natural" if register.get("is_natural_person") else "legal",
@@ -103,6 +98,13 @@ def _services(registrations):
         for value in dossier.answers.get(SERVICES_FIELD) or []:
             labels.setdefault(value, label_of(value, field.options if field else []))
     return [{"value": s, "label": labels[s]} for s in sorted(labels)]
+
+
+def _unit_option(unit):
+    """An establishment unit as a choice: its number, name and address."""
+    number = unit["number"]
+    parts = (_unit(number), unit.get("name"), _address_text(unit.get("address")))
+    return {"value": number, "label": " — ".join(p for p in parts if p)}
 
 
 def _unit(number):

@@ -22,6 +22,7 @@ RANGES = (
     (9000, 9999, "Flandre orientale"),
 )
 PROVINCES = tuple(dict.fromkeys(name for _first, _last, name in RANGES))
+WALLONIA = frozenset(("Brabant wallon", "Hainaut", "Liège", "Luxembourg", "Namur"))
 # How the register writes Belgium when it writes a country at all (its Belgian addresses
 # usually have none).
 BELGIUM = {"", "belgique", "belgie", "belgien", "belgium", "be"}
@@ -42,6 +43,12 @@ def province_of_address(address):
     if not address or fold(address.get("country") or "") not in BELGIUM:
         return None
     return province_of_postcode(address.get("zipcode"))
+
+
+def in_wallonia(address):
+    """Whether an address of the register is in the Walloon Region (one of its five
+    provinces)."""
+    return province_of_address(address) in WALLONIA
 
 
 def known_province(name):

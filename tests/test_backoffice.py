@@ -248,7 +248,13 @@ def test_detail_shows_choices_sourced_options_and_annex_kinds_by_their_labels(ap
     registration = next(d for d in procedures.sync_builtin() if d.code == "enregistrement")
     company = make_company(
         register_data={
-            "establishments": [{"number": "2123456789", "name": "Siège de Namur", "address": None}]
+            "establishments": [
+                {
+                    "number": "2123456789",
+                    "name": "Siège de Namur",
+                    "address": {"zipcode": "5000", "municipality": "Namur", "street": "Rue de Fer"},
+                }
+            ]
         }
     )
     person = make_member(company)

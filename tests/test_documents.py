@@ -74,11 +74,8 @@ def answers(**changes):
     return base
 
 
-CONTEXT = {
-    "company.establishments": [
-        {"value": "2123456789", "label": "2.123.456.789 — Siège de Namur, Rue de Fer 1"}
-    ]
-}
+UNITS = [{"value": "2123456789", "label": "2.123.456.789 — Siège de Namur, Rue de Fer 1"}]
+CONTEXT = {"company.establishments": UNITS, "company.walloon_establishments": UNITS}
 
 
 def submitted_dossier(answers_):
