@@ -92,7 +92,10 @@ class ActivationForm(FlaskForm):
         number = digits(self.gap_national_number.data)
         if number and not person_number.is_valid(number):
             self.gap_national_number.errors.append(
-                _("Ce numéro de registre national ou BIS n'est pas valable (vérifiez les chiffres).")
+                _(
+                    "Ce numéro de registre national ou BIS n'est pas valable "
+                    "(vérifiez les chiffres)."
+                )
             )
             ok = False
         return ok

@@ -42,7 +42,10 @@ class InviteForm(RolesForm):
         number = "".join(c for c in field.data if c.isdigit())
         if not person_number.is_valid(number):
             raise ValidationError(
-                _("Ce numéro de registre national ou BIS n'est pas valable (vérifiez les chiffres).")
+                _(
+                    "Ce numéro de registre national ou BIS n'est pas valable "
+                    "(vérifiez les chiffres)."
+                )
             )
         field.data = number
 
