@@ -58,6 +58,7 @@ def new_version_url(action, row_id, row):
 
 class DefinitionView(StaffModelView):
     allowed_roles = frozenset({StaffRole.ADMIN})
+    can_create = True  # through `create_view` below (procedures.versions.save_new_procedure)
     column_list = ("code", "version", "title", "published", "published_at", "created_at")
     column_labels = {
         "code": _l("Code"),
@@ -115,12 +116,73 @@ class DefinitionView(StaffModelView):
                     "success",
                 )
                 return redirect(url_for(".preview_view", id=row.id))
+        intro = [
+            _(
+                "Procédure %(code)s, préfixe des références %(prefix)s. Le texte part de la "
+                "version %(last)s, la plus récente ; il sera enregistré comme version %(next)s, "
+                "non publiée.",
+                code=latest.code,
+                prefix=latest.reference_prefix,
+                last=latest.version,
+                next=latest.version + 1,
+            ),
+            _(
+                "Le code et le préfixe ne changent pas ; « version: » doit valoir %(next)s.",
+                next=latest.version + 1,
+            ),
+        ]
+        return self.editor(
+            form,
+            problems,
+            _("Nouvelle version de « %(title)s »", title=title_of(latest)),
+            intro,
+            url_for(".new_version_view", code=code),
+        )
+
+    @expose("/new/", methods=("GET", "POST"))
+    def create_view(self):
+        """A new procedure, written in YAML and saved as its unpublished version 1: no deploy."""
+        form = DefinitionForm()
+        problems = []
+        if request.method == "GET":
+            form.yaml_text.data = versions.starter_text()
+        elif form.validate_on_submit():
+            text = form.yaml_text.data.replace("\r\n", "\n")
+            try:
+                row = versions.save_new_procedure(current_actor(), text)
+                forget_options()
+            except DefinitionError as exc:
+                problems = exc.problems
+            else:
+                flash(
+                    _(
+                        "Procédure « %(title)s » enregistrée (version 1, non publiée). "
+                        "Vérifiez-la ici, puis publiez-la.",
+                        title=title_of(row),
+                    ),
+                    "success",
+                )
+                return redirect(url_for(".preview_view", id=row.id))
+        intro = [
+            _(
+                "Le texte est enregistré comme version 1 de la nouvelle procédure, non publiée : "
+                "vérifiez-la, puis publiez-la pour que les entreprises puissent la commencer."
+            ),
+            _(
+                "Son code et le préfixe de ses références ne peuvent être ceux d'aucune autre "
+                "procédure."
+            ),
+        ]
+        return self.editor(form, problems, _("Nouvelle procédure"), intro, url_for(".create_view"))
+
+    def editor(self, form, problems, heading, intro, action):
         source_lines = (form.yaml_text.data or "").replace("\r\n", "\n").split("\n")
         return self.render(
             "backoffice/definition_edit.html",
             form=form,
-            latest=latest,
-            next_version=latest.version + 1,
+            heading=heading,
+            intro=intro,
+            action=action,
             problems=problems,
             source_lines=source_lines,
         )

@@ -3,6 +3,7 @@ before anything is saved), then published for new dossiers. Versions never chang
 a correction is a new version, and dossiers keep the version they began with."""
 
 import re
+import textwrap
 
 from flask_babel import gettext as _
 from peewee import IntegrityError
@@ -19,14 +20,13 @@ class PublishRefused(Exception):
     """The version cannot be published; `str()` says why, in the user's language."""
 
 
+def versions_of(code):
+    return ProcedureDefinition.select().where(ProcedureDefinition.code == code)
+
+
 def latest_version(code):
     """The highest version of a procedure, published or not."""
-    return (
-        ProcedureDefinition.select()
-        .where(ProcedureDefinition.code == code)
-        .order_by(ProcedureDefinition.version.desc())
-        .first()
-    )
+    return versions_of(code).order_by(ProcedureDefinition.version.desc()).first()
 
 
 def newer_published(row):
@@ -109,15 +109,70 @@ def continuity_problems(latest, definition, text):
                 ),
             )
         )
-    if len(definition.title) > TITLE_MAX:
+    problems += title_problems(definition, lines)
+    return problems
+
+
+def title_problems(definition, lines):
+    if len(definition.title) <= TITLE_MAX:
+        return []
+    return [
+        Problem(
+            "title",
+            lines.get(("title",)),
+            _("le titre dépasse %(max)s caractères", max=TITLE_MAX),
+        )
+    ]
+
+
+def new_procedure_problems(definition, text):
+    """What keeps a valid definition from starting a procedure of its own: its code or its
+    reference prefix is another procedure's (references are numbered per prefix and year), its
+    version is not 1, its title does not fit its column."""
+    _data, lines = load_document(text)
+    problems = []
+    if versions_of(definition.code).exists():
         problems.append(
             Problem(
-                "title",
-                lines.get(("title",)),
-                _("le titre dépasse %(max)s caractères", max=TITLE_MAX),
+                "code",
+                lines.get(("code",)),
+                _(
+                    "la procédure « %(code)s » existe déjà : changez le code, ou créez une "
+                    "nouvelle version de celle-ci depuis la liste",
+                    code=definition.code,
+                ),
             )
         )
-    return problems
+    other = (
+        ProcedureDefinition.select(ProcedureDefinition.code)
+        .where(
+            ProcedureDefinition.reference_prefix == definition.reference_prefix,
+            ProcedureDefinition.code != definition.code,
+        )
+        .first()
+    )
+    if other is not None:
+        problems.append(
+            Problem(
+                "reference_prefix",
+                lines.get(("reference_prefix",)),
+                _(
+                    "le préfixe « %(prefix)s » est celui de la procédure « %(code)s » : "
+                    "choisissez-en un autre",
+                    prefix=definition.reference_prefix,
+                    code=other.code,
+                ),
+            )
+        )
+    if definition.version != 1:
+        problems.append(
+            Problem(
+                "version",
+                lines.get(("version",)),
+                _("une nouvelle procédure commence à la version 1 : écrivez « version: 1 »"),
+            )
+        )
+    return problems + title_problems(definition, lines)
 
 
 def save_version(actor, latest, text):
@@ -127,6 +182,31 @@ def save_version(actor, latest, text):
     problems = continuity_problems(latest, definition, text)
     if problems:
         raise DefinitionError(problems)
+    taken = _(
+        "la version %(version)s vient d'être enregistrée par quelqu'un d'autre : "
+        "rouvrez « Nouvelle version » pour partir de la plus récente",
+        version=definition.version,
+    )
+    return _saved(actor, definition, text, "definition.save", Problem("version", None, taken))
+
+
+def save_new_procedure(actor, text):
+    """Check `text` and save it as version 1 of a new procedure, unpublished, audited (a new
+    procedure needs no deploy); DefinitionError (with the problems at their lines) otherwise."""
+    definition = parse_definition(text)
+    problems = new_procedure_problems(definition, text)
+    if problems:
+        raise DefinitionError(problems)
+    taken = _(
+        "la procédure « %(code)s » vient d'être créée par quelqu'un d'autre",
+        code=definition.code,
+    )
+    return _saved(actor, definition, text, "definition.create", Problem("code", None, taken))
+
+
+def _saved(actor, definition, text, action, taken):
+    """The new unpublished row of `definition`, audited as `action`; DefinitionError with the
+    problem `taken` when another save took its code and version meanwhile."""
     try:
         with write_transaction():
             row = ProcedureDefinition.create(
@@ -138,22 +218,39 @@ def save_version(actor, latest, text):
                 yaml_text=text,
                 published=False,
             )
-            AuditEvent.record("definition.save", actor, row, code=row.code, version=row.version)
+            AuditEvent.record(action, actor, row, code=row.code, version=row.version)
     except IntegrityError:
-        raise DefinitionError(
-            [
-                Problem(
-                    "version",
-                    None,
-                    _(
-                        "la version %(version)s vient d'être enregistrée par quelqu'un d'autre : "
-                        "rouvrez « Nouvelle version » pour partir de la plus récente",
-                        version=definition.version,
-                    ),
-                )
-            ]
-        ) from None
+        raise DefinitionError([taken]) from None
     return row
+
+
+def starter_text():
+    """The text a new procedure starts from: valid, to be changed. Its texts are French, the
+    language a definition is written in when it declares no `languages:`; its comment is the
+    reader's."""
+    comment = _(
+        "Une nouvelle procédure : changez son code, son titre et le préfixe de ses références, "
+        "puis décrivez ses sections, ses champs et ses annexes (format : "
+        "docs/PROCEDURE_FORMAT.md)."
+    )
+    return "\n".join(
+        [
+            *(f"# {line}" for line in textwrap.wrap(comment, 90)),
+            "code: nouvelle-procedure",
+            "version: 1",
+            "title: Nouvelle procédure",
+            "reference_prefix: NOUV",
+            "sections:",
+            "  - key: demande",
+            "    title: Demande",
+            "    fields:",
+            "      - key: objet",
+            "        type: text",
+            "        label: Objet de la demande",
+            "        required: true",
+            "",
+        ]
+    )
 
 
 def check_publishable(row):

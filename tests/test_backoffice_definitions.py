@@ -174,3 +174,99 @@ def test_shipped_definitions_preview(app, client):
         page = client.get(f"/admin/definitions/preview/{row.id}")
         assert page.status_code == 200
         assert row.title in text(page)
+
+
+# --- a new procedure, without a deploy --------------------------------------------------------
+
+NEW = """\
+code: declaration-sous-traitance
+version: 1
+title: Déclaration de sous-traitance
+reference_prefix: DST
+sections:
+  - key: main
+    title: Déclaration
+    fields:
+      - {key: partner, type: text, label: Sous-traitant, required: true}
+"""
+
+
+def test_a_new_procedure_is_written_checked_published_and_started(app, client):
+    make_definition()
+    company = make_company()
+    person = make_member(company)
+    admin = as_staff(client, ADMIN)
+    listing = client.get("/admin/definitions/")
+    assert 'href="/admin/definitions/new/' in listing.text
+    starter = client.get("/admin/definitions/new/")
+    assert starter.status_code == 200 and "Nouvelle procédure" in text(starter)
+    assert "version: 1" in starter.text and "reference_prefix: NOUV" in starter.text
+
+    response = client.post(
+        "/admin/definitions/new/", data={"csrf_token": token(client), "yaml_text": NEW}
+    )
+    row = ProcedureDefinition.get(code="declaration-sous-traitance")
+    assert response.headers["Location"].endswith(f"/admin/definitions/preview/{row.id}")
+    assert row.version == 1 and not row.published and row.reference_prefix == "DST"
+    created = AuditEvent.get(AuditEvent.action == "definition.create")
+    assert created.actor_staff_id == admin.id and created.target_id == str(row.id)
+    assert "Sous-traitant" in text(client.get(f"/admin/definitions/preview/{row.id}"))
+
+    confirm = client.get(f"/admin/definitions/publish/{row.id}")
+    client.post(
+        f"/admin/definitions/publish/{row.id}", data={"csrf_token": csrf_from(confirm.text)}
+    )
+    assert ProcedureDefinition.get_by_id(row.id).published
+
+    login_person(client, person, company)
+    page = client.get("/dossiers/nouveau")
+    assert "Déclaration de sous-traitance" in text(page)
+    client.post(
+        "/dossiers/nouveau/declaration-sous-traitance", data={"csrf_token": csrf_from(page.text)}
+    )
+    started = Dossier.select().order_by(Dossier.id.desc()).first()
+    assert started.definition_id == row.id
+
+
+@pytest.mark.parametrize(
+    ("change", "fragment", "message"),
+    [
+        (
+            ("code: declaration-sous-traitance", "code: enregistrement"),
+            "code: enregistrement",
+            "la procédure « enregistrement » existe déjà",
+        ),
+        (
+            ("reference_prefix: DST", "reference_prefix: ENR"),
+            "reference_prefix: ENR",
+            "le préfixe « ENR » est celui de la procédure « enregistrement »",
+        ),
+        (("version: 1", "version: 3"), "version: 3", "commence à la version 1"),
+        (("type: text", "type: texte"), "type: texte", "type de champ inconnu « texte »"),
+    ],
+)
+def test_a_new_procedure_is_refused_at_its_line(app, client, change, fragment, message):
+    make_definition()
+    as_staff(client, ADMIN)
+    bad = NEW.replace(*change)
+    page = client.post(
+        "/admin/definitions/new/", data={"csrf_token": token(client), "yaml_text": bad}
+    )
+    assert page.status_code == 200
+    shown = text(page)
+    assert "Rien n'a été enregistré" in shown and message in shown
+    assert f"ligne {line_of(bad, fragment)} : " in shown
+    assert bad in shown, "the text typed stays"
+    assert ProcedureDefinition.select().count() == 1
+    assert not AuditEvent.select().where(AuditEvent.action == "definition.create").exists()
+
+
+@pytest.mark.parametrize("role", [StaffRole.AGENT, StaffRole.SUPERVISOR, StaffRole.HELPDESK])
+def test_only_administrators_create_procedures(app, client, role):
+    as_staff(client, role)
+    assert client.get("/admin/definitions/new/").status_code == 403
+    response = client.post(
+        "/admin/definitions/new/", data={"csrf_token": token(client), "yaml_text": NEW}
+    )
+    assert response.status_code == 403
+    assert not ProcedureDefinition.select().exists()

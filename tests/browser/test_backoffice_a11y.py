@@ -1,9 +1,8 @@
 """Every page of the back-office, in French and in German, checked with axe-core (WCAG 2.1 A and
 AA): the staff login and its second factor, the dashboard, each list and detail, the dossier
 actions (the group change among them), following a dossier, the preferences page (the choice
-of emails), the
-bulk pages, the groups, the statistics, the
-definition editor and preview, the email texts (list, edit with an error, preview), the
+of emails), the bulk pages, the groups, the statistics, the definition editor (a new version,
+a new procedure) and preview, the email texts (list, edit with an error, preview), the
 confirmation pages and an error page. Zero violations, and `<html lang>` the language of the
 page."""
 
@@ -272,6 +271,7 @@ def test_every_backoffice_page_passes_axe(world, browser, language):
     for name, path in [
         ("definitions", "/admin/definitions/"),
         ("definition preview", f"/admin/definitions/preview/{definition.id}"),
+        ("new procedure", "/admin/definitions/new/"),
         ("definition editor", f"/admin/definitions/new-version/{definition.code}"),
     ]:
         visit(page, scan, base, name, path)
