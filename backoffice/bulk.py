@@ -1,6 +1,7 @@
 """Bulk actions on the dossier list: each selected dossier goes through the same function as
 alone (backoffice.processing), and a page shows one result per dossier. Actions that need more
-than a click (Clôturer, Demander des compléments, Rouvrir) first ask for it on a form page."""
+than a click (Clôturer, Demander des compléments, Rouvrir, Assigner à…) first ask for it on a
+form page."""
 
 import secrets
 
@@ -17,7 +18,7 @@ from dossiers import messages
 from dossiers import processing as operations
 from models import AuditEvent, Dossier, StaffRole
 
-SUPERVISOR_ACTIONS = frozenset({"reopen", "assign_me"})
+SUPERVISOR_ACTIONS = frozenset({"reopen", "assign_me", "assign"})
 # The last bulk forms applied in this session (nonce → audit event), so that posting one again
 # shows its result instead of applying it twice (a complement request would go out twice).
 DONE_KEY = "bulk_done"
@@ -116,6 +117,11 @@ class BulkActions:
                 _("Rouvrir"),
                 lambda form: lambda d: attempt(operations.reopen, d, form.comment.data),
             ),
+            "assign": (
+                processing.BulkAssignForm,
+                _("Assigner"),
+                lambda form: lambda d: attempt(operations.assign, d, form.chosen()),
+            ),
             "complement": (
                 processing.ComplementForm,
                 _("Demander des compléments"),
@@ -176,6 +182,10 @@ class BulkActions:
     @action("reopen", _l("Rouvrir…"))
     def action_reopen(self, ids):
         return self.bulk_form("reopen", ids)
+
+    @action("assign", _l("Assigner à…"))
+    def action_assign(self, ids):
+        return self.bulk_form("assign", ids)
 
     @action("assign_me", _l("M'assigner"), _l("Vous assigner les dossiers sélectionnés ?"))
     def action_assign_me(self, ids):

@@ -2,17 +2,19 @@
 reopening), single and in bulk; the operations themselves are `dossiers.processing`'s and
 `dossiers.messages`'s."""
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.fields import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from auth import current_actor
 from dossiers import DossierRefused
+from dossiers import processing as operations
 from dossiers.processing import MAX_TEXT
-from models import Decision
+from models import Decision, StaffUser
 
 BULK_LIMIT = 500
 
@@ -84,6 +86,25 @@ class BulkCloseForm(FlaskForm):
             Length(max=MAX_TEXT, message=_l("%(max)d caractères au plus.")),
         ],
     )
+
+
+class BulkAssignForm(FlaskForm):
+    """The agent the selected dossiers go to (supervisors); "— personne —" unassigns them."""
+
+    agent = SelectField(_l("Agent"), coerce=int)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.agent.choices = [SelectChoice(-1, "—"), SelectChoice(0, _("— personne —"))] + [
+            SelectChoice(a.id, a.full_name) for a in operations.agents()
+        ]
+
+    def validate_agent(self, field):
+        if field.data == -1:
+            raise ValidationError(_("Choisissez l'agent (ou « personne »)."))
+
+    def chosen(self):
+        return StaffUser.get_by_id(self.agent.data) if self.agent.data > 0 else None
 
 
 class BulkReopenForm(FlaskForm):

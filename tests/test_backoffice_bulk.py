@@ -274,3 +274,33 @@ def test_an_agent_processing_a_closed_dossier_is_told_it_is_a_reopening(app, cli
     result = action(client, token, "process", [closed])
     assert "seul un superviseur rouvre un dossier clôturé" in text(result)
     assert status(closed) == "closed"
+
+
+def test_a_supervisor_assigns_the_selected_dossiers_to_an_agent(app, client):
+    agent = make_staff(StaffRole.AGENT, full_name="Agnès Agent")
+    dossiers = [make_dossier(DossierStatus.SUBMITTED) for _ in range(2)]
+    closed = make_dossier(DossierStatus.CLOSED)
+    token = staff_in(client, StaffRole.SUPERVISOR)
+    form = action(client, token, "assign", [*dossiers, closed])
+    page = text(form)
+    assert "Assigner — 3 dossiers" in page and "Agnès Agent" in page
+    refused = bulk(client, token, "assign", dossiers, agent="-1")
+    assert "Choisissez l'agent (ou « personne »)." in text(refused)
+    assert Dossier.get_by_id(dossiers[0].id).assigned_to_id is None
+
+    result = bulk(client, token, "assign", [*dossiers, closed], agent=str(agent.id))
+    assert "3 faits" in text(result)
+    assert {Dossier.get_by_id(d.id).assigned_to_id for d in [*dossiers, closed]} == {agent.id}
+    assigned = AuditEvent.select().where(AuditEvent.action == "dossier.assign")
+    assert [e.details["agent"] for e in assigned] == [agent.email] * 3
+    bulk(client, token, "assign", dossiers, agent="0")  # to nobody
+    assert {Dossier.get_by_id(d.id).assigned_to_id for d in dossiers} == {None}
+
+
+def test_an_agent_cannot_assign_in_bulk(app, client):
+    dossier = make_dossier(DossierStatus.SUBMITTED)
+    agent = make_staff(StaffRole.AGENT)
+    token = staff_in(client)
+    assert bulk(client, token, "assign", [dossier], agent=str(agent.id)).status_code == 403
+    assert "Assigner à…" not in text(client.get("/admin/dossiers/"))
+    assert Dossier.get_by_id(dossier.id).assigned_to_id is None
