@@ -19,6 +19,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from peewee import (
     EXCLUDED,
+    JOIN,
     BooleanField,
     CharField,
     Check,
@@ -1155,15 +1156,19 @@ class RegistrationNumber(BaseModel):
     write lock on SQLite), and `number` is unique: a number is never given twice. A dossier
     keeps its number for life (one row per dossier): reopened and granted again, it gets the
     same one. The number counts only while the dossier's decision is "accordé".
+
+    A registration granted before Guichet is imported (`flask registrations import`, dossiers/
+    registrations.py) without a dossier, with its services: it counts as in force.
     """
 
     company = ForeignKeyField(Company, backref="registration_numbers", on_delete="RESTRICT")
     dossier = ForeignKeyField(
-        Dossier, backref="registration_numbers", unique=True, on_delete="RESTRICT"
+        Dossier, backref="registration_numbers", unique=True, null=True, on_delete="RESTRICT"
     )
     procedure_code = CharField(max_length=40)
     number = CharField(max_length=32, unique=True)
     granted_at = DateTimeField(default=utcnow)
+    services = JSONField(null=True)  # an imported registration's services (codes)
 
     def __str__(self):
         return self.number
@@ -1201,13 +1206,17 @@ class RegistrationNumber(BaseModel):
 
     @classmethod
     def granted(cls):
-        """The numbers in force: their dossier is closed with the decision "accordé"."""
+        """The numbers in force: their dossier is closed with the decision "accordé", or they
+        were imported (granted before Guichet, no dossier)."""
         return (
             cls.select(cls, Dossier)
-            .join(Dossier)
+            .join(Dossier, JOIN.LEFT_OUTER)
             .where(
-                Dossier.status == DossierStatus.CLOSED.value,
-                Dossier.decision == Decision.GRANTED.value,
+                cls.dossier.is_null()
+                | (
+                    (Dossier.status == DossierStatus.CLOSED.value)
+                    & (Dossier.decision == Decision.GRANTED.value)
+                )
             )
             .order_by(cls.granted_at, cls.id)
         )

@@ -41,7 +41,7 @@ from backoffice import errors as backoffice_errors
 from backoffice import staff_cli
 from config import Config, ConfigError, load_config
 from documents import seal
-from dossiers import statistics
+from dossiers import registrations, statistics
 
 csrf = CSRFProtect()
 
@@ -182,6 +182,7 @@ def create_app(config=None):
     staff_cli.init_app(app)
     api.init_app(app)
     statistics.init_app(app)
+    registrations.init_app(app)
 
     def error_page(error):
         """One wording for both sides; each side draws the page in its own layout. Under the

@@ -12,18 +12,16 @@ from peewee import IntegrityError
 import notifications
 from models import (
     Company,
-    Decision,
     Dossier,
-    DossierStatus,
     Membership,
     Person,
     ProcedureDefinition,
+    RegistrationNumber,
     ReminderSent,
     db,
 )
 
 STEPS = (30, 7)
-HOLDING = ("enregistrement", "agrement-interim")
 REPORT = "rapport-activites"
 
 
@@ -32,16 +30,10 @@ def due_date(year, month_day):
 
 
 def companies_holding():
-    return (
-        Company.select()
-        .join(Dossier)
-        .join(ProcedureDefinition)
-        .where(
-            ProcedureDefinition.code.in_(HOLDING),
-            Dossier.status == DossierStatus.CLOSED.value,
-            Dossier.decision == Decision.GRANTED.value,
-        )
-        .distinct()
+    """The companies with a registration or an approval in force (granted in Guichet, or
+    imported)."""
+    return Company.select().where(
+        Company.id.in_(RegistrationNumber.granted().select(RegistrationNumber.company))
     )
 
 

@@ -63,8 +63,9 @@ def company_context(company):
     """The `company.*` paths: enough for the options of every choice, whoever reads them."""
     register = company.register_data or {}
     units = register.get("establishments", [])
-    granted = _granted(company, ("enregistrement", "agrement-interim"))
-    registrations, approvals = granted["enregistrement"], granted["agrement-interim"]
+    registrations = _granted(company, ("enregistrement",))["enregistrement"]
+    numbers = list(RegistrationNumber.of_company(company))
+    imported = [r for r in numbers if r.dossier_id is None and r.services]
     return {
         "company.enterprise_number": company.formatted_number,
         "company.name": company.name,
@@ -81,22 +82,26 @@ def company_context(company):
         "company.person_type": "natural" if register.get("is_natural_person") else "legal",
         "company.is_commercial_form": bool(register.get("is_commercial_form")),
         # the numbers in force (W.RE.2026.0001), not the references of their dossiers
-        "company.registrations": ", ".join(
-            r.number for r in RegistrationNumber.of_company(company)
-        ),
-        "company.registered_services": _services(registrations),
-        "company.has_approval": bool(approvals),
+        "company.registrations": ", ".join(r.number for r in numbers),
+        "company.registered_services": _services(registrations, imported),
+        "company.has_approval": any(r.procedure_code == "agrement-interim" for r in numbers),
     }
 
 
-def _services(registrations):
+def _services(registrations, imported=()):
     """The services of the granted registrations, each with its label in the registration's
-    definition."""
+    definition (an imported registration's: in the registration form in force)."""
     labels = {}
     for dossier in registrations:
         field = definition_of(dossier.definition).fields_by_key.get(SERVICES_FIELD)
         for value in dossier.answers.get(SERVICES_FIELD) or []:
             labels.setdefault(value, label_of(value, field.options if field else []))
+    if imported:
+        current = ProcedureDefinition.latest_published("enregistrement")
+        field = definition_of(current).fields_by_key.get(SERVICES_FIELD) if current else None
+        for number in imported:
+            for value in number.services:
+                labels.setdefault(value, label_of(value, field.options if field else []))
     return [{"value": s, "label": labels[s]} for s in sorted(labels)]
 
 

@@ -207,6 +207,14 @@ def test_complement_request_and_reply(signer, client):
     assert mail.to_email == agent.email
 
 
+def holding(closed):
+    """A registration granted: closed (as `make_dossier` walks it) and its number given, as the
+    closing service does."""
+    with models.db.atomic():
+        models.RegistrationNumber.grant(closed)
+    return closed
+
+
 def test_reminders_fire_once_at_30_and_7_days(signer, client, ctx, app):
     company, person = signer
     from models import Decision, ProcedureDefinition
@@ -219,7 +227,9 @@ def test_reminders_fire_once_at_30_and_7_days(signer, client, ctx, app):
         yaml_text="x",
         published=False,
     )
-    make_dossier(DossierStatus.CLOSED, company=company, person=person, definition=registration)
+    holding(
+        make_dossier(DossierStatus.CLOSED, company=company, person=person, definition=registration)
+    )
     assert Dossier.get(Dossier.definition == registration).decision == Decision.GRANTED.value
     other = make_company()
     make_member(other, Role.SIGN)
@@ -254,7 +264,9 @@ def test_a_reminder_the_worker_missed_is_sent_on_its_next_run(signer, client, ct
         yaml_text="x",
         published=False,
     )
-    make_dossier(DossierStatus.CLOSED, company=company, person=person, definition=registration)
+    holding(
+        make_dossier(DossierStatus.CLOSED, company=company, person=person, definition=registration)
+    )
     app.config["REPORT_DUE_MONTH_DAY"] = (3, 31)
     assert reminders.send_due(date(2027, 3, 5)) == 1
     assert reminders.send_due(date(2027, 3, 26)) == 1
@@ -281,7 +293,9 @@ def test_no_reminder_once_the_report_is_submitted(signer, client, ctx, app):
         yaml_text="x",
         published=False,
     )
-    make_dossier(DossierStatus.CLOSED, company=company, person=person, definition=registration)
+    holding(
+        make_dossier(DossierStatus.CLOSED, company=company, person=person, definition=registration)
+    )
     report = ProcedureDefinition.create(
         code="rapport-activites",
         version=9,
