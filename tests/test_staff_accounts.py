@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+import notifications
 from access import staff as accounts
 from auth import verify_password
 from helpers import STAFF_PASSWORD, csrf_from, login_staff, make_staff, text
@@ -291,3 +292,25 @@ def test_the_cli_still_creates_an_account_with_a_password(app, runner):
     staff = StaffUser.get(StaffUser.email == "cli@guichet.test")
     assert verify_password(staff, STAFF_PASSWORD)
     assert not OutboxMessage.select().where(OutboxMessage.event == "staff_password").exists()
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("en", ("Staff", "New staff account", "Full name", "Deactivate the account")),
+        ("de", ("Personal", "Neues Mitarbeiterkonto", "Vollständiger Name", "Konto deaktivieren")),
+    ],
+)
+def test_the_pages_and_the_email_in_english_and_german(app, client, admin, language, words):
+    app.config["LANGUAGES_READY"] = ("fr", "de", "en")
+    client.get(f"/admin/?lang={language}")
+    create(client, email="polyglotte@guichet.test", language=language)
+    staff = StaffUser.get(StaffUser.email == "polyglotte@guichet.test")
+    page = text(client.get("/admin/staff/new/"))
+    page += text(client.get(f"/admin/staff/details/?id={staff.id}"))
+    assert all(w in page for w in words), [w for w in words if w not in page]
+    assert "Nouveau compte du personnel" not in page
+    with app.test_request_context():
+        subject, body, _html = notifications.render(OutboxMessage.get(to_email=staff.email))
+    assert {"en": "choose your password", "de": "Wählen Sie Ihr Passwort"}[language] in subject
+    assert link_of(staff) in body
