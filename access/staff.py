@@ -286,7 +286,8 @@ def _password_link(actor, staff):
     except verification.CodeError as error:
         raise StaffRefused(str(error)) from None
     hours = int(PASSWORD_LINK_TTL.total_seconds() // 3600)
-    notifications.staff_password_link(staff, f"/admin/login/password/{token}", hours)
+    link_path = f"/admin/login/password/{token}?lang={staff.language}"  # the page in theirs
+    notifications.staff_password_link(staff, link_path, hours)
     AuditEvent.record("staff.password_link_sent", actor, target=staff)
 
 

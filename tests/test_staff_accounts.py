@@ -94,8 +94,9 @@ def test_an_account_made_on_the_page_chooses_its_password_by_the_link(app, clien
     mail = OutboxMessage.get(OutboxMessage.event == "staff_password")
     assert (mail.to_email, mail.language) == ("nouvelle@guichet.test", "fr")
     link = link_of(staff)
-    assert link.startswith("/admin/login/password/")
-    assert VerificationCode.get().token_hash != link.rsplit("/", 1)[1]  # kept hashed
+    assert link.startswith("/admin/login/password/") and link.endswith("?lang=fr")
+    token = link.rsplit("/", 1)[1].partition("?")[0]
+    assert VerificationCode.get().token_hash not in (None, token)  # kept hashed
 
     stranger = app.test_client()
     page = stranger.get(link)
@@ -313,4 +314,6 @@ def test_the_pages_and_the_email_in_english_and_german(app, client, admin, langu
     with app.test_request_context():
         subject, body, _html = notifications.render(OutboxMessage.get(to_email=staff.email))
     assert {"en": "choose your password", "de": "Wählen Sie Ihr Passwort"}[language] in subject
-    assert link_of(staff) in body
+    assert link_of(staff) in body and link_of(staff).endswith(f"?lang={language}")
+    chooser = text(app.test_client().get(link_of(staff)))
+    assert {"en": "Choose your password", "de": "Wählen Sie Ihr Passwort"}[language] in chooser
