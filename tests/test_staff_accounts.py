@@ -317,3 +317,10 @@ def test_the_pages_and_the_email_in_english_and_german(app, client, admin, langu
     assert link_of(staff) in body and link_of(staff).endswith(f"?lang={language}")
     chooser = text(app.test_client().get(link_of(staff)))
     assert {"en": "Choose your password", "de": "Wählen Sie Ihr Passwort"}[language] in chooser
+
+
+def test_an_administrator_may_make_many_accounts_at_once(app, ctx):
+    actor = Actor.staff_member(make_staff(StaffRole.ADMIN), ip_address="203.0.113.9")
+    for n in range(25):  # more than one address may ask codes for in a quarter of an hour
+        accounts.create_account(actor, f"lot{n}@guichet.test", f"Lot {n}", "agent", via="x")
+    assert OutboxMessage.select().where(OutboxMessage.event == "staff_password").count() == 25
