@@ -238,7 +238,14 @@ def token_subject(purpose, token):
 
 
 def verify_token(purpose, token):
-    """The code row for a validation link's token; raises CodeError if it cannot be used."""
+    """The code row for a validation link's token, used up; raises CodeError if it cannot be
+    used."""
+    return _consume(usable_token(purpose, token), utcnow(), by_code=False)
+
+
+def usable_token(purpose, token):
+    """The code row for a validation link's token that can still be used (without using it);
+    raises CodeError otherwise."""
     now = utcnow()
     row = VerificationCode.get_or_none(
         VerificationCode.purpose == purpose,
@@ -255,4 +262,4 @@ def verify_token(purpose, token):
         raise CodeError("used", _l("Ce lien a déjà été utilisé."))
     if row.expires_at <= now:
         raise CodeError("expired", _l("Ce lien a expiré. Demandez un nouvel envoi."))
-    return _consume(row, now, by_code=False)
+    return row

@@ -19,16 +19,39 @@ import time
 from datetime import timedelta
 
 import pyotp
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from peewee import IntegrityError, fn
 
+import notifications
 import sealed
+import verification
+from access import AccessRefused
 from auth import end_session, hash_password, start_session, verify_password
-from models import Actor, AuditEvent, StaffUser, UserSession, utcnow, write_transaction
+from models import (
+    Actor,
+    ActorKind,
+    AuditEvent,
+    StaffRole,
+    StaffUser,
+    UserSession,
+    db,
+    utcnow,
+    write_transaction,
+)
 
 TOTP_ISSUER = "Guichet"
 TOTP_METHOD = "password+totp"
 REPLAY_MEMORY = timedelta(minutes=5)
 TOTP_PURPOSE = b"guichet totp secrets"
+MIN_PASSWORD_LENGTH = 12
+NAME_MAX = 200
+# A new account's password hash until its owner chooses one: no password verifies against it.
+UNSET_HASH = "!"
+LINK_PURPOSE = "staff-password"
+PASSWORD_LINK_TTL = timedelta(hours=72)
 
 
 class LoginRefused(Exception):
@@ -193,35 +216,236 @@ def log_out(staff, ip_address):
     end_session()
 
 
-def create_account(actor, email, full_name, role, password):
-    """A new staff account (its second factor is enrolled at the first login), audited; None
-    when an account already has this address."""
+class StaffRefused(AccessRefused):
+    """A change of a staff account that is not allowed; `str()` is the message, translated."""
+
+
+def require_admin(actor):
+    """Staff accounts are managed by an administrator (or the CLI: the system)."""
+    if actor.kind == ActorKind.SYSTEM:
+        return
+    if actor.kind != ActorKind.STAFF or actor.staff.staff_role != StaffRole.ADMIN:
+        raise StaffRefused(_("Seul un administrateur gère les comptes du personnel."))
+
+
+def normal_email(address):
+    """The address written as accounts keep it (lower case); StaffRefused if it is not one."""
+    try:
+        result = validate_email(
+            (address or "").strip(),
+            check_deliverability=False,
+            test_environment=current_app.config.get("EMAIL_ALLOW_TEST_DOMAINS", False),
+        )
+    except EmailNotValidError:
+        raise StaffRefused(_("Cette adresse e-mail n'est pas valable."), field="email") from None
+    return result.normalized.lower()
+
+
+def create_account(actor, email, full_name, role, password=None, language=None, via="cli"):
+    """A new staff account (its second factor is enrolled at the first login), audited. Without
+    `password`, its owner is emailed a link (valid PASSWORD_LINK_TTL, once) to choose one, in
+    `language`. StaffRefused when the address is taken or a value is not valid."""
+    require_admin(actor)
+    email, full_name = normal_email(email), (full_name or "").strip()
+    if not full_name or len(full_name) > NAME_MAX:
+        raise StaffRefused(_("Indiquez un nom de 1 à %(n)s caractères.", n=NAME_MAX), "full_name")
+    if role not in set(StaffRole):
+        raise StaffRefused(_("Choisissez un rôle."), field="role")
     try:
         with write_transaction():
             staff = StaffUser.create(
                 email=email,
-                full_name=full_name.strip(),
-                role=role,
-                password_hash=hash_password(password),
+                full_name=full_name,
+                role=StaffRole(role).value,
+                password_hash=hash_password(password) if password else UNSET_HASH,
+                language=language or "fr",
             )
-            AuditEvent.record("staff.created", actor, target=staff, role=role, via="cli")
+            AuditEvent.record("staff.created", actor, target=staff, role=staff.role, via=via)
+            if not password:
+                _password_link(actor, staff)
     except IntegrityError:
-        return None
+        raise StaffRefused(
+            _("Un compte existe déjà pour l'adresse %(email)s.", email=email), field="email"
+        ) from None
     return staff
 
 
-def reset_second_factor(actor, staff):
+def _password_link(actor, staff):
+    """The link that lets `staff` choose a password, emailed (in their transaction); older
+    links stop working."""
+    try:  # bounded per account and address, not per IP: an administrator may make many at once
+        _code, token = verification.issue(
+            LINK_PURPOSE, _subject(staff), "email", staff.email, PASSWORD_LINK_TTL, with_token=True
+        )
+    except verification.CodeError as error:
+        raise StaffRefused(str(error)) from None
+    hours = int(PASSWORD_LINK_TTL.total_seconds() // 3600)
+    link_path = f"/admin/login/password/{token}?lang={staff.language}"  # the page in theirs
+    notifications.staff_password_link(staff, link_path, hours)
+    AuditEvent.record("staff.password_link_sent", actor, target=staff)
+
+
+def _subject(staff):
+    return f"staff:{staff.id}"
+
+
+def send_password_link(actor, staff):
+    """A new link to choose a password, emailed to an active account (the old one dies)."""
+    require_admin(actor)
+    with write_transaction():
+        staff = staff.lock_row()
+        if not staff.active:
+            raise StaffRefused(_("Ce compte est désactivé : réactivez-le d'abord."))
+        _password_link(actor, staff)
+
+
+LINK_REFUSALS = {
+    "used": _l("Ce lien a déjà servi."),
+    "expired": _l("Ce lien a expiré."),
+    "superseded": _l("Ce lien a été remplacé par un envoi plus récent."),
+}
+
+
+def password_link_owner(token):
+    """The active account a password link (still usable) was sent to; StaffRefused, saying to
+    ask an administrator for a new one, otherwise."""
+    try:
+        row = verification.usable_token(LINK_PURPOSE, token)
+    except verification.CodeError as error:
+        message = LINK_REFUSALS.get(error.reason, _l("Ce lien n'est pas valable."))
+        raise StaffRefused(message, field="link") from None
+    staff = StaffUser.get_or_none(StaffUser.id == int(row.subject.partition(":")[2]))
+    if staff is None or not staff.active:
+        raise StaffRefused(_("Ce compte est désactivé."), field="link")
+    return staff
+
+
+def set_password_from_link(token, password, confirmation, ip_address):
+    """The password chosen on the page of a link (which dies with it): at least
+    MIN_PASSWORD_LENGTH characters, typed twice the same; the account's sessions are closed.
+    StaffRefused (`field` "link" when the link cannot be used, else "password" or
+    "confirmation"), nothing written."""
+    staff = password_link_owner(token)
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise StaffRefused(
+            _("Choisissez un mot de passe d'au moins %(n)s caractères.", n=MIN_PASSWORD_LENGTH),
+            field="password",
+        )
+    if password != confirmation:
+        raise StaffRefused(
+            _("Les deux mots de passe ne sont pas identiques : tapez-les à nouveau."),
+            field="confirmation",
+        )
+    with write_transaction():
+        try:
+            verification.verify_token(LINK_PURPOSE, token)
+        except verification.CodeError:
+            raise StaffRefused(LINK_REFUSALS["used"], field="link") from None
+        staff = staff.lock_row()
+        staff.password_hash, staff.failed_logins, staff.locked_until = (
+            hash_password(password),
+            0,
+            None,
+        )
+        staff.save(only=[StaffUser.password_hash, StaffUser.failed_logins, StaffUser.locked_until])
+        revoked = _close_sessions(staff)
+        AuditEvent.record(
+            "staff.password_set",
+            actor(staff),
+            target=staff,
+            ip_address=ip_address,
+            sessions_revoked=revoked,
+        )
+    return staff
+
+
+def _close_sessions(staff):
+    return (
+        UserSession.update(revoked_at=utcnow())
+        .where(UserSession.staff == staff.id, UserSession.revoked_at.is_null())
+        .execute()
+    )
+
+
+def _lock_with_admins(staff):
+    """`staff` read again and locked, with the active administrators (locked first, in one
+    order: two administrators who demote each other at once can neither leave none nor
+    deadlock)."""
+    query = StaffUser.select().where(StaffUser.role == StaffRole.ADMIN.value, StaffUser.active)
+    query = query.order_by(StaffUser.id)
+    admins = list(query.for_update() if db.for_update else query)
+    return staff.lock_row(), len(admins)
+
+
+def _keep_an_admin(actor, staff, admins, own_message):
+    """Refuse to take away `staff`'s administration when it is the actor's own or the last."""
+    if actor.staff is not None and actor.staff.id == staff.id:
+        raise StaffRefused(own_message)
+    if staff.active and staff.role == StaffRole.ADMIN.value and admins <= 1:
+        raise StaffRefused(_("C'est le dernier administrateur actif : nommez-en d'abord un autre."))
+
+
+def change_role(actor, staff, role, via="backoffice"):
+    """Give `staff` another role, audited; never one's own, nor the last active administrator's."""
+    require_admin(actor)
+    if role not in set(StaffRole):
+        raise StaffRefused(_("Choisissez un rôle."), field="role")
+    with write_transaction():
+        staff, admins = _lock_with_admins(staff)
+        if staff.role == role:
+            return staff
+        if staff.role == StaffRole.ADMIN.value:
+            own = _("Vous ne pouvez pas retirer votre propre rôle d'administrateur.")
+            _keep_an_admin(actor, staff, admins, own)
+        previous, staff.role = staff.role, StaffRole(role).value
+        staff.save(only=[StaffUser.role])
+        AuditEvent.record(
+            "staff.role_changed", actor, target=staff, before=previous, after=staff.role, via=via
+        )
+    return staff
+
+
+def deactivate(actor, staff, via="backoffice"):
+    """Switch the account off: its sessions are closed and its logins refused; audited. Never
+    one's own, nor the last active administrator's. Returns the sessions closed."""
+    require_admin(actor)
+    with write_transaction():
+        staff, admins = _lock_with_admins(staff)
+        if not staff.active:
+            raise StaffRefused(_("Ce compte est déjà désactivé."))
+        own = _("Vous ne pouvez pas désactiver votre propre compte.")
+        _keep_an_admin(actor, staff, admins, own)
+        staff.active = False
+        staff.save(only=[StaffUser.active])
+        revoked = _close_sessions(staff)
+        AuditEvent.record(
+            "staff.deactivated", actor, target=staff, via=via, sessions_revoked=revoked
+        )
+    return revoked
+
+
+def reactivate(actor, staff, via="backoffice"):
+    """Switch the account on again (its password and second factor as they were), audited."""
+    require_admin(actor)
+    with write_transaction():
+        staff = staff.lock_row()
+        if staff.active:
+            raise StaffRefused(_("Ce compte est déjà actif."))
+        staff.active, staff.failed_logins, staff.locked_until = True, 0, None
+        staff.save(only=[StaffUser.active, StaffUser.failed_logins, StaffUser.locked_until])
+        AuditEvent.record("staff.reactivated", actor, target=staff, via=via)
+    return staff
+
+
+def reset_second_factor(actor, staff, via="cli"):
     """Forget the staff member's TOTP secret (a new enrolment at the next login) and close their
     sessions: whoever holds the old device must not keep one. Returns the sessions closed."""
+    require_admin(actor)
     with write_transaction():
         StaffUser.update(totp_secret=None).where(StaffUser.id == staff.id).execute()
-        revoked = (
-            UserSession.update(revoked_at=utcnow())
-            .where(UserSession.staff == staff.id, UserSession.revoked_at.is_null())
-            .execute()
-        )
+        revoked = _close_sessions(staff)
         AuditEvent.record(
-            "staff.totp_reset", actor, target=staff, via="cli", sessions_revoked=revoked
+            "staff.totp_reset", actor, target=staff, via=via, sessions_revoked=revoked
         )
     return revoked
 

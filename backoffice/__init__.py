@@ -18,6 +18,7 @@ from backoffice.labels import LabelView
 from backoffice.login import StaffIndexView
 from backoffice.outbox import OutboxView
 from backoffice.preferences import PreferencesView
+from backoffice.staff_accounts import StaffAccountView
 from backoffice.statistics import StatisticsView
 from backoffice.webhook_dead_letters import DeadLetterView
 from backoffice.webhooks import WebhookView
@@ -33,6 +34,7 @@ from models import (
     Person,
     ProcedureDefinition,
     StaffGroup,
+    StaffUser,
     WebhookDelivery,
     WebhookSubscription,
 )
@@ -80,6 +82,9 @@ def init_app(app):
             endpoint="admin_definitions",
             url="definitions",
         )
+    )
+    admin.add_view(
+        StaffAccountView(StaffUser, name=_l("Personnel"), endpoint="admin_staff", url="staff")
     )
     admin.add_view(
         OutboxView(OutboxMessage, name=_l("E-mails"), endpoint="admin_outbox", url="outbox")

@@ -49,6 +49,17 @@ class StaffLoginForm(FlaskForm):
     )
 
 
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        _l("Nouveau mot de passe"),
+        validators=[DataRequired(_l("Choisissez un mot de passe."))],
+    )
+    confirmation = PasswordField(
+        _l("Le même mot de passe, une seconde fois"),
+        validators=[DataRequired(_l("Tapez le mot de passe une seconde fois."))],
+    )
+
+
 class TotpCodeForm(FlaskForm):
     code = StringField(
         _l("Code à 6 chiffres"),
@@ -206,6 +217,48 @@ class StaffIndexView(AdminIndexView):
             qr_code=qr_code_svg(staff_login.provisioning_uri(secret, staff)),
             secret_text=grouped(secret),
             email=staff.email,
+        )
+
+    @expose("/login/password/<token>", methods=("GET", "POST"))
+    @limiter.limit(LOGIN_RATE, methods=["POST"])
+    def login_password(self, token):
+        """The page of the emailed link where a staff member chooses their password (a used,
+        expired or replaced link says to ask an administrator for a new one)."""
+        try:
+            staff = staff_login.password_link_owner(token)
+        except staff_login.StaffRefused as refused:
+            page = self.render("backoffice/login_password_refused.html", reason=str(refused))
+            return no_store(page), 410
+        form = NewPasswordForm()
+        if form.validate_on_submit():
+            try:
+                staff_login.set_password_from_link(
+                    token, form.password.data, form.confirmation.data, request.remote_addr
+                )
+            except staff_login.StaffRefused as refused:
+                if refused.field == "link":
+                    page = self.render(
+                        "backoffice/login_password_refused.html", reason=str(refused)
+                    )
+                    return no_store(page), 410
+                field = getattr(form, refused.field, form.password)
+                field.errors = [*field.errors, str(refused)]
+            else:
+                flash(
+                    _(
+                        "Votre mot de passe est enregistré. Connectez-vous avec votre adresse "
+                        "e-mail."
+                    ),
+                    "success",
+                )
+                return redirect(url_for(".login"))
+        return no_store(
+            self.render(
+                "backoffice/login_password.html",
+                form=form,
+                email=staff.email,
+                min_length=staff_login.MIN_PASSWORD_LENGTH,
+            )
         )
 
     @expose("/logout/", methods=("POST",))

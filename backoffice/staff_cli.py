@@ -6,16 +6,15 @@ New accounts have no TOTP secret: their owner enrols at first login (backoffice/
 import sys
 
 import click
-from email_validator import EmailNotValidError, validate_email
-from flask import current_app
 from flask.cli import AppGroup
 from peewee import fn
 
 from access import staff as access_staff
+from languages import operator_command
 from models import Actor, StaffRole, StaffUser, utcnow
 from webhooks import subscriptions
 
-MIN_PASSWORD_LENGTH = 12
+MIN_PASSWORD_LENGTH = access_staff.MIN_PASSWORD_LENGTH
 
 staff_group = AppGroup("staff", help="Staff accounts (back-office).")
 
@@ -27,14 +26,9 @@ def fail(message):
 
 def normalized_email(address):
     try:
-        result = validate_email(
-            address.strip(),
-            check_deliverability=False,
-            test_environment=current_app.config.get("EMAIL_ALLOW_TEST_DOMAINS", False),
-        )
-    except EmailNotValidError as exc:
-        fail(f"the address {address!r} is not valid ({exc}).")
-    return result.normalized.lower()
+        return access_staff.normal_email(address)
+    except access_staff.StaffRefused:
+        fail(f"the address {address!r} is not valid.")
 
 
 def find_staff(email):
@@ -58,6 +52,7 @@ def read_password(from_stdin):
 @click.option(
     "--password-stdin", is_flag=True, help="Read the password from standard input (scripts)."
 )
+@operator_command
 def create_command(email, name, role, password_stdin):
     """Create the account EMAIL (password asked twice, not echoed)."""
     email = normalized_email(email)
@@ -68,9 +63,10 @@ def create_command(email, name, role, password_stdin):
     password = read_password(password_stdin)
     if len(password) < MIN_PASSWORD_LENGTH:
         fail(f"password too weak: at least {MIN_PASSWORD_LENGTH} characters are needed.")
-    staff = access_staff.create_account(Actor.system(), email, name, role, password)
-    if staff is None:
-        fail(f"an account already exists for {email}.")
+    try:
+        staff = access_staff.create_account(Actor.system(), email, name, role, password)
+    except access_staff.StaffRefused as refused:
+        fail(str(refused))
     click.echo(
         f"Account created: {staff.email} ({staff.full_name}, {role}). The second factor is "
         "enrolled at the first login on /admin."

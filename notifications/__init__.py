@@ -54,6 +54,7 @@ from notifications.events import (  # the one function per event that writes its
     opinion_reminder,
     opinion_requested,
     report_reminder,
+    staff_password_link,
     webhook_paused,
 )
 
@@ -74,6 +75,7 @@ __all__ = [
     "opinion_reminder",
     "opinion_requested",
     "report_reminder",
+    "staff_password_link",
     "webhook_paused",
 ]
 
@@ -85,6 +87,7 @@ WAIT_FOR_DOCUMENT_SECONDS = 10
 
 SUBJECTS = {
     "login_code": _l("Votre code de sécurité"),
+    "staff_password": _l("Votre compte du back-office de Guichet : choisissez votre mot de passe"),
     "email_verification": _l("Validez votre adresse e-mail professionnelle pour %(company)s"),
     "invitation": _l("Vous avez accès à l'espace « %(company)s » sur Guichet"),
     "access_changed": _l("Vos accès à l'espace « %(company)s » ont changé"),

@@ -84,6 +84,21 @@ def login_code(address, language, recipient, code):
     )
 
 
+def staff_password_link(staff, link_path, hours):
+    """The link (valid `hours`) with which a staff member chooses their password (a new
+    account, or one an administrator sent again), in the staff member's language."""
+    return OutboxMessage.queue(
+        "staff_password",
+        staff.email,
+        language=staff.language,
+        recipient=staff.full_name,
+        email=staff.email,
+        link_path=link_path,
+        hours=hours,
+        staff=True,
+    )
+
+
 def message_to_company(dossier, body):
     """A message from staff, to every recipient of the dossier."""
     OutboxMessage.queue_for_dossier(dossier, "message", body=body, requested_annexes=[])

@@ -22,6 +22,7 @@ OPEN = {
     "admin.login",
     "admin.login_code",
     "admin.login_enrol",
+    "admin.login_password",
     "admin.logout",
     "admin.static",
     "backoffice.static",

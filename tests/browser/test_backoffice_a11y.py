@@ -1,8 +1,9 @@
 """Every page of the back-office, in French and in German, checked with axe-core (WCAG 2.1 A and
 AA): the staff login and its second factor, the dashboard, each list and detail, the dossier
 actions (the group change among them), following a dossier, the preferences page (the choice
-of emails), the bulk pages, the groups, the statistics, the definition editor (a new version,
-a new procedure) and preview, the email texts (list, edit with an error, preview), the
+of emails), the staff accounts (list, form, account, the page that chooses a password), the
+bulk pages, the groups, the statistics, the definition editor (a new version, a new procedure)
+and preview, the email texts (list, edit with an error, preview), the
 confirmation pages and an error page. Zero violations, and `<html lang>` the language of the
 page."""
 
@@ -267,6 +268,7 @@ def test_every_backoffice_page_passes_axe(world, browser, language):
 
     admin = make_staff(StaffRole.ADMIN)
     page = staff_login(browser, base, admin, scan, language)
+    staff_account_pages(browser, page, scan, world["server"], admin)
     definition = world["definition"]
     for name, path in [
         ("definitions", "/admin/definitions/"),
@@ -366,6 +368,41 @@ def opinion_pages(browser, page, scan, server, dossier, language):
     page.goto(f"{base}/admin/dossiers/details/?id={dossier.id}")
     expect(page.locator("li.opinion-change")).to_have_count(2)
     scan(page, "dossier, opinion answered")
+
+
+def staff_account_pages(browser, page, scan, server, admin):
+    """The staff accounts: the list, the form (refused once: an address already taken), the new
+    account's page, and the page of the link emailed to its owner, where the password is chosen
+    (refused once: too short)."""
+    base = server.url
+    visit(page, scan, base, "staff accounts", "/admin/staff/")
+    visit(page, scan, base, "new staff account", "/admin/staff/new/")
+    page.fill("#email", admin.email)
+    page.fill("#full_name", "Nina Nouvelle")
+    submit(page)
+    expect(page.locator("#email-error")).to_be_visible()
+    scan(page, "new staff account, refused")
+    page.fill("#email", "nina@guichet.test")
+    page.fill("#full_name", "Nina Nouvelle")
+    submit(page)
+    expect(page).to_have_url(re.compile(r"/admin/staff/details/\?id=\d+$"))
+    scan(page, "staff account")
+
+    def to_nina(mail):
+        return mail["To"] == "nina@guichet.test"
+
+    mail = next(m for m in server.wait_for_mail(to_nina, 30) if to_nina(m))
+    body = mail.get_body(("plain",)).get_content()
+    link = re.search(r"https?://\S+/admin/login/password/\S+", body).group(0)
+    newcomer = browser.new_context().new_page()
+    path = urlsplit(link)._replace(scheme="", netloc="").geturl()
+    visit(newcomer, scan, base, "choose a password", path)
+    newcomer.fill("#password", "court")
+    newcomer.fill("#confirmation", "court")
+    submit(newcomer)
+    expect(newcomer.locator("#password-error")).to_be_visible()
+    scan(newcomer, "choose a password, refused")
+    newcomer.context.close()
 
 
 def webhook_pages(page, scan, base, admin):
