@@ -117,6 +117,8 @@ def test_upgrade_seals_the_secrets_kept_in_clear(ctx, tmp_path):
             staff = StaffUser.get_by_id(staff.id)
             assert column(staff).startswith(sealed.SEALED_PREFIX)
             assert access_staff.totp_secret_of(staff) == secret
+            while router.done[-1] != "032_sealed_totp_secrets":
+                router.rollback()  # the later migrations first
             router.rollback()
             assert router.done[-1] == "031_running_deadlines"
             assert column(staff) == secret
