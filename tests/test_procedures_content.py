@@ -130,6 +130,21 @@ def test_report_totals_must_add_up_and_name_the_numbers():
     messages = rule_messages("rapport-activites", {"services": [row]})
     assert any(m.startswith("Service 1 : 12 personnes placées pour 10 reçues") for m in messages)
     assert any("4 femmes, 4 hommes et 1 X" in m for m in messages)
-    assert not any("moins de 25 ans" in m for m in messages), "3 + 5 + 2 = 10: the ages add up"
-    fixed = {**row, "placed": 6, "received_x": 2}
+    received_ages = [m for m in messages if "moins de 25 ans" in m and "personnes reçues" in m]
+    assert received_ages == [], "3 + 5 + 2 = 10: the ages of the people received add up"
+    assert any(
+        "? femmes, ? hommes et ? X ne font pas les 12 personnes placées" in m for m in messages
+    )
+    fixed = {
+        **row,
+        "received_x": 2,
+        **dict.fromkeys(["placed", "placed_women", "placed_25_49"], 6),
+        **dict.fromkeys(["placed_men", "placed_x", "placed_under_25", "placed_50_plus"], 0),
+        "on_file": 3,
+        **dict.fromkeys(["on_file_men", "on_file_50_plus"], 3),
+        **dict.fromkeys(["on_file_women", "on_file_x", "on_file_under_25", "on_file_25_49"], 0),
+    }
     assert rule_messages("rapport-activites", {"services": [fixed]}) == []
+    ages = {**fixed, "on_file_50_plus": 2, "on_file_25_49": 0}
+    [message] = rule_messages("rapport-activites", {"services": [ages]})
+    assert "ne font pas les 3 personnes inscrites au 31 décembre" in message
