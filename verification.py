@@ -96,12 +96,7 @@ def issue(purpose, subject, channel, address, ttl, with_token=False, ip_address=
     token = secrets.token_urlsafe(32) if with_token else None
     with write_transaction():
         check_rate(purpose, subject, address, ip_address, now)
-        VerificationCode.update(invalidated_at=now).where(
-            VerificationCode.purpose == purpose,
-            VerificationCode.subject == subject,
-            VerificationCode.used_at.is_null(),
-            VerificationCode.invalidated_at.is_null(),
-        ).execute()
+        invalidate(purpose, subject, now)
         VerificationCode.create(
             purpose=purpose,
             subject=subject,
@@ -114,6 +109,17 @@ def issue(purpose, subject, channel, address, ttl, with_token=False, ip_address=
             expires_at=now + ttl,
         )
     return code, token
+
+
+def invalidate(purpose, subject, now=None):
+    """Stop the codes and links of `purpose` not used yet for `subject` (a newer one sent, or
+    its account switched off)."""
+    VerificationCode.update(invalidated_at=now or utcnow()).where(
+        VerificationCode.purpose == purpose,
+        VerificationCode.subject == subject,
+        VerificationCode.used_at.is_null(),
+        VerificationCode.invalidated_at.is_null(),
+    ).execute()
 
 
 def _consume(row, now, by_code=True):

@@ -406,8 +406,9 @@ def change_role(actor, staff, role, via="backoffice"):
 
 
 def deactivate(actor, staff, via="backoffice"):
-    """Switch the account off: its sessions are closed and its logins refused; audited. Never
-    one's own, nor the last active administrator's. Returns the sessions closed."""
+    """Switch the account off: its sessions are closed, its password link (if one waits) dies
+    and its logins are refused; audited. Never one's own, nor the last active administrator's.
+    Returns the sessions closed."""
     require_admin(actor)
     with write_transaction():
         staff, admins = _lock_with_admins(staff)
@@ -418,6 +419,7 @@ def deactivate(actor, staff, via="backoffice"):
         staff.active = False
         staff.save(only=[StaffUser.active])
         revoked = _close_sessions(staff)
+        verification.invalidate(LINK_PURPOSE, _subject(staff))  # a reactivation revives none
         AuditEvent.record(
             "staff.deactivated", actor, target=staff, via=via, sessions_revoked=revoked
         )

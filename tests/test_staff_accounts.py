@@ -324,3 +324,18 @@ def test_an_administrator_may_make_many_accounts_at_once(app, ctx):
     for n in range(25):  # more than one address may ask codes for in a quarter of an hour
         accounts.create_account(actor, f"lot{n}@guichet.test", f"Lot {n}", "agent", via="x")
     assert OutboxMessage.select().where(OutboxMessage.event == "staff_password").count() == 25
+
+
+def test_a_password_link_dies_with_a_deactivation(app, client, admin):
+    """Switched off before choosing a password, then on again within the 72 hours: the first
+    link opens nothing; a new one is sent from the account's page."""
+    create(client)
+    newcomer = StaffUser.get(StaffUser.email == "nouvelle@guichet.test")
+    first = link_of(newcomer)
+    post(client, f"/admin/staff/deactivate/{newcomer.id}")
+    post(client, f"/admin/staff/reactivate/{newcomer.id}")
+    stranger = app.test_client()
+    dead = stranger.get(first)
+    assert dead.status_code == 410 and '<form method="post"' not in dead.text
+    post(client, f"/admin/staff/send-link/{newcomer.id}")
+    assert choose(stranger, link_of(newcomer), "un-mot-de-passe-assez-long").status_code == 302
