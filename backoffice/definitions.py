@@ -94,28 +94,6 @@ class DefinitionView(StaffModelView):
     @expose("/new-version/<code>", methods=("GET", "POST"))
     def new_version_view(self, code):
         latest = versions.latest_version(code) or abort(404)
-        form = DefinitionForm()
-        problems = []
-        if request.method == "GET":
-            form.yaml_text.data = versions.with_version(latest.yaml_text, latest.version + 1)
-        elif form.validate_on_submit():
-            text = form.yaml_text.data.replace("\r\n", "\n")
-            try:
-                row = versions.save_version(current_actor(), latest, text)
-                forget_options()  # the lists' procedure filter shows it now
-            except DefinitionError as exc:
-                problems = exc.problems
-            else:
-                flash(
-                    _(
-                        "Version %(version)s de « %(title)s » enregistrée, non publiée. "
-                        "Vérifiez-la ici, puis publiez-la.",
-                        version=row.version,
-                        title=title_of(row),
-                    ),
-                    "success",
-                )
-                return redirect(url_for(".preview_view", id=row.id))
         intro = [
             _(
                 "Procédure %(code)s, préfixe des références %(prefix)s. Le texte part de la "
@@ -132,37 +110,21 @@ class DefinitionView(StaffModelView):
             ),
         ]
         return self.editor(
-            form,
-            problems,
+            versions.with_version(latest.yaml_text, latest.version + 1),
+            lambda actor, text: versions.save_version(actor, latest, text),
+            lambda row: _(
+                "Version %(version)s de « %(title)s » enregistrée, non publiée. "
+                "Vérifiez-la ici, puis publiez-la.",
+                version=row.version,
+                title=title_of(row),
+            ),
             _("Nouvelle version de « %(title)s »", title=title_of(latest)),
             intro,
-            url_for(".new_version_view", code=code),
         )
 
     @expose("/new/", methods=("GET", "POST"))
     def create_view(self):
         """A new procedure, written in YAML and saved as its unpublished version 1: no deploy."""
-        form = DefinitionForm()
-        problems = []
-        if request.method == "GET":
-            form.yaml_text.data = versions.starter_text()
-        elif form.validate_on_submit():
-            text = form.yaml_text.data.replace("\r\n", "\n")
-            try:
-                row = versions.save_new_procedure(current_actor(), text)
-                forget_options()
-            except DefinitionError as exc:
-                problems = exc.problems
-            else:
-                flash(
-                    _(
-                        "Procédure « %(title)s » enregistrée (version 1, non publiée). "
-                        "Vérifiez-la ici, puis publiez-la.",
-                        title=title_of(row),
-                    ),
-                    "success",
-                )
-                return redirect(url_for(".preview_view", id=row.id))
         intro = [
             _(
                 "Le texte est enregistré comme version 1 de la nouvelle procédure, non publiée : "
@@ -173,16 +135,43 @@ class DefinitionView(StaffModelView):
                 "procédure."
             ),
         ]
-        return self.editor(form, problems, _("Nouvelle procédure"), intro, url_for(".create_view"))
+        return self.editor(
+            versions.starter_text(),
+            versions.save_new_procedure,
+            lambda row: _(
+                "Procédure « %(title)s » enregistrée (version 1, non publiée). "
+                "Vérifiez-la ici, puis publiez-la.",
+                title=title_of(row),
+            ),
+            _("Nouvelle procédure"),
+            intro,
+        )
 
-    def editor(self, form, problems, heading, intro, action):
+    def editor(self, start_text, save, saved_message, heading, intro):
+        """The YAML editor: `start_text` first; a posted text given to `save` (actor, text),
+        its problems shown at their lines with the text kept, else its preview, flashed with
+        `saved_message(row)`."""
+        form = DefinitionForm()
+        problems = []
+        if request.method == "GET":
+            form.yaml_text.data = start_text
+        elif form.validate_on_submit():
+            text = form.yaml_text.data.replace("\r\n", "\n")
+            try:
+                row = save(current_actor(), text)
+                forget_options()  # the lists' procedure filter shows it now
+            except DefinitionError as exc:
+                problems = exc.problems
+            else:
+                flash(saved_message(row), "success")
+                return redirect(url_for(".preview_view", id=row.id))
         source_lines = (form.yaml_text.data or "").replace("\r\n", "\n").split("\n")
         return self.render(
             "backoffice/definition_edit.html",
             form=form,
             heading=heading,
             intro=intro,
-            action=action,
+            action=request.path,
             problems=problems,
             source_lines=source_lines,
         )

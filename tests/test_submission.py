@@ -207,17 +207,10 @@ def test_complement_request_and_reply(signer, client):
     assert mail.to_email == agent.email
 
 
-def holding(closed):
-    """A registration granted: closed (as `make_dossier` walks it) and its number given, as the
-    closing service does."""
-    with models.db.atomic():
-        models.RegistrationNumber.grant(closed)
-    return closed
-
-
-def test_reminders_fire_once_at_30_and_7_days(signer, client, ctx, app):
-    company, person = signer
-    from models import Decision, ProcedureDefinition
+def holding(company, person):
+    """A registration granted to `company`: a dossier closed (as `make_dossier` walks it) and its
+    number given, as the closing service does; returns its definition."""
+    from models import ProcedureDefinition
 
     registration = ProcedureDefinition.create(
         code="enregistrement",
@@ -227,9 +220,19 @@ def test_reminders_fire_once_at_30_and_7_days(signer, client, ctx, app):
         yaml_text="x",
         published=False,
     )
-    holding(
-        make_dossier(DossierStatus.CLOSED, company=company, person=person, definition=registration)
+    closed = make_dossier(
+        DossierStatus.CLOSED, company=company, person=person, definition=registration
     )
+    with models.db.atomic():
+        models.RegistrationNumber.grant(closed)
+    return registration
+
+
+def test_reminders_fire_once_at_30_and_7_days(signer, client, ctx, app):
+    company, person = signer
+    from models import Decision
+
+    registration = holding(company, person)
     assert Dossier.get(Dossier.definition == registration).decision == Decision.GRANTED.value
     other = make_company()
     make_member(other, Role.SIGN)
@@ -254,19 +257,8 @@ def test_a_reminder_the_worker_missed_is_sent_on_its_next_run(signer, client, ct
     again from 23 March, only the 7-day one goes on the 26th; none after the due date."""
     company, person = signer
     from dossiers import reminders
-    from models import ProcedureDefinition
 
-    registration = ProcedureDefinition.create(
-        code="enregistrement",
-        version=9,
-        title="Enr",
-        reference_prefix="ENR",
-        yaml_text="x",
-        published=False,
-    )
-    holding(
-        make_dossier(DossierStatus.CLOSED, company=company, person=person, definition=registration)
-    )
+    holding(company, person)
     app.config["REPORT_DUE_MONTH_DAY"] = (3, 31)
     assert reminders.send_due(date(2027, 3, 5)) == 1
     assert reminders.send_due(date(2027, 3, 26)) == 1
@@ -285,17 +277,7 @@ def test_no_reminder_once_the_report_is_submitted(signer, client, ctx, app):
     from dossiers import reminders
     from models import ProcedureDefinition
 
-    registration = ProcedureDefinition.create(
-        code="enregistrement",
-        version=9,
-        title="Enr",
-        reference_prefix="ENR",
-        yaml_text="x",
-        published=False,
-    )
-    holding(
-        make_dossier(DossierStatus.CLOSED, company=company, person=person, definition=registration)
-    )
+    holding(company, person)
     report = ProcedureDefinition.create(
         code="rapport-activites",
         version=9,
