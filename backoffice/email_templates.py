@@ -24,7 +24,7 @@ from backoffice.base import StaffModelView
 from backoffice.outbox import EVENT_LABELS
 from languages import LANGUAGE_NAMES
 from models import EmailTemplate, OutboxMessage, ProcedureDefinition, StaffRole
-from notifications import texts
+from notifications import text_check, texts
 from procedures import title_of
 
 LABELS = {
@@ -188,7 +188,7 @@ class EmailTemplateView(BaseView):
             in_force=in_force,
             preview=preview,
             placeholders=[(n, texts.PLACEHOLDER_LABELS[n]) for n in texts.PLACEHOLDERS[event]],
-            filters=texts.FILTERS,
+            filters=text_check.FILTERS,
             versions=list(EmailTemplate.history(event, language).limit(50)),
             subject_max=texts.SUBJECT_MAX,
             body_max=texts.BODY_MAX,

@@ -32,7 +32,7 @@ from models import (
     Role,
     StaffRole,
 )
-from notifications import texts
+from notifications import text_check, texts
 from smtp import SMTPServer
 
 EDIT = "/admin/email-templates/edit/closed/de"
@@ -97,7 +97,7 @@ def test_every_text_not_allowed_is_refused_before_saving_and_kept_in_the_form(ap
 
 def test_the_line_of_a_refused_text_is_named(app):
     with app.test_request_context():
-        problems = texts.template_problems("Ligne un\n\n{{ reference.x }}", texts.DOSSIER)
+        problems = text_check.template_problems("Ligne un\n\n{{ reference.x }}", texts.DOSSIER)
     assert problems == [
         "Ligne 3 : « reference.x » : l'accès aux attributs ou aux éléments d'une variable n'est "
         "pas permis ; écrivez la variable seule, par exemple {{ reference }}."
