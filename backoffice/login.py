@@ -8,6 +8,7 @@ shows anyway); the server-side session starts once the code is accepted, and the
 is refused after `PENDING_MINUTES`.
 """
 
+import logging
 import re
 import time
 
@@ -22,10 +23,13 @@ from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Regexp
 
 import languages
+import sealed
 from access import staff as staff_login
 from auth import current_staff, limiter, safe_next
 from backoffice import dashboard
 from models import StaffUser, utcnow
+
+log = logging.getLogger(__name__)
 
 LOGIN_RATE = "10 per minute"
 PENDING_KEY = "staff_login"
@@ -194,7 +198,19 @@ class StaffIndexView(AdminIndexView):
             return redirect(url_for(".login"))
         if not staff.totp_secret:
             return redirect(url_for(".login_enrol"))
-        secret = staff_login.totp_secret_of(staff)
+        try:
+            secret = staff_login.totp_secret_of(staff)
+        except sealed.SealBroken:  # SECRET_KEY changed without its fallback: an operator's fault
+            log.error("the TOTP secret of staff %s opens under no key of SECRET_KEY", staff.id)
+            session.pop(PENDING_KEY, None)
+            flash(
+                _(
+                    "Votre double authentification ne peut pas être vérifiée pour le moment : "
+                    "demandez à un administrateur de la réinitialiser."
+                ),
+                "error",
+            )
+            return redirect(url_for(".login"))
         return self.second_factor(staff, secret, "backoffice/login_code.html")
 
     @expose("/login/enrol/", methods=("GET", "POST"))

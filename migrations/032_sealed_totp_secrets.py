@@ -22,8 +22,19 @@ def rewrite(migrator, change):
         staff.update(totp_secret=change(row[1])).where(staff.id == row[0]).execute()
 
 
+def text_column(migrator, database, field):
+    """`staff_user.totp_secret` as `field`. On SQLite only the migrator's model changes: SQLite
+    keeps text of any length in a VARCHAR(64) column, and changing the column would rebuild the
+    table, whose DROP the foreign keys of the referencing rows follow (sessions deleted, dossiers
+    unassigned, audit rows without their actor)."""
+    if isinstance(database, pw.SqliteDatabase):
+        migrator.orm["staff_user"]._meta.add_field("totp_secret", field)
+    else:
+        migrator.change_fields("staff_user", totp_secret=field)
+
+
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
-    migrator.change_fields("staff_user", totp_secret=pw.TextField(null=True))
+    text_column(migrator, database, pw.TextField(null=True))
 
     def seal_in_clear(secret):
         if secret.startswith(sealed.SEALED_PREFIX):  # sealed already
@@ -35,4 +46,4 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     migrator.run(rewrite, migrator, lambda secret: sealed.unseal(PURPOSE, secret))
-    migrator.change_fields("staff_user", totp_secret=pw.CharField(max_length=64, null=True))
+    text_column(migrator, database, pw.CharField(max_length=64, null=True))

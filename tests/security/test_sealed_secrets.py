@@ -11,8 +11,27 @@ import database
 import models
 import sealed
 from access import staff as access_staff
-from helpers import STAFF_PASSWORD, csrf_from, login_staff, make_staff, totp_code, totp_of
-from models import Actor, AuditEvent, StaffRole, StaffUser, WebhookSubscription
+from helpers import (
+    STAFF_PASSWORD,
+    csrf_from,
+    login_staff,
+    make_dossier,
+    make_staff,
+    text,
+    totp_code,
+    totp_of,
+)
+from models import (
+    Actor,
+    AuditEvent,
+    Dossier,
+    DossierStatus,
+    StaffGroup,
+    StaffGroupMember,
+    StaffRole,
+    StaffUser,
+    WebhookSubscription,
+)
 from webhooks import keys, subscriptions
 
 OLD_KEY, NEW_KEY = "old-key-" + "o" * 40, "new-key-" + "n" * 40
@@ -113,8 +132,17 @@ def test_upgrade_seals_the_secrets_kept_in_clear(ctx, tmp_path):
             router.run("031_running_deadlines")
             staff = make_staff(email="a@guichet.test")
             StaffUser.update(totp_secret=secret).where(StaffUser.id == staff.id).execute()
+            # rows that follow the staff row: a change of its table must leave them be
+            dossier = make_dossier(DossierStatus.SUBMITTED)
+            Dossier.update(assigned_to=staff).where(Dossier.id == dossier.id).execute()
+            group = StaffGroup.create(name="Liège", code="liege")
+            StaffGroupMember.create(group=group, staff=staff)
+            AuditEvent.record("staff.login", Actor.staff_member(staff), target=staff)
             database.apply_migrations()
             staff = StaffUser.get_by_id(staff.id)
+            assert Dossier.get_by_id(dossier.id).assigned_to_id == staff.id
+            assert StaffGroupMember.select().where(StaffGroupMember.staff == staff).count() == 1
+            assert AuditEvent.get(AuditEvent.action == "staff.login").actor_staff_id == staff.id
             assert column(staff).startswith(sealed.SEALED_PREFIX)
             assert access_staff.totp_secret_of(staff) == secret
             while router.done[-1] != "032_sealed_totp_secrets":
@@ -124,3 +152,19 @@ def test_upgrade_seals_the_secrets_kept_in_clear(ctx, tmp_path):
             assert column(staff) == secret
     finally:
         models.db.initialize(previous)
+
+
+def test_a_secret_no_key_opens_refuses_the_login_with_a_message(app, client, caplog):
+    app.config["SECRET_KEY"] = OLD_KEY
+    staff = make_staff(totp_secret=pyotp.random_base32())
+    app.config["SECRET_KEY"] = NEW_KEY  # the old key lost: no fallback
+    page = client.get("/admin/login/")
+    sent = client.post(
+        "/admin/login/",
+        data={"email": staff.email, "password": STAFF_PASSWORD, "csrf_token": csrf_from(page.text)},
+    )
+    code_page = client.get(sent.headers["Location"])
+    assert code_page.status_code == 302 and code_page.headers["Location"].endswith("/admin/login/")
+    shown = text(client.get("/admin/login/"))
+    assert "demandez à un administrateur de la réinitialiser" in shown
+    assert f"the TOTP secret of staff {staff.id} opens under no key" in caplog.text
