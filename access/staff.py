@@ -337,11 +337,13 @@ def set_password_from_link(token, password, confirmation, ip_address):
             field="confirmation",
         )
     with write_transaction():
+        staff = staff.lock_row()  # before the link's row, as a deactivation takes them
+        if not staff.active:
+            raise StaffRefused(_("Ce compte est désactivé."), field="link")
         try:
             verification.verify_token(LINK_PURPOSE, token)
         except verification.CodeError:
             raise StaffRefused(LINK_REFUSALS["used"], field="link") from None
-        staff = staff.lock_row()
         staff.password_hash, staff.failed_logins, staff.locked_until = (
             hash_password(password),
             0,

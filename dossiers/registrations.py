@@ -33,7 +33,7 @@ from models import (
 )
 
 COLUMNS = ("enterprise_number", "procedure", "number", "granted_on", "services")
-NUMBER = re.compile(r"^W\.([A-Z]{2})\.(\d{4})\.(\d{4,})$")
+NUMBER = re.compile(r"^W\.([A-Z]{2})\.(\d{4})\.(\d{4,6})$")  # at most 999999 a year
 # The services a registration may cover (the `services` choice of the enregistrement form).
 SERVICES = frozenset(
     (
@@ -117,7 +117,9 @@ def check_row(n, row):
         wrong.append(f"procedure {procedure!r} is not one that gives a number ({known})")
     match = NUMBER.match(row.get("number", ""))
     if match is None:
-        wrong.append(f"number {row.get('number')!r} is not of the form W.RE.2019.0042")
+        wrong.append(
+            f"number {row.get('number')!r} is not of the form W.RE.2019.0042 (4 to 6 digits last)"
+        )
     elif letters and match[1] != letters:
         wrong.append(f"number {row['number']} is not a number of {procedure} (W.{letters}.…)")
     try:

@@ -6,13 +6,14 @@ import re
 import textwrap
 
 from flask_babel import gettext as _
-from peewee import IntegrityError
+from peewee import IntegrityError, SqliteDatabase
 
-from models import AuditEvent, ProcedureDefinition, write_transaction
+from models import AuditEvent, ProcedureDefinition, db, write_transaction
 from procedures import definition_of
 from procedures.definition import DefinitionError, Problem, load_document, parse_definition
 
 TITLE_MAX = ProcedureDefinition.title.max_length
+NEW_PROCEDURE_LOCK = 7_301_001  # any number no other advisory lock of Guichet uses
 VERSION_LINE = re.compile(r"^(version:[ \t]*)\d+", re.MULTILINE)
 
 
@@ -194,14 +195,24 @@ def save_new_procedure(actor, text):
     """Check `text` and save it as version 1 of a new procedure, unpublished, audited (a new
     procedure needs no deploy); DefinitionError (with the problems at their lines) otherwise."""
     definition = parse_definition(text)
-    problems = new_procedure_problems(definition, text)
-    if problems:
-        raise DefinitionError(problems)
     taken = _(
         "la procédure « %(code)s » vient d'être créée par quelqu'un d'autre",
         code=definition.code,
     )
-    return _saved(actor, definition, text, "definition.create", Problem("code", None, taken))
+    with write_transaction():
+        one_new_procedure_at_a_time()
+        problems = new_procedure_problems(definition, text)
+        if problems:
+            raise DefinitionError(problems)
+        return _saved(actor, definition, text, "definition.create", Problem("code", None, taken))
+
+
+def one_new_procedure_at_a_time():
+    """Two new procedures saved at once are checked one after the other, so that the second
+    sees the first's code and prefix: SQLite's write lock does it; PostgreSQL takes a lock held
+    until the transaction ends."""
+    if not isinstance(db.obj, SqliteDatabase):
+        db.execute_sql("SELECT pg_advisory_xact_lock(%s)", (NEW_PROCEDURE_LOCK,))
 
 
 def _saved(actor, definition, text, action, taken):

@@ -10,7 +10,7 @@ import pytest
 import sources
 from dossiers import processing, reminders
 from dossiers.registrations import ImportRefused, import_registrations
-from helpers import make_dossier, make_staff
+from helpers import login_person, make_dossier, make_member, make_staff, text
 from models import (
     Actor,
     AuditEvent,
@@ -19,6 +19,7 @@ from models import (
     DossierStatus,
     ProcedureDefinition,
     RegistrationNumber,
+    Role,
     StaffRole,
 )
 from procedures import sync_builtin
@@ -85,6 +86,7 @@ def test_a_grant_after_the_import_never_takes_an_imported_number(register):
         ("0566.988.250;enregistrement;W.RE.2019.0001;2019-01-01;", "enterprise number"),
         ("0566.988.259;rapport-activites;W.RE.2019.0001;2019-01-01;", "not one that gives"),
         ("0566.988.259;enregistrement;RE-2019-1;2019-01-01;", "not of the form"),
+        ("0566.988.259;enregistrement;W.RE.2019.12345678901;2019-01-01;", "not of the form"),
         ("0566.988.259;enregistrement;W.AI.2019.0001;2019-01-01;", "not a number of"),
         ("0566.988.259;enregistrement;W.RE.2019.0001;31/02/2019;", "is not a date"),
         ("0566.988.259;enregistrement;W.RE.2019.0001;2999-01-01;", "in the future"),
@@ -121,3 +123,44 @@ def test_a_number_of_another_company_or_twice_in_the_file_is_refused(register, r
 def test_a_file_without_its_columns_is_refused(register):
     with pytest.raises(ImportRefused, match="missing column"):
         import_registrations(system(), "numero;date\nW.RE.2019.0001;2019-01-01\n")
+
+
+def test_upgrade_keeps_the_numbers_already_given(ctx, tmp_path):
+    """A database at 032 with a granted registration, upgraded: 034 keeps its number and its
+    dossier (SQLite rebuilds the table to let a number go without a dossier)."""
+    import database
+    import models
+    from helpers import make_definition
+
+    previous = models.db.obj
+    models.db.initialize(database.open_database(f"sqlite:///{tmp_path / 'old.sqlite3'}"))
+    try:
+        with models.db.connection_context():
+            database.router().run("032_sealed_totp_secrets")
+            dossier = make_dossier(DossierStatus.CLOSED, definition=make_definition())
+            models.db.execute_sql(
+                "INSERT INTO registration_number (company_id, dossier_id, procedure_code, number, "
+                "granted_at) VALUES (?, ?, 'enregistrement', 'W.RE.2026.0001', '2026-02-01')",
+                (dossier.company_id, dossier.id),
+            )
+            database.apply_migrations()
+            [number] = RegistrationNumber.select()
+            assert (number.dossier_id, number.number, number.services) == (
+                dossier.id,
+                "W.RE.2026.0001",
+                None,
+            )
+    finally:
+        models.db.initialize(previous)
+
+
+def test_the_agency_sees_its_imported_numbers_in_its_space(register, client):
+    import_registrations(system(), GOOD)
+    agence = Company.get(Company.enterprise_number == AGENCE)
+    person = make_member(agence, Role.SIGN)
+    login_person(client, person, agence)
+    page = client.get("/dossiers/")
+    assert page.status_code == 200
+    shown = text(page)
+    assert f"W.RE.{YEAR}.0042" in shown and "W.AI.2019.0007" in shown
+    assert "accordé le 14/05/2019, avant Guichet" in shown
