@@ -1,6 +1,7 @@
 """Procedures as data: YAML definitions checked against a JSON Schema, their versions in the
 database, and the form engine that reads them (definition, fields, logic, engine, prefill)."""
 
+import logging
 from dataclasses import replace
 from functools import lru_cache
 from pathlib import Path
@@ -13,7 +14,9 @@ from peewee import DatabaseError
 
 from languages import operator_command
 from models import ProcedureDefinition, db, utcnow
-from procedures.definition import DefinitionError, parse_definition
+from procedures.definition import DefinitionError, parse_definition, same_text
+
+log = logging.getLogger(__name__)
 
 DEFINITIONS_DIR = Path(__file__).resolve().parent / "definitions"
 
@@ -74,6 +77,13 @@ def sync_builtin():
             exists = ProcedureDefinition.get_or_none(
                 ProcedureDefinition.code == d.code, ProcedureDefinition.version == d.version
             )
+            if exists is not None and not same_text(exists.yaml_text, d.text):
+                log.warning(
+                    "the shipped definition %s version %s differs from the one the database "
+                    "holds, which stays: a change ships as a new version",
+                    d.code,
+                    d.version,
+                )
             if exists is None:
                 created.append(
                     ProcedureDefinition.create(

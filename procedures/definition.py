@@ -222,6 +222,15 @@ def _lines(node, path=(), out=None):
     return out
 
 
+def same_text(a, b):
+    """Equal but for line endings and trailing blanks."""
+
+    def norm(text):
+        return [line.rstrip() for line in text.replace("\r\n", "\n").strip().split("\n")]
+
+    return norm(a) == norm(b)
+
+
 def load_document(text):
     """(data, line map) of a YAML text, or DefinitionError for syntax errors and duplicates."""
     loader = _LineLoader(text)

@@ -10,7 +10,13 @@ from peewee import IntegrityError, SqliteDatabase
 
 from models import AuditEvent, ProcedureDefinition, db, write_transaction
 from procedures import definition_of
-from procedures.definition import DefinitionError, Problem, load_document, parse_definition
+from procedures.definition import (
+    DefinitionError,
+    Problem,
+    load_document,
+    parse_definition,
+    same_text,
+)
 
 TITLE_MAX = ProcedureDefinition.title.max_length
 NEW_PROCEDURE_LOCK = 7_301_001  # any number no other advisory lock of Guichet uses
@@ -40,15 +46,6 @@ def newer_published(row):
         )
         .exists()
     )
-
-
-def same_text(a, b):
-    """Equal but for line endings and trailing blanks."""
-
-    def norm(text):
-        return [line.rstrip() for line in text.replace("\r\n", "\n").strip().split("\n")]
-
-    return norm(a) == norm(b)
 
 
 def with_version(text, version):

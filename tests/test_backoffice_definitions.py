@@ -270,3 +270,24 @@ def test_only_administrators_create_procedures(app, client, role):
     )
     assert response.status_code == 403
     assert not ProcedureDefinition.select().exists()
+
+
+def test_a_shipped_definition_changed_in_place_is_reported_and_not_applied(app, caplog):
+    """Versions never change once saved: a shipped file whose version the database holds with
+    another text leaves the database's, and says a change ships as a new version."""
+    from procedures import builtin_files, parse_definition, sync_builtin
+
+    path = next(p for p in builtin_files() if p.name == "enregistrement.yaml")
+    shipped = parse_definition(path.read_text(encoding="utf-8"))
+    held = ProcedureDefinition.create(
+        code="enregistrement",
+        version=shipped.version,
+        title="Ancienne rédaction",
+        reference_prefix="ENR",
+        yaml_text="code: enregistrement\nversion: 9\n",
+        published=True,
+    )
+    created = sync_builtin()
+    assert "enregistrement" not in {row.code for row in created}
+    assert ProcedureDefinition.get_by_id(held.id).title == "Ancienne rédaction"
+    assert f"the shipped definition enregistrement version {shipped.version} differs" in caplog.text

@@ -104,7 +104,7 @@ def world(live_server):
 
     live_server.app.config["LANGUAGES_READY"] = ("fr", "de", "en")
     sync_builtin()
-    definition = ProcedureDefinition.get(code="enregistrement", version=1)
+    definition = ProcedureDefinition.latest_published("enregistrement")
     company = make_company(name="Agence Accessible")
     person = make_member(company, Role.SIGN)
     agent = make_staff(StaffRole.AGENT, full_name="Agathe Traitant")

@@ -173,7 +173,8 @@ def test_admin_publishes_a_new_version_used_by_new_dossiers_only(live_server, br
     from procedures import sync_builtin
 
     sync_builtin()
-    old_row = ProcedureDefinition.get(code="enregistrement", version=1)
+    old_row = ProcedureDefinition.latest_published("enregistrement")
+    after = old_row.version + 1
     old_label, new_label = "Personne de contact (nom et prénom)", "Interlocuteur désigné (v2)"
     company = make_company(name="Agence Versionnée")
     person = make_member(company, Role.ENCODE, **MARIE)  # start_role: encode
@@ -188,7 +189,7 @@ def test_admin_publishes_a_new_version_used_by_new_dossiers_only(live_server, br
     ).to_be_visible()
     editor = page.get_by_label("Définition (YAML)")
     source = editor.input_value()
-    assert "version: 2" in source and old_label in source
+    assert f"version: {after}" in source and old_label in source
 
     contact = "      - key: contact_name\n        type: text\n"
     assert contact in source
@@ -209,7 +210,7 @@ def test_admin_publishes_a_new_version_used_by_new_dossiers_only(live_server, br
     editor.fill(source.replace(f"fr: {old_label}", f"fr: {new_label}"))
     save.click()
     expect(page).to_have_url(re.compile(r"/admin/definitions/preview/\d+$"))
-    new_row = ProcedureDefinition.get(code="enregistrement", version=2)
+    new_row = ProcedureDefinition.get(code="enregistrement", version=after)
     assert not new_row.published
     expect(page.locator("#field-contact_name")).to_contain_text(new_label)
     expect(page.get_by_text("non publiée", exact=True)).to_be_visible()
@@ -236,7 +237,7 @@ def test_admin_publishes_a_new_version_used_by_new_dossiers_only(live_server, br
     expect(member).to_have_url(re.compile(r"/dossiers/\d+$"))
     started = Dossier.get_by_id(int(member.url.rsplit("/", 1)[1]))
     assert started.id != old_dossier.id
-    assert started.definition_id == new_row.id and started.definition.version == 2
+    assert started.definition_id == new_row.id and started.definition.version == after
     member.get_by_role("link", name="Demandeur et personne de contact").click()
     expect(member.get_by_label(new_label)).to_be_visible()
     expect(member.get_by_text(old_label)).to_have_count(0)

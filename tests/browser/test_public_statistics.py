@@ -14,7 +14,7 @@ def test_public_statistics_page(live_server, browser, lang):
     from procedures import sync_builtin, title_of
 
     sync_builtin()
-    definition = ProcedureDefinition.get(code="enregistrement", version=1)
+    definition = ProcedureDefinition.latest_published("enregistrement")
     make_dossier(DossierStatus.CLOSED, definition=definition)  # closed the day it was sent
     page = browser.new_page()
     response = page.goto(f"{live_server.url}/statistiques?lang={lang}")
