@@ -7,6 +7,7 @@ import re
 
 import pyotp
 from playwright.sync_api import expect
+from test_backoffice_definitions import NEW
 
 from browser.test_backoffice_journeys import mail_matching, plain, staff_login
 from browser.test_identity import login_eid
@@ -14,20 +15,6 @@ from helpers import make_company, make_member, make_staff
 from models import Dossier, ProcedureDefinition, Role, StaffRole, StaffUser
 
 MARIE = {"national_number": "93051822361", "given_name": "Marie", "surname": "Dubois"}
-NEW = """\
-code: declaration-sous-traitance
-version: 1
-title: Déclaration de sous-traitance
-reference_prefix: DST
-sections:
-  - key: main
-    title: Déclaration
-    fields:
-      - key: partner
-        type: text
-        label: Nom du sous-traitant
-        required: true
-"""
 
 
 def test_an_administrator_adds_a_procedure_that_a_company_starts(live_server, browser):
@@ -51,7 +38,7 @@ def test_an_administrator_adds_a_procedure_that_a_company_starts(live_server, br
     save.click()
     expect(page).to_have_url(re.compile(r"/admin/definitions/preview/\d+$"))
     expect(page.locator(".alert-success")).to_contain_text("version 1, non publiée")
-    expect(page.get_by_text("Nom du sous-traitant", exact=True)).to_be_visible()
+    expect(page.get_by_text("Sous-traitant", exact=True)).to_be_visible()
     page.get_by_role("link", name="Publier…").click()
     page.get_by_role("button", name="Publier").click()
     expect(page.locator(".alert-success")).to_contain_text("publiée")
@@ -67,7 +54,7 @@ def test_an_administrator_adds_a_procedure_that_a_company_starts(live_server, br
     started = Dossier.get_by_id(int(member.url.rsplit("/", 1)[1]))
     assert started.definition_id == row.id
     member.get_by_role("link", name="Déclaration").first.click()
-    expect(member.get_by_label("Nom du sous-traitant")).to_be_visible()
+    expect(member.get_by_label("Sous-traitant")).to_be_visible()
 
 
 def test_a_new_member_of_staff_chooses_a_password_and_is_switched_off(live_server, browser):
