@@ -46,6 +46,7 @@ class ConditionText:
 
     def __init__(self, definition):
         self.fields = definition.fields_by_key
+        self.constants = definition.constants
 
     def __call__(self, expression):
         return "" if expression is None else self.test(expression)
@@ -193,6 +194,8 @@ class ConditionText:
         if isinstance(expr, list):
             return ", ".join(self.value(v, field) for v in expr)
         op, args = self.split(expr)
+        if op == "var" and self.var_name(args) in self.constants:  # a number of the definition
+            return self.value(self.constants[self.var_name(args)])
         if op == "var":
             return self.quote(self.var_name(args))
         if op in ARITHMETIC:

@@ -99,6 +99,12 @@ def semantic_problems(data, lines):
         for k in [f["key"]]
     }
     known = set(all_keys)
+    constants = set(data.get("constants") or {})  # read by the rules' asserts only
+    for name in sorted(constants & known):
+        report(
+            ("constants", name),
+            _("« %(name)s » est déjà un champ : donnez un autre nom à la constante", name=name),
+        )
 
     def check_logic(expr, path, extra=frozenset()):
         if expr is None:
@@ -126,8 +132,8 @@ def semantic_problems(data, lines):
             if rule["for_each"] not in groups:
                 report(("rules", ri, "for_each"), not_group(rule["for_each"]))
             extra = groups.get(rule["for_each"], set()) | {"n"}
-        for cond in ("assert", "when"):
-            check_logic(rule.get(cond), ("rules", ri, cond), extra)
+        check_logic(rule.get("assert"), ("rules", ri, "assert"), extra | constants)
+        check_logic(rule.get("when"), ("rules", ri, "when"), extra)
         if rule.get("section") and rule["section"] not in section_keys:
             report(
                 ("rules", ri, "section"),

@@ -152,6 +152,7 @@ class Definition:
     languages: tuple = texts.DEFAULT_LANGUAGES  # the first is the source language
     language: str = texts.DEFAULT_LANGUAGES[0]  # the language of the texts of this object
     annotations: list = field(default_factory=list)  # staff-only fields (dossiers.annotations)
+    constants: dict = field(default_factory=dict)  # numbers the rules' asserts read
 
     def __post_init__(self):
         self.fields_by_key = {}
@@ -345,6 +346,7 @@ def _build(data, text, language):
         rules=rules,
         annexes=annexes,
         annotations=[_field(a, "") for a in data.get("annotations", [])],
+        constants=dict(data.get("constants") or {}),
         text=text,
         languages=texts.declared_languages(data),
         language=language,

@@ -201,6 +201,7 @@ def rule_issues(definition, raw_answers):
     """Consistency rules that fail, with their messages filled with the numbers concerned."""
     issues = []
     answers = logic_data(definition, raw_answers)
+    constants = definition.constants
     for rule in definition.rules:
         if not logic.evaluate(rule.when, answers):
             continue
@@ -209,12 +210,12 @@ def rule_issues(definition, raw_answers):
             if group is None or not _shown(definition, group, answers):
                 continue
             for n, item in enumerate(answers.get(rule.for_each) or [], start=1):
-                data = {**answers, **item, "n": n}
+                data = {**constants, **answers, **item, "n": n}
                 if not logic.evaluate(rule.assert_, data):
                     issues.append(
                         Issue(rule.section, None, rule.message.format_map(_Blank(_printable(data))))
                     )
-        elif not logic.evaluate(rule.assert_, answers):
+        elif not logic.evaluate(rule.assert_, {**constants, **answers}):
             issues.append(
                 Issue(rule.section, None, rule.message.format_map(_Blank(_printable(answers))))
             )

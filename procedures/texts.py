@@ -6,7 +6,9 @@ from language code to text (`{fr: ..., de: ..., en: ...}`). Keys, option values,
 and `{placeholders}` are the same in every language."""
 
 import copy
+import re
 
+from babel.numbers import format_decimal
 from flask_babel import gettext as _
 
 KNOWN_LANGUAGES = ("fr", "de", "en", "nl")
@@ -152,6 +154,20 @@ def localized(data, language):
     languages = declared_languages(data)
     used = language if language in languages else languages[0]
     out = copy.deepcopy(data)
+    constants = out.get("constants") or {}
     for container, key, _path in text_spots(out):
-        container[key] = pick(container[key], used, languages[0])
+        text = pick(container[key], used, languages[0])
+        container[key] = with_constants(text, constants, used)
     return out, used
+
+
+def with_constants(text, constants, language):
+    """`text` with each `{name}` of a constant written as its number in `language` (the other
+    braces, a rule message's placeholders of answers, left as they are)."""
+    if not constants or not isinstance(text, str):
+        return text
+    return re.sub(
+        r"\{([a-z][a-z0-9_]*)\}",
+        lambda m: format_decimal(constants[m[1]], locale=language) if m[1] in constants else m[0],
+        text,
+    )

@@ -174,6 +174,11 @@ def test_shipped_definitions_preview(app, client):
         page = client.get(f"/admin/definitions/preview/{row.id}")
         assert page.status_code == 200
         assert row.title in text(page)
+    approval = next(r for r in rows if r.code == "agrement-interim")
+    shown = text(client.get(f"/admin/definitions/preview/{approval.id}"))
+    assert "au moins 3 ans d'expérience" in shown, "the constant in the section's text"
+    [condition] = [line for line in shown.splitlines() if "Doit être vrai" in line and "≥" in line]
+    assert "≥ 3" in condition and "≥ 10" in condition and "_min" not in condition
 
 
 # --- a new procedure, without a deploy --------------------------------------------------------

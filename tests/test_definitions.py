@@ -228,3 +228,62 @@ def test_check_command_names_each_missing_key_once(runner, tmp_path):
     result = runner.invoke(args=["procedures", "check", str(bad)])
     assert result.exit_code == 1
     assert result.output.count("missing required key: title, reference_prefix, sections") == 1
+
+
+CONSTANTS = """\
+code: seuils
+version: 1
+languages: [fr, de]
+title: {fr: Seuils, de: Schwellen}
+reference_prefix: SEU
+constants:
+  min_years: 3
+  rate: 12.5
+sections:
+  - key: main
+    title: {fr: Expérience, de: Erfahrung}
+    description:
+      fr: "Au moins {min_years} ans, à un taux de {rate} %."
+      de: "Mindestens {min_years} Jahre, zu einem Satz von {rate} %."
+    fields:
+      - {key: years, type: integer, label: {fr: Années, de: Jahre}, required: true, min: 0}
+rules:
+  - key: enough
+    section: main
+    assert: {">=": [{"var": ["years", 0]}, {"var": "min_years"}]}
+    message:
+      fr: "Il faut {min_years} ans ; vous en indiquez {years}."
+      de: "Erforderlich sind {min_years} Jahre; Sie geben {years} an."
+"""
+
+
+def test_a_constant_is_stated_once_and_read_by_the_rule_and_every_text():
+    french = parse_definition(CONSTANTS, "fr")
+    assert french.sections[0].description == "Au moins 3 ans, à un taux de 12,5 %."
+    assert parse_definition(CONSTANTS, "de").sections[0].description == (
+        "Mindestens 3 Jahre, zu einem Satz von 12,5 %."
+    )
+    [issue] = engine.rule_issues(french, {"years": 2})
+    assert issue.message == "Il faut 3 ans ; vous en indiquez 2."
+    assert engine.rule_issues(french, {"years": 3}) == []
+    raised = parse_definition(CONSTANTS.replace("min_years: 3", "min_years: 5"), "fr")
+    assert [i.message for i in engine.rule_issues(raised, {"years": 4})] == [
+        "Il faut 5 ans ; vous en indiquez 4."
+    ]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (("  min_years: 3", "  years: 3"), "« years » est déjà un champ"),
+        (
+            ("  - key: enough\n", '  - key: enough\n    when: {"var": "min_years"}\n'),
+            "champ inconnu « min_years »",
+        ),
+        (("  min_years: 3", "  min_years: trois"), "min_years"),
+    ],
+)
+def test_a_constant_that_cannot_be_read_is_refused(change, message):
+    with pytest.raises(DefinitionError) as refused:
+        parse_definition(CONSTANTS.replace(*change))
+    assert message in str(refused.value)
